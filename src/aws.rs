@@ -1,0 +1,167 @@
+//! One set of AWS flags and one function that builds the SDK configuration every client uses.
+
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig, timeout::TimeoutConfig};
+use clap::Args;
+use serde::Serialize;
+
+use crate::exit::BadInput;
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct AwsArgs {
+    /// AWS region; wins over `region:` in deploy.yaml and over AWS_REGION.
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Named profile from ~/.aws/config (AWS_PROFILE works too).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Send every AWS call to this endpoint (the local stack: http://127.0.0.1:4566).
+    /// AWS_ENDPOINT_URL works too.
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Allow a plain-HTTP endpoint that is not on loopback (never needed for the local stack).
+    #[arg(long, global = true)]
+    pub allow_insecure_http: bool,
+}
+
+/// Where the region came from, for `doctor` and error messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RegionSource {
+    Flag,
+    Config,
+    /// AWS_REGION, AWS_DEFAULT_REGION or the profile, as the SDK resolves them.
+    Environment,
+}
+
+pub struct Aws {
+    pub sdk: SdkConfig,
+    pub region_source: Option<RegionSource>,
+    pub endpoint: Option<String>,
+}
+
+impl AwsArgs {
+    /// The endpoint override from the flag or AWS_ENDPOINT_URL, checked: HTTPS, or plain HTTP
+    /// on loopback only (unless explicitly allowed).
+    pub fn endpoint(&self) -> Result<Option<String>, BadInput> {
+        let from_env = std::env::var("AWS_ENDPOINT_URL")
+            .ok()
+            .filter(|v| !v.is_empty());
+        let Some(text) = self.endpoint_url.clone().or(from_env) else {
+            return Ok(None);
+        };
+        let url = url::Url::parse(&text).map_err(|err| {
+            BadInput::new(format!(
+                "endpoint URL `{text}` is not a URL ({err}); write it as http://127.0.0.1:4566 or https://HOST"
+            ))
+        })?;
+        match url.scheme() {
+            "https" => {}
+            "http" if is_loopback(&url) || self.allow_insecure_http => {}
+            "http" => {
+                return Err(BadInput::new(format!(
+                    "endpoint `{text}` uses plain HTTP on a host that is not loopback: credentials and tokens would cross the network unencrypted; use https, or pass --allow-insecure-http if you really mean it"
+                )));
+            }
+            other => {
+                return Err(BadInput::new(format!(
+                    "endpoint `{text}` has scheme `{other}`; use http (loopback only) or https"
+                )));
+            }
+        }
+        Ok(Some(text.trim_end_matches('/').to_string()))
+    }
+
+    /// Builds the SDK configuration: flag region > config region > the SDK's own chain.
+    pub async fn load(&self, config_region: Option<&str>) -> Result<Aws, BadInput> {
+        let endpoint = self.endpoint()?;
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .build(),
+        );
+        let (region, mut region_source) = match (&self.region, config_region) {
+            (Some(r), _) => (Some(r.clone()), Some(RegionSource::Flag)),
+            (None, Some(r)) => (Some(r.to_string()), Some(RegionSource::Config)),
+            (None, None) => (None, None),
+        };
+        if let Some(region) = region {
+            loader = loader.region(Region::new(region));
+        }
+        if let Some(profile) = &self.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(url) = &endpoint {
+            loader = loader.endpoint_url(url);
+        }
+        let sdk = loader.load().await;
+        if region_source.is_none() && sdk.region().is_some() {
+            region_source = Some(RegionSource::Environment);
+        }
+        Ok(Aws {
+            sdk,
+            region_source,
+            endpoint,
+        })
+    }
+}
+
+/// An error and its causes on one line: "dispatch failure: io error: ... Connection refused".
+/// (The SDK's own `DisplayErrorContext` appends a Debug dump that helps no user.)
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        // Wrappers often repeat their cause's text: keep each piece once.
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
+}
+
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_endpoint(url: &str, allow: bool) -> Result<Option<String>, BadInput> {
+        AwsArgs {
+            endpoint_url: Some(url.to_string()),
+            allow_insecure_http: allow,
+            ..AwsArgs::default()
+        }
+        .endpoint()
+    }
+
+    #[test]
+    fn plain_http_only_on_loopback_unless_allowed() {
+        assert_eq!(
+            with_endpoint("http://127.0.0.1:4566/", false).unwrap(),
+            Some("http://127.0.0.1:4566".into())
+        );
+        assert!(with_endpoint("http://localhost:4566", false).is_ok());
+        assert!(with_endpoint("http://[::1]:4566", false).is_ok());
+        assert!(with_endpoint("https://ecs.example.com", false).is_ok());
+        let err = with_endpoint("http://10.0.0.5:4566", false).unwrap_err();
+        assert!(
+            err.message.contains("--allow-insecure-http"),
+            "{}",
+            err.message
+        );
+        assert!(with_endpoint("http://10.0.0.5:4566", true).is_ok());
+        assert!(with_endpoint("ftp://127.0.0.1", false).is_err());
+        assert!(with_endpoint("not a url", false).is_err());
+    }
+}

@@ -1,0 +1,128 @@
+//! Command-line arguments and the one `match` that dispatches them.
+//!
+//! Parsing only validates; the commands act.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::aws::AwsArgs;
+use crate::commands;
+use crate::exit::ExitStatus;
+use crate::printer::{OutputFormat, Printer};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "shipit",
+    version,
+    about = "Ship a freshly built container image to ECR and ECS Fargate, and tell the truth about the rollout",
+    propagate_version = true,
+    after_help = "Exit codes: 0 success, 1 failure, 2 bad input (config or flags; nothing was changed)."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// The deploy config.
+    #[arg(
+        short = 'c',
+        long,
+        global = true,
+        default_value = "deploy.yaml",
+        env = "SHIPIT_CONFIG",
+        value_name = "PATH"
+    )]
+    pub config: PathBuf,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// Output format: `human` (text, progress on a terminal) or `json` (one document on stdout).
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Human)]
+    pub output: OutputFormat,
+    /// More detail on stderr (-v info, -vv debug, -vvv trace of every crate).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+    /// Less on stderr (-q: only warnings and errors, -qq: only errors).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub quiet: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check deploy.yaml: every problem at once, with file:line:column and the fix.
+    Validate,
+    /// Write a commented starter deploy.yaml.
+    Init(commands::init::InitArgs),
+    /// Print the JSON Schema of deploy.yaml (for editors: yaml-language-server).
+    Schema,
+    /// Print a shell completion script.
+    Completions(commands::completions::CompletionsArgs),
+    /// Check that shipit can reach AWS (or the local stack): config, region, endpoint,
+    /// credentials.
+    Doctor,
+}
+
+/// The program: parse, run, turn the outcome into an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let printer = Printer::new(cli.global.output, cli.global.verbose, cli.global.quiet);
+    crate::printer::init_tracing(cli.global.verbose, cli.global.quiet);
+    let status = match run(cli, &printer) {
+        Ok(status) => status,
+        Err(err) => printer.error(&err),
+    };
+    status.into()
+}
+
+fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
+    let global = cli.global;
+    match cli.command {
+        Command::Validate => commands::validate::run(&global, printer),
+        Command::Init(args) => commands::init::run(&args, &global, printer),
+        Command::Schema => commands::schema::run(printer),
+        Command::Completions(args) => commands::completions::run(&args, printer),
+        Command::Doctor => runtime()?.block_on(commands::doctor::run(&global, printer)),
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_flags_go_anywhere() {
+        let cli = Cli::try_parse_from([
+            "shipit",
+            "validate",
+            "-c",
+            "x.yaml",
+            "--output",
+            "json",
+            "--region",
+            "eu-west-1",
+            "-vv",
+        ])
+        .unwrap();
+        assert_eq!(cli.global.config, PathBuf::from("x.yaml"));
+        assert_eq!(cli.global.output, OutputFormat::Json);
+        assert_eq!(cli.global.aws.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(cli.global.verbose, 2);
+    }
+}

@@ -1,0 +1,21 @@
+//! One module per subcommand; each exposes `run`, returning the exit status.
+
+pub mod completions;
+pub mod doctor;
+pub mod init;
+pub mod schema;
+pub mod validate;
+
+use crate::cli::GlobalArgs;
+use crate::config::{self, LoadedConfig};
+use crate::printer::Printer;
+
+/// Loads deploy.yaml and shows its warnings; errors go back to the caller (exit 2).
+pub fn load_config(global: &GlobalArgs, printer: &Printer) -> anyhow::Result<LoadedConfig> {
+    let loaded = config::load(&global.config)?;
+    if !printer.is_json() {
+        let source = std::fs::read_to_string(&global.config).ok();
+        printer.diagnostics(&loaded.warnings, source.as_deref());
+    }
+    Ok(loaded)
+}

@@ -1,0 +1,112 @@
+//! `shipit validate`: check deploy.yaml and show what it resolves to. Makes no AWS call.
+
+use serde::Serialize;
+
+use crate::cli::GlobalArgs;
+use crate::config::{self, DeployConfig, Diagnostic, Names, TagOrigin};
+use crate::exit::ExitStatus;
+use crate::printer::Printer;
+
+#[derive(Serialize)]
+struct Validated<'a> {
+    ok: bool,
+    file: String,
+    names: &'a Names,
+    image_tag: Option<String>,
+    image_tag_origin: Option<TagOrigin>,
+    warnings: &'a [Diagnostic],
+    config: &'a DeployConfig,
+}
+
+pub fn run(global: &GlobalArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
+    let loaded = super::load_config(global, printer)?;
+    // A missing tag is not a config error: CI sets GITHUB_SHA, a checkout has a commit.
+    let tag = config::resolve_tag(&loaded, &|name| std::env::var(name).ok());
+    let c = &loaded.config;
+    let n = &loaded.names;
+    let file = global.config.display().to_string();
+
+    let tag_line = match &tag {
+        Ok((tag, TagOrigin::Config)) => tag.clone(),
+        Ok((tag, TagOrigin::GithubSha)) => format!("{tag} (from GITHUB_SHA)"),
+        Ok((tag, TagOrigin::GitHead)) => format!("{tag} (the git commit)"),
+        Err(err) => format!("none yet: {err}"),
+    };
+    let health = match &c.container.health_check {
+        Some(h) => format!(
+            "health check every {}s (timeout {}s, {} retries, start period {}s)",
+            h.interval, h.timeout, h.retries, h.start_period
+        ),
+        None => "no container health check".to_string(),
+    };
+    let retention = match c.logs.retention_days {
+        Some(days) => format!("kept {days} days"),
+        None => "kept forever".to_string(),
+    };
+    let human = format!(
+        "{file}: valid{warnings}
+  app         {app}{region}
+  repository  {repo} ({mutability}, scan on push {scan}, {encryption})
+  image       {source} -> tag {tag_line}
+  cluster     {cluster}
+  service     {service}: {count} task(s) on Fargate, {subnets} subnet(s), public IP {public}
+  task        {family}: {cpu} CPU units, {memory} MiB, {arch}
+  container   {container} on port {port}, {health}
+  logs        {group} ({retention}, stream prefix `{prefix}`)
+",
+        warnings = match loaded.warnings.len() {
+            0 => String::new(),
+            1 => " (1 warning)".to_string(),
+            n => format!(" ({n} warnings)"),
+        },
+        app = c.app,
+        region = c
+            .region
+            .as_ref()
+            .map(|r| format!(" in {r}"))
+            .unwrap_or_default(),
+        repo = n.repository,
+        mutability = c.repository.tag_mutability,
+        scan = if c.repository.scan_on_push {
+            "on"
+        } else {
+            "off"
+        },
+        encryption = c.repository.encryption,
+        source = c.image.source,
+        cluster = n.cluster,
+        service = n.service,
+        count = c.service.desired_count,
+        subnets = c.service.subnets.len(),
+        public = if c.service.assign_public_ip {
+            "yes"
+        } else {
+            "no"
+        },
+        family = n.family,
+        cpu = c.task.cpu,
+        memory = c.task.memory,
+        arch = c.task.cpu_architecture,
+        container = n.container,
+        port = c.container.port,
+        group = n.log_group,
+        prefix = c.logs.stream_prefix,
+    );
+    let (image_tag, image_tag_origin) = match tag {
+        Ok((tag, origin)) => (Some(tag), Some(origin)),
+        Err(_) => (None, None),
+    };
+    printer.result(
+        &Validated {
+            ok: true,
+            file,
+            names: n,
+            image_tag,
+            image_tag_origin,
+            warnings: &loaded.warnings,
+            config: c,
+        },
+        &human,
+    )?;
+    Ok(ExitStatus::Success)
+}

@@ -1,0 +1,559 @@
+//! deploy.yaml: read, interpolate, type, validate, in that order.
+//!
+//! `load` returns either a checked config with its warnings, or every problem found, each with
+//! file:line:column, the rule and the fix.
+
+pub mod diagnostic;
+pub mod interpolate;
+pub mod model;
+pub mod source_map;
+pub mod validate;
+pub mod yaml;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde::Serialize;
+
+pub use diagnostic::{Diagnostic, Location, Severity};
+pub use model::DeployConfig;
+
+use source_map::{SourceMap, child_index, child_key};
+
+/// deploy.yaml describes one service; anything larger is a mistake (or an attack).
+pub const MAX_FILE_BYTES: usize = 1024 * 1024;
+
+/// The names every stage uses, with the defaults filled in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Names {
+    pub repository: String,
+    pub cluster: String,
+    pub service: String,
+    pub family: String,
+    pub container: String,
+    pub log_group: String,
+}
+
+impl Names {
+    pub fn resolve(config: &DeployConfig) -> Names {
+        let app = &config.app;
+        let family = config.task.family.clone().unwrap_or_else(|| app.clone());
+        Names {
+            repository: config
+                .repository
+                .name
+                .clone()
+                .unwrap_or_else(|| app.clone()),
+            cluster: config
+                .cluster
+                .clone()
+                .unwrap_or_else(|| "default".to_string()),
+            service: config.service.name.clone().unwrap_or_else(|| app.clone()),
+            container: config.container.name.clone().unwrap_or_else(|| app.clone()),
+            log_group: config
+                .logs
+                .group
+                .clone()
+                .unwrap_or_else(|| format!("/ecs/{family}")),
+            family,
+        }
+    }
+}
+
+/// A config that passed every rule.
+#[derive(Debug, Clone)]
+pub struct LoadedConfig {
+    pub path: PathBuf,
+    pub config: DeployConfig,
+    pub names: Names,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Why a config could not be used: every problem, plus the text to quote lines from.
+#[derive(Debug)]
+pub struct ConfigError {
+    pub file: String,
+    pub source_text: Option<String>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl ConfigError {
+    fn single(file: &str, source_text: Option<String>, diagnostic: Diagnostic) -> Self {
+        ConfigError {
+            file: file.to_string(),
+            source_text,
+            diagnostics: vec![diagnostic],
+        }
+    }
+
+    pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics.iter().filter(|d| d.is_error())
+    }
+
+    /// All diagnostics rendered with their source lines, and a closing count.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for d in &self.diagnostics {
+            out.push_str(&d.render(self.source_text.as_deref()));
+            out.push('\n');
+        }
+        let errors = self.errors().count();
+        out.push_str(&format!(
+            "{}: {errors} error{} found; nothing was changed",
+            self.file,
+            if errors == 1 { "" } else { "s" }
+        ));
+        out
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Reads and checks a config file, interpolating from the process environment.
+pub fn load(path: &Path) -> Result<LoadedConfig, ConfigError> {
+    let file = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|err| {
+        let (rule, fix) = match err.kind() {
+            std::io::ErrorKind::NotFound => (
+                "no-config",
+                "run `shipit init` to write a starter deploy.yaml, or pass `-c PATH`",
+            ),
+            _ => ("unreadable", "check the path and the file's permissions"),
+        };
+        ConfigError::single(
+            &file,
+            None,
+            Diagnostic::error(
+                rule,
+                &file,
+                Location { line: 1, column: 1 },
+                format!("cannot read the config: {err}"),
+            )
+            .with_fix(fix),
+        )
+    })?;
+    let mut loaded = load_bytes(&bytes, &file, &|name| std::env::var(name).ok())?;
+    loaded.path = path.to_path_buf();
+    Ok(loaded)
+}
+
+/// Reads and checks config text. `env` answers `${VAR}` look-ups. Never panics.
+pub fn load_bytes(
+    bytes: &[u8],
+    file: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<LoadedConfig, ConfigError> {
+    let top = Location { line: 1, column: 1 };
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err(ConfigError::single(
+            file,
+            None,
+            Diagnostic::error(
+                "too-large",
+                file,
+                top,
+                format!(
+                    "the file is {} bytes; a deploy.yaml may be at most {MAX_FILE_BYTES}",
+                    bytes.len()
+                ),
+            )
+            .with_fix("deploy.yaml describes one service: check that this is the right file"),
+        ));
+    }
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(err) => {
+            let valid = &bytes[..err.valid_up_to()];
+            let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+            let line_start = valid.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+            let column = String::from_utf8_lossy(&valid[line_start..])
+                .chars()
+                .count()
+                + 1;
+            return Err(ConfigError::single(
+                file,
+                None,
+                Diagnostic::error(
+                    "not-utf8",
+                    file,
+                    Location { line, column },
+                    format!("byte {} is not valid UTF-8", err.valid_up_to()),
+                )
+                .with_fix("save the file as UTF-8"),
+            ));
+        }
+    };
+    let fail = |diagnostics: Vec<Diagnostic>| ConfigError {
+        file: file.to_string(),
+        source_text: Some(text.to_string()),
+        diagnostics,
+    };
+
+    let mut root = yaml::parse(text, file).map_err(|d| fail(vec![d]))?;
+    if !matches!(root.value, yaml::Value::Map(_)) {
+        return Err(fail(vec![
+            Diagnostic::error(
+                "not-a-mapping",
+                file,
+                root.location,
+                format!(
+                    "the file holds {}, not a mapping of settings",
+                    root.type_name()
+                ),
+            )
+            .with_fix("start with `app: NAME` at the beginning of a line; see `shipit init`"),
+        ]));
+    }
+    let interpolation = interpolate::interpolate_tree(&mut root, file, env);
+    if !interpolation.is_empty() {
+        return Err(fail(interpolation));
+    }
+
+    let (json, map) = source_map::to_json(&root);
+    let mut unknown = Vec::new();
+    let typed: Result<DeployConfig, _> = {
+        let mut track = serde_path_to_error::Track::new();
+        let de = serde_path_to_error::Deserializer::new(&json, &mut track);
+        serde_ignored::deserialize(de, |path| unknown.push(ignored_path(&path)))
+            .map_err(|err| (err, track.path()))
+    };
+    let mut diagnostics: Vec<Diagnostic> = unknown
+        .iter()
+        .map(|path| unknown_key(path, file, &map))
+        .collect();
+    let config = match typed {
+        Ok(config) => config,
+        Err((err, path)) => {
+            diagnostics.push(type_error(&err.to_string(), &path, file, &map));
+            diagnostics.sort_by_key(|d| d.location);
+            return Err(fail(diagnostics));
+        }
+    };
+    let names = Names::resolve(&config);
+    diagnostics.extend(validate::validate(&config, &names, file, &map));
+    diagnostics.sort_by_key(|d| d.location);
+    if diagnostics.iter().any(Diagnostic::is_error) {
+        return Err(fail(diagnostics));
+    }
+    Ok(LoadedConfig {
+        path: PathBuf::from(file),
+        config,
+        names,
+        warnings: diagnostics,
+    })
+}
+
+/// `serde_ignored` paths as `a.b[0].c`.
+fn ignored_path(path: &serde_ignored::Path) -> String {
+    match path {
+        serde_ignored::Path::Root => String::new(),
+        serde_ignored::Path::Seq { parent, index } => child_index(&ignored_path(parent), *index),
+        serde_ignored::Path::Map { parent, key } => child_key(&ignored_path(parent), key),
+        serde_ignored::Path::Some { parent }
+        | serde_ignored::Path::NewtypeStruct { parent }
+        | serde_ignored::Path::NewtypeVariant { parent } => ignored_path(parent),
+    }
+}
+
+fn tracked_path(path: &serde_path_to_error::Path) -> String {
+    let mut out = String::new();
+    for segment in path.iter() {
+        match segment {
+            serde_path_to_error::Segment::Seq { index } => out = child_index(&out, *index),
+            serde_path_to_error::Segment::Map { key } => out = child_key(&out, key),
+            serde_path_to_error::Segment::Enum { .. } | serde_path_to_error::Segment::Unknown => {}
+        }
+    }
+    out
+}
+
+fn unknown_key(path: &str, file: &str, map: &SourceMap) -> Diagnostic {
+    let (parent, key) = match path.rfind('.') {
+        Some(dot) => (&path[..dot], &path[dot + 1..]),
+        None => ("", path),
+    };
+    let known = known_keys(parent);
+    let suggestion = known
+        .iter()
+        .map(|k| (strsim::jaro_winkler(key, k), k))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| k.clone());
+    let within = if parent.is_empty() {
+        "at the top level".to_string()
+    } else {
+        format!("in `{parent}`")
+    };
+    let fix = match suggestion {
+        Some(k) => format!("did you mean `{k}`?"),
+        None if known.is_empty() => "remove it".to_string(),
+        None => format!("remove it; the keys here are: {}", known.join(", ")),
+    };
+    Diagnostic::error(
+        "unknown-key",
+        file,
+        map.find(path).key,
+        format!("unknown key `{key}` {within}"),
+    )
+    .with_path(path)
+    .with_fix(fix)
+}
+
+fn type_error(
+    message: &str,
+    path: &serde_path_to_error::Path,
+    file: &str,
+    map: &SourceMap,
+) -> Diagnostic {
+    let path = tracked_path(path);
+    // serde speaks Rust ("i64", "a sequence"); say it in YAML words.
+    let message = message
+        .replace("expected i64", "expected a whole number")
+        .replace("a sequence", "a list")
+        .replace("expected a map", "expected a mapping (`key: value` lines)")
+        .replace("invalid type: map", "invalid type: mapping")
+        .replace("invalid type: sequence", "invalid type: list")
+        .replace("unit value", "nothing (null)");
+    if let Some(field) = message
+        .strip_prefix("missing field `")
+        .and_then(|m| m.strip_suffix('`'))
+    {
+        let full = child_key(&path, field);
+        return Diagnostic::error(
+            "required",
+            file,
+            map.find(&path).key,
+            format!("`{full}` is required"),
+        )
+        .with_path(full.clone())
+        .with_fix(format!("add `{field}:` (see `shipit init` for an example)"));
+    }
+    let shown = if path.is_empty() { "the file" } else { &path };
+    Diagnostic::error(
+        "type",
+        file,
+        map.find(&path).value,
+        format!("`{shown}`: {message}"),
+    )
+    .with_path(path.clone())
+    .with_fix(
+        "see the configuration reference in README.md, or `shipit schema`, for this key's type",
+    )
+}
+
+/// The keys the schema allows in the mapping at `path` (for "did you mean").
+fn known_keys(path: &str) -> Vec<String> {
+    let schema = schemars::schema_for!(DeployConfig);
+    let root = schema.as_value();
+    let mut node = root;
+    for segment in path.split('.').filter(|s| !s.is_empty()) {
+        // Sequence indexes are not mapping keys: strip `[n]` suffixes.
+        let key = segment.split('[').next().unwrap_or(segment);
+        let Some(next) = object_schema(root, node)
+            .and_then(|o| o.get("properties"))
+            .and_then(|p| p.get(key))
+        else {
+            return Vec::new();
+        };
+        node = next;
+    }
+    object_schema(root, node)
+        .and_then(|o| o.get("properties"))
+        .and_then(|p| p.as_object())
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// Follows `$ref` and `anyOf` (how schemars writes `Option<T>`) to the object schema.
+fn object_schema<'a>(
+    root: &'a serde_json::Value,
+    mut node: &'a serde_json::Value,
+) -> Option<&'a serde_json::Value> {
+    for _ in 0..8 {
+        if node.get("properties").is_some() {
+            return Some(node);
+        }
+        if let Some(reference) = node.get("$ref").and_then(|r| r.as_str()) {
+            node = root.pointer(reference.strip_prefix('#')?)?;
+        } else if let Some(options) = node.get("anyOf").and_then(|a| a.as_array()) {
+            node = options
+                .iter()
+                .find(|o| o.get("$ref").is_some() || o.get("properties").is_some())?;
+        } else {
+            return None;
+        }
+    }
+    None
+}
+
+/// Where the image tag came from, for messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TagOrigin {
+    Config,
+    GithubSha,
+    GitHead,
+}
+
+/// The tag to push: `image.tag`, else `GITHUB_SHA`, else the short git commit of the config's
+/// folder.
+pub fn resolve_tag(
+    loaded: &LoadedConfig,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<(String, TagOrigin)> {
+    if let Some(tag) = &loaded.config.image.tag {
+        return Ok((tag.clone(), TagOrigin::Config));
+    }
+    if let Some(sha) = env("GITHUB_SHA").filter(|s| !s.is_empty()) {
+        return Ok((sha, TagOrigin::GithubSha));
+    }
+    let folder = loaded
+        .path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let output = Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .current_dir(folder)
+        .output();
+    match output {
+        Ok(out) if out.status.success() => {
+            let sha = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            Ok((sha, TagOrigin::GitHead))
+        }
+        _ => anyhow::bail!(
+            "no image tag: `image.tag` is not set, GITHUB_SHA is not set, and {} is not in a git checkout with a commit; set `image.tag` (for example `tag: ${{VERSION}}`)",
+            folder.display()
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "\
+app: multi-stage-app
+region: us-east-1
+image:
+  source: docker://multi-stage-app:latest
+cluster: multi-stage-cluster
+service:
+  name: multi-stage-app-service
+  subnets: [subnet-0123456789abcdef0]
+task:
+  family: multi-stage-app-task
+  execution_role: arn:aws:iam::123456789012:role/ecsTaskExecutionRole
+";
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    fn errors(text: &str) -> Vec<Diagnostic> {
+        load_bytes(text.as_bytes(), "deploy.yaml", &no_env)
+            .expect_err("should fail")
+            .diagnostics
+    }
+
+    #[test]
+    fn a_minimal_config_gets_the_defaults() {
+        let loaded = load_bytes(GOOD.as_bytes(), "deploy.yaml", &no_env).unwrap();
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+        let c = &loaded.config;
+        assert_eq!(c.service.desired_count, 2);
+        assert_eq!((c.task.cpu, c.task.memory), (256, 512));
+        assert_eq!(c.container.port, 5000);
+        assert!(c.repository.scan_on_push);
+        assert_eq!(c.repository.tag_mutability, model::TagMutability::Immutable);
+        assert_eq!(loaded.names.log_group, "/ecs/multi-stage-app-task");
+        assert_eq!(loaded.names.repository, "multi-stage-app");
+        assert_eq!(loaded.names.container, "multi-stage-app");
+    }
+
+    #[test]
+    fn all_problems_are_reported_at_once_in_file_order() {
+        let text = GOOD
+            .replace(
+                "  name: multi-stage-app-service\n",
+                "  nmae: x\n  desired_count: -1\n",
+            )
+            .replace("task:\n", "task:\n  cpu: 256\n  memory: 4096\n");
+        let found = errors(&text);
+        let rules: Vec<_> = found.iter().map(|d| (d.location.line, d.rule)).collect();
+        assert_eq!(
+            rules,
+            vec![
+                (7, "unknown-key"),
+                (8, "out-of-range"),
+                (12, "fargate-cpu-memory")
+            ]
+        );
+        assert_eq!(found[0].fix.as_deref(), Some("did you mean `name`?"));
+    }
+
+    #[test]
+    fn missing_required_keys_name_the_key() {
+        let found = errors("app: x\nservice:\n  subnets: []\n");
+        assert_eq!(found[0].rule, "required");
+        assert!(found[0].message.contains("`image`"), "{}", found[0].message);
+    }
+
+    #[test]
+    fn wrong_types_point_at_the_value() {
+        let found = errors(&GOOD.replace("task:\n", "task:\n  cpu: lots\n"));
+        assert_eq!(found[0].rule, "type");
+        assert_eq!(
+            found[0].location,
+            Location {
+                line: 10,
+                column: 8
+            }
+        );
+        assert!(
+            found[0].message.contains("`task.cpu`"),
+            "{}",
+            found[0].message
+        );
+    }
+
+    #[test]
+    fn moving_tags_warn_on_immutable_repositories_only() {
+        let text = GOOD.replace("  source:", "  tag: latest\n  source:");
+        let loaded = load_bytes(text.as_bytes(), "d", &no_env).unwrap();
+        assert_eq!(loaded.warnings[0].rule, "moving-tag");
+        let mutable = format!("{text}repository:\n  tag_mutability: MUTABLE\n");
+        let loaded = load_bytes(mutable.as_bytes(), "d", &no_env).unwrap();
+        assert!(loaded.warnings.is_empty());
+    }
+
+    #[test]
+    fn invalid_utf8_names_line_and_column() {
+        let mut bytes = b"app: ok\nregion: us-\xff\n".to_vec();
+        bytes.extend_from_slice(b"x: 1\n");
+        let err = load_bytes(&bytes, "d", &no_env).unwrap_err();
+        assert_eq!(err.diagnostics[0].rule, "not-utf8");
+        assert_eq!(
+            err.diagnostics[0].location,
+            Location {
+                line: 2,
+                column: 12
+            }
+        );
+    }
+
+    #[test]
+    fn known_keys_follow_refs() {
+        assert!(known_keys("").contains(&"service".to_string()));
+        assert!(known_keys("service").contains(&"desired_count".to_string()));
+        assert!(known_keys("container.health_check").contains(&"interval".to_string()));
+        assert!(known_keys("service.load_balancer").contains(&"target_group_arn".to_string()));
+    }
+}

@@ -1,0 +1,623 @@
+//! The rules a deploy.yaml must follow before any AWS call is made. Every rule adds a
+//! diagnostic at the value's place in the file and goes on, so that all problems show at once.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::Names;
+use super::diagnostic::Diagnostic;
+use super::model::{DeployConfig, Encryption, HealthCheckCommand, TagMutability};
+use super::source_map::SourceMap;
+use crate::image::SourceRef;
+
+/// Retention periods CloudWatch Logs accepts (PutRetentionPolicy).
+pub const LOG_RETENTION_DAYS: &[i64] = &[
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+
+/// Tags that people move from image to image; on an IMMUTABLE repository they work once.
+const MOVING_TAGS: &[&str] = &[
+    "latest",
+    "stable",
+    "main",
+    "master",
+    "dev",
+    "develop",
+    "prod",
+    "production",
+    "staging",
+    "test",
+    "release",
+    "edge",
+    "nightly",
+    "current",
+];
+
+/// Words in an environment variable's name that suggest its value is a secret.
+const SECRET_WORDS: &[&str] = &["PASSWORD", "PASSWD", "TOKEN", "SECRET", "KEY", "CREDENTIAL"];
+
+macro_rules! regex {
+    ($name:ident, $pattern:expr) => {
+        static $name: LazyLock<Regex> = LazyLock::new(|| Regex::new($pattern).expect("valid"));
+    };
+}
+
+regex!(REGION, r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$");
+regex!(
+    ECR_NAME,
+    r"^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$"
+);
+regex!(ECS_NAME, r"^[A-Za-z0-9_-]{1,255}$");
+regex!(IMAGE_TAG, r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$");
+regex!(SUBNET, r"^subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})$");
+regex!(SECURITY_GROUP, r"^sg-(?:[0-9a-f]{8}|[0-9a-f]{17})$");
+regex!(
+    ROLE_ARN,
+    r"^arn:aws(?:-cn|-us-gov)?:iam::\d{12}:role/[A-Za-z0-9_+=,.@/-]+$"
+);
+regex!(
+    SECRET_ARN,
+    r"^arn:aws(?:-cn|-us-gov)?:(?:ssm:[a-z0-9-]+:\d{12}:parameter/.+|secretsmanager:[a-z0-9-]+:\d{12}:secret:.+)$"
+);
+regex!(SSM_PARAMETER_NAME, r"^[A-Za-z0-9_.\-/]+$");
+regex!(
+    KMS_KEY,
+    r"^(?:arn:aws(?:-cn|-us-gov)?:kms:[a-z0-9-]+:\d{12}:(?:key|alias)/[A-Za-z0-9_/+=,.@-]+|alias/[A-Za-z0-9_/+=,.@-]+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$"
+);
+regex!(
+    TARGET_GROUP_ARN,
+    r"^arn:aws(?:-cn|-us-gov)?:elasticloadbalancing:[a-z0-9-]+:\d{12}:targetgroup/[A-Za-z0-9-]{1,32}/[0-9a-f]{16}$"
+);
+regex!(ENV_NAME, r"^[A-Za-z_][A-Za-z0-9_]*$");
+regex!(LOG_GROUP, r"^[.\-_/#A-Za-z0-9]+$");
+
+/// The memory sizes (MiB) Fargate allows with a CPU size (units), or None for an unknown CPU.
+pub fn fargate_memory_options(cpu: i64) -> Option<Vec<i64>> {
+    let gib = |from: i64, to: i64, step: i64| (from..=to).step_by(step as usize).map(|g| g * 1024);
+    Some(match cpu {
+        256 => vec![512, 1024, 2048],
+        512 => gib(1, 4, 1).collect(),
+        1024 => gib(2, 8, 1).collect(),
+        2048 => gib(4, 16, 1).collect(),
+        4096 => gib(8, 30, 1).collect(),
+        8192 => gib(16, 60, 4).collect(),
+        16384 => gib(32, 120, 8).collect(),
+        _ => return None,
+    })
+}
+
+struct Checker<'a> {
+    file: &'a str,
+    map: &'a SourceMap,
+    found: Vec<Diagnostic>,
+}
+
+impl Checker<'_> {
+    fn error(&mut self, rule: &'static str, path: &str, message: String, fix: impl Into<String>) {
+        let place = self.map.find(path);
+        self.found.push(
+            Diagnostic::error(rule, self.file, place.value, message)
+                .with_path(path)
+                .with_fix(fix),
+        );
+    }
+
+    fn warn(&mut self, rule: &'static str, path: &str, message: String, fix: impl Into<String>) {
+        let place = self.map.find(path);
+        self.found.push(
+            Diagnostic::warning(rule, self.file, place.value, message)
+                .with_path(path)
+                .with_fix(fix),
+        );
+    }
+
+    fn range(&mut self, path: &str, value: i64, min: i64, max: i64, unit: &str) {
+        if !(min..=max).contains(&value) {
+            self.error(
+                "out-of-range",
+                path,
+                format!("`{path}` is {value}{unit}; it must be {min}-{max}{unit}"),
+                format!("set `{path}` to a value from {min} to {max}"),
+            );
+        }
+    }
+
+    /// A resolved name is reported where it was written, or at `app` when it came from there.
+    fn name_path<'p>(&self, explicit: &'p str) -> &'p str {
+        if self.map.contains(explicit) {
+            explicit
+        } else {
+            "app"
+        }
+    }
+
+    fn ecs_name(&mut self, what: &str, explicit_path: &str, name: &str) {
+        if !ECS_NAME.is_match(name) {
+            let path = self.name_path(explicit_path);
+            self.error(
+                "ecs-name",
+                path,
+                format!("{what} `{name}` is not a valid ECS name"),
+                format!(
+                    "use 1-255 letters, digits, `-` and `_` (set `{explicit_path}` to override)"
+                ),
+            );
+        }
+    }
+}
+
+/// Checks every rule; returns errors and warnings in file order.
+pub fn validate(
+    config: &DeployConfig,
+    names: &Names,
+    file: &str,
+    map: &SourceMap,
+) -> Vec<Diagnostic> {
+    let mut c = Checker {
+        file,
+        map,
+        found: Vec::new(),
+    };
+    check_general(&mut c, config);
+    check_repository_and_image(&mut c, config, names);
+    check_names(&mut c, names);
+    check_service(&mut c, config);
+    check_task(&mut c, config);
+    check_container(&mut c, config);
+    check_logs(&mut c, config, names);
+    c.found
+        .sort_by(|a, b| (a.location, a.rule).cmp(&(b.location, b.rule)));
+    c.found
+}
+
+fn check_general(c: &mut Checker, config: &DeployConfig) {
+    if config.app.trim().is_empty() {
+        c.error(
+            "required",
+            "app",
+            "`app` is empty".into(),
+            "name the application, e.g. `app: multi-stage-app`",
+        );
+    }
+    if let Some(region) = &config.region
+        && !REGION.is_match(region)
+    {
+        c.error(
+            "region",
+            "region",
+            format!("`{region}` is not an AWS region name"),
+            "write a region code such as `us-east-1` or `eu-west-1`",
+        );
+    }
+}
+
+fn check_repository_and_image(c: &mut Checker, config: &DeployConfig, names: &Names) {
+    let name = &names.repository;
+    if !(2..=256).contains(&name.len()) || !ECR_NAME.is_match(name) {
+        let path = c.name_path("repository.name");
+        c.error(
+            "ecr-name",
+            path,
+            format!("`{name}` is not a valid ECR repository name"),
+            "use 2-256 lowercase letters and digits, separated by `.`, `_`, `-` or `/` (set `repository.name` to override)",
+        );
+    }
+    let repo = &config.repository;
+    match (repo.encryption, &repo.kms_key) {
+        (Encryption::Kms, None) => c.error(
+            "kms-key",
+            "repository.encryption",
+            "`encryption: KMS` needs a key".into(),
+            "add `kms_key:` with the key's ARN, alias or id, or use `encryption: AES256`",
+        ),
+        (Encryption::Aes256, Some(_)) => c.error(
+            "kms-key",
+            "repository.kms_key",
+            "`kms_key` is set but `encryption` is AES256".into(),
+            "set `encryption: KMS` to use the key, or remove `kms_key`",
+        ),
+        (Encryption::Kms, Some(key)) if !KMS_KEY.is_match(key) => c.error(
+            "arn",
+            "repository.kms_key",
+            format!("`{key}` is not a KMS key ARN, alias or id"),
+            "write `arn:aws:kms:REGION:ACCOUNT:key/ID`, `alias/NAME` or the key id",
+        ),
+        _ => {}
+    }
+
+    if let Err(err) = SourceRef::parse(&config.image.source) {
+        c.error(
+            "image-source",
+            "image.source",
+            err.to_string(),
+            "write `docker://NAME:TAG`, `docker-archive:PATH`, `oci:PATH[:REF]` or `oci-archive:PATH`",
+        );
+    }
+    if let Some(tag) = &config.image.tag {
+        if !IMAGE_TAG.is_match(tag) {
+            c.error(
+                "image-tag",
+                "image.tag",
+                format!("`{tag}` is not a valid image tag"),
+                "use up to 128 letters, digits, `_`, `.` and `-`, not starting with `.` or `-`",
+            );
+        } else if repo.tag_mutability == TagMutability::Immutable
+            && MOVING_TAGS.contains(&tag.to_ascii_lowercase().as_str())
+        {
+            c.warn(
+                "moving-tag",
+                "image.tag",
+                format!(
+                    "tag `{tag}` on an IMMUTABLE repository works once only: the next image pushed under it is refused"
+                ),
+                "leave `image.tag` unset to tag with the git commit, or use a version",
+            );
+        }
+    }
+}
+
+fn check_names(c: &mut Checker, names: &Names) {
+    c.ecs_name("cluster", "cluster", &names.cluster);
+    c.ecs_name("service", "service.name", &names.service);
+    c.ecs_name("task family", "task.family", &names.family);
+    c.ecs_name("container", "container.name", &names.container);
+}
+
+fn check_service(c: &mut Checker, config: &DeployConfig) {
+    let s = &config.service;
+    if s.desired_count < 0 {
+        c.error(
+            "out-of-range",
+            "service.desired_count",
+            format!(
+                "`service.desired_count` is {}; it cannot be negative",
+                s.desired_count
+            ),
+            "set it to 0 or more (0 stops the service's tasks)",
+        );
+    }
+    if s.subnets.is_empty() {
+        c.error(
+            "required",
+            "service.subnets",
+            "`service.subnets` is empty: Fargate tasks need at least one subnet".into(),
+            "list the subnet ids, e.g. `aws ec2 describe-subnets --query 'Subnets[].SubnetId'`",
+        );
+    }
+    if s.subnets.len() > 16 {
+        c.error(
+            "too-many",
+            "service.subnets",
+            format!("{} subnets; ECS takes at most 16", s.subnets.len()),
+            "keep at most 16 subnets",
+        );
+    }
+    for (i, subnet) in s.subnets.iter().enumerate() {
+        if !SUBNET.is_match(subnet) {
+            c.error(
+                "subnet-id",
+                &format!("service.subnets[{i}]"),
+                format!("`{subnet}` is not a subnet id"),
+                "subnet ids look like `subnet-0123456789abcdef0`",
+            );
+        }
+    }
+    if s.security_groups.len() > 5 {
+        c.error(
+            "too-many",
+            "service.security_groups",
+            format!(
+                "{} security groups; ECS takes at most 5",
+                s.security_groups.len()
+            ),
+            "keep at most 5 security groups",
+        );
+    }
+    for (i, group) in s.security_groups.iter().enumerate() {
+        if !SECURITY_GROUP.is_match(group) {
+            c.error(
+                "security-group-id",
+                &format!("service.security_groups[{i}]"),
+                format!("`{group}` is not a security group id"),
+                "security group ids look like `sg-0123456789abcdef0`",
+            );
+        }
+    }
+    c.range(
+        "service.min_healthy_percent",
+        s.min_healthy_percent,
+        0,
+        100,
+        "%",
+    );
+    c.range("service.max_percent", s.max_percent, 100, 200, "%");
+    if s.min_healthy_percent == 100 && s.max_percent == 100 && s.desired_count > 0 {
+        c.error(
+            "deployment-percent",
+            "service.max_percent",
+            "with min_healthy_percent 100 and max_percent 100, ECS can neither stop an old task nor start a new one".into(),
+            "raise `max_percent` above 100 (200 is the default) or lower `min_healthy_percent`",
+        );
+    }
+    if let Some(grace) = s.health_check_grace_period {
+        c.range(
+            "service.health_check_grace_period",
+            grace,
+            0,
+            2_147_483_647,
+            " s",
+        );
+    }
+    if let Some(lb) = &s.load_balancer {
+        if !TARGET_GROUP_ARN.is_match(&lb.target_group_arn) {
+            c.error(
+                "arn",
+                "service.load_balancer.target_group_arn",
+                format!("`{}` is not a target group ARN", lb.target_group_arn),
+                "write `arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID`",
+            );
+        }
+        if let Some(port) = lb.container_port
+            && port != config.container.port
+        {
+            c.error(
+                "load-balancer-port",
+                "service.load_balancer.container_port",
+                format!(
+                    "the target group sends to port {port}, but the container listens on {}",
+                    config.container.port
+                ),
+                "make `service.load_balancer.container_port` equal `container.port`, or remove it",
+            );
+        }
+    }
+}
+
+fn check_task(c: &mut Checker, config: &DeployConfig) {
+    let t = &config.task;
+    match fargate_memory_options(t.cpu) {
+        None => c.error(
+            "fargate-cpu",
+            "task.cpu",
+            format!("Fargate has no task size with {} CPU units", t.cpu),
+            "use 256, 512, 1024, 2048, 4096, 8192 or 16384 (1024 units = 1 vCPU)",
+        ),
+        Some(options) if !options.contains(&t.memory) => {
+            let choices = if options.len() > 8 {
+                format!(
+                    "{} to {} in steps of {}",
+                    options[0],
+                    options[options.len() - 1],
+                    options[1] - options[0]
+                )
+            } else {
+                let list: Vec<String> = options.iter().map(|m| m.to_string()).collect();
+                list.join(", ")
+            };
+            c.error(
+                "fargate-cpu-memory",
+                "task.memory",
+                format!(
+                    "Fargate does not pair {} MiB of memory with {} CPU units",
+                    t.memory, t.cpu
+                ),
+                format!("with cpu {} use memory {choices} (MiB)", t.cpu),
+            );
+        }
+        Some(_) => {}
+    }
+    match &t.execution_role {
+        None => c.error(
+            "required",
+            "task.execution_role",
+            "`task.execution_role` is missing: Fargate needs it to pull from ECR and write to CloudWatch Logs".into(),
+            "add `execution_role: arn:aws:iam::ACCOUNT:role/ecsTaskExecutionRole` (a role with AmazonECSTaskExecutionRolePolicy)",
+        ),
+        Some(arn) => role_arn(c, "task.execution_role", arn),
+    }
+    if let Some(arn) = &t.task_role {
+        role_arn(c, "task.task_role", arn);
+    }
+}
+
+fn role_arn(c: &mut Checker, path: &str, arn: &str) {
+    if !ROLE_ARN.is_match(arn) {
+        c.error(
+            "arn",
+            path,
+            format!("`{arn}` is not an IAM role ARN"),
+            "write `arn:aws:iam::ACCOUNT:role/NAME` (12-digit account id)",
+        );
+    }
+}
+
+fn check_container(c: &mut Checker, config: &DeployConfig) {
+    let k = &config.container;
+    c.range("container.port", k.port, 1, 65535, "");
+    for (name, value) in &k.environment {
+        let path = format!("container.environment.{name}");
+        if !ENV_NAME.is_match(name) {
+            c.error(
+                "env-name",
+                &path,
+                format!("`{name}` is not a valid environment variable name"),
+                "use letters, digits and `_`, not starting with a digit",
+            );
+        }
+        let upper = name.to_ascii_uppercase();
+        if SECRET_WORDS.iter().any(|w| upper.contains(w)) && !value.to_string().is_empty() {
+            c.warn(
+                "secret-in-environment",
+                &path,
+                format!(
+                    "`{name}` looks like a secret, and environment values are readable by anyone who can describe the task definition"
+                ),
+                format!(
+                    "store it in SSM Parameter Store or Secrets Manager and list it under `container.secrets: {{ {name}: ARN }}`"
+                ),
+            );
+        }
+        if k.secrets.contains_key(name) {
+            c.error(
+                "env-and-secret",
+                &path,
+                format!("`{name}` is both in `environment` and in `secrets`"),
+                "keep it in one of them (ECS refuses the task definition otherwise)",
+            );
+        }
+    }
+    for (name, from) in &k.secrets {
+        let path = format!("container.secrets.{name}");
+        if !ENV_NAME.is_match(name) {
+            c.error(
+                "env-name",
+                &path,
+                format!("`{name}` is not a valid environment variable name"),
+                "use letters, digits and `_`, not starting with a digit",
+            );
+        }
+        let valid = if from.starts_with("arn:") {
+            SECRET_ARN.is_match(from)
+        } else {
+            SSM_PARAMETER_NAME.is_match(from)
+        };
+        if !valid {
+            c.error(
+                "arn",
+                &path,
+                format!("`{from}` is not an SSM parameter or Secrets Manager secret"),
+                "write `arn:aws:ssm:REGION:ACCOUNT:parameter/NAME`, `arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME` or an SSM parameter name",
+            );
+        }
+    }
+    if let Some(command) = &k.command
+        && (command.is_empty() || command[0].trim().is_empty())
+    {
+        c.error(
+            "command",
+            "container.command",
+            "`container.command` is empty".into(),
+            "list the program and its arguments, e.g. `[gunicorn, --bind, 0.0.0.0:5000, app:app]`, or remove it to use the image's CMD",
+        );
+    }
+    if let Some(hc) = &k.health_check {
+        match &hc.command {
+            HealthCheckCommand::Shell(line) if line.trim().is_empty() => c.error(
+                "health-check-command",
+                "container.health_check.command",
+                "the health check command is empty".into(),
+                "write the check, e.g. `wget -q -O /dev/null http://localhost:5000/health || exit 1`",
+            ),
+            HealthCheckCommand::Exec(parts) => {
+                let valid = match parts.first().map(String::as_str) {
+                    Some("CMD") | Some("CMD-SHELL") => parts.len() >= 2,
+                    _ => false,
+                };
+                if !valid {
+                    c.error(
+                        "health-check-command",
+                        "container.health_check.command",
+                        "a health check list must start with `CMD` or `CMD-SHELL` and name a command".into(),
+                        "write `[CMD-SHELL, \"curl -f http://localhost:5000/health || exit 1\"]`, or the command as one string",
+                    );
+                }
+            }
+            HealthCheckCommand::Shell(_) => {}
+        }
+        let base = "container.health_check";
+        c.range(&format!("{base}.interval"), hc.interval, 5, 300, " s");
+        c.range(&format!("{base}.timeout"), hc.timeout, 2, 60, " s");
+        c.range(&format!("{base}.retries"), hc.retries, 1, 10, "");
+        c.range(
+            &format!("{base}.start_period"),
+            hc.start_period,
+            0,
+            300,
+            " s",
+        );
+    }
+}
+
+fn check_logs(c: &mut Checker, config: &DeployConfig, names: &Names) {
+    let group = &names.log_group;
+    if group.len() > 512 || !LOG_GROUP.is_match(group) {
+        let path = if c.map.contains("logs.group") {
+            "logs.group"
+        } else {
+            c.name_path("task.family")
+        };
+        c.error(
+            "log-group",
+            path,
+            format!("`{group}` is not a valid log group name"),
+            "use 1-512 letters, digits and `.`, `-`, `_`, `/`, `#`",
+        );
+    }
+    if let Some(days) = config.logs.retention_days
+        && !LOG_RETENTION_DAYS.contains(&days)
+    {
+        let nearest = LOG_RETENTION_DAYS
+            .iter()
+            .min_by_key(|d| (*d - days).abs())
+            .copied()
+            .unwrap_or(30);
+        c.error(
+            "log-retention",
+            "logs.retention_days",
+            format!("CloudWatch Logs does not keep events for {days} days"),
+            format!(
+                "use one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 (nearest: {nearest})"
+            ),
+        );
+    }
+    let prefix = &config.logs.stream_prefix;
+    if prefix.is_empty() || prefix.contains([':', '*']) {
+        c.error(
+            "log-stream-prefix",
+            "logs.stream_prefix",
+            format!("`{prefix}` is not a valid stream prefix"),
+            "use a non-empty prefix without `:` or `*`, e.g. `ecs`",
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fargate_pairs_match_the_published_table() {
+        assert_eq!(fargate_memory_options(256), Some(vec![512, 1024, 2048]));
+        assert_eq!(
+            fargate_memory_options(512),
+            Some(vec![1024, 2048, 3072, 4096])
+        );
+        let big = fargate_memory_options(16384).unwrap();
+        assert_eq!(
+            (big[0], big[1], *big.last().unwrap()),
+            (32768, 40960, 122880)
+        );
+        assert_eq!(fargate_memory_options(300), None);
+    }
+
+    #[test]
+    fn name_rules() {
+        assert!(ECR_NAME.is_match("multi-stage-app"));
+        assert!(ECR_NAME.is_match("team/multi_stage.app"));
+        assert!(!ECR_NAME.is_match("Multi-Stage"));
+        assert!(!ECR_NAME.is_match("app-"));
+        assert!(ECS_NAME.is_match("multi-stage-cluster"));
+        assert!(!ECS_NAME.is_match("multi stage"));
+        assert!(ROLE_ARN.is_match("arn:aws:iam::123456789012:role/ecsTaskExecutionRole"));
+        assert!(!ROLE_ARN.is_match("arn:aws:iam::1234:role/x"));
+        assert!(SECRET_ARN.is_match("arn:aws:ssm:us-east-1:123456789012:parameter/app/db"));
+        assert!(
+            SECRET_ARN.is_match("arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf")
+        );
+        assert!(REGION.is_match("us-east-1"));
+        assert!(REGION.is_match("us-gov-west-1"));
+        assert!(!REGION.is_match("useast1"));
+    }
+}

@@ -1,0 +1,38 @@
+//! Exit codes, in one place (documented in README.md).
+
+use std::process::ExitCode;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// The command did what was asked.
+    Success,
+    /// Something failed: AWS refused, a check failed, the network broke.
+    Failure,
+    /// Bad input: the config or the flags. Nothing was changed.
+    BadInput,
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(status: ExitStatus) -> Self {
+        ExitCode::from(match status {
+            ExitStatus::Success => 0,
+            ExitStatus::Failure => 1,
+            ExitStatus::BadInput => 2,
+        })
+    }
+}
+
+/// An error caused by what the user gave (flags, files): exits with code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct BadInput {
+    pub message: String,
+}
+
+impl BadInput {
+    pub fn new(message: impl Into<String>) -> Self {
+        BadInput {
+            message: message.into(),
+        }
+    }
+}

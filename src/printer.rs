@@ -1,0 +1,156 @@
+//! The only place that writes to the terminal. Results go to stdout (text or one JSON
+//! document); messages, warnings and logs go to stderr. A closed pipe ends output quietly.
+
+use std::io::{self, Write};
+
+use anstream::{eprint, eprintln};
+use anstyle::{AnsiColor, Style};
+use serde::Serialize;
+
+use crate::config::{ConfigError, Diagnostic, Severity};
+use crate::exit::{BadInput, ExitStatus};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct Printer {
+    pub format: OutputFormat,
+    /// -2 (-qq) to 3 (-vvv).
+    verbosity: i8,
+}
+
+const ERROR: Style = AnsiColor::Red.on_default().bold();
+const WARNING: Style = AnsiColor::Yellow.on_default().bold();
+const GOOD: Style = AnsiColor::Green.on_default().bold();
+
+impl Printer {
+    pub fn new(format: OutputFormat, verbose: u8, quiet: u8) -> Self {
+        Printer {
+            format,
+            verbosity: (verbose.min(3) as i8) - (quiet.min(2) as i8),
+        }
+    }
+
+    pub fn is_json(&self) -> bool {
+        self.format == OutputFormat::Json
+    }
+
+    /// Prints a command's result: `human` as given, or `value` as one JSON document.
+    pub fn result<T: Serialize>(&self, value: &T, human: &str) -> io::Result<()> {
+        let text = match self.format {
+            OutputFormat::Json => {
+                let mut json = serde_json::to_string_pretty(value).map_err(io::Error::other)?;
+                json.push('\n');
+                json
+            }
+            OutputFormat::Human => human.to_string(),
+        };
+        write_quietly(&mut anstream::stdout(), &text)
+    }
+
+    /// Raw text to stdout (schemas, completion scripts, files' contents).
+    pub fn raw(&self, text: &str) -> io::Result<()> {
+        write_quietly(&mut io::stdout(), text)
+    }
+
+    /// A progress or status line on stderr (hidden by -q).
+    pub fn info(&self, line: &str) {
+        if self.verbosity >= 0 {
+            eprintln!("{line}");
+        }
+    }
+
+    pub fn success(&self, line: &str) {
+        if self.verbosity >= 0 {
+            eprintln!("{GOOD}{line}{GOOD:#}");
+        }
+    }
+
+    /// Config warnings on stderr, quoting the source line (hidden by -qq).
+    pub fn diagnostics(&self, diagnostics: &[Diagnostic], source: Option<&str>) {
+        for d in diagnostics {
+            if d.severity == Severity::Warning && self.verbosity < -1 {
+                continue;
+            }
+            let style = match d.severity {
+                Severity::Error => ERROR,
+                Severity::Warning => WARNING,
+            };
+            let text = d.render(source);
+            let (head, rest) = text.split_once('\n').unwrap_or((&text, ""));
+            eprint!("{style}{head}{style:#}\n{rest}");
+        }
+    }
+
+    /// Reports a failed command and picks its exit code.
+    pub fn error(&self, err: &anyhow::Error) -> ExitStatus {
+        let (status, kind) = if err.downcast_ref::<ConfigError>().is_some()
+            || err.downcast_ref::<BadInput>().is_some()
+        {
+            (ExitStatus::BadInput, "bad-input")
+        } else {
+            (ExitStatus::Failure, "failure")
+        };
+        if self.is_json() {
+            let diagnostics = err
+                .downcast_ref::<ConfigError>()
+                .map(|e| e.diagnostics.clone())
+                .unwrap_or_default();
+            let doc = serde_json::json!({
+                "ok": false,
+                "error": {
+                    "kind": kind,
+                    "message": format!("{err:#}"),
+                    "diagnostics": diagnostics,
+                }
+            });
+            let _ = write_quietly(&mut io::stdout(), &format!("{doc:#}\n"));
+        }
+        if let Some(config_error) = err.downcast_ref::<ConfigError>() {
+            self.diagnostics(
+                &config_error.diagnostics,
+                config_error.source_text.as_deref(),
+            );
+            let errors = config_error.errors().count();
+            eprintln!(
+                "{ERROR}{}: {errors} error{} found; nothing was changed{ERROR:#}",
+                config_error.file,
+                if errors == 1 { "" } else { "s" }
+            );
+        } else {
+            eprintln!("{ERROR}error:{ERROR:#} {err:#}");
+        }
+        status
+    }
+}
+
+/// Writes all of `text`; a reader that went away (`| head`) is not an error.
+fn write_quietly(out: &mut impl Write, text: &str) -> io::Result<()> {
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
+/// Logs to stderr. -v shows shipit's info, -vv debug, -vvv trace of every crate; RUST_LOG wins.
+pub fn init_tracing(verbose: u8, quiet: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match (verbose, quiet) {
+        (_, q) if q > 0 => "error",
+        (0, _) => "warn",
+        (1, _) => "warn,shipit=info",
+        (2, _) => "info,shipit=debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr)
+        .with_target(verbose >= 2)
+        .try_init();
+}
