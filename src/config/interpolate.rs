@@ -107,9 +107,9 @@ pub fn expand(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Str
     while let Some(at) = rest.find('$') {
         out.push_str(&rest[..at]);
         let after = &rest[at..];
-        if after.starts_with("$${") {
+        if let Some(escaped) = after.strip_prefix("$${") {
             out.push_str("${");
-            rest = &after[3..];
+            rest = escaped;
             consumed += at + 3;
             continue;
         }

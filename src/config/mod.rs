@@ -196,7 +196,7 @@ pub fn load_bytes(
         diagnostics,
     };
 
-    let mut root = yaml::parse(text, file).map_err(|d| fail(vec![d]))?;
+    let mut root = yaml::parse(text, file).map_err(|d| fail(vec![*d]))?;
     if !matches!(root.value, yaml::Value::Map(_)) {
         return Err(fail(vec![
             Diagnostic::error(

@@ -40,6 +40,15 @@ impl SourceMap {
         }
     }
 
+    /// Where to point for a problem with `path`: the value when it is in the file, else the
+    /// key of the nearest ancestor that is (the mapping where the missing value belongs).
+    pub fn locate(&self, path: &str) -> Location {
+        match self.places.get(path) {
+            Some(place) => place.value,
+            None => self.find(path).key,
+        }
+    }
+
     pub fn contains(&self, path: &str) -> bool {
         self.places.contains_key(path)
     }

@@ -96,18 +96,18 @@ struct Checker<'a> {
 
 impl Checker<'_> {
     fn error(&mut self, rule: &'static str, path: &str, message: String, fix: impl Into<String>) {
-        let place = self.map.find(path);
+        let at = self.map.locate(path);
         self.found.push(
-            Diagnostic::error(rule, self.file, place.value, message)
+            Diagnostic::error(rule, self.file, at, message)
                 .with_path(path)
                 .with_fix(fix),
         );
     }
 
     fn warn(&mut self, rule: &'static str, path: &str, message: String, fix: impl Into<String>) {
-        let place = self.map.find(path);
+        let at = self.map.locate(path);
         self.found.push(
-            Diagnostic::warning(rule, self.file, place.value, message)
+            Diagnostic::warning(rule, self.file, at, message)
                 .with_path(path)
                 .with_fix(fix),
         );

@@ -142,7 +142,7 @@ struct Reader {
 }
 
 /// Reads one YAML document. `file` names the source in diagnostics.
-pub fn parse(text: &str, file: &str) -> Result<Node, Diagnostic> {
+pub fn parse(text: &str, file: &str) -> Result<Node, Box<Diagnostic>> {
     let mut reader = Reader {
         stack: Vec::new(),
         anchors: HashMap::new(),
@@ -151,34 +151,41 @@ pub fn parse(text: &str, file: &str) -> Result<Node, Diagnostic> {
         documents: 0,
     };
     for event in Parser::new_from_str(text) {
-        let (event, span) = event.map_err(|err| scan_error(text, file, &err))?;
+        let (event, span) = event.map_err(|err| Box::new(scan_error(text, file, &err)))?;
         reader.on_event(event, span, file)?;
     }
     reader.root.ok_or_else(|| {
-        Diagnostic::error(
-            "empty-file",
-            file,
-            Location { line: 1, column: 1 },
-            "the file holds no configuration",
+        Box::new(
+            Diagnostic::error(
+                "empty-file",
+                file,
+                Location { line: 1, column: 1 },
+                "the file holds no configuration",
+            )
+            .with_fix("start from `shipit init`, or copy deploy.yaml.example"),
         )
-        .with_fix("start from `shipit init`, or copy deploy.yaml.example")
     })
 }
 
 impl Reader {
-    fn on_event(&mut self, event: Event<'_>, span: Span, file: &str) -> Result<(), Diagnostic> {
+    fn on_event(
+        &mut self,
+        event: Event<'_>,
+        span: Span,
+        file: &str,
+    ) -> Result<(), Box<Diagnostic>> {
         let here = location(&span);
         match event {
             Event::DocumentStart(_) => {
                 self.documents += 1;
                 if self.documents > 1 {
-                    return Err(Diagnostic::error(
+                    return Err(Box::new(Diagnostic::error(
                         "multiple-documents",
                         file,
                         here,
                         "a second YAML document starts here",
                     )
-                    .with_fix("deploy.yaml holds one document: remove the extra `---` and what follows, or merge it into the first"));
+                    .with_fix("deploy.yaml holds one document: remove the extra `---` and what follows, or merge it into the first")));
                 }
             }
             Event::Scalar(text, style, anchor, tag) => {
@@ -252,13 +259,7 @@ impl Reader {
             }
             Event::Alias(anchor) => {
                 let Some(node) = self.anchors.get(&anchor).cloned() else {
-                    return Err(Diagnostic::error(
-                        "unknown-alias",
-                        file,
-                        here,
-                        "this alias names no anchor defined before it",
-                    )
-                    .with_fix("define the anchor (`&name`) before using it (`*name`)"));
+                    return Err(Box::new(unknown_alias(file, here)));
                 };
                 self.count(count_nodes(&node), here, file)?;
                 // Keep the original's content but point at the alias for errors.
@@ -273,32 +274,39 @@ impl Reader {
         Ok(())
     }
 
-    fn open(&mut self, collection: Open, here: Location, file: &str) -> Result<(), Diagnostic> {
+    fn open(
+        &mut self,
+        collection: Open,
+        here: Location,
+        file: &str,
+    ) -> Result<(), Box<Diagnostic>> {
         if self.stack.len() >= MAX_DEPTH {
-            return Err(too_deep(file, here));
+            return Err(Box::new(too_deep(file, here)));
         }
         self.stack.push(collection);
         Ok(())
     }
 
-    fn count(&mut self, n: usize, here: Location, file: &str) -> Result<(), Diagnostic> {
+    fn count(&mut self, n: usize, here: Location, file: &str) -> Result<(), Box<Diagnostic>> {
         self.nodes += n;
         if self.nodes > MAX_NODES {
-            return Err(Diagnostic::error(
-                "too-large",
-                file,
-                here,
-                format!("more than {MAX_NODES} values (after expanding aliases)"),
-            )
-            .with_fix(
-                "deploy.yaml describes one service: remove the repeated or generated content",
+            return Err(Box::new(
+                Diagnostic::error(
+                    "too-large",
+                    file,
+                    here,
+                    format!("more than {MAX_NODES} values (after expanding aliases)"),
+                )
+                .with_fix(
+                    "deploy.yaml describes one service: remove the repeated or generated content",
+                ),
             ));
         }
         Ok(())
     }
 
     /// Places a finished node in its parent (or as the document root).
-    fn finish(&mut self, node: Node, anchor: usize, file: &str) -> Result<(), Diagnostic> {
+    fn finish(&mut self, node: Node, anchor: usize, file: &str) -> Result<(), Box<Diagnostic>> {
         self.count(1, node.location, file)?;
         if anchor != 0 {
             self.anchors.insert(anchor, node.clone());
@@ -320,13 +328,15 @@ impl Reader {
                         Value::Float(f) => f.to_string(),
                         Value::Null => "null".to_string(),
                         Value::Seq(_) | Value::Map(_) => {
-                            return Err(Diagnostic::error(
-                                "complex-key",
-                                file,
-                                node.location,
-                                "a mapping key must be a plain word, not a list or mapping",
-                            )
-                            .with_fix("write keys as `name: value`"));
+                            return Err(Box::new(
+                                Diagnostic::error(
+                                    "complex-key",
+                                    file,
+                                    node.location,
+                                    "a mapping key must be a plain word, not a list or mapping",
+                                )
+                                .with_fix("write keys as `name: value`"),
+                            ));
                         }
                     };
                     *pending_key = Some((key, node.location));
@@ -347,7 +357,7 @@ impl Reader {
                         };
                     } else {
                         if let Some(first) = entries.iter().find(|e| e.key == key) {
-                            return Err(Diagnostic::error(
+                            return Err(Box::new(Diagnostic::error(
                                 "duplicate-key",
                                 file,
                                 key_location,
@@ -356,7 +366,7 @@ impl Reader {
                                     first.key_location.line
                                 ),
                             )
-                            .with_fix("keep one of them: YAML tools disagree on which one wins"));
+                            .with_fix("keep one of them: YAML tools disagree on which one wins")));
                         }
                         entries.push(Entry {
                             key,
@@ -377,7 +387,7 @@ fn merge_into(
     merged: &mut Vec<String>,
     node: Node,
     file: &str,
-) -> Result<(), Diagnostic> {
+) -> Result<(), Box<Diagnostic>> {
     let sources = match node.value {
         Value::Map(map) => vec![map],
         Value::Seq(items) => {
@@ -385,12 +395,12 @@ fn merge_into(
             for item in items {
                 match item.value {
                     Value::Map(map) => maps.push(map),
-                    _ => return Err(merge_error(file, item.location)),
+                    _ => return Err(Box::new(merge_error(file, item.location))),
                 }
             }
             maps
         }
-        _ => return Err(merge_error(file, node.location)),
+        _ => return Err(Box::new(merge_error(file, node.location))),
     };
     for source in sources {
         for entry in source {
@@ -408,12 +418,22 @@ fn merge_error(file: &str, at: Location) -> Diagnostic {
         .with_fix("write `<<: *anchor` where the anchor names a mapping")
 }
 
+fn unknown_alias(file: &str, at: Location) -> Diagnostic {
+    Diagnostic::error(
+        "unknown-alias",
+        file,
+        at,
+        "this alias names no anchor defined before it",
+    )
+    .with_fix("define the anchor (`&name`) before using it (`*name`)")
+}
+
 fn too_deep(file: &str, at: Location) -> Diagnostic {
     Diagnostic::error(
         "too-deep",
         file,
         at,
-        format!("nesting deeper than {MAX_DEPTH} levels"),
+        format!("the nesting is too deep (shipit reads at most {MAX_DEPTH} levels)"),
     )
     .with_fix("deploy.yaml needs a few levels at most: check the indentation and brackets")
 }
@@ -442,8 +462,17 @@ fn scan_error(text: &str, file: &str, err: &saphyr_parser::ScanError) -> Diagnos
     if err.info().contains("recursion limit") {
         return too_deep(file, at);
     }
+    if err.info().contains("unknown anchor") {
+        return unknown_alias(file, at);
+    }
     // A tab in the indentation is the classic cause of a confusing YAML error.
-    for (index, line) in text.lines().enumerate().take(at.line) {
+    // The scanner often reports it on the line before the tab, or says "found a tab".
+    let lines_to_check = if err.info().contains("tab") {
+        usize::MAX
+    } else {
+        at.line + 1
+    };
+    for (index, line) in text.lines().enumerate().take(lines_to_check) {
         let indent: String = line.chars().take_while(|c| c.is_whitespace()).collect();
         if indent.contains('\t') {
             return Diagnostic::error(

@@ -1,0 +1,275 @@
+//! The commands that need no AWS: validate, init, schema, completions, and the CLI's own
+//! contract (exit codes, JSON output), checked as a user sees them.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{GOOD_CONFIG, fixture, run, shipit};
+
+fn write(dir: &Path, name: &str, text: &str) {
+    std::fs::write(dir.join(name), text).unwrap();
+}
+
+#[test]
+fn validate_summarises_a_good_config_on_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "deploy.yaml", GOOD_CONFIG);
+    let out = run(shipit(dir.path()).arg("validate"));
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    for wanted in [
+        "deploy.yaml: valid\n",
+        "  repository  demo-api (IMMUTABLE, scan on push on, AES256)\n",
+        "  image       docker://demo-api:1.0 -> tag v1.0.0\n",
+        "  service     demo-service: 2 task(s) on Fargate, 1 subnet(s), public IP no\n",
+        "  task        demo-task: 256 CPU units, 512 MiB, X86_64\n",
+        "  logs        /ecs/demo-task (kept forever, stream prefix `ecs`)\n",
+    ] {
+        assert!(
+            out.stdout.contains(wanted),
+            "wanted `{wanted}`\n{}",
+            out.dump()
+        );
+    }
+}
+
+#[test]
+fn validate_json_is_one_document_with_the_resolved_config() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "deploy.yaml", GOOD_CONFIG);
+    let out = run(shipit(dir.path()).args(["validate", "--output", "json"]));
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc["ok"], true);
+    assert_eq!(doc["names"]["log_group"], "/ecs/demo-task");
+    assert_eq!(doc["image_tag"], "v1.0.0");
+    assert_eq!(doc["config"]["service"]["desired_count"], 2);
+    assert_eq!(doc["config"]["container"]["port"], 5000);
+    assert_eq!(doc["config"]["repository"]["tag_mutability"], "IMMUTABLE");
+}
+
+#[test]
+fn warnings_are_shown_but_do_not_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = GOOD_CONFIG.replace("tag: v1.0.0", "tag: latest")
+        + "container:\n  environment:\n    API_TOKEN: abc123\n";
+    write(dir.path(), "deploy.yaml", &text);
+    let out = run(shipit(dir.path()).arg("validate"));
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    assert!(
+        out.stderr.contains("warning[moving-tag]: deploy.yaml:5:8:"),
+        "{}",
+        out.dump()
+    );
+    assert!(
+        out.stderr
+            .contains("warning[secret-in-environment]: deploy.yaml:16:"),
+        "{}",
+        out.dump()
+    );
+    assert!(out.stdout.contains("valid (2 warnings)"), "{}", out.dump());
+}
+
+#[test]
+fn variables_are_interpolated_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = GOOD_CONFIG
+        .replace("tag: v1.0.0", "tag: ${SHIPIT_T_VERSION}")
+        .replace("region: us-east-1", "region: ${SHIPIT_T_REGION:-eu-west-1}");
+    write(dir.path(), "deploy.yaml", &text);
+    let out = run(shipit(dir.path())
+        .args(["validate", "--output", "json"])
+        .env("SHIPIT_T_VERSION", "v2.3.4")
+        .env_remove("SHIPIT_T_REGION"));
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc["image_tag"], "v2.3.4");
+    assert_eq!(doc["config"]["region"], "eu-west-1");
+
+    let out = run(shipit(dir.path())
+        .arg("validate")
+        .env_remove("SHIPIT_T_VERSION"));
+    assert_eq!(out.code, Some(2), "{}", out.dump());
+    assert!(
+        out.stderr.contains(
+            "error[unset-variable]: deploy.yaml:5:8: environment variable `SHIPIT_T_VERSION` is not set and has no default"
+        ),
+        "{}",
+        out.dump()
+    );
+}
+
+#[test]
+fn the_tag_defaults_to_github_sha_then_the_git_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "deploy.yaml",
+        &GOOD_CONFIG.replace("  tag: v1.0.0\n", ""),
+    );
+    let git = |args: &[&str]| {
+        let status = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(status.status.success(), "git {args:?}");
+        String::from_utf8(status.stdout).unwrap().trim().to_string()
+    };
+    git(&["init", "-q"]);
+    git(&["add", "deploy.yaml"]);
+    git(&["commit", "-qm", "first"]);
+    let head = git(&["rev-parse", "--short", "HEAD"]);
+
+    let out = run(shipit(dir.path()).args(["validate", "--output", "json"]));
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc["image_tag"], head.as_str(), "{}", out.dump());
+    assert_eq!(doc["image_tag_origin"], "git-head");
+
+    let out = run(shipit(dir.path())
+        .args(["validate", "--output", "json"])
+        .env("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567"));
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc["image_tag"], "0123456789abcdef0123456789abcdef01234567");
+    assert_eq!(doc["image_tag_origin"], "github-sha");
+}
+
+#[test]
+fn a_missing_config_says_how_to_make_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(shipit(dir.path()).arg("validate"));
+    assert_eq!(out.code, Some(2), "{}", out.dump());
+    assert!(
+        out.stderr
+            .contains("error[no-config]: deploy.yaml:1:1: cannot read the config"),
+        "{}",
+        out.dump()
+    );
+    assert!(out.stderr.contains("run `shipit init`"), "{}", out.dump());
+}
+
+#[test]
+fn init_writes_a_valid_starter_and_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(shipit(dir.path()).args(["init", "--app", "orders-api"]));
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    assert!(
+        out.stdout
+            .contains("wrote deploy.yaml for app `orders-api`"),
+        "{}",
+        out.dump()
+    );
+    let text = std::fs::read_to_string(dir.path().join("deploy.yaml")).unwrap();
+    assert!(text.starts_with("# yaml-language-server: $schema="));
+    assert!(text.contains("app: orders-api\n"));
+
+    let out = run(shipit(dir.path()).arg("validate"));
+    assert_eq!(out.code, Some(0), "the starter validates\n{}", out.dump());
+
+    write(dir.path(), "deploy.yaml", "app: mine\n");
+    let out = run(shipit(dir.path()).args(["init", "--app", "orders-api"]));
+    assert_eq!(out.code, Some(2), "{}", out.dump());
+    assert!(
+        out.stderr
+            .contains("deploy.yaml already exists; pass --force"),
+        "{}",
+        out.dump()
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("deploy.yaml")).unwrap(),
+        "app: mine\n"
+    );
+
+    let out = run(shipit(dir.path()).args(["init", "--app", "orders-api", "--force"]));
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    assert!(
+        std::fs::read_to_string(dir.path().join("deploy.yaml"))
+            .unwrap()
+            .contains("orders-api")
+    );
+}
+
+#[test]
+fn schema_is_json_schema_and_matches_the_committed_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(shipit(dir.path()).arg("schema"));
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    let schema: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        schema["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
+    assert_eq!(schema["additionalProperties"], false);
+    let required: Vec<_> = schema["required"].as_array().unwrap().iter().collect();
+    assert!(required.contains(&&serde_json::json!("app")));
+    assert!(schema["properties"]["service"].is_object());
+    let committed = std::fs::read_to_string(fixture("../schema/deploy.schema.json")).unwrap();
+    assert_eq!(
+        out.stdout, committed,
+        "schema/deploy.schema.json is stale: run `cargo run -- schema > schema/deploy.schema.json`"
+    );
+}
+
+#[test]
+fn the_example_config_validates_and_points_at_the_schema() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("deploy.yaml.example")).unwrap();
+    assert!(text.starts_with("# yaml-language-server: $schema=./schema/deploy.schema.json\n"));
+    let out = run(shipit(root).args(["validate", "-c", "deploy.yaml.example", "--output", "json"]));
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc["names"]["cluster"], "multi-stage-cluster");
+    assert_eq!(doc["names"]["family"], "multi-stage-app-task");
+    assert_eq!(doc["names"]["log_group"], "/ecs/multi-stage-app-task");
+    assert_eq!(doc["config"]["task"]["cpu"], 256);
+    assert_eq!(doc["config"]["task"]["memory"], 512);
+    assert_eq!(doc["config"]["service"]["desired_count"], 2);
+    assert_eq!(doc["config"]["container"]["health_check"]["interval"], 30);
+}
+
+#[test]
+fn completions_are_generated_for_each_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish"] {
+        let out = run(shipit(dir.path()).args(["completions", shell]));
+        assert_eq!(out.code, Some(0), "{}", out.dump());
+        assert!(out.stdout.contains("validate"), "{shell}: {}", out.dump());
+    }
+}
+
+#[test]
+fn bad_flags_exit_2_and_help_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(shipit(dir.path()).arg("--no-such-flag"));
+    assert_eq!(out.code, Some(2), "{}", out.dump());
+    let out = run(shipit(dir.path()).args(["--output", "yaml", "validate"]));
+    assert_eq!(out.code, Some(2), "{}", out.dump());
+    let out = run(shipit(dir.path()).arg("--help"));
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    assert!(
+        out.stdout
+            .contains("Exit codes: 0 success, 1 failure, 2 bad input"),
+        "{}",
+        out.dump()
+    );
+}
+
+#[test]
+fn plain_http_to_a_remote_endpoint_is_refused_as_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(shipit(dir.path()).args([
+        "doctor",
+        "--region",
+        "us-east-1",
+        "--endpoint-url",
+        "http://192.0.2.10:4566",
+    ]));
+    assert_eq!(out.code, Some(2), "{}", out.dump());
+    assert!(
+        out.stderr.contains("--allow-insecure-http"),
+        "{}",
+        out.dump()
+    );
+}

@@ -1,0 +1,127 @@
+//! Helpers shared by the integration tests: the shipit command with a clean environment, the
+//! local stack's endpoint, and output that is dumped whole when an assertion fails.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The local stack (or a real LocalStack Pro / AWS endpoint) the tests talk to.
+pub fn endpoint() -> String {
+    std::env::var("SHIPIT_TEST_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:4566".to_string())
+}
+
+/// The built binary with an environment of our making: no AWS settings leak in from the
+/// developer's shell except through the variables set here.
+pub fn shipit(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_shipit"));
+    cmd.current_dir(dir);
+    for var in [
+        "AWS_ENDPOINT_URL",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_PROFILE",
+        "SHIPIT_CONFIG",
+        "GITHUB_SHA",
+        "GITHUB_ACTIONS",
+        "RUST_LOG",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+/// shipit pointed at the test endpoint, with throwaway credentials unless real ones are set.
+pub fn shipit_on_stack(dir: &Path) -> Command {
+    let mut cmd = shipit(dir);
+    cmd.env("AWS_ENDPOINT_URL", endpoint());
+    cmd.env(
+        "AWS_REGION",
+        std::env::var("SHIPIT_TEST_REGION").unwrap_or_else(|_| "us-east-1".to_string()),
+    );
+    if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
+        cmd.env("AWS_ACCESS_KEY_ID", "test");
+        cmd.env("AWS_SECRET_ACCESS_KEY", "test");
+    }
+    cmd
+}
+
+/// Is the stack answering? Tests fail (not skip) when it is not, unless SHIPIT_ALLOW_SKIP=1.
+pub fn require_stack() -> bool {
+    let url = endpoint();
+    let reachable = url::Url::parse(&url)
+        .ok()
+        .and_then(|u| {
+            let host = u.host_str()?.to_string();
+            let port = u.port_or_known_default()?;
+            std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port)).ok()
+        })
+        .and_then(|mut addrs| addrs.next())
+        .is_some_and(|addr| {
+            std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2)).is_ok()
+        });
+    if reachable {
+        return true;
+    }
+    if std::env::var("SHIPIT_ALLOW_SKIP").as_deref() == Ok("1") {
+        eprintln!(
+            "SKIPPED: the local stack at {url} is not reachable (SHIPIT_ALLOW_SKIP=1); start it with localstack/up"
+        );
+        return false;
+    }
+    panic!(
+        "the local stack at {url} is not reachable: start it with `localstack/up` (or set SHIPIT_TEST_ENDPOINT; SHIPIT_ALLOW_SKIP=1 skips these tests)"
+    );
+}
+
+/// A finished command, printable whole for failure messages.
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn dump(&self) -> String {
+        format!(
+            "exit code: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+pub fn run(cmd: &mut Command) -> Run {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().expect("shipit runs");
+    Run {
+        code: status.code(),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join(name)
+}
+
+/// A config that passes every rule, for tests that need one.
+pub const GOOD_CONFIG: &str = "\
+app: demo-api
+region: us-east-1
+image:
+  source: docker://demo-api:1.0
+  tag: v1.0.0
+cluster: demo-cluster
+service:
+  name: demo-service
+  subnets:
+    - subnet-0123456789abcdef0
+task:
+  family: demo-task
+  execution_role: arn:aws:iam::123456789012:role/ecsTaskExecutionRole
+";
