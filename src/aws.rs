@@ -51,25 +51,7 @@ impl AwsArgs {
         let Some(text) = self.endpoint_url.clone().or(from_env) else {
             return Ok(None);
         };
-        let url = url::Url::parse(&text).map_err(|err| {
-            BadInput::new(format!(
-                "endpoint URL `{text}` is not a URL ({err}); write it as http://127.0.0.1:4566 or https://HOST"
-            ))
-        })?;
-        match url.scheme() {
-            "https" => {}
-            "http" if is_loopback(&url) || self.allow_insecure_http => {}
-            "http" => {
-                return Err(BadInput::new(format!(
-                    "endpoint `{text}` uses plain HTTP on a host that is not loopback: credentials and tokens would cross the network unencrypted; use https, or pass --allow-insecure-http if you really mean it"
-                )));
-            }
-            other => {
-                return Err(BadInput::new(format!(
-                    "endpoint `{text}` has scheme `{other}`; use http (loopback only) or https"
-                )));
-            }
-        }
+        check_transport(&text, self.allow_insecure_http)?;
         Ok(Some(text.trim_end_matches('/').to_string()))
     }
 
@@ -104,6 +86,26 @@ impl AwsArgs {
             region_source,
             endpoint,
         })
+    }
+}
+
+/// HTTPS, or plain HTTP to loopback only (unless `allow_insecure_http`): credentials and
+/// registry tokens never cross a network unencrypted by accident.
+pub fn check_transport(text: &str, allow_insecure_http: bool) -> Result<(), BadInput> {
+    let url = url::Url::parse(text).map_err(|err| {
+        BadInput::new(format!(
+            "endpoint URL `{text}` is not a URL ({err}); write it as http://127.0.0.1:4566 or https://HOST"
+        ))
+    })?;
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback(&url) || allow_insecure_http => Ok(()),
+        "http" => Err(BadInput::new(format!(
+            "endpoint `{text}` uses plain HTTP on a host that is not loopback: credentials and tokens would cross the network unencrypted; use https, or pass --allow-insecure-http if you really mean it"
+        ))),
+        other => Err(BadInput::new(format!(
+            "endpoint `{text}` has scheme `{other}`; use http (loopback only) or https"
+        ))),
     }
 }
 

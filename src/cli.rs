@@ -62,6 +62,8 @@ pub enum Command {
     Schema,
     /// Print a shell completion script.
     Completions(commands::completions::CompletionsArgs),
+    /// Create or update the ECR repository and push the image to it.
+    Push(commands::push::PushArgs),
     /// Check that shipit can reach AWS (or the local stack): config, region, endpoint,
     /// credentials.
     Doctor,
@@ -87,6 +89,7 @@ fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Schema => commands::schema::run(printer),
         Command::Completions(args) => commands::completions::run(&args, printer),
         Command::Doctor => runtime()?.block_on(commands::doctor::run(&global, printer)),
+        Command::Push(args) => runtime()?.block_on(commands::push::run(&args, &global, printer)),
     }
 }
 

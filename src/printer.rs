@@ -36,6 +36,11 @@ impl Printer {
         }
     }
 
+    /// -q or -qq: no progress.
+    pub fn is_quiet(&self) -> bool {
+        self.verbosity < 0
+    }
+
     pub fn is_json(&self) -> bool {
         self.format == OutputFormat::Json
     }

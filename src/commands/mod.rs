@@ -3,6 +3,7 @@
 pub mod completions;
 pub mod doctor;
 pub mod init;
+pub mod push;
 pub mod schema;
 pub mod validate;
 

@@ -54,6 +54,16 @@ pub struct RepositoryConfig {
     /// KMS key ARN, alias or id; only with `encryption: KMS`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kms_key: Option<String>,
+    /// Keep only the last N images (an ECR lifecycle policy shipit manages). Default: no
+    /// policy is set, and one set outside shipit is left alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 10000))]
+    pub keep_last: Option<i64>,
+    /// Push to this registry URL instead of the repository's own address. Needed for local
+    /// endpoints, whose repository URIs name the amazonaws.com host. Default: the endpoint URL
+    /// when `--endpoint-url` is set, else the repository's address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry_url: Option<String>,
 }
 
 impl Default for RepositoryConfig {
@@ -64,6 +74,8 @@ impl Default for RepositoryConfig {
             scan_on_push: true,
             encryption: Encryption::default(),
             kms_key: None,
+            keep_last: None,
+            registry_url: None,
         }
     }
 }
@@ -115,6 +127,9 @@ pub struct ImageConfig {
     /// `git rev-parse --short HEAD` in the config's folder).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
+    /// How layers that the source holds uncompressed are compressed: gzip (default) or zstd.
+    #[serde(default)]
+    pub compression: crate::image::Compression,
 }
 
 /// The ECS service (Fargate, awsvpc networking).

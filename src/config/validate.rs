@@ -227,6 +227,21 @@ fn check_repository_and_image(c: &mut Checker, config: &DeployConfig, names: &Na
         _ => {}
     }
 
+    if let Some(keep) = repo.keep_last {
+        c.range("repository.keep_last", keep, 1, 10000, " images");
+    }
+    if let Some(url) = &repo.registry_url {
+        let valid = url::Url::parse(url)
+            .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+        if !valid {
+            c.error(
+                "registry-url",
+                "repository.registry_url",
+                format!("`{url}` is not an http(s) URL"),
+                "write the registry's address, e.g. `http://127.0.0.1:4566` for the local stack",
+            );
+        }
+    }
     if let Err(err) = SourceRef::parse(&config.image.source) {
         c.error(
             "image-source",

@@ -125,3 +125,64 @@ task:
   family: demo-task
   execution_role: arn:aws:iam::123456789012:role/ecsTaskExecutionRole
 ";
+
+pub mod images;
+pub mod proxy;
+pub mod registry;
+
+/// A repository name no other test run uses.
+pub fn unique_name(prefix: &str) -> String {
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        fastrand::u32(..)
+            .to_string()
+            .chars()
+            .take(6)
+            .collect::<String>()
+    )
+}
+
+/// An ECR client for checking what shipit did, on the same endpoint.
+pub fn ecr_client(runtime: &tokio::runtime::Runtime) -> aws_sdk_ecr::Client {
+    let config = runtime.block_on(async {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(endpoint())
+            .region(aws_config::Region::new(
+                std::env::var("SHIPIT_TEST_REGION").unwrap_or_else(|_| "us-east-1".to_string()),
+            ));
+        if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
+            loader = loader.credentials_provider(aws_sdk_ecr::config::Credentials::new(
+                "test", "test", None, None, "tests",
+            ));
+        }
+        loader.load().await
+    });
+    aws_sdk_ecr::Client::new(&config)
+}
+
+/// Whether a Docker engine answers. Tests that need one fail without it, unless
+/// SHIPIT_ALLOW_SKIP=1 (then they skip with a message).
+pub fn require_docker() -> bool {
+    let ok = Command::new("docker")
+        .args(["version", "--format", "{{.Server.Version}}"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        return true;
+    }
+    if std::env::var("SHIPIT_ALLOW_SKIP").as_deref() == Ok("1") {
+        eprintln!("SKIPPED: no Docker engine answers (SHIPIT_ALLOW_SKIP=1)");
+        return false;
+    }
+    panic!(
+        "no Docker engine answers: this test builds an image with it (SHIPIT_ALLOW_SKIP=1 skips)"
+    );
+}
+
+/// A deploy.yaml for pushing `source` to repository `name`.
+pub fn push_config(name: &str, source: &str, tag: &str) -> String {
+    format!(
+        "app: {name}\nregion: us-east-1\nimage:\n  source: {source}\n  tag: {tag}\nservice:\n  subnets: [subnet-0123456789abcdef0]\ntask:\n  execution_role: arn:aws:iam::000000000000:role/ecsTaskExecutionRole\n"
+    )
+}

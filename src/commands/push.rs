@@ -1,0 +1,271 @@
+//! `shipit push`: make the ECR repository match the config, read the image (compressing what
+//! needs it) and push it under its tag. `deploy` runs the same stage.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+use serde::Serialize;
+use url::Url;
+
+use crate::aws::{self, AwsArgs};
+use crate::cli::GlobalArgs;
+use crate::config::model::{CpuArchitecture, TagMutability};
+use crate::config::{self, LoadedConfig};
+use crate::ecr::{self, RepositoryState};
+use crate::exit::{BadInput, ExitStatus};
+use crate::image::{self, Compression, Digest, ReadOptions, SourceRef};
+use crate::printer::Printer;
+use crate::progress::{Mode, PushProgress, mib};
+use crate::registry::Repository;
+use crate::registry::mount_cache::MountCache;
+use crate::registry::push::{self, MIN_CHUNK, PushOptions, PushReport};
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct PushArgs {
+    /// The image to push, instead of `image.source` (docker://NAME:TAG, docker-archive:PATH,
+    /// oci:PATH[:REF], oci-archive:PATH).
+    #[arg(long, value_name = "SOURCE")]
+    pub source: Option<String>,
+    /// The tag to push, instead of `image.tag` or the git commit.
+    #[arg(long)]
+    pub tag: Option<String>,
+    /// Push to this registry URL instead of `repository.registry_url` or the default.
+    #[arg(long, value_name = "URL")]
+    pub registry_url: Option<String>,
+    /// Blobs uploaded at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub parallel: u16,
+    /// Compression for layers the source holds uncompressed, instead of `image.compression`.
+    #[arg(long, value_enum)]
+    pub compression: Option<Compression>,
+    /// Upload each blob in parts of this many MiB (at least 5) instead of one streaming request.
+    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(5..=4096))]
+    pub chunk_size: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PushResult {
+    pub ok: bool,
+    pub repository: RepositoryState,
+    pub registry: String,
+    pub tag: String,
+    /// `REGISTRY/REPOSITORY@sha256:...`: the reference a task definition should pin.
+    pub image: String,
+    pub tagged_image: String,
+    pub layers_compressed: usize,
+    #[serde(flatten)]
+    pub report: PushReport,
+}
+
+pub async fn run(
+    args: &PushArgs,
+    global: &GlobalArgs,
+    printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
+    let loaded = super::load_config(global, printer)?;
+    let result = push_stage(&loaded, &global.aws, args, printer).await?;
+    let report = &result.report;
+    let human = if report.unchanged {
+        format!(
+            "{} already names this image: nothing pushed\n  image   {}\n",
+            result.tagged_image, result.image
+        )
+    } else {
+        format!(
+            "pushed {}\n  image   {}\n  size    {} compressed, {} layer(s){}\n  blobs   {} uploaded ({}), {} already there, {} mounted, in {:.1} s\n",
+            result.tagged_image,
+            result.image,
+            mib(report.size),
+            report.layers,
+            if result.layers_compressed > 0 {
+                format!(", {} compressed here", result.layers_compressed)
+            } else {
+                String::new()
+            },
+            report.blobs_uploaded,
+            mib(report.bytes_uploaded),
+            report.blobs_existing,
+            report.blobs_mounted,
+            report.seconds
+        )
+    };
+    printer.result(&result, &human)?;
+    Ok(ExitStatus::Success)
+}
+
+/// The push stage: repository, image, registry, push. Bad input is found before any write.
+pub async fn push_stage(
+    loaded: &LoadedConfig,
+    aws_args: &AwsArgs,
+    args: &PushArgs,
+    printer: &Printer,
+) -> anyhow::Result<PushResult> {
+    let config = &loaded.config;
+    let source_text = args.source.as_deref().unwrap_or(&config.image.source);
+    let source = SourceRef::parse(source_text).map_err(|e| {
+        BadInput::new(format!(
+            "{e}: write docker://NAME:TAG, docker-archive:PATH, oci:PATH[:REF] or oci-archive:PATH"
+        ))
+    })?;
+    let tag = match &args.tag {
+        Some(tag) => tag.clone(),
+        None => {
+            config::resolve_tag(loaded, &|n| std::env::var(n).ok())
+                .map_err(|e| BadInput::new(e.to_string()))?
+                .0
+        }
+    };
+    let registry_override = args
+        .registry_url
+        .clone()
+        .or_else(|| config.repository.registry_url.clone());
+    if let Some(url) = &registry_override {
+        aws::check_transport(url, aws_args.allow_insecure_http)?;
+    }
+
+    let aws = aws_args.load(config.region.as_deref()).await?;
+    let client = aws_sdk_ecr::Client::new(&aws.sdk);
+    let options = ReadOptions {
+        compression: args.compression.unwrap_or(config.image.compression),
+        architecture: match config.task.cpu_architecture {
+            CpuArchitecture::X86_64 => "amd64",
+            CpuArchitecture::Arm64 => "arm64",
+        }
+        .to_string(),
+        cache_dir: crate::cache::cache_dir(),
+    };
+
+    printer.info(&format!(
+        "reading {source} and preparing repository {}",
+        loaded.names.repository
+    ));
+    // Independent: the repository check and reading (maybe compressing) the image.
+    let (repository, read) = tokio::join!(
+        ecr::ensure_repository(&client, &loaded.names.repository, &config.repository),
+        image::read(&source, &options)
+    );
+    let repository = repository?;
+    let read = read.with_context(|| format!("cannot read the image {source}"))?;
+    let image = &read.image;
+    if repository.created {
+        printer.info(&format!("created repository {}", repository.uri));
+    }
+    for change in &repository.changed {
+        printer.info(&format!("repository {}: {change}", repository.name));
+    }
+
+    let (proxy_endpoint, credentials) = ecr::registry_login(&client).await?;
+    let base = registry_base(
+        registry_override.as_deref(),
+        aws.endpoint.as_deref(),
+        &repository.uri,
+        &proxy_endpoint,
+    )?;
+    aws::check_transport(base.as_str(), aws_args.allow_insecure_http)?;
+    let repo = Arc::new(
+        Repository::new(base, &repository.name, Some(credentials)).map_err(anyhow::Error::from)?,
+    );
+    repo.login().await?;
+
+    let host = repo.registry_host();
+    let mut mounts = MountCache::load(&options.cache_dir);
+    let mount_sources: HashMap<Digest, String> = image
+        .blobs()
+        .filter_map(|b| {
+            let digest = &b.descriptor.digest;
+            mounts
+                .source_for(&host, digest, &repository.name)
+                .map(|from| (digest.clone(), from))
+        })
+        .collect();
+    let push_options = PushOptions {
+        parallel: args.parallel as usize,
+        chunk_size: args.chunk_size.map(|m| (m * 1024 * 1024).max(MIN_CHUNK)),
+        immutable: config.repository.tag_mutability == TagMutability::Immutable,
+        mount_sources,
+    };
+    printer.info(&format!(
+        "pushing {host}/{}:{tag} ({}, {} blobs)",
+        repository.name,
+        mib(image.size()),
+        image.blobs().count()
+    ));
+    let progress = Arc::new(PushProgress::new(
+        Mode::detect(printer.is_quiet()),
+        image.size(),
+        image.blobs().count(),
+    ));
+    let report = push::push(&repo, image, &tag, &push_options, progress).await?;
+
+    let digests: Vec<Digest> = image.blobs().map(|b| b.descriptor.digest.clone()).collect();
+    mounts.record(&host, &repository.name, &digests);
+    if let Err(err) = mounts.save() {
+        tracing::warn!("could not save the blob location cache: {err}");
+    }
+    Ok(PushResult {
+        ok: true,
+        registry: host.clone(),
+        image: format!("{host}/{}@{}", repository.name, report.digest),
+        tagged_image: format!("{host}/{}:{tag}", repository.name),
+        layers_compressed: image.layers_compressed,
+        tag,
+        repository,
+        report,
+    })
+}
+
+/// Where to push: an explicit URL; else, with an endpoint override whose repository URIs name
+/// the real AWS host (ministack), the endpoint itself; else the registry ECR names.
+fn registry_base(
+    explicit: Option<&str>,
+    endpoint: Option<&str>,
+    repository_uri: &str,
+    proxy_endpoint: &str,
+) -> anyhow::Result<Url> {
+    let text = match (explicit, endpoint) {
+        (Some(url), _) => url.to_string(),
+        (None, Some(endpoint)) if repository_uri.contains(".amazonaws.com") => endpoint.to_string(),
+        _ if proxy_endpoint.starts_with("http") => proxy_endpoint.to_string(),
+        _ => format!("https://{proxy_endpoint}"),
+    };
+    Url::parse(&text).with_context(|| format!("registry URL `{text}`"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_registry_is_the_override_then_the_local_endpoint_then_ecr() {
+        let uri = "000000000000.dkr.ecr.us-east-1.amazonaws.com/app";
+        let proxy = "https://000000000000.dkr.ecr.us-east-1.amazonaws.com";
+        let pick = |explicit, endpoint| {
+            registry_base(explicit, endpoint, uri, proxy)
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(
+            pick(Some("http://127.0.0.1:5000"), Some("http://127.0.0.1:4566")),
+            "http://127.0.0.1:5000/"
+        );
+        assert_eq!(
+            pick(None, Some("http://127.0.0.1:4566")),
+            "http://127.0.0.1:4566/"
+        );
+        assert_eq!(
+            pick(None, None),
+            "https://000000000000.dkr.ecr.us-east-1.amazonaws.com/"
+        );
+        // LocalStack Pro names its own registry host: use it.
+        let local = registry_base(
+            None,
+            Some("http://127.0.0.1:4566"),
+            "localhost.localstack.cloud:4510/app",
+            "http://localhost.localstack.cloud:4510",
+        )
+        .unwrap();
+        assert_eq!(local.as_str(), "http://localhost.localstack.cloud:4510/");
+    }
+}

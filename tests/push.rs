@@ -1,0 +1,589 @@
+//! `shipit push` against real parts: the local stack's ECR and registry, Debian's
+//! docker-registry with htpasswd, skopeo for round trips, the machine's Docker engine, and a
+//! proxy that cuts uploads mid-blob.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+
+use common::images::{docker_archive, noise, oci_layout};
+use common::{
+    Run, ecr_client, push_config, require_docker, require_stack, run, shipit_on_stack, unique_name,
+};
+
+const MIB: usize = 1024 * 1024;
+
+/// Runs `shipit push --output json` in `dir` with its own cache; returns the run and its JSON.
+fn push(dir: &Path, cache: &Path, extra: &[&str]) -> (Run, serde_json::Value) {
+    let out = run(shipit_on_stack(dir)
+        .env("SHIPIT_CACHE_DIR", cache)
+        .args(["push", "--output", "json"])
+        .args(extra));
+    let doc = serde_json::from_str(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (out, doc)
+}
+
+fn skopeo_digest(reference: &str, creds: Option<&str>) -> String {
+    let mut cmd = Command::new("skopeo");
+    cmd.args(["inspect", "--format", "{{.Digest}}"]);
+    if reference.starts_with("docker://") {
+        cmd.arg("--tls-verify=false");
+    }
+    if let Some(creds) = creds {
+        cmd.args(["--creds", creds]);
+    }
+    let out = cmd
+        .arg(reference)
+        .output()
+        .expect("skopeo runs (apt-get install skopeo)");
+    assert!(
+        out.status.success(),
+        "skopeo inspect {reference}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+fn host_of_endpoint() -> String {
+    let url = url::Url::parse(&common::endpoint()).unwrap();
+    format!(
+        "{}:{}",
+        url.host_str().unwrap(),
+        url.port_or_known_default().unwrap()
+    )
+}
+
+#[test]
+fn an_oci_layout_is_pushed_as_is_and_a_re_push_uploads_nothing() {
+    if !require_stack() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let name = unique_name("oci");
+    let digest = oci_layout(
+        &dir.path().join("layout"),
+        &[noise(MIB, 1), noise(MIB / 2, 2)],
+        "v1",
+        &name,
+    );
+    std::fs::write(
+        dir.path().join("deploy.yaml"),
+        push_config(&name, "oci:layout:v1", "t1"),
+    )
+    .unwrap();
+
+    let (out, doc) = push(dir.path(), cache.path(), &[]);
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    assert_eq!(
+        doc["digest"],
+        digest.as_str(),
+        "the manifest is pushed byte for byte"
+    );
+    assert_eq!(doc["blobs_uploaded"], 3);
+    assert_eq!(doc["layers"], 2);
+    assert_eq!(doc["repository"]["created"], true);
+    assert_eq!(
+        doc["image"],
+        format!("{}/{name}@{digest}", host_of_endpoint()).as_str()
+    );
+
+    // ECR itself knows the image under the tag, and the repository has the config's settings.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let ecr = ecr_client(&runtime);
+    let images = runtime
+        .block_on(
+            ecr.describe_images()
+                .repository_name(&name)
+                .image_ids(
+                    aws_sdk_ecr::types::ImageIdentifier::builder()
+                        .image_tag("t1")
+                        .build(),
+                )
+                .send(),
+        )
+        .unwrap();
+    assert_eq!(
+        images.image_details()[0].image_digest(),
+        Some(digest.as_str())
+    );
+    let got = runtime
+        .block_on(
+            ecr.batch_get_image()
+                .repository_name(&name)
+                .image_ids(
+                    aws_sdk_ecr::types::ImageIdentifier::builder()
+                        .image_tag("t1")
+                        .build(),
+                )
+                .send(),
+        )
+        .unwrap();
+    assert_eq!(
+        got.images()[0].image_id().unwrap().image_digest(),
+        Some(digest.as_str())
+    );
+    let repo = runtime
+        .block_on(ecr.describe_repositories().repository_names(&name).send())
+        .unwrap();
+    let repo = &repo.repositories()[0];
+    assert_eq!(repo.image_tag_mutability().unwrap().as_str(), "IMMUTABLE");
+    assert!(repo.image_scanning_configuration().unwrap().scan_on_push());
+    assert_eq!(
+        repo.encryption_configuration()
+            .unwrap()
+            .encryption_type()
+            .as_str(),
+        "AES256"
+    );
+
+    // skopeo reads back the same digest.
+    assert_eq!(
+        skopeo_digest(&format!("docker://{}/{name}:t1", host_of_endpoint()), None),
+        digest
+    );
+
+    // The same tag again: a no-op that uploads nothing.
+    let (out, doc) = push(dir.path(), cache.path(), &[]);
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    assert_eq!(doc["unchanged"], true, "{}", out.dump());
+    assert_eq!(doc["blobs_uploaded"], 0);
+    assert_eq!(doc["bytes_uploaded"], 0);
+    assert_eq!(doc["repository"]["created"], false);
+
+    // A new tag for the same image: every blob is already there.
+    let (out, doc) = push(dir.path(), cache.path(), &["--tag", "t2"]);
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    assert_eq!(doc["unchanged"], false);
+    assert_eq!(doc["blobs_existing"], 3);
+    assert_eq!(doc["blobs_uploaded"], 0);
+}
+
+#[test]
+fn another_image_under_an_immutable_tag_is_refused_naming_both_digests() {
+    if !require_stack() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let name = unique_name("conflict");
+    let first = oci_layout(&dir.path().join("a"), &[noise(64 * 1024, 3)], "v1", "a");
+    let second = oci_layout(&dir.path().join("b"), &[noise(64 * 1024, 4)], "v1", "b");
+    std::fs::write(
+        dir.path().join("deploy.yaml"),
+        push_config(&name, "oci:a", "release-1"),
+    )
+    .unwrap();
+    let (out, _) = push(dir.path(), cache.path(), &[]);
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+
+    let (out, doc) = push(dir.path(), cache.path(), &["--source", "oci:b"]);
+    assert_eq!(out.code, Some(1), "{}", out.dump());
+    assert_eq!(doc["ok"], false);
+    for wanted in [
+        "tag `release-1` already names image ",
+        first.as_str(),
+        second.as_str(),
+        "Push under a new tag",
+    ] {
+        assert!(
+            out.stderr.contains(wanted),
+            "wanted `{wanted}`\n{}",
+            out.dump()
+        );
+    }
+}
+
+#[test]
+fn a_docker_archive_is_compressed_once_in_gzip_or_zstd_and_reads_back_intact() {
+    if !require_stack() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let name = unique_name("archive");
+    // Text compresses: the pushed layers must be smaller than the tars.
+    let text: Vec<u8> = "shipit pushes layers compressed\n"
+        .repeat(40_000)
+        .into_bytes();
+    docker_archive(
+        &dir.path().join("app.tar"),
+        &[text.clone(), noise(256 * 1024, 5)],
+        "app:1",
+        &name,
+    );
+    std::fs::write(
+        dir.path().join("deploy.yaml"),
+        push_config(&name, "docker-archive:app.tar", "gz"),
+    )
+    .unwrap();
+    let (out, doc) = push(dir.path(), cache.path(), &[]);
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    assert_eq!(doc["layers_compressed"], 2);
+    assert!(
+        doc["size"].as_u64().unwrap() < text.len() as u64,
+        "{}",
+        out.dump()
+    );
+    let digest = doc["digest"].as_str().unwrap().to_string();
+
+    // Round trip: skopeo copies the pushed image out and it has the same digest.
+    let copy = dir.path().join("copy");
+    let status = Command::new("skopeo")
+        .args(["copy", "--src-tls-verify=false", "--preserve-digests"])
+        .arg(format!("docker://{}/{name}:gz", host_of_endpoint()))
+        .arg(format!("oci:{}:gz", copy.display()))
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    assert_eq!(
+        skopeo_digest(&format!("oci:{}:gz", copy.display()), None),
+        digest
+    );
+
+    // Pushing it again under another tag recompresses nothing (the cache answers).
+    let (out, doc) = push(dir.path(), cache.path(), &["--tag", "gz2"]);
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    assert_eq!(doc["digest"], digest.as_str());
+    assert_eq!(doc["blobs_uploaded"], 0);
+
+    // zstd: other layer blobs, zstd media types.
+    let (out, doc) = push(
+        dir.path(),
+        cache.path(),
+        &["--tag", "zst", "--compression", "zstd"],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    assert_ne!(doc["digest"], digest.as_str());
+    let raw = Command::new("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false"])
+        .arg(format!("docker://{}/{name}:zst", host_of_endpoint()))
+        .output()
+        .unwrap();
+    let manifest: serde_json::Value = serde_json::from_slice(&raw.stdout).unwrap();
+    for layer in manifest["layers"].as_array().unwrap() {
+        assert_eq!(
+            layer["mediaType"],
+            "application/vnd.oci.image.layer.v1.tar+zstd"
+        );
+    }
+}
+
+#[test]
+fn blobs_known_in_another_repository_are_mounted_not_uploaded() {
+    if !require_stack() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let first = unique_name("mount-a");
+    let second = unique_name("mount-b");
+    oci_layout(
+        &dir.path().join("layout"),
+        &[noise(MIB, 6), noise(MIB, 7)],
+        "v1",
+        "m",
+    );
+    std::fs::write(
+        dir.path().join("a.yaml"),
+        push_config(&first, "oci:layout", "v1"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("b.yaml"),
+        push_config(&second, "oci:layout", "v1"),
+    )
+    .unwrap();
+    let (out, _) = push(dir.path(), cache.path(), &["-c", "a.yaml"]);
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    let (out, doc) = push(dir.path(), cache.path(), &["-c", "b.yaml"]);
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    assert_eq!(doc["blobs_mounted"], 3, "{}", out.dump());
+    assert_eq!(doc["bytes_uploaded"], 0);
+}
+
+#[test]
+fn an_existing_repository_is_brought_in_line_and_encryption_differences_are_refused() {
+    if !require_stack() {
+        return;
+    }
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let ecr = ecr_client(&runtime);
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let name = unique_name("existing");
+    runtime
+        .block_on(
+            ecr.create_repository()
+                .repository_name(&name)
+                .image_tag_mutability(aws_sdk_ecr::types::ImageTagMutability::Mutable)
+                .send(),
+        )
+        .unwrap();
+    oci_layout(&dir.path().join("layout"), &[noise(1024, 8)], "v1", "e");
+    let config = push_config(&name, "oci:layout", "v1") + "repository:\n  keep_last: 30\n";
+    std::fs::write(dir.path().join("deploy.yaml"), config).unwrap();
+    let (out, doc) = push(dir.path(), cache.path(), &[]);
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    let changed: Vec<&str> = doc["repository"]["changed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        changed,
+        vec![
+            "tag mutability MUTABLE -> IMMUTABLE",
+            "scan on push false -> true",
+            "lifecycle policy: keep the last 30 images"
+        ]
+    );
+    let policy = runtime
+        .block_on(ecr.get_lifecycle_policy().repository_name(&name).send())
+        .unwrap();
+    let policy: serde_json::Value =
+        serde_json::from_str(policy.lifecycle_policy_text().unwrap()).unwrap();
+    assert_eq!(policy["rules"][0]["selection"]["countNumber"], 30);
+
+    // Nothing to change the second time.
+    let (_, doc) = push(dir.path(), cache.path(), &[]);
+    assert_eq!(doc["repository"]["changed"], serde_json::json!([]));
+
+    // ECR cannot re-encrypt: a clear error, before anything is pushed.
+    let kms = push_config(&name, "oci:layout", "v2")
+        + "repository:\n  encryption: KMS\n  kms_key: alias/shipit\n";
+    std::fs::write(dir.path().join("deploy.yaml"), kms).unwrap();
+    let (out, _) = push(dir.path(), cache.path(), &[]);
+    assert_eq!(out.code, Some(1), "{}", out.dump());
+    assert!(
+        out.stderr
+            .contains("is encrypted with AES256, but deploy.yaml asks for KMS")
+            && out
+                .stderr
+                .contains("cannot change a repository's encryption"),
+        "{}",
+        out.dump()
+    );
+}
+
+#[test]
+fn an_upload_cut_mid_blob_is_retried_and_completes_with_the_right_digest() {
+    if !require_stack() {
+        return;
+    }
+    let upstream: std::net::SocketAddr = host_of_endpoint()
+        .parse()
+        .expect("the test endpoint is an IP:port on loopback");
+    // Cut the first two connections that carry more than 1 MiB: the blob uploads.
+    let proxy = common::proxy::CuttingProxy::start(upstream, MIB as u64, 2);
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let name = unique_name("cut");
+    let digest = oci_layout(&dir.path().join("layout"), &[noise(3 * MIB, 9)], "v1", "c");
+    std::fs::write(
+        dir.path().join("deploy.yaml"),
+        push_config(&name, "oci:layout", "v1"),
+    )
+    .unwrap();
+    let (out, doc) = push(dir.path(), cache.path(), &["--registry-url", &proxy.url]);
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    assert_eq!(proxy.cuts_done.load(std::sync::atomic::Ordering::SeqCst), 2);
+    assert!(
+        out.stderr.contains("retry 1: "),
+        "the retry is shown\n{}",
+        out.dump()
+    );
+    assert_eq!(doc["digest"], digest.as_str());
+    assert_eq!(
+        skopeo_digest(&format!("docker://{}/{name}:v1", host_of_endpoint()), None),
+        digest
+    );
+}
+
+#[test]
+fn chunked_uploads_use_parts_of_at_least_five_mib() {
+    if !require_stack() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let name = unique_name("chunked");
+    let digest = oci_layout(
+        &dir.path().join("layout"),
+        &[noise(12 * MIB, 10)],
+        "v1",
+        "k",
+    );
+    std::fs::write(
+        dir.path().join("deploy.yaml"),
+        push_config(&name, "oci:layout", "v1"),
+    )
+    .unwrap();
+    let (out, doc) = push(dir.path(), cache.path(), &["--chunk-size", "5"]);
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    assert_eq!(doc["digest"], digest.as_str());
+    assert_eq!(
+        skopeo_digest(&format!("docker://{}/{name}:v1", host_of_endpoint()), None),
+        digest
+    );
+    let out = run(shipit_on_stack(dir.path()).args(["push", "--chunk-size", "4"]));
+    assert_eq!(
+        out.code,
+        Some(2),
+        "parts under 5 MiB are refused\n{}",
+        out.dump()
+    );
+}
+
+#[test]
+fn an_image_built_by_the_docker_engine_is_pushed_from_the_engine() {
+    if !require_stack() || !require_docker() {
+        return;
+    }
+    let busybox = Path::new("/bin/busybox");
+    assert!(
+        busybox.exists(),
+        "apt-get install busybox-static (.ci/run does)"
+    );
+    let context = tempfile::tempdir().unwrap();
+    std::fs::copy(busybox, context.path().join("busybox")).unwrap();
+    std::fs::write(
+        context.path().join("Dockerfile"),
+        "FROM scratch\nCOPY busybox /bin/busybox\nCMD [\"/bin/busybox\", \"httpd\", \"-f\", \"-p\", \"5000\"]\n",
+    )
+    .unwrap();
+    let name = unique_name("engine");
+    let image = format!("shipit-test-{name}:1");
+    let built = Command::new("docker")
+        .args(["build", "-q", "-t", &image])
+        .arg(context.path())
+        .output()
+        .unwrap();
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("deploy.yaml"),
+        push_config(&name, &format!("docker://{image}"), "v1"),
+    )
+    .unwrap();
+    let (out, doc) = push(dir.path(), cache.path(), &[]);
+    let _ = Command::new("docker").args(["rmi", &image]).output();
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    assert_eq!(doc["layers"], 1);
+    let digest = doc["digest"].as_str().unwrap();
+    assert_eq!(
+        skopeo_digest(&format!("docker://{}/{name}:v1", host_of_endpoint()), None),
+        digest
+    );
+}
+
+#[test]
+fn a_missing_engine_image_is_named_with_the_fix() {
+    if !require_stack() || !require_docker() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let name = unique_name("noimage");
+    std::fs::write(
+        dir.path().join("deploy.yaml"),
+        push_config(&name, "docker://shipit-no-such-image:1", "v1"),
+    )
+    .unwrap();
+    let (out, _) = push(dir.path(), cache.path(), &[]);
+    assert_eq!(out.code, Some(1), "{}", out.dump());
+    assert!(
+        out.stderr
+            .contains("the engine has no image `shipit-no-such-image:1`: build it first"),
+        "{}",
+        out.dump()
+    );
+}
+
+/// The registry client against a registry that wants a login (htpasswd), through the library.
+#[test]
+fn a_registry_behind_htpasswd_answers_the_challenge_and_refuses_wrong_credentials() {
+    use shipit::image::{Compression, ReadOptions, SourceRef};
+    use shipit::registry::push::{PushOptions, Silent};
+    use shipit::registry::{Credentials, Repository, Secret};
+
+    let registry = common::registry::LocalRegistry::start(Some(("alice", "s3cret-pass")));
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let base = url::Url::parse(&registry.url).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let digest = oci_layout(&dir.path().join("layout"), &[noise(2 * MIB, 11)], "v1", "h");
+
+    // No credentials: the 401 is explained.
+    let anonymous = Repository::new(base.clone(), "team/app", None).unwrap();
+    let err = runtime.block_on(anonymous.login()).unwrap_err().to_string();
+    assert!(
+        err.contains("asks for credentials and none were given"),
+        "{err}"
+    );
+
+    // Wrong password: refused, by name, without the password in the message.
+    let wrong = Repository::new(
+        base.clone(),
+        "team/app",
+        Some(Credentials::new("alice", Secret::new("wrong-password"))),
+    )
+    .unwrap();
+    let err = runtime.block_on(wrong.login()).unwrap_err().to_string();
+    assert!(err.contains("refused the credentials (401)"), "{err}");
+    assert!(
+        err.contains("alice") && !err.contains("wrong-password"),
+        "{err}"
+    );
+
+    // Right password: the push goes through and skopeo (logged in) reads the same digest.
+    let repo = Arc::new(
+        Repository::new(
+            base,
+            "team/app",
+            Some(Credentials::new("alice", Secret::new("s3cret-pass"))),
+        )
+        .unwrap(),
+    );
+    runtime.block_on(repo.login()).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let options = ReadOptions {
+        compression: Compression::Gzip,
+        architecture: "amd64".into(),
+        cache_dir: cache.path().to_path_buf(),
+    };
+    let source = SourceRef::parse(&format!("oci:{}", dir.path().join("layout").display())).unwrap();
+    let read = runtime
+        .block_on(shipit::image::read(&source, &options))
+        .unwrap();
+    let report = runtime
+        .block_on(shipit::registry::push::push(
+            &repo,
+            &read.image,
+            "v1",
+            &PushOptions::default(),
+            Arc::new(Silent),
+        ))
+        .unwrap();
+    assert_eq!(report.digest.as_str(), digest);
+    assert_eq!(report.blobs_uploaded, 2);
+    assert_eq!(
+        skopeo_digest(
+            &format!("docker://127.0.0.1:{}/team/app:v1", registry.port),
+            Some("alice:s3cret-pass")
+        ),
+        digest
+    );
+}

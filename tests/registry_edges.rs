@@ -1,0 +1,248 @@
+//! How the registry client copes with what ECR really does, on a scripted registry (wiremock):
+//! PATCH answered 201 instead of 202, parts of at least 5 MiB, a one-shot PUT refused with 413
+//! (fall back to parts), 429 and 503 answered with retries.
+
+mod common;
+
+use std::sync::Arc;
+
+use shipit::image::{Compression, ReadOptions, SourceRef};
+use shipit::registry::Repository;
+use shipit::registry::push::{MIN_CHUNK, PushOptions, Silent};
+use wiremock::matchers::{method, path, path_regex, query_param};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+const MIB: usize = 1024 * 1024;
+
+struct Fixture {
+    server: MockServer,
+    runtime: tokio::runtime::Runtime,
+    image: shipit::image::Image,
+    _dirs: (tempfile::TempDir, tempfile::TempDir),
+}
+
+/// A registry that has nothing yet, and an image with one layer of `layer_bytes` of noise.
+fn fixture(layer_bytes: usize) -> Fixture {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime.block_on(MockServer::start());
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    common::images::oci_layout(
+        &dir.path().join("layout"),
+        &[common::images::noise(layer_bytes, 42)],
+        "v1",
+        "edges",
+    );
+    let options = ReadOptions {
+        compression: Compression::Gzip,
+        architecture: "amd64".into(),
+        cache_dir: cache.path().to_path_buf(),
+    };
+    let source = SourceRef::parse(&format!("oci:{}", dir.path().join("layout").display())).unwrap();
+    let image = runtime
+        .block_on(shipit::image::read(&source, &options))
+        .unwrap()
+        .image;
+    runtime.block_on(async {
+        Mock::given(method("GET"))
+            .and(path("/v2/"))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(&server)
+            .await;
+        Mock::given(method("HEAD"))
+            .and(path_regex("^/v2/app/(blobs|manifests)/.*"))
+            .respond_with(ResponseTemplate::new(404))
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/v2/app/blobs/uploads/"))
+            .respond_with(
+                ResponseTemplate::new(202)
+                    .insert_header("Location", "/v2/app/blobs/uploads/session-1"),
+            )
+            .mount(&server)
+            .await;
+        Mock::given(method("PUT"))
+            .and(path("/v2/app/manifests/v1"))
+            .respond_with(ResponseTemplate::new(201))
+            .mount(&server)
+            .await;
+    });
+    Fixture {
+        server,
+        runtime,
+        image,
+        _dirs: (dir, cache),
+    }
+}
+
+fn push(f: &Fixture, options: PushOptions) -> Result<shipit::registry::push::PushReport, String> {
+    let base = url::Url::parse(&f.server.uri()).unwrap();
+    let mut repo = Repository::new(base, "app", None).unwrap();
+    repo.retry.base_delay = std::time::Duration::from_millis(10);
+    let repo = Arc::new(repo);
+    f.runtime.block_on(async {
+        repo.login().await.map_err(|e| e.to_string())?;
+        shipit::registry::push::push(&repo, &f.image, "v1", &options, Arc::new(Silent))
+            .await
+            .map_err(|e| e.to_string())
+    })
+}
+
+fn requests(f: &Fixture, verb: &str) -> Vec<Request> {
+    f.runtime
+        .block_on(f.server.received_requests())
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.method.as_str() == verb)
+        .collect()
+}
+
+fn header(r: &Request, name: &str) -> String {
+    r.headers
+        .get(name)
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+#[test]
+fn ecr_style_201_on_patch_is_accepted_and_parts_are_at_least_5_mib() {
+    let f = fixture(12 * MIB);
+    f.runtime.block_on(async {
+        // ECR answers 201 where the distribution spec says 202.
+        Mock::given(method("PATCH"))
+            .and(path("/v2/app/blobs/uploads/session-1"))
+            .respond_with(
+                ResponseTemplate::new(201)
+                    .insert_header("Location", "/v2/app/blobs/uploads/session-1"),
+            )
+            .mount(&f.server)
+            .await;
+        Mock::given(method("PUT"))
+            .and(path("/v2/app/blobs/uploads/session-1"))
+            .and(query_param(
+                "digest",
+                f.image.layers[0].descriptor.digest.as_str(),
+            ))
+            .respond_with(ResponseTemplate::new(201))
+            .mount(&f.server)
+            .await;
+        Mock::given(method("PUT"))
+            .and(path("/v2/app/blobs/uploads/session-1"))
+            .and(query_param(
+                "digest",
+                f.image.config.descriptor.digest.as_str(),
+            ))
+            .respond_with(ResponseTemplate::new(201))
+            .mount(&f.server)
+            .await;
+    });
+    let report = push(
+        &f,
+        PushOptions {
+            chunk_size: Some(MIN_CHUNK),
+            parallel: 1,
+            ..PushOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(report.blobs_uploaded, 2);
+
+    let layer_size = f.image.layers[0].descriptor.size as usize;
+    let patches: Vec<(String, usize)> = requests(&f, "PATCH")
+        .iter()
+        .map(|r| (header(r, "content-range"), r.body.len()))
+        .filter(|(_, len)| *len > 4096) // the config is one small part
+        .collect();
+    let five = 5 * MIB;
+    assert_eq!(
+        patches,
+        vec![
+            (format!("0-{}", five - 1), five),
+            (format!("{five}-{}", 2 * five - 1), five),
+            (
+                format!("{}-{}", 2 * five, layer_size - 1),
+                layer_size - 2 * five
+            ),
+        ]
+    );
+    // The manifest went last, after every blob.
+    let puts = requests(&f, "PUT");
+    assert_eq!(puts.last().unwrap().url.path(), "/v2/app/manifests/v1");
+}
+
+#[test]
+fn a_refused_one_shot_upload_falls_back_to_parts() {
+    let f = fixture(6 * MIB);
+    f.runtime.block_on(async {
+        // One-shot PUTs (with a body) are too large; the closing PUT of a chunked upload is fine.
+        Mock::given(method("PUT"))
+            .and(path("/v2/app/blobs/uploads/session-1"))
+            .and(|r: &Request| !r.body.is_empty())
+            .respond_with(ResponseTemplate::new(413))
+            .mount(&f.server)
+            .await;
+        Mock::given(method("PUT"))
+            .and(path("/v2/app/blobs/uploads/session-1"))
+            .respond_with(ResponseTemplate::new(201))
+            .mount(&f.server)
+            .await;
+        Mock::given(method("PATCH"))
+            .and(path("/v2/app/blobs/uploads/session-1"))
+            .respond_with(ResponseTemplate::new(202))
+            .mount(&f.server)
+            .await;
+    });
+    let report = push(&f, PushOptions::default()).unwrap();
+    assert_eq!(report.blobs_uploaded, 2);
+    let patched: usize = requests(&f, "PATCH").iter().map(|r| r.body.len()).sum();
+    let total = f.image.size() as usize;
+    assert_eq!(patched, total, "every byte went up in parts after the 413");
+}
+
+#[test]
+fn throttling_and_server_errors_are_retried_a_bounded_number_of_times() {
+    let f = fixture(64 * 1024);
+    f.runtime.block_on(async {
+        // The first two upload starts are throttled, then the registry recovers.
+        Mock::given(method("POST"))
+            .and(path("/v2/app/blobs/uploads/"))
+            .respond_with(ResponseTemplate::new(429))
+            .up_to_n_times(2)
+            .with_priority(1)
+            .mount(&f.server)
+            .await;
+        Mock::given(method("PUT"))
+            .and(path("/v2/app/blobs/uploads/session-1"))
+            .respond_with(ResponseTemplate::new(201))
+            .mount(&f.server)
+            .await;
+    });
+    let report = push(
+        &f,
+        PushOptions {
+            parallel: 1,
+            ..PushOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(report.blobs_uploaded, 2);
+
+    // A registry that never recovers: the push gives up after the attempts, naming the status.
+    let f = fixture(64 * 1024);
+    f.runtime.block_on(async {
+        Mock::given(method("PUT"))
+            .and(path("/v2/app/blobs/uploads/session-1"))
+            .respond_with(ResponseTemplate::new(503))
+            .mount(&f.server)
+            .await;
+    });
+    let err = push(&f, PushOptions::default()).unwrap_err();
+    assert!(err.contains("503"), "{err}");
+    let attempts = requests(&f, "PUT")
+        .iter()
+        .filter(|r| r.url.path().contains("/blobs/uploads/"))
+        .count();
+    // 2 blobs x 5 attempts at most (the other blob may be stopped early).
+    assert!((5..=10).contains(&attempts), "{attempts} upload attempts");
+}
