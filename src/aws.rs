@@ -39,6 +39,16 @@ pub struct Aws {
     pub sdk: SdkConfig,
     pub region_source: Option<RegionSource>,
     pub endpoint: Option<String>,
+    pub allow_insecure_http: bool,
+}
+
+impl Aws {
+    pub fn region(&self) -> String {
+        self.sdk
+            .region()
+            .map(|r| r.to_string())
+            .unwrap_or_else(|| "us-east-1".to_string())
+    }
 }
 
 impl AwsArgs {
@@ -85,6 +95,7 @@ impl AwsArgs {
             sdk,
             region_source,
             endpoint,
+            allow_insecure_http: self.allow_insecure_http,
         })
     }
 }

@@ -36,6 +36,7 @@ pub async fn ensure_repository(
     client: &Client,
     name: &str,
     wanted: &RepositoryConfig,
+    dry_run: bool,
 ) -> anyhow::Result<RepositoryState> {
     let found = client
         .describe_repositories()
@@ -58,6 +59,13 @@ pub async fn ensure_repository(
     };
 
     let mut state = match existing {
+        None if dry_run => RepositoryState {
+            name: name.to_string(),
+            uri: String::new(),
+            arn: String::new(),
+            created: true,
+            changed: Vec::new(),
+        },
         None => {
             let mut encryption =
                 EncryptionConfiguration::builder().encryption_type(match wanted.encryption {
@@ -107,7 +115,7 @@ pub async fn ensure_repository(
                 .cloned()
                 .unwrap_or(ImageTagMutability::Mutable);
             let desired = mutability(wanted.tag_mutability);
-            if current != desired {
+            if current != desired && !dry_run {
                 client
                     .put_image_tag_mutability()
                     .repository_name(name)
@@ -126,7 +134,7 @@ pub async fn ensure_repository(
             let scanning = repo
                 .image_scanning_configuration()
                 .is_some_and(|c| c.scan_on_push());
-            if scanning != wanted.scan_on_push {
+            if scanning != wanted.scan_on_push && !dry_run {
                 client
                     .put_image_scanning_configuration()
                     .repository_name(name)
@@ -152,7 +160,8 @@ pub async fn ensure_repository(
         }
     };
     if let Some(keep) = wanted.keep_last
-        && ensure_lifecycle(client, name, keep).await?
+        && !(state.created && dry_run)
+        && ensure_lifecycle(client, name, keep, dry_run).await?
     {
         state
             .changed
@@ -210,8 +219,14 @@ pub fn keep_last_policy(keep: i64) -> serde_json::Value {
     })
 }
 
-/// Puts the policy unless the repository already has exactly it. Returns whether it changed.
-async fn ensure_lifecycle(client: &Client, name: &str, keep: i64) -> anyhow::Result<bool> {
+/// Puts the policy unless the repository already has exactly it. Returns whether it changed
+/// (or, with `dry_run`, would).
+async fn ensure_lifecycle(
+    client: &Client,
+    name: &str,
+    keep: i64,
+    dry_run: bool,
+) -> anyhow::Result<bool> {
     let wanted = keep_last_policy(keep);
     match client
         .get_lifecycle_policy()
@@ -232,6 +247,9 @@ async fn ensure_lifecycle(client: &Client, name: &str, keep: i64) -> anyhow::Res
                 .as_service_error()
                 .is_some_and(|e| e.is_lifecycle_policy_not_found_exception()) => {}
         Err(err) => bail!("ECR GetLifecyclePolicy failed: {}", error_chain(&err)),
+    }
+    if dry_run {
+        return Ok(true);
     }
     client
         .put_lifecycle_policy()

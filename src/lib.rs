@@ -2,18 +2,26 @@
 //!
 //! The binary is a thin `main.rs` over this library. Each module has one job:
 //! `config` reads deploy.yaml, `aws` builds the SDK configuration, `image` reads images,
-//! `registry` pushes them, `ecr` manages the repository,
+//! `registry` pushes them, `ecr` manages the repository, `ecs` and `logs` wrap the calls a
+//! deploy needs, `taskdef` and `service` render what ECS should run, `rollout` judges a
+//! rollout,
 //! `commands` holds one module per subcommand, and `printer` is the only place that writes to
 //! the terminal.
 
 pub mod aws;
 pub mod cache;
+pub mod calls;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod ecr;
+pub mod ecs;
 pub mod exit;
 pub mod image;
+pub mod logs;
 pub mod printer;
 pub mod progress;
 pub mod registry;
+pub mod rollout;
+pub mod service;
+pub mod taskdef;

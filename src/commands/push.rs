@@ -9,7 +9,8 @@ use clap::Args;
 use serde::Serialize;
 use url::Url;
 
-use crate::aws::{self, AwsArgs};
+use crate::aws::{self, Aws, AwsArgs};
+use crate::calls::Clients;
 use crate::cli::GlobalArgs;
 use crate::config::model::{CpuArchitecture, TagMutability};
 use crate::config::{self, LoadedConfig};
@@ -65,7 +66,10 @@ pub async fn run(
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
     let loaded = super::load_config(global, printer)?;
-    let result = push_stage(&loaded, &global.aws, args, printer).await?;
+    let inputs = PushInputs::resolve(&loaded, args, &global.aws)?;
+    let aws = global.aws.load(loaded.config.region.as_deref()).await?;
+    let clients = Clients::new(&aws.sdk);
+    let result = push_stage(&loaded, &inputs, &aws, &clients, args, printer).await?;
     let report = &result.report;
     let human = if report.unchanged {
         format!(
@@ -95,47 +99,78 @@ pub async fn run(
     Ok(ExitStatus::Success)
 }
 
-/// The push stage: repository, image, registry, push. Bad input is found before any write.
+/// What a push needs besides AWS, checked before any call: bad input exits 2 here.
+pub struct PushInputs {
+    pub source: SourceRef,
+    pub tag: String,
+    pub registry_override: Option<String>,
+    pub options: ReadOptions,
+}
+
+impl PushInputs {
+    pub fn resolve(
+        loaded: &LoadedConfig,
+        args: &PushArgs,
+        aws_args: &AwsArgs,
+    ) -> anyhow::Result<Self> {
+        let config = &loaded.config;
+        let source_text = args.source.as_deref().unwrap_or(&config.image.source);
+        let source = SourceRef::parse(source_text).map_err(|e| {
+            BadInput::new(format!(
+                "{e}: write docker://NAME:TAG, docker-archive:PATH, oci:PATH[:REF] or oci-archive:PATH"
+            ))
+        })?;
+        let tag = match &args.tag {
+            Some(tag) => tag.clone(),
+            None => {
+                config::resolve_tag(loaded, &|n| std::env::var(n).ok())
+                    .map_err(|e| BadInput::new(e.to_string()))?
+                    .0
+            }
+        };
+        let registry_override = args
+            .registry_url
+            .clone()
+            .or_else(|| config.repository.registry_url.clone());
+        if let Some(url) = &registry_override {
+            aws::check_transport(url, aws_args.allow_insecure_http)?;
+        }
+        let options = ReadOptions {
+            compression: args.compression.unwrap_or(config.image.compression),
+            architecture: match config.task.cpu_architecture {
+                CpuArchitecture::X86_64 => "amd64",
+                CpuArchitecture::Arm64 => "arm64",
+            }
+            .to_string(),
+            cache_dir: crate::cache::cache_dir(),
+        };
+        Ok(PushInputs {
+            source,
+            tag,
+            registry_override,
+            options,
+        })
+    }
+}
+
+/// The push stage: repository, image, registry, push.
 pub async fn push_stage(
     loaded: &LoadedConfig,
-    aws_args: &AwsArgs,
+    inputs: &PushInputs,
+    aws: &Aws,
+    clients: &Clients,
     args: &PushArgs,
     printer: &Printer,
 ) -> anyhow::Result<PushResult> {
     let config = &loaded.config;
-    let source_text = args.source.as_deref().unwrap_or(&config.image.source);
-    let source = SourceRef::parse(source_text).map_err(|e| {
-        BadInput::new(format!(
-            "{e}: write docker://NAME:TAG, docker-archive:PATH, oci:PATH[:REF] or oci-archive:PATH"
-        ))
-    })?;
-    let tag = match &args.tag {
-        Some(tag) => tag.clone(),
-        None => {
-            config::resolve_tag(loaded, &|n| std::env::var(n).ok())
-                .map_err(|e| BadInput::new(e.to_string()))?
-                .0
-        }
-    };
-    let registry_override = args
-        .registry_url
-        .clone()
-        .or_else(|| config.repository.registry_url.clone());
-    if let Some(url) = &registry_override {
-        aws::check_transport(url, aws_args.allow_insecure_http)?;
-    }
-
-    let aws = aws_args.load(config.region.as_deref()).await?;
-    let client = aws_sdk_ecr::Client::new(&aws.sdk);
-    let options = ReadOptions {
-        compression: args.compression.unwrap_or(config.image.compression),
-        architecture: match config.task.cpu_architecture {
-            CpuArchitecture::X86_64 => "amd64",
-            CpuArchitecture::Arm64 => "arm64",
-        }
-        .to_string(),
-        cache_dir: crate::cache::cache_dir(),
-    };
+    let PushInputs {
+        source,
+        tag,
+        registry_override,
+        options,
+    } = inputs;
+    let tag = tag.clone();
+    let client = &clients.ecr;
 
     printer.info(&format!(
         "reading {source} and preparing repository {}",
@@ -143,8 +178,8 @@ pub async fn push_stage(
     ));
     // Independent: the repository check and reading (maybe compressing) the image.
     let (repository, read) = tokio::join!(
-        ecr::ensure_repository(&client, &loaded.names.repository, &config.repository),
-        image::read(&source, &options)
+        ecr::ensure_repository(client, &loaded.names.repository, &config.repository, false),
+        image::read(source, options)
     );
     let repository = repository?;
     let read = read.with_context(|| format!("cannot read the image {source}"))?;
@@ -156,14 +191,14 @@ pub async fn push_stage(
         printer.info(&format!("repository {}: {change}", repository.name));
     }
 
-    let (proxy_endpoint, credentials) = ecr::registry_login(&client).await?;
+    let (proxy_endpoint, credentials) = ecr::registry_login(client).await?;
     let base = registry_base(
         registry_override.as_deref(),
         aws.endpoint.as_deref(),
         &repository.uri,
         &proxy_endpoint,
     )?;
-    aws::check_transport(base.as_str(), aws_args.allow_insecure_http)?;
+    aws::check_transport(base.as_str(), aws.allow_insecure_http)?;
     let repo = Arc::new(
         Repository::new(base, &repository.name, Some(credentials)).map_err(anyhow::Error::from)?,
     );
@@ -218,7 +253,7 @@ pub async fn push_stage(
 
 /// Where to push: an explicit URL; else, with an endpoint override whose repository URIs name
 /// the real AWS host (ministack), the endpoint itself; else the registry ECR names.
-fn registry_base(
+pub fn registry_base(
     explicit: Option<&str>,
     endpoint: Option<&str>,
     repository_uri: &str,

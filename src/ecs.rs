@@ -1,0 +1,279 @@
+//! The ECS calls deploy, plan and rollback need, typed, with "not found" recognised.
+
+use anyhow::{Context, bail};
+use aws_sdk_ecs::Client;
+use aws_sdk_ecs::types::{Service, TaskDefinition};
+
+use crate::aws::error_chain;
+use crate::rollout::{ContainerView, DeploymentView, EventView, Snapshot, TaskView};
+
+/// The cluster, created with the Fargate capacity providers when missing. Returns whether it
+/// was created.
+pub async fn ensure_cluster(client: &Client, name: &str, dry_run: bool) -> anyhow::Result<bool> {
+    let found = client
+        .describe_clusters()
+        .clusters(name)
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!("ECS DescribeClusters `{name}` failed: {}", error_chain(&e))
+        })?;
+    let active = found
+        .clusters()
+        .iter()
+        .any(|c| c.status() == Some("ACTIVE"));
+    if active {
+        return Ok(false);
+    }
+    if dry_run {
+        return Ok(true);
+    }
+    use aws_sdk_ecs::types::CapacityProviderStrategyItem;
+    client
+        .create_cluster()
+        .cluster_name(name)
+        .capacity_providers("FARGATE")
+        .capacity_providers("FARGATE_SPOT")
+        .default_capacity_provider_strategy(
+            CapacityProviderStrategyItem::builder()
+                .capacity_provider("FARGATE")
+                .weight(1)
+                .build()
+                .context("capacity provider strategy")?,
+        )
+        .tags(
+            aws_sdk_ecs::types::Tag::builder()
+                .key("managed-by")
+                .value("shipit")
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("ECS CreateCluster `{name}` failed: {}", error_chain(&e)))?;
+    Ok(true)
+}
+
+/// The family's latest ACTIVE revision, or None when the family has none.
+pub async fn latest_task_definition(
+    client: &Client,
+    family: &str,
+) -> anyhow::Result<Option<TaskDefinition>> {
+    match client
+        .describe_task_definition()
+        .task_definition(family)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(out.task_definition().cloned()),
+        // ECS answers ClientException "Unable to describe task definition" for an unknown family.
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_client_exception()) =>
+        {
+            Ok(None)
+        }
+        Err(err) => bail!(
+            "ECS DescribeTaskDefinition `{family}` failed: {}",
+            error_chain(&err)
+        ),
+    }
+}
+
+pub async fn describe_task_definition(
+    client: &Client,
+    arn: &str,
+) -> anyhow::Result<Option<TaskDefinition>> {
+    latest_task_definition(client, arn).await
+}
+
+/// The service when it exists and is not deleted.
+pub async fn describe_service(
+    client: &Client,
+    cluster: &str,
+    name: &str,
+) -> anyhow::Result<Option<Service>> {
+    let out = match client
+        .describe_services()
+        .cluster(cluster)
+        .services(name)
+        .include(aws_sdk_ecs::types::ServiceField::Tags)
+        .send()
+        .await
+    {
+        Ok(out) => out,
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_cluster_not_found_exception()) =>
+        {
+            return Ok(None);
+        }
+        Err(err) => bail!(
+            "ECS DescribeServices `{name}` failed: {}",
+            error_chain(&err)
+        ),
+    };
+    Ok(out
+        .services()
+        .iter()
+        .find(|s| s.status() == Some("ACTIVE") || s.status() == Some("DRAINING"))
+        .filter(|s| s.status() == Some("ACTIVE"))
+        .cloned())
+}
+
+/// `family:revision` from a task definition ARN, for people.
+pub fn short_task_definition(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
+fn epoch(t: Option<&aws_sdk_ecs::primitives::DateTime>) -> Option<f64> {
+    t.map(|t| t.as_secs_f64())
+}
+
+/// What the rollout watcher looks at: the service, its deployments and events, and the tasks
+/// (running and recently stopped) of the service.
+pub async fn snapshot(
+    client: &Client,
+    cluster: &str,
+    service_name: &str,
+    since: f64,
+) -> anyhow::Result<Snapshot> {
+    let out = client
+        .describe_services()
+        .cluster(cluster)
+        .services(service_name)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("ECS DescribeServices failed: {}", error_chain(&e)))?;
+    let service = out.services().first().with_context(|| {
+        format!("service `{service_name}` disappeared from cluster `{cluster}`")
+    })?;
+    let deployments = service
+        .deployments()
+        .iter()
+        .map(|d| DeploymentView {
+            id: d.id().unwrap_or_default().to_string(),
+            status: d.status().unwrap_or_default().to_string(),
+            task_definition: d.task_definition().unwrap_or_default().to_string(),
+            desired: d.desired_count(),
+            running: d.running_count(),
+            pending: d.pending_count(),
+            failed_tasks: d.failed_tasks(),
+            rollout_state: d.rollout_state().map(|r| r.as_str().to_string()),
+            rollout_state_reason: d.rollout_state_reason().map(str::to_string),
+        })
+        .collect();
+    let events = service
+        .events()
+        .iter()
+        .filter(|e| epoch(e.created_at()).is_none_or(|t| t >= since - 1.0))
+        .map(|e| EventView {
+            id: e.id().unwrap_or_default().to_string(),
+            message: e.message().unwrap_or_default().to_string(),
+            created_at: epoch(e.created_at()),
+        })
+        .collect();
+
+    let mut arns = Vec::new();
+    for status in [
+        aws_sdk_ecs::types::DesiredStatus::Running,
+        aws_sdk_ecs::types::DesiredStatus::Stopped,
+    ] {
+        let listed = client
+            .list_tasks()
+            .cluster(cluster)
+            .service_name(service_name)
+            .desired_status(status)
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("ECS ListTasks failed: {}", error_chain(&e)))?;
+        arns.extend(listed.task_arns().iter().cloned());
+    }
+    let mut tasks = Vec::new();
+    // DescribeTasks takes at most 100 tasks a call.
+    for chunk in arns.chunks(100) {
+        let described = client
+            .describe_tasks()
+            .cluster(cluster)
+            .set_tasks(Some(chunk.to_vec()))
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("ECS DescribeTasks failed: {}", error_chain(&e)))?;
+        for t in described.tasks() {
+            let stopped_at = epoch(t.stopped_at());
+            // Stopped before this watch began: an earlier deployment's business.
+            if stopped_at.is_some_and(|s| s < since - 1.0) {
+                continue;
+            }
+            tasks.push(TaskView {
+                arn: t.task_arn().unwrap_or_default().to_string(),
+                task_definition: t.task_definition_arn().unwrap_or_default().to_string(),
+                deployment_id: t
+                    .started_by()
+                    .filter(|s| s.starts_with("ecs-svc/"))
+                    .map(str::to_string),
+                last_status: t.last_status().unwrap_or_default().to_string(),
+                health_status: t.health_status().map(|h| h.as_str().to_string()),
+                stopped_reason: t.stopped_reason().map(str::to_string),
+                stop_code: t.stop_code().map(|c| c.as_str().to_string()),
+                stopped_at,
+                created_at: epoch(t.created_at()),
+                containers: t
+                    .containers()
+                    .iter()
+                    .map(|c| ContainerView {
+                        name: c.name().unwrap_or_default().to_string(),
+                        exit_code: c.exit_code(),
+                        reason: c.reason().map(str::to_string),
+                        health_status: c.health_status().map(|h| h.as_str().to_string()),
+                    })
+                    .collect(),
+            });
+        }
+    }
+    Ok(Snapshot {
+        desired: service.desired_count(),
+        running: service.running_count(),
+        pending: service.pending_count(),
+        deployments,
+        tasks,
+        events,
+    })
+}
+
+/// Tags shipit keeps on the service to know where a rollback goes.
+pub const TAG_PREVIOUS: &str = "shipit:previous-task-definition";
+pub const TAG_CURRENT: &str = "shipit:task-definition";
+
+pub fn tag_value(service: &Service, key: &str) -> Option<String> {
+    service
+        .tags()
+        .iter()
+        .find(|t| t.key() == Some(key))
+        .and_then(|t| t.value())
+        .map(str::to_string)
+}
+
+/// Records a successful deploy on the service: the task definition it runs now and the one it
+/// ran before, for `shipit rollback`.
+pub async fn record_deploy(
+    client: &Client,
+    service_arn: &str,
+    current: &str,
+    previous: Option<&str>,
+) -> anyhow::Result<()> {
+    let tag = |k: &str, v: &str| aws_sdk_ecs::types::Tag::builder().key(k).value(v).build();
+    let mut request = client
+        .tag_resource()
+        .resource_arn(service_arn)
+        .tags(tag(TAG_CURRENT, current));
+    if let Some(previous) = previous {
+        request = request.tags(tag(TAG_PREVIOUS, previous));
+    }
+    request
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("ECS TagResource failed: {}", error_chain(&e)))?;
+    Ok(())
+}

@@ -1,0 +1,841 @@
+//! The rollout decision: a plain function from what ECS says now (a `Snapshot`) to a
+//! `Verdict`. No clock, no network: the watch loop in `commands::deploy` polls and feeds it,
+//! and the tests feed it recorded snapshot sequences.
+//!
+//! The truth it tells: success only when ECS marks *our* deployment COMPLETED with every task
+//! running; a circuit-breaker rollback or a FAILED deployment is a failure, never a success;
+//! new tasks that keep stopping for the same reason fail the watch early, with that reason.
+
+use serde::Serialize;
+
+/// One deployment of the service, as DescribeServices shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeploymentView {
+    pub id: String,
+    /// PRIMARY (the one ECS is moving to), ACTIVE (older, draining) or INACTIVE.
+    pub status: String,
+    pub task_definition: String,
+    pub desired: i32,
+    pub running: i32,
+    pub pending: i32,
+    pub failed_tasks: i32,
+    /// IN_PROGRESS, COMPLETED or FAILED.
+    pub rollout_state: Option<String>,
+    pub rollout_state_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContainerView {
+    pub name: String,
+    pub exit_code: Option<i32>,
+    pub reason: Option<String>,
+    pub health_status: Option<String>,
+}
+
+/// A task of the deployment being watched, including stopped ones.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TaskView {
+    pub arn: String,
+    pub task_definition: String,
+    /// The deployment that started it (`startedBy` / the task's deployment id), when known.
+    pub deployment_id: Option<String>,
+    pub last_status: String,
+    pub health_status: Option<String>,
+    pub stopped_reason: Option<String>,
+    pub stop_code: Option<String>,
+    /// Seconds since the epoch, for ordering stops.
+    pub stopped_at: Option<f64>,
+    pub created_at: Option<f64>,
+    pub containers: Vec<ContainerView>,
+}
+
+impl TaskView {
+    pub fn id(&self) -> &str {
+        self.arn.rsplit('/').next().unwrap_or(&self.arn)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventView {
+    pub id: String,
+    pub message: String,
+    pub created_at: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Snapshot {
+    pub desired: i32,
+    pub running: i32,
+    pub pending: i32,
+    pub deployments: Vec<DeploymentView>,
+    /// Tasks of the watched task definition (running and stopped).
+    pub tasks: Vec<TaskView>,
+    /// Service events newer than the watch's start, newest first (as ECS lists them).
+    pub events: Vec<EventView>,
+}
+
+/// What the watch is waiting for: the deployment our update started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub deployment_id: String,
+    pub task_definition: String,
+    /// The task definition the service ran before (for "rolled back to").
+    pub previous_task_definition: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rules {
+    /// Stop waiting when this many new tasks in a row stopped for the same reason.
+    pub fail_after_same_stops: usize,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules {
+            fail_after_same_stops: 2,
+        }
+    }
+}
+
+/// Why tasks fail, classified, with what to try.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Cause {
+    ContainerExited { container: String, exit_code: i32 },
+    OutOfMemory { container: String },
+    HealthCheckFailed,
+    LoadBalancerHealthCheckFailed,
+    CannotPullImage { detail: String },
+    ResourceInitialization { detail: String },
+    CannotStartContainer { detail: String },
+    NoCapacity { detail: String },
+    StuckPending,
+    Other { detail: String },
+}
+
+impl Cause {
+    /// One line for people.
+    pub fn describe(&self) -> String {
+        match self {
+            Cause::ContainerExited {
+                container,
+                exit_code,
+            } => format!("essential container `{container}` exited with code {exit_code}"),
+            Cause::OutOfMemory { container } => {
+                format!(
+                    "container `{container}` was killed for using more memory than the task has"
+                )
+            }
+            Cause::HealthCheckFailed => "the container health check kept failing".to_string(),
+            Cause::LoadBalancerHealthCheckFailed => {
+                "the load balancer's health checks kept failing".to_string()
+            }
+            Cause::CannotPullImage { detail } => format!("the image could not be pulled: {detail}"),
+            Cause::ResourceInitialization { detail } => {
+                format!("the task could not be initialised: {detail}")
+            }
+            Cause::CannotStartContainer { detail } => {
+                format!("the container could not start: {detail}")
+            }
+            Cause::NoCapacity { detail } => format!("ECS could not place the tasks: {detail}"),
+            Cause::StuckPending => "tasks stayed in PENDING".to_string(),
+            Cause::Other { detail } => detail.clone(),
+        }
+    }
+
+    /// What to try.
+    pub fn fix(&self) -> &'static str {
+        match self {
+            Cause::ContainerExited { .. } => {
+                "the application stopped by itself: read its last log lines below, and run the image locally with the same command and environment"
+            }
+            Cause::OutOfMemory { .. } => {
+                "raise task.memory (with a cpu it pairs with), or find the leak"
+            }
+            Cause::HealthCheckFailed => {
+                "check that the health check's program exists in the image (slim and alpine images have no curl), that the app listens on container.port, and that start_period covers its start-up"
+            }
+            Cause::LoadBalancerHealthCheckFailed => {
+                "check the target group's health check path and port, the security groups between the load balancer and the tasks, and health_check_grace_period"
+            }
+            Cause::CannotPullImage { .. } => {
+                "check the image reference, that the execution role may pull from ECR (AmazonECSTaskExecutionRolePolicy), and that the subnets reach ECR (a NAT gateway, VPC endpoints, or assign_public_ip in a public subnet)"
+            }
+            Cause::ResourceInitialization { .. } => {
+                "check that the execution role may read the secrets (ssm:GetParameters, secretsmanager:GetSecretValue) and write to the log group, and that the subnets reach those services"
+            }
+            Cause::CannotStartContainer { .. } => {
+                "check container.command and the image's entrypoint, and that the task's memory fits the container"
+            }
+            Cause::NoCapacity { .. } => {
+                "check the subnets (free IP addresses, an existing VPC), the account's Fargate quotas, and the cluster's capacity providers"
+            }
+            Cause::StuckPending => {
+                "tasks usually stay PENDING while the image is pulled: check the network path to ECR and the image size"
+            }
+            Cause::Other { .. } => "read the service events and the task's stopped reason below",
+        }
+    }
+}
+
+/// Classifies why a stopped task stopped.
+pub fn classify(task: &TaskView) -> Cause {
+    let reason = task.stopped_reason.clone().unwrap_or_default();
+    let lower = reason.to_ascii_lowercase();
+    let exited = task
+        .containers
+        .iter()
+        .find(|c| c.exit_code.is_some_and(|code| code != 0));
+    if let Some(c) = task.containers.iter().find(|c| {
+        c.reason
+            .as_deref()
+            .is_some_and(|r| r.contains("OutOfMemory"))
+    }) {
+        return Cause::OutOfMemory {
+            container: c.name.clone(),
+        };
+    }
+    if lower.contains("cannotpullcontainer") || lower.contains("pull image") {
+        return Cause::CannotPullImage { detail: reason };
+    }
+    if lower.contains("resourceinitializationerror") {
+        return Cause::ResourceInitialization { detail: reason };
+    }
+    if lower.contains("elb health checks") || lower.contains("load balancer health") {
+        return Cause::LoadBalancerHealthCheckFailed;
+    }
+    if lower.contains("container health checks")
+        || lower.contains("health check")
+        || task.health_status.as_deref() == Some("UNHEALTHY")
+    {
+        return Cause::HealthCheckFailed;
+    }
+    if lower.contains("cannotstartcontainer") || lower.contains("cannotcreatecontainer") {
+        return Cause::CannotStartContainer { detail: reason };
+    }
+    if let Some(c) = exited {
+        return Cause::ContainerExited {
+            container: c.name.clone(),
+            exit_code: c.exit_code.unwrap_or_default(),
+        };
+    }
+    if lower.contains("essential container") {
+        // Exited, but ECS did not report a code (it was 0, or unknown).
+        let container = task
+            .containers
+            .first()
+            .map(|c| c.name.clone())
+            .unwrap_or_default();
+        return Cause::ContainerExited {
+            container,
+            exit_code: task
+                .containers
+                .first()
+                .and_then(|c| c.exit_code)
+                .unwrap_or(0),
+        };
+    }
+    if reason.is_empty() {
+        return Cause::Other {
+            detail: "stopped without a reason".to_string(),
+        };
+    }
+    Cause::Other { detail: reason }
+}
+
+/// Progress of the watched deployment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub desired: i32,
+    pub running: i32,
+    pub pending: i32,
+    pub failed: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "verdict", rename_all = "kebab-case")]
+pub enum Verdict {
+    InProgress {
+        counts: Counts,
+    },
+    /// ECS marked the deployment COMPLETED and all its tasks run.
+    Succeeded {
+        counts: Counts,
+    },
+    /// Our deployment failed (ECS said so, or tasks keep stopping for one reason).
+    Failed {
+        cause: Cause,
+        /// The ECS deployment's own words, when it gave some.
+        ecs_reason: Option<String>,
+        /// Task ids that stopped for this cause, newest first.
+        tasks: Vec<String>,
+    },
+    /// The circuit breaker put the service back on an earlier task definition.
+    RolledBack {
+        to_task_definition: String,
+        ecs_reason: Option<String>,
+        cause: Option<Cause>,
+    },
+    /// Someone else started a newer deployment: ours no longer matters.
+    Superseded {
+        by_task_definition: String,
+    },
+}
+
+impl Verdict {
+    pub fn is_final(&self) -> bool {
+        !matches!(self, Verdict::InProgress { .. })
+    }
+}
+
+/// The verdict on `snapshot` for the deployment `target`.
+pub fn evaluate(snapshot: &Snapshot, target: &Target, rules: &Rules) -> Verdict {
+    let ours = snapshot
+        .deployments
+        .iter()
+        .find(|d| d.id == target.deployment_id);
+    let primary = snapshot.deployments.iter().find(|d| d.status == "PRIMARY");
+    let latest_cause = repeated_cause(snapshot, target, 1).map(|(cause, _)| cause);
+
+    // ECS says it failed. With rollback, another deployment is now PRIMARY.
+    if let Some(d) = ours
+        && d.rollout_state.as_deref() == Some("FAILED")
+    {
+        if let Some(p) = primary.filter(|p| p.id != d.id) {
+            return Verdict::RolledBack {
+                to_task_definition: p.task_definition.clone(),
+                ecs_reason: d.rollout_state_reason.clone(),
+                cause: latest_cause,
+            };
+        }
+        let (cause, tasks) = repeated_cause(snapshot, target, 1).unwrap_or((
+            Cause::Other {
+                detail: d
+                    .rollout_state_reason
+                    .clone()
+                    .unwrap_or_else(|| "the deployment failed".to_string()),
+            },
+            Vec::new(),
+        ));
+        return Verdict::Failed {
+            cause,
+            ecs_reason: d.rollout_state_reason.clone(),
+            tasks,
+        };
+    }
+
+    match (ours, primary) {
+        // Another deployment took over while ours was not failed: a newer one (someone
+        // deployed) or an older task definition (a rollback that dropped ours).
+        (Some(d), Some(p)) if p.id != d.id => return other_primary(p, target, latest_cause),
+        (None, Some(p)) => return other_primary(p, target, latest_cause),
+        (None, None) => {
+            return Verdict::Failed {
+                cause: Cause::Other {
+                    detail: "the service has no deployments (was it deleted?)".to_string(),
+                },
+                ecs_reason: None,
+                tasks: Vec::new(),
+            };
+        }
+        _ => {}
+    }
+    let d = ours.expect("handled above");
+    let counts = Counts {
+        desired: d.desired,
+        running: d.running,
+        pending: d.pending,
+        failed: d.failed_tasks,
+    };
+    let others_running = snapshot
+        .deployments
+        .iter()
+        .any(|o| o.id != d.id && o.running > 0);
+    let completed = match d.rollout_state.as_deref() {
+        Some(state) => state == "COMPLETED",
+        // No rollout state (other deployment controllers): steady when only ours runs.
+        None => !others_running && d.pending == 0,
+    };
+    if completed && d.running == d.desired {
+        return Verdict::Succeeded { counts };
+    }
+
+    if let Some((cause, tasks)) = repeated_cause(snapshot, target, rules.fail_after_same_stops) {
+        return Verdict::Failed {
+            cause,
+            ecs_reason: None,
+            tasks,
+        };
+    }
+    Verdict::InProgress { counts }
+}
+
+fn other_primary(p: &DeploymentView, target: &Target, cause: Option<Cause>) -> Verdict {
+    if target.previous_task_definition.as_deref() == Some(p.task_definition.as_str()) {
+        Verdict::RolledBack {
+            to_task_definition: p.task_definition.clone(),
+            ecs_reason: p.rollout_state_reason.clone(),
+            cause,
+        }
+    } else {
+        Verdict::Superseded {
+            by_task_definition: p.task_definition.clone(),
+        }
+    }
+}
+
+/// The cause shared by the last `n` stopped tasks of our deployment, newest first.
+fn repeated_cause(snapshot: &Snapshot, target: &Target, n: usize) -> Option<(Cause, Vec<String>)> {
+    if n == 0 {
+        return None;
+    }
+    let mut stopped: Vec<&TaskView> = snapshot
+        .tasks
+        .iter()
+        .filter(|t| t.last_status == "STOPPED")
+        .filter(|t| match &t.deployment_id {
+            Some(id) => *id == target.deployment_id,
+            None => t.task_definition == target.task_definition,
+        })
+        // A task stopped because the deployment completed or someone scaled down is no failure.
+        .filter(|t| {
+            let reason = t.stopped_reason.as_deref().unwrap_or_default();
+            !(reason.contains("Scaling activity") || reason.contains("Deployment completed"))
+                || t.containers
+                    .iter()
+                    .any(|c| c.exit_code.is_some_and(|e| e != 0))
+        })
+        .collect();
+    stopped.sort_by(|a, b| {
+        b.stopped_at
+            .unwrap_or_default()
+            .total_cmp(&a.stopped_at.unwrap_or_default())
+    });
+    if stopped.len() < n {
+        return None;
+    }
+    let first = classify(stopped[0]);
+    let same = stopped[..n].iter().all(|t| classify(t) == first);
+    same.then(|| {
+        (
+            first,
+            stopped[..n].iter().map(|t| t.id().to_string()).collect(),
+        )
+    })
+}
+
+/// Lines describing what changed between two snapshots (for live progress).
+pub fn changes(before: Option<&Snapshot>, now: &Snapshot, target: &Target) -> Vec<String> {
+    let mut lines = Vec::new();
+    let ours = |s: &Snapshot| {
+        s.deployments
+            .iter()
+            .find(|d| d.id == target.deployment_id)
+            .map(|d| (d.desired, d.running, d.pending, d.failed_tasks))
+    };
+    if let Some((desired, running, pending, failed)) = ours(now)
+        && before.and_then(ours) != Some((desired, running, pending, failed))
+    {
+        lines.push(format!(
+            "new deployment: {running}/{desired} running, {pending} pending, {failed} failed"
+        ));
+    }
+    let seen: Vec<&str> = before
+        .map(|b| b.events.iter().map(|e| e.id.as_str()).collect())
+        .unwrap_or_default();
+    for event in now.events.iter().rev() {
+        if !seen.contains(&event.id.as_str()) {
+            lines.push(format!("event: {}", event.message));
+        }
+    }
+    let stopped_before: Vec<&str> = before
+        .map(|b| {
+            b.tasks
+                .iter()
+                .filter(|t| t.last_status == "STOPPED")
+                .map(|t| t.arn.as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    for task in now.tasks.iter().filter(|t| t.last_status == "STOPPED") {
+        if !stopped_before.contains(&task.arn.as_str()) {
+            lines.push(format!(
+                "task {} stopped: {}",
+                task.id(),
+                classify(task).describe()
+            ));
+        }
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NEW_TD: &str = "arn:aws:ecs:us-east-1:000000000000:task-definition/app:2";
+    const OLD_TD: &str = "arn:aws:ecs:us-east-1:000000000000:task-definition/app:1";
+
+    fn target() -> Target {
+        Target {
+            deployment_id: "ecs-svc/new".into(),
+            task_definition: NEW_TD.into(),
+            previous_task_definition: Some(OLD_TD.into()),
+        }
+    }
+
+    fn deployment(id: &str, status: &str, td: &str, running: i32, state: &str) -> DeploymentView {
+        DeploymentView {
+            id: id.into(),
+            status: status.into(),
+            task_definition: td.into(),
+            desired: 2,
+            running,
+            pending: 2 - running,
+            failed_tasks: 0,
+            rollout_state: Some(state.into()),
+            rollout_state_reason: None,
+        }
+    }
+
+    fn stopped(id: &str, at: f64, reason: &str, exit_code: Option<i32>) -> TaskView {
+        TaskView {
+            arn: format!("arn:aws:ecs:us-east-1:000000000000:task/c/{id}"),
+            task_definition: NEW_TD.into(),
+            deployment_id: Some("ecs-svc/new".into()),
+            last_status: "STOPPED".into(),
+            health_status: None,
+            stopped_reason: Some(reason.into()),
+            stop_code: Some("EssentialContainerExited".into()),
+            stopped_at: Some(at),
+            created_at: Some(at - 5.0),
+            containers: vec![ContainerView {
+                name: "app".into(),
+                exit_code,
+                reason: None,
+                health_status: None,
+            }],
+        }
+    }
+
+    fn snapshot(deployments: Vec<DeploymentView>, tasks: Vec<TaskView>) -> Snapshot {
+        Snapshot {
+            desired: 2,
+            running: 2,
+            pending: 0,
+            deployments,
+            tasks,
+            events: Vec::new(),
+        }
+    }
+
+    /// Feeds a sequence and returns the first final verdict with its position.
+    fn run(sequence: &[Snapshot]) -> (usize, Verdict) {
+        for (i, s) in sequence.iter().enumerate() {
+            let v = evaluate(s, &target(), &Rules::default());
+            if v.is_final() {
+                return (i, v);
+            }
+        }
+        (
+            sequence.len(),
+            evaluate(sequence.last().unwrap(), &target(), &Rules::default()),
+        )
+    }
+
+    #[test]
+    fn success_only_when_completed_with_every_task_running() {
+        let sequence = [
+            snapshot(
+                vec![
+                    deployment("ecs-svc/new", "PRIMARY", NEW_TD, 0, "IN_PROGRESS"),
+                    deployment("ecs-svc/old", "ACTIVE", OLD_TD, 2, "COMPLETED"),
+                ],
+                vec![],
+            ),
+            snapshot(
+                vec![
+                    deployment("ecs-svc/new", "PRIMARY", NEW_TD, 2, "IN_PROGRESS"),
+                    deployment("ecs-svc/old", "ACTIVE", OLD_TD, 2, "COMPLETED"),
+                ],
+                vec![],
+            ),
+            // Running == desired but not COMPLETED yet: still waiting.
+            snapshot(
+                vec![deployment("ecs-svc/new", "PRIMARY", NEW_TD, 1, "COMPLETED")],
+                vec![],
+            ),
+            snapshot(
+                vec![deployment("ecs-svc/new", "PRIMARY", NEW_TD, 2, "COMPLETED")],
+                vec![],
+            ),
+        ];
+        let (at, verdict) = run(&sequence);
+        assert_eq!(at, 3);
+        assert!(matches!(verdict, Verdict::Succeeded { counts } if counts.running == 2));
+    }
+
+    #[test]
+    fn a_circuit_breaker_rollback_is_a_failure_with_its_reason() {
+        let mut failed = deployment("ecs-svc/new", "ACTIVE", NEW_TD, 0, "FAILED");
+        failed.rollout_state_reason = Some(
+            "ECS deployment circuit breaker was triggered after 3 consecutive task failures."
+                .into(),
+        );
+        let mut back = deployment("ecs-svc/old", "PRIMARY", OLD_TD, 2, "IN_PROGRESS");
+        back.rollout_state_reason = Some("ECS deployment rollback in progress.".into());
+        let s = snapshot(
+            vec![back, failed],
+            vec![stopped(
+                "t1",
+                10.0,
+                "Essential container in task exited",
+                Some(1),
+            )],
+        );
+        match evaluate(
+            &s,
+            &target(),
+            &Rules {
+                fail_after_same_stops: 9,
+            },
+        ) {
+            Verdict::RolledBack {
+                to_task_definition,
+                ecs_reason,
+                cause,
+            } => {
+                assert_eq!(to_task_definition, OLD_TD);
+                assert!(ecs_reason.unwrap().contains("circuit breaker"));
+                assert_eq!(
+                    cause,
+                    Some(Cause::ContainerExited {
+                        container: "app".into(),
+                        exit_code: 1
+                    })
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn two_stops_for_the_same_reason_fail_fast_naming_the_exit_code() {
+        let progress = vec![
+            deployment("ecs-svc/new", "PRIMARY", NEW_TD, 0, "IN_PROGRESS"),
+            deployment("ecs-svc/old", "ACTIVE", OLD_TD, 2, "COMPLETED"),
+        ];
+        let one = snapshot(
+            progress.clone(),
+            vec![stopped(
+                "t1",
+                10.0,
+                "Essential container in task exited",
+                Some(3),
+            )],
+        );
+        assert!(!evaluate(&one, &target(), &Rules::default()).is_final());
+        let two = snapshot(
+            progress,
+            vec![
+                stopped("t1", 10.0, "Essential container in task exited", Some(3)),
+                stopped("t2", 20.0, "Essential container in task exited", Some(3)),
+            ],
+        );
+        match evaluate(&two, &target(), &Rules::default()) {
+            Verdict::Failed { cause, tasks, .. } => {
+                assert_eq!(
+                    cause,
+                    Cause::ContainerExited {
+                        container: "app".into(),
+                        exit_code: 3
+                    }
+                );
+                assert_eq!(tasks, vec!["t2", "t1"]);
+                assert!(cause.describe().contains("exited with code 3"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn different_reasons_in_a_row_do_not_fail_fast() {
+        let s = snapshot(
+            vec![deployment(
+                "ecs-svc/new",
+                "PRIMARY",
+                NEW_TD,
+                0,
+                "IN_PROGRESS",
+            )],
+            vec![
+                stopped("t1", 10.0, "Essential container in task exited", Some(3)),
+                stopped("t2", 20.0, "Task failed container health checks", None),
+            ],
+        );
+        assert!(!evaluate(&s, &target(), &Rules::default()).is_final());
+    }
+
+    #[test]
+    fn failing_health_checks_are_classified() {
+        let mut task = stopped("t1", 10.0, "Task failed container health checks", None);
+        task.health_status = Some("UNHEALTHY".into());
+        assert_eq!(classify(&task), Cause::HealthCheckFailed);
+        assert!(Cause::HealthCheckFailed.fix().contains("no curl"));
+    }
+
+    #[test]
+    fn pull_and_initialisation_errors_are_classified() {
+        let pull = stopped(
+            "t1",
+            1.0,
+            "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref 123.dkr.ecr.us-east-1.amazonaws.com/app:v9: not found",
+            None,
+        );
+        assert!(matches!(classify(&pull), Cause::CannotPullImage { .. }));
+        let secrets = stopped(
+            "t2",
+            2.0,
+            "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secret from asm",
+            None,
+        );
+        assert!(matches!(
+            classify(&secrets),
+            Cause::ResourceInitialization { .. }
+        ));
+        let mut oom = stopped("t3", 3.0, "Essential container in task exited", Some(137));
+        oom.containers[0].reason =
+            Some("OutOfMemoryError: Container killed due to memory usage".into());
+        assert_eq!(
+            classify(&oom),
+            Cause::OutOfMemory {
+                container: "app".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_failed_deployment_without_rollback_fails() {
+        let mut failed = deployment("ecs-svc/new", "PRIMARY", NEW_TD, 0, "FAILED");
+        failed.rollout_state_reason = Some("ECS deployment circuit breaker was triggered.".into());
+        let s = snapshot(
+            vec![failed],
+            vec![stopped(
+                "t1",
+                1.0,
+                "CannotPullContainerError: not found",
+                None,
+            )],
+        );
+        match evaluate(&s, &target(), &Rules::default()) {
+            Verdict::Failed {
+                cause, ecs_reason, ..
+            } => {
+                assert!(matches!(cause, Cause::CannotPullImage { .. }));
+                assert!(ecs_reason.unwrap().contains("circuit breaker"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn tasks_stuck_in_pending_keep_the_watch_in_progress() {
+        let s = snapshot(
+            vec![
+                deployment("ecs-svc/new", "PRIMARY", NEW_TD, 0, "IN_PROGRESS"),
+                deployment("ecs-svc/old", "ACTIVE", OLD_TD, 2, "COMPLETED"),
+            ],
+            vec![],
+        );
+        // The loop's timeout turns this into a StuckPending report; the verdict itself waits.
+        assert_eq!(
+            evaluate(&s, &target(), &Rules::default()),
+            Verdict::InProgress {
+                counts: Counts {
+                    desired: 2,
+                    running: 0,
+                    pending: 2,
+                    failed: 0
+                }
+            }
+        );
+    }
+
+    #[test]
+    fn a_deployment_started_by_someone_else_supersedes_ours() {
+        let third = "arn:aws:ecs:us-east-1:000000000000:task-definition/app:3";
+        let s = snapshot(
+            vec![
+                deployment("ecs-svc/theirs", "PRIMARY", third, 0, "IN_PROGRESS"),
+                deployment("ecs-svc/new", "ACTIVE", NEW_TD, 1, "IN_PROGRESS"),
+            ],
+            vec![],
+        );
+        assert_eq!(
+            evaluate(&s, &target(), &Rules::default()),
+            Verdict::Superseded {
+                by_task_definition: third.into()
+            }
+        );
+    }
+
+    #[test]
+    fn old_tasks_stopped_by_a_completed_deployment_are_not_failures() {
+        let mut drained = stopped("t0", 5.0, "Deployment completed", None);
+        drained.containers[0].exit_code = Some(0);
+        let s = snapshot(
+            vec![deployment(
+                "ecs-svc/new",
+                "PRIMARY",
+                NEW_TD,
+                1,
+                "IN_PROGRESS",
+            )],
+            vec![drained.clone(), {
+                let mut t = drained;
+                t.arn.push('2');
+                t.stopped_at = Some(6.0);
+                t
+            }],
+        );
+        assert!(!evaluate(&s, &target(), &Rules::default()).is_final());
+    }
+
+    #[test]
+    fn progress_lines_show_only_what_changed() {
+        let mut before = snapshot(
+            vec![deployment(
+                "ecs-svc/new",
+                "PRIMARY",
+                NEW_TD,
+                0,
+                "IN_PROGRESS",
+            )],
+            vec![],
+        );
+        before.events.push(EventView {
+            id: "e1".into(),
+            message: "(service app) has started 2 tasks".into(),
+            created_at: None,
+        });
+        let mut now = before.clone();
+        now.deployments[0].running = 1;
+        now.deployments[0].pending = 1;
+        now.events.insert(
+            0,
+            EventView {
+                id: "e2".into(),
+                message: "(service app) registered 1 targets".into(),
+                created_at: None,
+            },
+        );
+        assert_eq!(
+            changes(Some(&before), &now, &target()),
+            vec![
+                "new deployment: 1/2 running, 1 pending, 0 failed".to_string(),
+                "event: (service app) registered 1 targets".to_string()
+            ]
+        );
+        assert!(changes(Some(&now), &now, &target()).is_empty());
+    }
+}
