@@ -18,7 +18,7 @@ use crate::printer::{OutputFormat, Printer};
     version,
     about = "Ship a freshly built container image to ECR and ECS Fargate, and tell the truth about the rollout",
     propagate_version = true,
-    after_help = "Exit codes: 0 success, 1 failure, 2 bad input (config or flags; nothing was changed)."
+    after_help = "Exit codes: 0 success, 1 failure, 2 bad input (config or flags; nothing was changed), 3 plan: changes pending, 130 interrupted while watching."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -62,6 +62,12 @@ pub enum Command {
     Schema,
     /// Print a shell completion script.
     Completions(commands::completions::CompletionsArgs),
+    /// Push the image, register the task definition, update the service, watch the rollout.
+    Deploy(commands::deploy::DeployArgs),
+    /// Show every change a deploy would make; change nothing (exit 3 when there are changes).
+    Plan(commands::push::PushArgs),
+    /// Return the service to the task definition it ran before the last successful deploy.
+    Rollback(commands::deploy::WatchArgs),
     /// Create or update the ECR repository and push the image to it.
     Push(commands::push::PushArgs),
     /// Check that shipit can reach AWS (or the local stack): config, region, endpoint,
@@ -90,6 +96,13 @@ fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Completions(args) => commands::completions::run(&args, printer),
         Command::Doctor => runtime()?.block_on(commands::doctor::run(&global, printer)),
         Command::Push(args) => runtime()?.block_on(commands::push::run(&args, &global, printer)),
+        Command::Deploy(args) => {
+            runtime()?.block_on(commands::deploy::run(&args, &global, printer))
+        }
+        Command::Plan(args) => runtime()?.block_on(commands::plan::run(&args, &global, printer)),
+        Command::Rollback(args) => {
+            runtime()?.block_on(commands::rollback::run(&args, &global, printer))
+        }
     }
 }
 

@@ -10,6 +10,10 @@ pub enum ExitStatus {
     Failure,
     /// Bad input: the config or the flags. Nothing was changed.
     BadInput,
+    /// `plan` / `deploy --dry-run`: the deploy would change something.
+    ChangesPending,
+    /// Ctrl-C (or SIGTERM) while watching a rollout; the deployment goes on in ECS.
+    Interrupted,
 }
 
 impl From<ExitStatus> for ExitCode {
@@ -18,6 +22,8 @@ impl From<ExitStatus> for ExitCode {
             ExitStatus::Success => 0,
             ExitStatus::Failure => 1,
             ExitStatus::BadInput => 2,
+            ExitStatus::ChangesPending => 3,
+            ExitStatus::Interrupted => 130,
         })
     }
 }

@@ -116,8 +116,15 @@ impl TaskDef {
                 .iter()
                 .map(|c| c.as_str().to_string())
                 .collect(),
-            execution_role_arn: td.execution_role_arn().map(str::to_string),
-            task_role_arn: td.task_role_arn().map(str::to_string),
+            // An empty ARN is no role (some endpoints answer "" for unset).
+            execution_role_arn: td
+                .execution_role_arn()
+                .filter(|a| !a.is_empty())
+                .map(str::to_string),
+            task_role_arn: td
+                .task_role_arn()
+                .filter(|a| !a.is_empty())
+                .map(str::to_string),
             cpu_architecture: platform
                 .and_then(|p| p.cpu_architecture())
                 .map(|a| a.as_str().to_string())

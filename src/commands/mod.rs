@@ -1,9 +1,12 @@
 //! One module per subcommand; each exposes `run`, returning the exit status.
 
 pub mod completions;
+pub mod deploy;
 pub mod doctor;
 pub mod init;
+pub mod plan;
 pub mod push;
+pub mod rollback;
 pub mod schema;
 pub mod validate;
 

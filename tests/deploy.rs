@@ -1,0 +1,273 @@
+//! `shipit deploy`, `plan` and `rollback` against the local stack, with ECS tasks running as
+//! real containers on the machine's Docker engine (ministack's Docker mode): a healthy
+//! busybox image rolls out to COMPLETED, a broken one fails fast with its exit code and leaves
+//! the service on the previous revision.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{Run, ecr_client, require_docker, require_stack, run, shipit_on_stack, unique_name};
+
+/// Builds a FROM-scratch busybox image that serves HTTP on port 5000 (or exits 1 when
+/// `broken`) and returns its engine name.
+fn build_image(name: &str, version: &str, broken: bool) -> String {
+    let busybox = Path::new("/bin/busybox");
+    assert!(
+        busybox.exists(),
+        "apt-get install busybox-static (.ci/run does)"
+    );
+    let context = tempfile::tempdir().unwrap();
+    std::fs::copy(busybox, context.path().join("busybox")).unwrap();
+    std::fs::create_dir_all(context.path().join("www")).unwrap();
+    std::fs::write(
+        context.path().join("www/index.html"),
+        format!("{name} {version}\n"),
+    )
+    .unwrap();
+    let command = if broken {
+        r#"["/bin/sh", "-c", "echo 'starting the broken build'; echo 'fatal: configuration missing' >&2; exit 1"]"#
+    } else {
+        r#"["/bin/sh", "-c", "echo 'serving on 5000'; exec /bin/busybox httpd -f -p 5000 -h /www"]"#
+    };
+    std::fs::write(
+        context.path().join("Dockerfile"),
+        format!(
+            "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\nCOPY www /www\nENV VERSION={version}\nCMD {command}\n"
+        ),
+    )
+    .unwrap();
+    let image = format!("shipit-deploy-{name}:{version}");
+    let out = Command::new("docker")
+        .args(["build", "-q", "-t", &image])
+        .arg(context.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    image
+}
+
+fn config(name: &str, image: &str, tag: &str, desired: u32) -> String {
+    format!(
+        "app: {name}
+region: us-east-1
+image:
+  source: docker://{image}
+  tag: {tag}
+cluster: {name}-cluster
+service:
+  name: {name}-service
+  desired_count: {desired}
+  subnets: [subnet-0123456789abcdef0]
+task:
+  family: {name}-task
+  execution_role: arn:aws:iam::000000000000:role/ecsTaskExecutionRole
+container:
+  name: web
+  port: 5000
+  health_check:
+    command: wget -q -O /dev/null http://localhost:5000/ || exit 1
+    interval: 5
+    timeout: 2
+    retries: 2
+logs:
+  retention_days: 7
+"
+    )
+}
+
+fn deploy(dir: &Path, cache: &Path, extra: &[&str]) -> (Run, serde_json::Value) {
+    let out = run(shipit_on_stack(dir)
+        .env("SHIPIT_CACHE_DIR", cache)
+        .args(["deploy", "--output", "json", "--timeout", "4m"])
+        .args(extra));
+    let doc = serde_json::from_str(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (out, doc)
+}
+
+fn service_task_definition(name: &str) -> String {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let config = runtime.block_on(async {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(common::endpoint())
+            .region(aws_config::Region::new("us-east-1"));
+        if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
+            loader = loader.credentials_provider(aws_sdk_ecs::config::Credentials::new(
+                "test", "test", None, None, "tests",
+            ));
+        }
+        loader.load().await
+    });
+    let ecs = aws_sdk_ecs::Client::new(&config);
+    let out = runtime
+        .block_on(
+            ecs.describe_services()
+                .cluster(format!("{name}-cluster"))
+                .services(format!("{name}-service"))
+                .send(),
+        )
+        .unwrap();
+    out.services()[0].task_definition().unwrap().to_string()
+}
+
+fn writes(doc: &serde_json::Value) -> Vec<String> {
+    doc["api_calls"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|op| {
+            let name = op.rsplit(':').next().unwrap();
+            !["Describe", "List", "Get", "BatchGet", "BatchCheck"]
+                .iter()
+                .any(|r| name.starts_with(r))
+        })
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn deploy_rolls_out_re_runs_as_a_no_op_plans_changes_and_fails_fast_on_a_broken_image() {
+    if !require_stack() || !require_docker() {
+        return;
+    }
+    let name = unique_name("dep");
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let v1 = build_image(&name, "v1", false);
+    std::fs::write(dir.path().join("deploy.yaml"), config(&name, &v1, "v1", 2)).unwrap();
+
+    // First deploy: repository, image, cluster, log group, task definition, service, 2 tasks.
+    let (out, doc) = deploy(dir.path(), cache.path(), &[]);
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    assert_eq!(doc["result"], "deployed");
+    assert_eq!(doc["cluster_created"], true);
+    assert_eq!(doc["log_group"]["change"], "create");
+    assert_eq!(doc["task_definition"]["registered"], true);
+    assert_eq!(doc["service"]["created"], true);
+    assert_eq!(doc["rollout"]["verdict"], "succeeded", "{}", out.dump());
+    assert_eq!(doc["rollout"]["counts"]["running"], 2);
+    let first_td = doc["task_definition"]["arn"].as_str().unwrap().to_string();
+    assert!(first_td.ends_with(&format!("{name}-task:1")), "{first_td}");
+    // The task definition pins the image by digest on a registry the engine can pull from.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let repos = runtime
+        .block_on(
+            ecr_client(&runtime)
+                .describe_repositories()
+                .repository_names(&name)
+                .send(),
+        )
+        .unwrap();
+    assert_eq!(repos.repositories().len(), 1);
+    assert!(doc["push"]["image"].as_str().unwrap().contains("@sha256:"));
+
+    // The same again: nothing registered, no write call at all.
+    let (out, doc) = deploy(dir.path(), cache.path(), &[]);
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    assert_eq!(doc["result"], "unchanged", "{}", out.dump());
+    assert_eq!(doc["task_definition"]["registered"], false);
+    assert_eq!(writes(&doc), Vec::<String>::new(), "{}", out.dump());
+    assert!(out.stdout.contains("\"api_calls\""));
+
+    // plan shows exactly the pending change, and changes nothing.
+    std::fs::write(dir.path().join("deploy.yaml"), config(&name, &v1, "v1", 3)).unwrap();
+    let out = run(shipit_on_stack(dir.path())
+        .env("SHIPIT_CACHE_DIR", cache.path())
+        .args(["plan", "--output", "json"]));
+    assert_eq!(out.code, Some(3), "changes pending\n{}", out.dump());
+    let plan: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(plan["push"], false);
+    assert_eq!(plan["task_definition"]["register"], false);
+    assert_eq!(
+        plan["service"]["diff"],
+        serde_json::json!(["- desired_count: 2", "+ desired_count: 3"])
+    );
+    assert_eq!(writes(&plan), Vec::<String>::new());
+    let human = run(shipit_on_stack(dir.path())
+        .env("SHIPIT_CACHE_DIR", cache.path())
+        .arg("plan"));
+    assert_eq!(human.code, Some(3));
+    assert!(
+        human.stdout.contains(&format!(
+            "service {name}-service: would be updated\n  - desired_count: 2\n  + desired_count: 3\n"
+        )),
+        "{}",
+        human.dump()
+    );
+    std::fs::write(dir.path().join("deploy.yaml"), config(&name, &v1, "v1", 2)).unwrap();
+
+    // A new image: a new revision and a new deployment.
+    let v2 = build_image(&name, "v2", false);
+    std::fs::write(dir.path().join("deploy.yaml"), config(&name, &v2, "v2", 2)).unwrap();
+    let (out, doc) = deploy(dir.path(), cache.path(), &[]);
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    assert_eq!(doc["result"], "deployed");
+    let second_td = doc["task_definition"]["arn"].as_str().unwrap().to_string();
+    assert!(
+        second_td.ends_with(&format!("{name}-task:2")),
+        "{second_td}"
+    );
+    assert_eq!(
+        doc["service"]["previous_task_definition"],
+        first_td.as_str()
+    );
+
+    // A broken image: exit 1 fast, the exit code named, the service back on revision 2.
+    let broken = build_image(&name, "v3", true);
+    std::fs::write(
+        dir.path().join("deploy.yaml"),
+        config(&name, &broken, "v3", 2),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let (out, doc) = deploy(dir.path(), cache.path(), &[]);
+    let took = started.elapsed();
+    assert_eq!(out.code, Some(1), "{}", out.dump());
+    assert!(
+        ["rolled-back", "failed"].contains(&doc["result"].as_str().unwrap()),
+        "{}",
+        out.dump()
+    );
+    let failure = &doc["failure"];
+    assert!(
+        failure["summary"]
+            .as_str()
+            .unwrap()
+            .contains("exited with code 1"),
+        "{}",
+        out.dump()
+    );
+    assert!(took.as_secs() < 120, "failed fast: {took:?}");
+    assert_eq!(
+        failure["rolled_back_to"],
+        second_td.as_str(),
+        "{}",
+        out.dump()
+    );
+    assert_eq!(service_task_definition(&name), second_td);
+    assert!(
+        failure["log_lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l.as_str().unwrap().contains("configuration missing")),
+        "the failing container's last log lines are in the report\n{}",
+        out.dump()
+    );
+
+    // rollback: back to what ran before the last successful deploy (revision 1).
+    let out = run(shipit_on_stack(dir.path())
+        .env("SHIPIT_CACHE_DIR", cache.path())
+        .args(["rollback", "--output", "json", "--timeout", "4m"]));
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    assert_eq!(service_task_definition(&name), first_td);
+
+    for image in [v1, v2, broken] {
+        let _ = Command::new("docker").args(["rmi", &image]).output();
+    }
+}
