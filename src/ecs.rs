@@ -41,16 +41,19 @@ pub async fn ensure_cluster(client: &Client, name: &str, dry_run: bool) -> anyho
                 .build()
                 .context("capacity provider strategy")?,
         )
-        .tags(
-            aws_sdk_ecs::types::Tag::builder()
-                .key("managed-by")
-                .value("shipit")
-                .build(),
-        )
+        .tags(managed_by_shipit())
         .send()
         .await
         .map_err(|e| anyhow::anyhow!("ECS CreateCluster `{name}` failed: {}", error_chain(&e)))?;
     Ok(true)
+}
+
+/// The tag on everything shipit creates in ECS.
+pub fn managed_by_shipit() -> aws_sdk_ecs::types::Tag {
+    aws_sdk_ecs::types::Tag::builder()
+        .key("managed-by")
+        .value("shipit")
+        .build()
 }
 
 /// The family's latest ACTIVE revision, or None when the family has none.

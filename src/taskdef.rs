@@ -306,12 +306,7 @@ impl TaskDef {
                     .build(),
             )
             .container_definitions(container.build())
-            .tags(
-                aws_sdk_ecs::types::Tag::builder()
-                    .key("managed-by")
-                    .value("shipit")
-                    .build(),
-            );
+            .tags(crate::ecs::managed_by_shipit());
         if let Some(role) = &self.execution_role_arn {
             request = request.execution_role_arn(role);
         }

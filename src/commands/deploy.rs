@@ -333,12 +333,7 @@ async fn ensure_service(
             .deployment_configuration(wanted.deployment_configuration())
             .set_health_check_grace_period_seconds(wanted.health_check_grace_period)
             .set_load_balancers((!lbs.is_empty()).then_some(lbs))
-            .tags(
-                aws_sdk_ecs::types::Tag::builder()
-                    .key("managed-by")
-                    .value("shipit")
-                    .build(),
-            )
+            .tags(ecs::managed_by_shipit())
             .send()
             .await
             .map_err(|e| {
