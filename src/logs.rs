@@ -108,11 +108,15 @@ pub async fn last_lines(
         .send()
         .await
     {
-        Ok(out) => Ok(out
-            .events()
-            .iter()
-            .filter_map(|e| e.message().map(|m| m.trim_end().to_string()))
-            .collect()),
+        Ok(out) => {
+            // Oldest first, whatever order the endpoint answers in.
+            let mut events = out.events().to_vec();
+            events.sort_by_key(|e| e.timestamp());
+            Ok(events
+                .iter()
+                .filter_map(|e| e.message().map(|m| m.trim_end().to_string()))
+                .collect())
+        }
         Err(err)
             if err
                 .as_service_error()

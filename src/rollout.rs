@@ -6,10 +6,10 @@
 //! running; a circuit-breaker rollback or a FAILED deployment is a failure, never a success;
 //! new tasks that keep stopping for the same reason fail the watch early, with that reason.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One deployment of the service, as DescribeServices shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeploymentView {
     pub id: String,
     /// PRIMARY (the one ECS is moving to), ACTIVE (older, draining) or INACTIVE.
@@ -24,7 +24,7 @@ pub struct DeploymentView {
     pub rollout_state_reason: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContainerView {
     pub name: String,
     pub exit_code: Option<i32>,
@@ -33,7 +33,7 @@ pub struct ContainerView {
 }
 
 /// A task of the deployment being watched, including stopped ones.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskView {
     pub arn: String,
     pub task_definition: String,
@@ -55,14 +55,14 @@ impl TaskView {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EventView {
     pub id: String,
     pub message: String,
     pub created_at: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
     pub desired: i32,
     pub running: i32,
@@ -75,7 +75,7 @@ pub struct Snapshot {
 }
 
 /// What the watch is waiting for: the deployment our update started.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Target {
     pub deployment_id: String,
     pub task_definition: String,
@@ -799,6 +799,87 @@ mod tests {
             }],
         );
         assert!(!evaluate(&s, &target(), &Rules::default()).is_final());
+    }
+
+    /// A rollout recorded on the local stack by tests/record_rollouts.rs.
+    #[derive(Deserialize)]
+    struct Recording {
+        target: Target,
+        snapshots: Vec<Snapshot>,
+    }
+
+    /// The first final verdict of a recording and where it came, or the last one.
+    fn replay(json: &str) -> (usize, Verdict, Recording) {
+        let recording: Recording = serde_json::from_str(json).expect("a recording");
+        for (i, snapshot) in recording.snapshots.iter().enumerate() {
+            let verdict = evaluate(snapshot, &recording.target, &Rules::default());
+            if verdict.is_final() {
+                return (i, verdict, recording);
+            }
+        }
+        panic!("the recording never settles");
+    }
+
+    #[test]
+    fn recorded_success_is_succeeded_when_ecs_says_completed() {
+        let (at, verdict, recording) =
+            replay(include_str!("../tests/fixtures/rollouts/success.json"));
+        assert_eq!(at, recording.snapshots.len() - 1, "not before COMPLETED");
+        assert!(matches!(verdict, Verdict::Succeeded { counts } if counts.running == 2));
+    }
+
+    #[test]
+    fn recorded_exit_code_failure_is_a_rollback_with_the_exit_code() {
+        let (_, verdict, recording) = replay(include_str!(
+            "../tests/fixtures/rollouts/exit-code-rollback.json"
+        ));
+        match verdict {
+            Verdict::RolledBack {
+                to_task_definition,
+                ecs_reason,
+                cause,
+            } => {
+                assert_eq!(
+                    Some(to_task_definition),
+                    recording.target.previous_task_definition
+                );
+                assert!(ecs_reason.unwrap().contains("circuit breaker"));
+                assert_eq!(
+                    cause,
+                    Some(Cause::ContainerExited {
+                        container: "app".into(),
+                        exit_code: 1
+                    })
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn recorded_pull_failure_is_named() {
+        let (_, verdict, _) = replay(include_str!("../tests/fixtures/rollouts/cannot-pull.json"));
+        match verdict {
+            Verdict::RolledBack {
+                cause: Some(Cause::CannotPullImage { detail }),
+                ..
+            } => assert!(detail.starts_with("CannotPullContainerError"), "{detail}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn recorded_unreadable_secret_is_a_resource_initialization_error() {
+        let (_, verdict, _) = replay(include_str!(
+            "../tests/fixtures/rollouts/secret-unreadable.json"
+        ));
+        match verdict {
+            Verdict::RolledBack {
+                cause: Some(cause @ Cause::ResourceInitialization { .. }),
+                ..
+            } => assert!(cause.fix().contains("secretsmanager:GetSecretValue")),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

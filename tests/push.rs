@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 
-use common::images::{docker_archive, noise, oci_layout};
+use common::images::{docker_archive, docker_archive_gzip, noise, oci_layout, tar_dir};
 use common::{
     Run, ecr_client, push_config, require_docker, require_stack, run, shipit_on_stack, unique_name,
 };
@@ -273,6 +273,61 @@ fn a_docker_archive_is_compressed_once_in_gzip_or_zstd_and_reads_back_intact() {
             "application/vnd.oci.image.layer.v1.tar+zstd"
         );
     }
+}
+
+#[test]
+fn an_oci_archive_and_a_containerd_style_docker_archive_push_their_layers_as_they_are() {
+    if !require_stack() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let name = unique_name("archives");
+    let layout = dir.path().join("layout");
+    let digest = oci_layout(&layout, &[noise(MIB, 12), noise(MIB / 4, 13)], "v1", &name);
+    tar_dir(&layout, &dir.path().join("app.oci.tar"));
+    std::fs::write(
+        dir.path().join("deploy.yaml"),
+        push_config(&name, "oci-archive:app.oci.tar", "oci-archive"),
+    )
+    .unwrap();
+    let (out, doc) = push(dir.path(), cache.path(), &[]);
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    assert_eq!(
+        doc["digest"],
+        digest.as_str(),
+        "the archive's manifest, byte for byte"
+    );
+    assert_eq!(doc["layers_compressed"], 0);
+
+    // Layers already gzip-compressed in a docker save archive: pushed as they are.
+    docker_archive_gzip(
+        &dir.path().join("containerd.tar"),
+        &[noise(MIB / 2, 14), noise(MIB / 2, 15)],
+        "app:2",
+        &name,
+    );
+    let (out, doc) = push(
+        dir.path(),
+        cache.path(),
+        &[
+            "--source",
+            "docker-archive:containerd.tar",
+            "--tag",
+            "containerd",
+        ],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    assert_eq!(doc["layers_compressed"], 0, "{}", out.dump());
+    assert_eq!(doc["blobs_uploaded"], 3);
+    let pushed = doc["digest"].as_str().unwrap();
+    assert_eq!(
+        skopeo_digest(
+            &format!("docker://{}/{name}:containerd", host_of_endpoint()),
+            None
+        ),
+        pushed
+    );
 }
 
 #[test]

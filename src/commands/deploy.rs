@@ -625,11 +625,15 @@ async fn conclude(
         } => {
             result.result = "rolled-back";
             let summary = format!(
-                "deploy failed and ECS rolled the service back to {}{}",
+                "deploy failed{}; ECS rolled the service back to {}{}",
+                cause
+                    .as_ref()
+                    .map(|c| format!(": {}", c.describe()))
+                    .unwrap_or_default(),
                 short_task_definition(to_task_definition),
                 ecs_reason
                     .as_deref()
-                    .map(|r| format!(": {r}"))
+                    .map(|r| format!(" ({r})"))
                     .unwrap_or_default()
             );
             failure = Some(

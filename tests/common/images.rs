@@ -106,6 +106,28 @@ pub fn oci_layout(dir: &Path, layers: &[Vec<u8>], reference: &str, marker: &str)
 
 /// Writes a classic `docker save` archive (uncompressed layer tars, manifest.json).
 pub fn docker_archive(path: &Path, layers: &[Vec<u8>], repo_tag: &str, marker: &str) {
+    docker_archive_with(path, layers, repo_tag, marker, false);
+}
+
+/// The same with gzip layers, as an engine with the containerd image store exports them.
+pub fn docker_archive_gzip(path: &Path, layers: &[Vec<u8>], repo_tag: &str, marker: &str) {
+    docker_archive_with(path, layers, repo_tag, marker, true);
+}
+
+/// Packs a directory (an OCI layout) into an uncompressed tar: an `oci-archive:`.
+pub fn tar_dir(dir: &Path, archive: &Path) {
+    let mut builder = tar::Builder::new(std::fs::File::create(archive).unwrap());
+    builder.append_dir_all(".", dir).unwrap();
+    builder.into_inner().unwrap().flush().unwrap();
+}
+
+fn docker_archive_with(
+    path: &Path,
+    layers: &[Vec<u8>],
+    repo_tag: &str,
+    marker: &str,
+    compressed: bool,
+) {
     let mut builder = tar::Builder::new(std::fs::File::create(path).unwrap());
     let mut append = |name: &str, bytes: &[u8]| {
         let mut header = tar::Header::new_gnu();
@@ -121,7 +143,11 @@ pub fn docker_archive(path: &Path, layers: &[Vec<u8>], repo_tag: &str, marker: &
         let tar = layer_tar(&format!("file{i}"), contents);
         diff_ids.push(sha256(&tar));
         let name = format!("{i:064}/layer.tar");
-        append(&name, &tar);
+        if compressed {
+            append(&name, &gzip(&tar));
+        } else {
+            append(&name, &tar);
+        }
         layer_paths.push(name);
     }
     let config = config_json(&diff_ids, marker);
