@@ -70,6 +70,8 @@ pub enum Command {
     Rollback(commands::deploy::WatchArgs),
     /// Create or update the ECR repository and push the image to it.
     Push(commands::push::PushArgs),
+    /// The service now: a verdict line, deployments, tasks, events, scan results.
+    Status(commands::status::StatusArgs),
     /// Check that shipit can reach AWS (or the local stack): config, region, endpoint,
     /// credentials.
     Doctor,
@@ -100,6 +102,9 @@ fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
             runtime()?.block_on(commands::deploy::run(&args, &global, printer))
         }
         Command::Plan(args) => runtime()?.block_on(commands::plan::run(&args, &global, printer)),
+        Command::Status(args) => {
+            runtime()?.block_on(commands::status::run(&args, &global, printer))
+        }
         Command::Rollback(args) => {
             runtime()?.block_on(commands::rollback::run(&args, &global, printer))
         }

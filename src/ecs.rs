@@ -165,6 +165,8 @@ pub async fn snapshot(
             failed_tasks: d.failed_tasks(),
             rollout_state: d.rollout_state().map(|r| r.as_str().to_string()),
             rollout_state_reason: d.rollout_state_reason().map(str::to_string),
+            created_at: epoch(d.created_at()),
+            updated_at: epoch(d.updated_at()),
         })
         .collect();
     let events = service
@@ -222,6 +224,7 @@ pub async fn snapshot(
                 stop_code: t.stop_code().map(|c| c.as_str().to_string()),
                 stopped_at,
                 created_at: epoch(t.created_at()),
+                started_at: epoch(t.started_at()),
                 containers: t
                     .containers()
                     .iter()

@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 /// One deployment of the service, as DescribeServices shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeploymentView {
     pub id: String,
     /// PRIMARY (the one ECS is moving to), ACTIVE (older, draining) or INACTIVE.
@@ -22,6 +22,11 @@ pub struct DeploymentView {
     /// IN_PROGRESS, COMPLETED or FAILED.
     pub rollout_state: Option<String>,
     pub rollout_state_reason: Option<String>,
+    /// Seconds since the epoch.
+    #[serde(default)]
+    pub created_at: Option<f64>,
+    #[serde(default)]
+    pub updated_at: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,6 +51,8 @@ pub struct TaskView {
     /// Seconds since the epoch, for ordering stops.
     pub stopped_at: Option<f64>,
     pub created_at: Option<f64>,
+    #[serde(default)]
+    pub started_at: Option<f64>,
     pub containers: Vec<ContainerView>,
 }
 
@@ -495,6 +502,8 @@ mod tests {
             failed_tasks: 0,
             rollout_state: Some(state.into()),
             rollout_state_reason: None,
+            created_at: None,
+            updated_at: None,
         }
     }
 
@@ -509,6 +518,7 @@ mod tests {
             stop_code: Some("EssentialContainerExited".into()),
             stopped_at: Some(at),
             created_at: Some(at - 5.0),
+            started_at: Some(at - 4.0),
             containers: vec![ContainerView {
                 name: "app".into(),
                 exit_code,

@@ -166,6 +166,41 @@ fn deploy_rolls_out_re_runs_as_a_no_op_plans_changes_and_fails_fast_on_a_broken_
     assert_eq!(repos.repositories().len(), 1);
     assert!(doc["push"]["image"].as_str().unwrap().contains("@sha256:"));
 
+    // status: healthy, as a user sees it and as JSON.
+    let status = run(shipit_on_stack(dir.path()).arg("status"));
+    assert_eq!(status.code, Some(0), "{}", status.dump());
+    assert!(
+        status
+            .stdout
+            .starts_with(&format!("HEALTHY: {name}-task:1: 2/2 tasks running\n")),
+        "{}",
+        status.dump()
+    );
+    assert!(
+        status
+            .stdout
+            .contains("\ndeployments:\n  PRIMARY  COMPLETED"),
+        "{}",
+        status.dump()
+    );
+    let status = run(shipit_on_stack(dir.path()).args(["status", "--output", "json"]));
+    let doc_status: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(doc_status["verdict"], "healthy");
+    assert_eq!(doc_status["running"], 2);
+    assert_eq!(
+        doc_status["deployments"][0]["image"], doc["push"]["image"],
+        "the deployment's image, pinned by digest"
+    );
+    assert_eq!(
+        doc_status["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["last_status"] == "RUNNING")
+            .count(),
+        2
+    );
+
     // The same again: nothing registered, no write call at all.
     let (out, doc) = deploy(dir.path(), cache.path(), &[]);
     assert_eq!(out.code, Some(0), "{}", out.dump());
@@ -274,12 +309,55 @@ fn deploy_rolls_out_re_runs_as_a_no_op_plans_changes_and_fails_fast_on_a_broken_
         out.dump()
     );
 
+    // status: the service runs revision 2 again. When ECS's breaker rolled back, the FAILED
+    // deployment of revision 3 is the verdict; when shipit rolled back first, ECS keeps no
+    // failure and the service is simply on revision 2.
+    let status = run(shipit_on_stack(dir.path()).args(["status", "--output", "json"]));
+    let doc_status: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(
+        doc_status["task_definition"],
+        second_td.as_str(),
+        "{}",
+        status.dump()
+    );
+    if doc_status["verdict"] == "failing" {
+        assert_eq!(status.code, Some(1));
+        assert!(
+            doc_status["why"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("the deployment of {name}-task:3 failed")),
+            "{}",
+            status.dump()
+        );
+    } else {
+        assert!(
+            ["healthy", "deploying"].contains(&doc_status["verdict"].as_str().unwrap()),
+            "{}",
+            status.dump()
+        );
+    }
+
     // rollback: back to what ran before the last successful deploy (revision 1).
     let out = run(shipit_on_stack(dir.path())
         .env("SHIPIT_CACHE_DIR", cache.path())
         .args(["rollback", "--output", "json", "--timeout", "4m"]));
     assert_eq!(out.code, Some(0), "{}", out.dump());
     assert_eq!(service_task_definition(&name), first_td);
+
+    // A service that does not exist: said so, exit 1.
+    std::fs::write(
+        dir.path().join("other.yaml"),
+        config(&unique_name("none"), &v1, "v1", 2),
+    )
+    .unwrap();
+    let status = run(shipit_on_stack(dir.path()).args(["status", "-c", "other.yaml"]));
+    assert_eq!(status.code, Some(1), "{}", status.dump());
+    assert!(
+        status.stdout.starts_with("MISSING: service "),
+        "{}",
+        status.dump()
+    );
 
     for image in [v1, v2, broken] {
         let _ = Command::new("docker").args(["rmi", &image]).output();

@@ -8,6 +8,7 @@ pub mod plan;
 pub mod push;
 pub mod rollback;
 pub mod schema;
+pub mod status;
 pub mod validate;
 
 use crate::cli::GlobalArgs;
