@@ -72,6 +72,8 @@ pub enum Command {
     Push(commands::push::PushArgs),
     /// The service now: a verdict line, deployments, tasks, events, scan results.
     Status(commands::status::StatusArgs),
+    /// The service's log events from CloudWatch Logs; --follow keeps printing new ones.
+    Logs(commands::logs::LogsArgs),
     /// Check that shipit can reach AWS (or the local stack): config, region, endpoint,
     /// credentials.
     Doctor,
@@ -102,6 +104,7 @@ fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
             runtime()?.block_on(commands::deploy::run(&args, &global, printer))
         }
         Command::Plan(args) => runtime()?.block_on(commands::plan::run(&args, &global, printer)),
+        Command::Logs(args) => runtime()?.block_on(commands::logs::run(&args, &global, printer)),
         Command::Status(args) => {
             runtime()?.block_on(commands::status::run(&args, &global, printer))
         }

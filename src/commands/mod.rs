@@ -4,6 +4,7 @@ pub mod completions;
 pub mod deploy;
 pub mod doctor;
 pub mod init;
+pub mod logs;
 pub mod plan;
 pub mod push;
 pub mod rollback;

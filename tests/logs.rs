@@ -1,0 +1,278 @@
+//! `shipit logs`: every event printed exactly once, in order within its stream, while events
+//! are being written (local stack); backfill through every page of FilterLogEvents (moto_server,
+//! which pages; the local stack does not).
+
+mod common;
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::{require_stack, shipit, shipit_on_stack, unique_name};
+
+fn logs_client(
+    runtime: &tokio::runtime::Runtime,
+    endpoint: &str,
+) -> aws_sdk_cloudwatchlogs::Client {
+    let config = runtime.block_on(
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(endpoint)
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_cloudwatchlogs::config::Credentials::new(
+                "test", "test", None, None, "tests",
+            ))
+            .load(),
+    );
+    aws_sdk_cloudwatchlogs::Client::new(&config)
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+fn config(name: &str) -> String {
+    format!(
+        "app: {name}\nregion: us-east-1\nimage:\n  source: docker://{name}:1\n  tag: v1\nservice:\n  subnets: [subnet-0123456789abcdef0]\ntask:\n  family: {name}\n  execution_role: arn:aws:iam::000000000000:role/ecsTaskExecutionRole\ncontainer:\n  name: app\n"
+    )
+}
+
+/// Writes `per_stream` events to each stream in batches of `batch`, every batch of a round
+/// sharing one millisecond. Messages are `STREAM n`.
+fn write_events(
+    runtime: &tokio::runtime::Runtime,
+    client: &aws_sdk_cloudwatchlogs::Client,
+    group: &str,
+    streams: &[String],
+    per_stream: usize,
+    batch: usize,
+) {
+    use aws_sdk_cloudwatchlogs::types::InputLogEvent;
+    for round in 0..per_stream / batch {
+        let timestamp = now_ms();
+        for stream in streams {
+            let events: Vec<InputLogEvent> = (0..batch)
+                .map(|i| {
+                    InputLogEvent::builder()
+                        .timestamp(timestamp)
+                        .message(format!("{stream} {}", round * batch + i))
+                        .build()
+                        .unwrap()
+                })
+                .collect();
+            runtime
+                .block_on(
+                    client
+                        .put_log_events()
+                        .log_group_name(group)
+                        .log_stream_name(stream)
+                        .set_log_events(Some(events))
+                        .send(),
+                )
+                .unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn create_streams(
+    runtime: &tokio::runtime::Runtime,
+    client: &aws_sdk_cloudwatchlogs::Client,
+    group: &str,
+    streams: &[String],
+) {
+    runtime
+        .block_on(client.create_log_group().log_group_name(group).send())
+        .unwrap();
+    for stream in streams {
+        runtime
+            .block_on(
+                client
+                    .create_log_stream()
+                    .log_group_name(group)
+                    .log_stream_name(stream)
+                    .send(),
+            )
+            .unwrap();
+    }
+}
+
+/// Checks that each stream's messages `STREAM 0..n` came exactly once and in order.
+fn assert_exactly_once_in_order(
+    lines: &[serde_json::Value],
+    streams: &[String],
+    per_stream: usize,
+) {
+    let mut next: HashMap<&str, usize> = streams.iter().map(|s| (s.as_str(), 0)).collect();
+    for line in lines {
+        let stream = line["stream"].as_str().unwrap();
+        let message = line["message"].as_str().unwrap();
+        let n: usize = message.rsplit(' ').next().unwrap().parse().unwrap();
+        let expected = next.get_mut(stream).expect("a known stream");
+        assert_eq!(
+            n, *expected,
+            "stream {stream}: got {n} where {expected} was due"
+        );
+        *expected += 1;
+    }
+    for (stream, count) in next {
+        assert_eq!(count, per_stream, "stream {stream}");
+    }
+}
+
+#[test]
+fn following_prints_every_event_once_in_order_while_events_are_written() {
+    if !require_stack() {
+        return;
+    }
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let client = logs_client(&runtime, &common::endpoint());
+    let name = unique_name("logs");
+    let group = format!("/ecs/{name}");
+    // Four tasks' streams; the fourth appears only after following began (a new task).
+    let streams: Vec<String> = (0..4).map(|i| format!("ecs/app/task{i}{name}")).collect();
+    create_streams(&runtime, &client, &group, &streams[..3]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("deploy.yaml"), config(&name)).unwrap();
+
+    let mut child = shipit_on_stack(dir.path())
+        .args(["logs", "--follow", "--since", "1m", "--output", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                return;
+            }
+        }
+    });
+    std::thread::sleep(Duration::from_millis(800));
+    runtime
+        .block_on(
+            client
+                .create_log_stream()
+                .log_group_name(&group)
+                .log_stream_name(&streams[3])
+                .send(),
+        )
+        .unwrap();
+    write_events(&runtime, &client, &group, &streams, 2_500, 250);
+
+    let total = 4 * 2_500;
+    let mut lines = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while lines.len() < total && Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+            lines.push(serde_json::from_str::<serde_json::Value>(&line).unwrap());
+        }
+    }
+    // A little longer: anything printed twice would arrive now.
+    while let Ok(line) = rx.recv_timeout(Duration::from_secs(3)) {
+        lines.push(serde_json::from_str(&line).unwrap());
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(lines.len(), total, "every event once");
+    assert_exactly_once_in_order(&lines, &streams, 2_500);
+    assert_eq!(lines[0]["task"].as_str().unwrap(), format!("task0{name}"));
+    assert_eq!(lines[0]["container"], "app");
+}
+
+/// moto_server from the cached virtualenv, on a free loopback port; stopped when dropped.
+struct Moto {
+    url: String,
+    child: std::process::Child,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_moto() -> Moto {
+    // Where localstack/moto installed it (it prints the path).
+    let out = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("localstack/moto"))
+        .output()
+        .expect("localstack/moto runs");
+    let binary = std::path::PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
+    assert!(
+        binary.exists(),
+        "{} is missing: `localstack/moto` installs moto 5.2.5 (.ci/run runs it)",
+        binary.display()
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(binary)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "moto_server did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Moto {
+        url: format!("http://127.0.0.1:{port}"),
+        child,
+    }
+}
+
+#[test]
+fn backfill_follows_every_page_of_filter_log_events() {
+    let moto = start_moto();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let client = logs_client(&runtime, &moto.url);
+    let name = unique_name("paged");
+    let group = format!("/ecs/{name}");
+    let streams: Vec<String> = (0..2).map(|i| format!("ecs/app/task{i}")).collect();
+    create_streams(&runtime, &client, &group, &streams);
+    // 2 x 6,000 events: more than one page of 10,000.
+    write_events(&runtime, &client, &group, &streams, 6_000, 2_000);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("deploy.yaml"), config(&name)).unwrap();
+    let out = common::run(
+        shipit(dir.path())
+            .env("AWS_ENDPOINT_URL", &moto.url)
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .args(["logs", "--since", "1h", "--output", "json"]),
+    );
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    let lines: Vec<serde_json::Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 12_000);
+    assert_exactly_once_in_order(&lines, &streams, 6_000);
+
+    // People read task ids and messages.
+    let out = common::run(
+        shipit(dir.path())
+            .env("AWS_ENDPOINT_URL", &moto.url)
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .args(["logs", "--since", "1h", "--task", "task1"]),
+    );
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    assert_eq!(out.stdout.lines().count(), 6_000);
+    assert_eq!(out.stdout.lines().next(), Some("task1 ecs/app/task1 0"));
+}
