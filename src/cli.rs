@@ -74,6 +74,10 @@ pub enum Command {
     Status(commands::status::StatusArgs),
     /// The service's log events from CloudWatch Logs; --follow keeps printing new ones.
     Logs(commands::logs::LogsArgs),
+    /// Print the least-privilege IAM policy that running shipit with this config needs.
+    IamPolicy,
+    /// Estimate the monthly cost of the config (Fargate, ECR storage, logs).
+    Cost(commands::cost::CostArgs),
     /// Check that shipit can reach AWS (or the local stack): config, region, endpoint,
     /// credentials.
     Doctor,
@@ -98,6 +102,8 @@ fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Init(args) => commands::init::run(&args, &global, printer),
         Command::Schema => commands::schema::run(printer),
         Command::Completions(args) => commands::completions::run(&args, printer),
+        Command::IamPolicy => commands::iam_policy::run(&global, printer),
+        Command::Cost(args) => commands::cost::run(&args, &global, printer),
         Command::Doctor => runtime()?.block_on(commands::doctor::run(&global, printer)),
         Command::Push(args) => runtime()?.block_on(commands::push::run(&args, &global, printer)),
         Command::Deploy(args) => {

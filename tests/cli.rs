@@ -273,3 +273,47 @@ fn plain_http_to_a_remote_endpoint_is_refused_as_bad_input() {
         out.dump()
     );
 }
+
+#[test]
+fn cost_estimates_the_example_at_list_prices() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = run(shipit(root).args([
+        "-c",
+        "deploy.yaml.example",
+        "cost",
+        "--image-mib",
+        "145",
+        "--log-gb",
+        "2",
+    ]));
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    assert!(
+        out.stdout
+            .contains("2 task(s) x 0.25 vCPU, 0.5 GB x 730 h   $   18.02   ($9.01 per task)"),
+        "{}",
+        out.dump()
+    );
+    assert!(out.stdout.contains("an estimate"), "{}", out.dump());
+    let out = run(shipit(root).args(["-c", "deploy.yaml.example", "cost", "--output", "json"]));
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc["tasks"], 2);
+    assert_eq!(doc["prices_for_region"], true);
+}
+
+#[test]
+fn iam_policy_is_a_policy_document_scoped_to_the_config() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = run(shipit(root).args(["-c", "deploy.yaml.example", "iam-policy"]));
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    assert!(
+        out.stdout.starts_with("{\n  \"Version\": \"2012-10-17\""),
+        "{}",
+        out.dump()
+    );
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let text = doc.to_string();
+    assert!(text.contains(
+        "arn:aws:ecs:us-east-1:123456789012:service/multi-stage-cluster/multi-stage-app-service"
+    ));
+    assert!(text.contains("arn:aws:iam::123456789012:role/ecsTaskExecutionRole"));
+}

@@ -1,8 +1,10 @@
 //! One module per subcommand; each exposes `run`, returning the exit status.
 
 pub mod completions;
+pub mod cost;
 pub mod deploy;
 pub mod doctor;
+pub mod iam_policy;
 pub mod init;
 pub mod logs;
 pub mod plan;

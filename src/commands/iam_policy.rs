@@ -1,0 +1,195 @@
+//! `shipit iam-policy`: the least-privilege IAM policy that running shipit with this config
+//! needs: ECR on its repository, ECS on its cluster, service and family, CloudWatch Logs on its
+//! log group, and iam:PassRole on its two roles, for ECS tasks only.
+
+use serde_json::{Value, json};
+
+use crate::cli::GlobalArgs;
+use crate::config::{DeployConfig, Names};
+use crate::exit::ExitStatus;
+use crate::printer::Printer;
+
+/// The account and partition from a role ARN (`arn:PARTITION:iam::ACCOUNT:role/...`).
+fn account_of(role: Option<&str>) -> (String, String) {
+    role.and_then(|arn| {
+        let parts: Vec<&str> = arn.split(':').collect();
+        (parts.len() >= 5 && !parts[4].is_empty())
+            .then(|| (parts[1].to_string(), parts[4].to_string()))
+    })
+    .unwrap_or_else(|| ("aws".to_string(), "*".to_string()))
+}
+
+pub fn policy(config: &DeployConfig, names: &Names, region: &str) -> Value {
+    let (partition, account) = account_of(config.task.execution_role.as_deref());
+    let arn = |service: &str, resource: &str| {
+        format!("arn:{partition}:{service}:{region}:{account}:{resource}")
+    };
+    let mut ecr_actions = vec![
+        "ecr:DescribeRepositories",
+        "ecr:CreateRepository",
+        "ecr:PutImageTagMutability",
+        "ecr:PutImageScanningConfiguration",
+        "ecr:BatchCheckLayerAvailability",
+        "ecr:InitiateLayerUpload",
+        "ecr:UploadLayerPart",
+        "ecr:CompleteLayerUpload",
+        "ecr:PutImage",
+        "ecr:BatchGetImage",
+        "ecr:DescribeImages",
+        "ecr:DescribeImageScanFindings",
+    ];
+    if config.repository.keep_last.is_some() {
+        ecr_actions.extend(["ecr:GetLifecyclePolicy", "ecr:PutLifecyclePolicy"]);
+    }
+    let cluster = arn("ecs", &format!("cluster/{}", names.cluster));
+    let mut roles: Vec<&str> = config
+        .task
+        .execution_role
+        .iter()
+        .map(String::as_str)
+        .collect();
+    roles.extend(config.task.task_role.as_deref());
+    let log_group = arn("logs", &format!("log-group:{}", names.log_group));
+    let mut statements = vec![
+        json!({
+            "Sid": "EcrLogin",
+            "Effect": "Allow",
+            "Action": ["ecr:GetAuthorizationToken"],
+            "Resource": "*"
+        }),
+        json!({
+            "Sid": "EcrRepository",
+            "Effect": "Allow",
+            "Action": ecr_actions,
+            "Resource": arn("ecr", &format!("repository/{}", names.repository))
+        }),
+        json!({
+            "Sid": "EcsActionsWithoutResourceLevelPermissions",
+            "Effect": "Allow",
+            "Action": ["ecs:CreateCluster", "ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition"],
+            "Resource": "*"
+        }),
+        json!({
+            "Sid": "EcsCluster",
+            "Effect": "Allow",
+            "Action": ["ecs:DescribeClusters"],
+            "Resource": cluster
+        }),
+        json!({
+            "Sid": "EcsService",
+            "Effect": "Allow",
+            "Action": ["ecs:CreateService", "ecs:UpdateService", "ecs:DescribeServices", "ecs:TagResource"],
+            "Resource": arn("ecs", &format!("service/{}/{}", names.cluster, names.service))
+        }),
+        json!({
+            "Sid": "EcsTaskDefinitionTags",
+            "Effect": "Allow",
+            "Action": ["ecs:TagResource"],
+            "Resource": arn("ecs", &format!("task-definition/{}:*", names.family)),
+            "Condition": { "StringEquals": { "ecs:CreateAction": "RegisterTaskDefinition" } }
+        }),
+        json!({
+            "Sid": "EcsTasks",
+            "Effect": "Allow",
+            "Action": ["ecs:ListTasks", "ecs:DescribeTasks"],
+            "Resource": "*",
+            "Condition": { "ArnEquals": { "ecs:cluster": cluster } }
+        }),
+        json!({
+            "Sid": "LogsDescribe",
+            "Effect": "Allow",
+            "Action": ["logs:DescribeLogGroups"],
+            "Resource": "*"
+        }),
+        json!({
+            "Sid": "LogsGroup",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:FilterLogEvents", "logs:StartLiveTail"],
+            "Resource": log_group
+        }),
+        json!({
+            "Sid": "LogsStreams",
+            "Effect": "Allow",
+            "Action": ["logs:GetLogEvents"],
+            "Resource": format!("{log_group}:log-stream:*")
+        }),
+    ];
+    if !roles.is_empty() {
+        statements.push(json!({
+            "Sid": "PassTaskRoles",
+            "Effect": "Allow",
+            "Action": ["iam:PassRole"],
+            "Resource": roles,
+            "Condition": { "StringEquals": { "iam:PassedToService": "ecs-tasks.amazonaws.com" } }
+        }));
+    }
+    json!({ "Version": "2012-10-17", "Statement": statements })
+}
+
+pub fn run(global: &GlobalArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
+    let loaded = super::load_config(global, printer)?;
+    let region = global
+        .aws
+        .region
+        .clone()
+        .or_else(|| loaded.config.region.clone())
+        .or_else(|| std::env::var("AWS_REGION").ok())
+        .unwrap_or_else(|| "*".to_string());
+    let doc = policy(&loaded.config, &loaded.names, &region);
+    // The policy is the result in both formats: JSON is what IAM takes.
+    printer.raw(&format!("{doc:#}\n"))?;
+    Ok(ExitStatus::Success)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_every_statement_it_can_to_this_config() {
+        let text = "\
+app: shop
+region: eu-west-1
+image: { source: 'docker://shop:1', tag: v1 }
+cluster: prod
+service: { subnets: [subnet-0123456789abcdef0] }
+task:
+  execution_role: arn:aws:iam::123456789012:role/exec
+  task_role: arn:aws:iam::123456789012:role/shop
+";
+        let loaded = crate::config::load_bytes(text.as_bytes(), "d.yaml", &|_| None).unwrap();
+        let doc = policy(&loaded.config, &loaded.names, "eu-west-1");
+        let statements = doc["Statement"].as_array().unwrap();
+        let by_sid = |sid: &str| statements.iter().find(|s| s["Sid"] == sid).unwrap().clone();
+        assert_eq!(
+            by_sid("EcrRepository")["Resource"],
+            "arn:aws:ecr:eu-west-1:123456789012:repository/shop"
+        );
+        assert_eq!(
+            by_sid("EcsService")["Resource"],
+            "arn:aws:ecs:eu-west-1:123456789012:service/prod/shop"
+        );
+        assert_eq!(
+            by_sid("LogsGroup")["Resource"],
+            "arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/shop"
+        );
+        let pass = by_sid("PassTaskRoles");
+        assert_eq!(
+            pass["Resource"],
+            json!([
+                "arn:aws:iam::123456789012:role/exec",
+                "arn:aws:iam::123456789012:role/shop"
+            ])
+        );
+        assert_eq!(
+            pass["Condition"]["StringEquals"]["iam:PassedToService"],
+            "ecs-tasks.amazonaws.com"
+        );
+        // No lifecycle policy in the config: no lifecycle permissions.
+        assert!(
+            !by_sid("EcrRepository")["Action"]
+                .to_string()
+                .contains("Lifecycle")
+        );
+    }
+}
