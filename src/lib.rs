@@ -17,6 +17,7 @@ pub mod config;
 pub mod ecr;
 pub mod ecs;
 pub mod exit;
+pub mod github;
 pub mod image;
 pub mod logs;
 pub mod printer;

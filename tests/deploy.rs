@@ -90,6 +90,18 @@ fn deploy(dir: &Path, cache: &Path, extra: &[&str]) -> (Run, serde_json::Value) 
     (out, doc)
 }
 
+/// `deploy` as a GitHub Actions step: the output and summary files live in `gh`.
+fn deploy_in_actions(dir: &Path, cache: &Path, gh: &Path) -> (Run, serde_json::Value) {
+    let out = run(shipit_on_stack(dir)
+        .env("SHIPIT_CACHE_DIR", cache)
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_OUTPUT", gh.join("output"))
+        .env("GITHUB_STEP_SUMMARY", gh.join("summary.md"))
+        .args(["deploy", "--output", "json", "--timeout", "4m"]));
+    let doc = serde_json::from_str(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (out, doc)
+}
+
 fn service_task_definition(name: &str) -> String {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let config = runtime.block_on(async {
@@ -141,8 +153,10 @@ fn deploy_rolls_out_re_runs_as_a_no_op_plans_changes_and_fails_fast_on_a_broken_
     let v1 = build_image(&name, "v1", false);
     std::fs::write(dir.path().join("deploy.yaml"), config(&name, &v1, "v1", 2)).unwrap();
 
-    // First deploy: repository, image, cluster, log group, task definition, service, 2 tasks.
-    let (out, doc) = deploy(dir.path(), cache.path(), &[]);
+    // First deploy, as a GitHub Actions step: repository, image, cluster, log group, task
+    // definition, service, 2 tasks.
+    let gh = tempfile::tempdir().unwrap();
+    let (out, doc) = deploy_in_actions(dir.path(), cache.path(), gh.path());
     assert_eq!(out.code, Some(0), "{}", out.dump());
     assert_eq!(doc["result"], "deployed");
     assert_eq!(doc["cluster_created"], true);
@@ -153,6 +167,46 @@ fn deploy_rolls_out_re_runs_as_a_no_op_plans_changes_and_fails_fast_on_a_broken_
     assert_eq!(doc["rollout"]["counts"]["running"], 2);
     let first_td = doc["task_definition"]["arn"].as_str().unwrap().to_string();
     assert!(first_td.ends_with(&format!("{name}-task:1")), "{first_td}");
+    // The step outputs, in the exact format GitHub reads.
+    let outputs = std::fs::read_to_string(gh.path().join("output")).unwrap();
+    assert_eq!(
+        outputs,
+        format!(
+            "image-uri={}\nimage-digest={}\ntask-definition-arn={first_td}\nservice-arn={}\ndeployment-id={}\nresult=deployed\n",
+            doc["push"]["image"].as_str().unwrap(),
+            doc["push"]["digest"].as_str().unwrap(),
+            doc["service"]["arn"].as_str().unwrap(),
+            doc["deployment_id"].as_str().unwrap(),
+        )
+    );
+    let summary = std::fs::read_to_string(gh.path().join("summary.md")).unwrap();
+    assert!(
+        summary.starts_with("## shipit deploy: deployed\n"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains(&format!(
+            "| task definition | `{name}-task:1` (new revision) |"
+        )),
+        "{summary}"
+    );
+    for wanted in [
+        "::group::push the image; cluster and log group\n",
+        "::group::task definition and service\n",
+        "::group::rollout\n",
+        "::endgroup::\n",
+    ] {
+        assert!(
+            out.stderr.contains(wanted),
+            "wanted `{wanted}`\n{}",
+            out.dump()
+        );
+    }
+    assert!(
+        !out.stderr.contains("\x1b["),
+        "no colour codes in Actions\n{}",
+        out.dump()
+    );
     // The task definition pins the image by digest on a registry the engine can pull from.
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let repos = runtime
@@ -274,8 +328,29 @@ fn deploy_rolls_out_re_runs_as_a_no_op_plans_changes_and_fails_fast_on_a_broken_
     )
     .unwrap();
     let started = std::time::Instant::now();
-    let (out, doc) = deploy(dir.path(), cache.path(), &[]);
+    let gh = tempfile::tempdir().unwrap();
+    let (out, doc) = deploy_in_actions(dir.path(), cache.path(), gh.path());
     let took = started.elapsed();
+    assert!(
+        out.stderr
+            .contains("::error title=shipit deploy failed::deploy failed"),
+        "an error annotation\n{}",
+        out.dump()
+    );
+    let summary = std::fs::read_to_string(gh.path().join("summary.md")).unwrap();
+    assert!(
+        summary.contains("### Failure\n\ndeploy failed"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("configuration missing"),
+        "the log lines are in the summary\n{summary}"
+    );
+    let outputs = std::fs::read_to_string(gh.path().join("output")).unwrap();
+    assert!(
+        outputs.ends_with(&format!("result={}\n", doc["result"].as_str().unwrap())),
+        "{outputs}"
+    );
     assert_eq!(out.code, Some(1), "{}", out.dump());
     assert!(
         ["rolled-back", "failed"].contains(&doc["result"].as_str().unwrap()),

@@ -15,6 +15,7 @@ use crate::cli::GlobalArgs;
 use crate::config::{LoadedConfig, Names};
 use crate::ecs::{self, short_task_definition};
 use crate::exit::ExitStatus;
+use crate::github::GitHub;
 use crate::logs::{self, LogGroupChange};
 use crate::printer::Printer;
 use crate::rollout::{self, Cause, Rules, Snapshot, Target, Verdict};
@@ -157,7 +158,19 @@ pub async fn run(
         "deploying {} to service {} in cluster {}",
         config.app, names.service, names.cluster
     ));
+    let github = GitHub::detect();
+    let group = |title: &str| {
+        if let Some(gh) = &github {
+            gh.group(title);
+        }
+    };
+    let end_group = || {
+        if let Some(gh) = &github {
+            gh.end_group();
+        }
+    };
     // The push does not depend on the cluster or the log group: all three at once.
+    group("push the image; cluster and log group");
     let retention = config.logs.retention_days.map(|d| d as i32);
     let (pushed, cluster_created, log_group) = tokio::try_join!(
         push_stage(&loaded, &inputs, &aws, &clients, &args.push, printer),
@@ -175,6 +188,8 @@ pub async fn run(
         ));
     }
 
+    end_group();
+    group("task definition and service");
     let task_definition =
         ensure_task_definition(&clients, &loaded, &pushed.image, &aws.region()).await?;
     if task_definition.registered {
@@ -184,6 +199,7 @@ pub async fn run(
         ));
     }
     let (service, deployment_id) = ensure_service(&clients, &loaded, &task_definition.arn).await?;
+    end_group();
 
     let mut result = DeployResult {
         ok: true,
@@ -225,6 +241,7 @@ pub async fn run(
             let rules = Rules {
                 fail_after_same_stops: args.watch.fail_after as usize,
             };
+            group("rollout");
             let watched = watch(
                 &clients,
                 names,
@@ -235,13 +252,86 @@ pub async fn run(
                 printer,
             )
             .await?;
+            end_group();
             conclude(&clients, &loaded, &target, &mut result, watched, printer).await?
         }
     };
     result.seconds = started.elapsed().as_secs_f64();
     result.api_calls = clients.calls.counts();
+    if let Some(gh) = &github {
+        report_to_github(gh, &result, names)?;
+    }
     printer.result(&result, &human(&result, names))?;
     Ok(status)
+}
+
+/// Step outputs, the step summary, and an error annotation when the deploy failed.
+fn report_to_github(gh: &GitHub, result: &DeployResult, names: &Names) -> anyhow::Result<()> {
+    gh.outputs(&[
+        ("image-uri", result.push.image.clone()),
+        ("image-digest", result.push.report.digest.to_string()),
+        ("task-definition-arn", result.task_definition.arn.clone()),
+        ("service-arn", result.service.arn.clone()),
+        (
+            "deployment-id",
+            result.deployment_id.clone().unwrap_or_default(),
+        ),
+        ("result", result.result.to_string()),
+    ])?;
+    let mut md = format!(
+        "## shipit deploy: {}\n\n| | |\n|---|---|\n| service | `{}` in cluster `{}` |\n| image | `{}` |\n| task definition | `{}`{} |\n",
+        result.result,
+        names.service,
+        names.cluster,
+        result.push.tagged_image,
+        short_task_definition(&result.task_definition.arn),
+        if result.task_definition.registered {
+            " (new revision)"
+        } else {
+            ""
+        }
+    );
+    if let Some(rollout) = &result.rollout {
+        md.push_str(&format!("| rollout | {:.1} s |\n", rollout.seconds));
+    }
+    if !result.service.changes.is_empty() {
+        md.push_str("\n### Changes\n\n```diff\n");
+        for change in &result.service.changes {
+            md.push_str(change);
+            md.push('\n');
+        }
+        md.push_str("```\n");
+    }
+    if let Some(failure) = &result.failure {
+        md.push_str(&format!("\n### Failure\n\n{}\n", failure.summary));
+        if let Some(fix) = &failure.fix {
+            md.push_str(&format!("\n**Fix:** {fix}\n"));
+        }
+        if !failure.events.is_empty() {
+            md.push_str("\n**Service events**\n\n");
+            for e in &failure.events {
+                md.push_str(&format!("- {e}\n"));
+            }
+        }
+        if !failure.log_lines.is_empty() {
+            md.push_str(&format!(
+                "\n**Last log lines of task {}**\n\n```\n",
+                failure.task.as_deref().unwrap_or("?")
+            ));
+            for line in &failure.log_lines {
+                md.push_str(line);
+                md.push('\n');
+            }
+            md.push_str("```\n");
+        }
+        let mut message = failure.summary.clone();
+        if let Some(fix) = &failure.fix {
+            message.push_str(&format!("\nfix: {fix}"));
+        }
+        gh.error("shipit deploy failed", &message);
+    }
+    gh.summary(&md)?;
+    Ok(())
 }
 
 /// How to follow the service once shipit stops watching.
