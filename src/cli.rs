@@ -62,6 +62,8 @@ pub enum Command {
     Schema,
     /// Print a shell completion script.
     Completions(commands::completions::CompletionsArgs),
+    /// Print the manual page (roff): `shipit man > /usr/local/share/man/man1/shipit.1`.
+    Man,
     /// Push the image, register the task definition, update the service, watch the rollout.
     Deploy(commands::deploy::DeployArgs),
     /// Show every change a deploy would make; change nothing (exit 3 when there are changes).
@@ -102,6 +104,7 @@ fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Init(args) => commands::init::run(&args, &global, printer),
         Command::Schema => commands::schema::run(printer),
         Command::Completions(args) => commands::completions::run(&args, printer),
+        Command::Man => commands::completions::man(printer),
         Command::IamPolicy => commands::iam_policy::run(&global, printer),
         Command::Cost(args) => commands::cost::run(&args, &global, printer),
         Command::Doctor => runtime()?.block_on(commands::doctor::run(&global, printer)),

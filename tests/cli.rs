@@ -317,3 +317,18 @@ fn iam_policy_is_a_policy_document_scoped_to_the_config() {
     ));
     assert!(text.contains("arn:aws:iam::123456789012:role/ecsTaskExecutionRole"));
 }
+
+#[test]
+fn the_man_page_documents_the_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(shipit(dir.path()).arg("man"));
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    assert!(
+        out.stdout.starts_with(".ie \\n(.g .ds Aq \\(aq"),
+        "roff\n{}",
+        &out.stdout[..200.min(out.stdout.len())]
+    );
+    for command in ["deploy", "plan", "rollback", "status", "logs", "push"] {
+        assert!(out.stdout.contains(command), "{command}");
+    }
+}
