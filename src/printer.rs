@@ -142,7 +142,8 @@ fn write_quietly(out: &mut impl Write, text: &str) -> io::Result<()> {
     }
 }
 
-/// Logs to stderr. -v shows shipit's info, -vv debug, -vvv trace of every crate; RUST_LOG wins.
+/// Logs to stderr. -v shows shipit's info, -vv debug, -vvv trace of every crate (but the SDK's
+/// wire dumps); RUST_LOG wins.
 pub fn init_tracing(verbose: u8, quiet: u8) {
     use tracing_subscriber::EnvFilter;
     let default = match (verbose, quiet) {
@@ -152,7 +153,16 @@ pub fn init_tracing(verbose: u8, quiet: u8) {
         (2, _) => "info,shipit=debug",
         _ => "trace",
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    // The SDK's runtime logs whole response bodies and parsed outputs at trace level, the ECR
+    // login token among them. Those targets never go past debug, whatever RUST_LOG asks.
+    for cap in [
+        "aws_smithy_runtime=debug",
+        "aws_smithy_runtime_api=debug",
+        "aws_sigv4=debug",
+    ] {
+        filter = filter.add_directive(cap.parse().expect("a valid directive"));
+    }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(io::stderr)
