@@ -145,7 +145,8 @@ fn write_quietly(out: &mut impl Write, text: &str) -> io::Result<()> {
 /// Logs to stderr. -v shows shipit's info, -vv debug, -vvv trace of every crate (but the SDK's
 /// wire dumps); RUST_LOG wins.
 pub fn init_tracing(verbose: u8, quiet: u8) {
-    use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::filter::{EnvFilter, FilterExt, filter_fn};
+    use tracing_subscriber::prelude::*;
     let default = match (verbose, quiet) {
         (_, q) if q > 0 => "error",
         (0, _) => "warn",
@@ -153,19 +154,22 @@ pub fn init_tracing(verbose: u8, quiet: u8) {
         (2, _) => "info,shipit=debug",
         _ => "trace",
     };
-    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let levels = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     // The SDK's runtime logs whole response bodies and parsed outputs at trace level, the ECR
-    // login token among them. Those targets never go past debug, whatever RUST_LOG asks.
-    for cap in [
-        "aws_smithy_runtime=debug",
-        "aws_smithy_runtime_api=debug",
-        "aws_sigv4=debug",
-    ] {
-        filter = filter.add_directive(cap.parse().expect("a valid directive"));
-    }
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    // login token among them: those events are dropped, whatever RUST_LOG asks.
+    let no_wire_dumps = filter_fn(|meta| {
+        !(*meta.level() == tracing::Level::TRACE
+            && ["aws_smithy_runtime", "aws_sigv4"]
+                .iter()
+                .any(|target| meta.target().starts_with(target)))
+    });
+    // Colour only on a terminal (never in CI logs or files), and never with NO_COLOR.
+    let ansi =
+        std::io::IsTerminal::is_terminal(&io::stderr()) && std::env::var_os("NO_COLOR").is_none();
+    let layer = tracing_subscriber::fmt::layer()
         .with_writer(io::stderr)
+        .with_ansi(ansi)
         .with_target(verbose >= 2)
-        .try_init();
+        .with_filter(levels.and(no_wire_dumps));
+    let _ = tracing_subscriber::registry().with(layer).try_init();
 }

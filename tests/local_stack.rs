@@ -4,7 +4,38 @@
 
 mod common;
 
-use common::{GOOD_CONFIG, endpoint, require_stack, run, shipit, shipit_on_stack};
+use common::{GOOD_CONFIG, endpoint, require_stack, run, shipit, shipit_on_stack, unique_name};
+
+/// A config whose role and subnet exist on the stack: the role is created here, the subnet is
+/// the local stack's default one (LocalStack-compatible stacks have `subnet-00000001`).
+fn config_with_real_resources() -> String {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sdk = runtime.block_on(
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(endpoint())
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_iam::config::Credentials::new(
+                "test", "test", None, None, "tests",
+            ))
+            .load(),
+    );
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    let role = unique_name("exec");
+    let created = runtime
+        .block_on(
+            iam.create_role()
+                .role_name(&role)
+                .assume_role_policy_document(
+                    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+                )
+                .send(),
+        )
+        .unwrap();
+    let arn = created.role().unwrap().arn().to_string();
+    GOOD_CONFIG
+        .replace("subnet-0123456789abcdef0", "subnet-00000001")
+        .replace("arn:aws:iam::123456789012:role/ecsTaskExecutionRole", &arn)
+}
 
 #[test]
 fn doctor_reaches_the_stack_through_aws_endpoint_url() {
@@ -12,7 +43,7 @@ fn doctor_reaches_the_stack_through_aws_endpoint_url() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("deploy.yaml"), GOOD_CONFIG).unwrap();
+    std::fs::write(dir.path().join("deploy.yaml"), config_with_real_resources()).unwrap();
     let out = run(shipit_on_stack(dir.path()).arg("doctor"));
     assert_eq!(out.code, Some(0), "{}", out.dump());
     assert!(
@@ -42,7 +73,7 @@ fn doctor_json_names_the_account_and_the_region_source() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("deploy.yaml"),
-        GOOD_CONFIG.replace("us-east-1", "eu-west-1"),
+        config_with_real_resources().replace("us-east-1", "eu-west-1"),
     )
     .unwrap();
     // The flag instead of the variable; the region comes from deploy.yaml.
@@ -126,4 +157,39 @@ fn doctor_without_a_region_says_how_to_set_one() {
         out.dump()
     );
     assert!(out.stdout.contains("export AWS_REGION"), "{}", out.dump());
+}
+
+#[test]
+fn doctor_names_missing_roles_and_subnets_with_the_fix() {
+    if !require_stack() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // GOOD_CONFIG's subnet and role exist nowhere.
+    std::fs::write(dir.path().join("deploy.yaml"), GOOD_CONFIG).unwrap();
+    let out = run(shipit_on_stack(dir.path()).arg("doctor"));
+    assert_eq!(out.code, Some(1), "{}", out.dump());
+    assert!(
+        out.stdout.contains("FAIL  execution role arn:aws:iam::123456789012:role/ecsTaskExecutionRole does not exist"),
+        "{}",
+        out.dump()
+    );
+    assert!(
+        out.stdout.contains("AmazonECSTaskExecutionRolePolicy"),
+        "{}",
+        out.dump()
+    );
+    assert!(out.stdout.contains("FAIL  subnets"), "{}", out.dump());
+    assert!(
+        out.stdout.contains("subnet-0123456789abcdef0"),
+        "{}",
+        out.dump()
+    );
+    // What deploy creates is only a warning.
+    assert!(
+        out.stdout
+            .contains("warn  cluster      cluster demo-cluster does not exist yet"),
+        "{}",
+        out.dump()
+    );
 }
