@@ -36,6 +36,16 @@ impl GitHub {
         );
     }
 
+    /// An annotation on a line of a file (GitHub shows it in the diff view).
+    pub fn error_at(&self, file: &str, line: usize, column: usize, title: &str, message: &str) {
+        eprintln!(
+            "::error file={},line={line},col={column},title={}::{}",
+            escape_property(file),
+            escape_property(title),
+            escape_data(message)
+        );
+    }
+
     /// Appends `name=value` lines to GITHUB_OUTPUT (values with newlines use a delimiter).
     pub fn outputs(&self, pairs: &[(&str, String)]) -> std::io::Result<()> {
         let Some(path) = &self.output else {

@@ -116,6 +116,23 @@ impl Printer {
             });
             let _ = write_quietly(&mut io::stdout(), &format!("{doc:#}\n"));
         }
+        if let Some(gh) = crate::github::GitHub::detect() {
+            // One annotation per failure, on the file and line when the config is at fault.
+            match err.downcast_ref::<ConfigError>() {
+                Some(config_error) => {
+                    for d in config_error.errors() {
+                        gh.error_at(
+                            &d.file,
+                            d.location.line,
+                            d.location.column,
+                            d.rule,
+                            &d.message,
+                        );
+                    }
+                }
+                None => gh.error("shipit failed", &format!("{err:#}")),
+            }
+        }
         if let Some(config_error) = err.downcast_ref::<ConfigError>() {
             self.diagnostics(
                 &config_error.diagnostics,

@@ -240,6 +240,30 @@ fn completions_are_generated_for_each_shell() {
 }
 
 #[test]
+fn every_command_that_needs_no_aws_answers_json_with_output_json() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for args in [
+        &["validate"][..],
+        &["schema"],
+        &["completions", "bash"],
+        &["man"],
+        &["iam-policy"],
+        &["cost"],
+    ] {
+        let out = run(shipit(root)
+            .args(["-c", "deploy.yaml.example", "--output", "json"])
+            .args(args));
+        assert_eq!(out.code, Some(0), "{args:?}\n{}", out.dump());
+        let doc: Result<serde_json::Value, _> = serde_json::from_str(&out.stdout);
+        assert!(
+            doc.is_ok(),
+            "{args:?} is not one JSON document\n{}",
+            out.dump()
+        );
+    }
+}
+
+#[test]
 fn bad_flags_exit_2_and_help_exits_0() {
     let dir = tempfile::tempdir().unwrap();
     let out = run(shipit(dir.path()).arg("--no-such-flag"));
@@ -331,4 +355,22 @@ fn the_man_page_documents_the_commands() {
     for command in ["deploy", "plan", "rollback", "status", "logs", "push"] {
         assert!(out.stdout.contains(command), "{command}");
     }
+}
+
+#[test]
+fn config_errors_become_github_annotations_on_their_lines() {
+    let dir = fixture("bad_configs");
+    let out = run(shipit(&dir).env("GITHUB_ACTIONS", "true").args([
+        "validate",
+        "-c",
+        "fargate-cpu-memory.yaml",
+    ]));
+    assert_eq!(out.code, Some(2), "{}", out.dump());
+    assert!(
+        out.stderr.contains(
+            "::error file=fargate-cpu-memory.yaml,line=16,col=11,title=fargate-cpu-memory::Fargate does not pair 4096 MiB of memory with 256 CPU units"
+        ),
+        "{}",
+        out.dump()
+    );
 }

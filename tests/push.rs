@@ -159,6 +159,22 @@ fn an_oci_layout_is_pushed_as_is_and_a_re_push_uploads_nothing() {
     assert_eq!(doc["unchanged"], false);
     assert_eq!(doc["blobs_existing"], 3);
     assert_eq!(doc["blobs_uploaded"], 0);
+
+    // As a GitHub Actions step: the image by digest in the step outputs.
+    let gh = tempfile::tempdir().unwrap();
+    let out = run(shipit_on_stack(dir.path())
+        .env("SHIPIT_CACHE_DIR", cache.path())
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_OUTPUT", gh.path().join("output"))
+        .args(["push", "--tag", "t2"]));
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    assert_eq!(
+        std::fs::read_to_string(gh.path().join("output")).unwrap(),
+        format!(
+            "image-uri={}/{name}@{digest}\nimage-digest={digest}\nresult=unchanged\n",
+            host_of_endpoint()
+        )
+    );
 }
 
 #[test]

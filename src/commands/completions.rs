@@ -18,7 +18,8 @@ pub struct CompletionsArgs {
 pub fn man(printer: &Printer) -> anyhow::Result<ExitStatus> {
     let mut page = Vec::new();
     clap_mangen::Man::new(Cli::command()).render(&mut page)?;
-    printer.raw(&String::from_utf8_lossy(&page))?;
+    let roff = String::from_utf8_lossy(&page);
+    printer.result(&serde_json::json!({ "ok": true, "roff": roff }), &roff)?;
     Ok(ExitStatus::Success)
 }
 
@@ -26,6 +27,10 @@ pub fn run(args: &CompletionsArgs, printer: &Printer) -> anyhow::Result<ExitStat
     let mut command = Cli::command();
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut command, "shipit", &mut script);
-    printer.raw(&String::from_utf8_lossy(&script))?;
+    let script = String::from_utf8_lossy(&script);
+    printer.result(
+        &serde_json::json!({ "ok": true, "shell": args.shell.to_string(), "script": script }),
+        &script,
+    )?;
     Ok(ExitStatus::Success)
 }

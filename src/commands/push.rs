@@ -95,6 +95,21 @@ pub async fn run(
             report.seconds
         )
     };
+    if let Some(gh) = crate::github::GitHub::detect() {
+        gh.outputs(&[
+            ("image-uri", result.image.clone()),
+            ("image-digest", report.digest.to_string()),
+            (
+                "result",
+                if report.unchanged {
+                    "unchanged"
+                } else {
+                    "pushed"
+                }
+                .to_string(),
+            ),
+        ])?;
+    }
     printer.result(&result, &human)?;
     Ok(ExitStatus::Success)
 }
