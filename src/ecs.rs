@@ -125,6 +125,16 @@ pub async fn describe_service(
         .cloned())
 }
 
+/// The id of the deployment ECS is moving the service to (the PRIMARY one).
+pub fn primary_deployment_id(service: &Service) -> Option<String> {
+    service
+        .deployments()
+        .iter()
+        .find(|d| d.status() == Some("PRIMARY"))
+        .and_then(|d| d.id())
+        .map(str::to_string)
+}
+
 /// `family:revision` from a task definition ARN, for people.
 pub fn short_task_definition(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or(arn)

@@ -14,8 +14,9 @@ use crate::printer::Printer;
 const HOURS_PER_MONTH: f64 = 730.0;
 
 /// On-demand Linux prices in USD. Taken 2026-11-28 from published summaries of the AWS price
-/// list dated March 2026 (N. Virginia); Ohio and Oregon bill Fargate at N. Virginia's rates.
-/// Regions not listed are estimated at these prices, and the output says so.
+/// list dated March 2026 (N. Virginia). AWS's Fargate pricing page prices N. Virginia, Ohio,
+/// Oregon and Ireland as one group. Regions not listed are estimated at these prices, and the
+/// output says so.
 pub const PRICES_TAKEN: &str = "2026-03 (AWS price list, us-east-1)";
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -42,7 +43,7 @@ const US_EAST: Prices = Prices {
 /// The table: regions whose prices were checked.
 pub fn prices_for(region: &str) -> Option<Prices> {
     match region {
-        "us-east-1" | "us-east-2" | "us-west-2" => Some(US_EAST),
+        "us-east-1" | "us-east-2" | "us-west-2" | "eu-west-1" => Some(US_EAST),
         _ => None,
     }
 }

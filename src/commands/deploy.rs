@@ -400,14 +400,7 @@ async fn ensure_service(
     let wanted = ServiceSettings::render(&loaded.config, names);
     let existing = ecs::describe_service(&clients.ecs, &names.cluster, &names.service).await?;
     let primary = |service: Option<&aws_sdk_ecs::types::Service>| {
-        service
-            .and_then(|s| {
-                s.deployments()
-                    .iter()
-                    .find(|d| d.status() == Some("PRIMARY"))
-            })
-            .and_then(|d| d.id())
-            .map(str::to_string)
+        service.and_then(ecs::primary_deployment_id)
     };
     let Some(current) = existing else {
         let lbs = wanted.load_balancers();

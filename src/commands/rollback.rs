@@ -75,14 +75,8 @@ pub async fn run(
         .map_err(|e| anyhow::anyhow!("ECS UpdateService failed: {}", error_chain(&e)))?;
     let deployment_id = out
         .service()
-        .and_then(|s| {
-            s.deployments()
-                .iter()
-                .find(|d| d.status() == Some("PRIMARY"))
-        })
-        .and_then(|d| d.id())
-        .context("UpdateService answered without a PRIMARY deployment")?
-        .to_string();
+        .and_then(ecs::primary_deployment_id)
+        .context("UpdateService answered without a PRIMARY deployment")?;
 
     let mut result = RollbackResult {
         ok: true,
