@@ -13,43 +13,18 @@ use common::{Run, ecr_client, require_docker, require_stack, run, shipit_on_stac
 /// Builds a FROM-scratch busybox image that serves HTTP on port 5000 (or exits 1 when
 /// `broken`) and returns its engine name.
 fn build_image(name: &str, version: &str, broken: bool) -> String {
-    let busybox = Path::new("/bin/busybox");
-    assert!(
-        busybox.exists(),
-        "apt-get install busybox-static (.ci/run does)"
-    );
-    let context = tempfile::tempdir().unwrap();
-    std::fs::copy(busybox, context.path().join("busybox")).unwrap();
-    std::fs::create_dir_all(context.path().join("www")).unwrap();
-    std::fs::write(
-        context.path().join("www/index.html"),
-        format!("{name} {version}\n"),
-    )
-    .unwrap();
     let command = if broken {
         r#"["/bin/sh", "-c", "echo 'starting the broken build'; echo 'fatal: configuration missing' >&2; exit 1"]"#
     } else {
         r#"["/bin/sh", "-c", "echo 'serving on 5000'; exec /bin/busybox httpd -f -p 5000 -h /www"]"#
     };
-    std::fs::write(
-        context.path().join("Dockerfile"),
-        format!(
-            "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\nCOPY www /www\nENV VERSION={version}\nCMD {command}\n"
+    common::busybox_image(
+        &format!("shipit-deploy-{name}:{version}"),
+        &format!(
+            "RUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\nCOPY www /www\nENV VERSION={version}\nCMD {command}\n"
         ),
+        &[("www/index.html", &format!("{name} {version}\n"))],
     )
-    .unwrap();
-    let image = format!("shipit-deploy-{name}:{version}");
-    let out = Command::new("docker")
-        .args(["build", "-q", "-t", &image])
-        .arg(context.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    image
 }
 
 fn config(name: &str, image: &str, tag: &str, desired: u32) -> String {

@@ -518,29 +518,11 @@ fn an_image_built_by_the_docker_engine_is_pushed_from_the_engine() {
     if !require_stack() || !require_docker() {
         return;
     }
-    let busybox = Path::new("/bin/busybox");
-    assert!(
-        busybox.exists(),
-        "apt-get install busybox-static (.ci/run does)"
-    );
-    let context = tempfile::tempdir().unwrap();
-    std::fs::copy(busybox, context.path().join("busybox")).unwrap();
-    std::fs::write(
-        context.path().join("Dockerfile"),
-        "FROM scratch\nCOPY busybox /bin/busybox\nCMD [\"/bin/busybox\", \"httpd\", \"-f\", \"-p\", \"5000\"]\n",
-    )
-    .unwrap();
     let name = unique_name("engine");
-    let image = format!("shipit-test-{name}:1");
-    let built = Command::new("docker")
-        .args(["build", "-q", "-t", &image])
-        .arg(context.path())
-        .output()
-        .unwrap();
-    assert!(
-        built.status.success(),
-        "{}",
-        String::from_utf8_lossy(&built.stderr)
+    let image = common::busybox_image(
+        &format!("shipit-test-{name}:1"),
+        "CMD [\"/bin/busybox\", \"httpd\", \"-f\", \"-p\", \"5000\"]\n",
+        &[],
     );
 
     let dir = tempfile::tempdir().unwrap();

@@ -10,7 +10,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{require_docker, require_stack, run, shipit_on_stack, unique_name};
@@ -31,23 +30,11 @@ fn sdk() -> (tokio::runtime::Runtime, aws_sdk_ecs::Client) {
 }
 
 fn build(tag: &str, command: &str) -> String {
-    let context = tempfile::tempdir().unwrap();
-    std::fs::copy("/bin/busybox", context.path().join("busybox")).unwrap();
-    std::fs::write(
-        context.path().join("Dockerfile"),
-        format!(
-            "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\nCMD {command}\n"
-        ),
+    common::busybox_image(
+        &format!("shipit-record:{tag}"),
+        &format!("RUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\nCMD {command}\n"),
+        &[],
     )
-    .unwrap();
-    let image = format!("shipit-record:{tag}");
-    let out = Command::new("docker")
-        .args(["build", "-q", "-t", &image])
-        .arg(context.path())
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    image
 }
 
 const HEALTHY: &str = r#"["/bin/busybox", "httpd", "-f", "-p", "5000"]"#;

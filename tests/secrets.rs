@@ -57,20 +57,11 @@ fn no_command_prints_or_writes_a_secret_even_at_trace_level() {
         password.as_str(),
     ];
 
-    let context = tempfile::tempdir().unwrap();
-    std::fs::copy("/bin/busybox", context.path().join("busybox")).unwrap();
-    std::fs::write(
-        context.path().join("Dockerfile"),
-        "FROM scratch\nCOPY busybox /bin/busybox\nCMD [\"/bin/busybox\", \"httpd\", \"-f\", \"-p\", \"5000\"]\n",
-    )
-    .unwrap();
-    let image = format!("shipit-secrets-{name}:1");
-    let built = Command::new("docker")
-        .args(["build", "-q", "-t", &image])
-        .arg(context.path())
-        .output()
-        .unwrap();
-    assert!(built.status.success());
+    let image = common::busybox_image(
+        &format!("shipit-secrets-{name}:1"),
+        "CMD [\"/bin/busybox\", \"httpd\", \"-f\", \"-p\", \"5000\"]\n",
+        &[],
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let cache = tempfile::tempdir().unwrap();

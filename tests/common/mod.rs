@@ -186,3 +186,37 @@ pub fn push_config(name: &str, source: &str, tag: &str) -> String {
         "app: {name}\nregion: us-east-1\nimage:\n  source: {source}\n  tag: {tag}\nservice:\n  subnets: [subnet-0123456789abcdef0]\ntask:\n  execution_role: arn:aws:iam::000000000000:role/ecsTaskExecutionRole\n"
     )
 }
+
+/// Builds `image` FROM scratch with the static busybox of Debian's busybox-static at
+/// /bin/busybox, then `dockerfile_tail` (more instructions: RUN, COPY, CMD), with `files`
+/// (path in the build context, contents) beside the Dockerfile. Returns the image's name.
+pub fn busybox_image(image: &str, dockerfile_tail: &str, files: &[(&str, &str)]) -> String {
+    let busybox = Path::new("/bin/busybox");
+    assert!(
+        busybox.exists(),
+        "apt-get install busybox-static (.ci/run does)"
+    );
+    let context = tempfile::tempdir().unwrap();
+    std::fs::copy(busybox, context.path().join("busybox")).unwrap();
+    for (path, contents) in files {
+        let path = context.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, contents).unwrap();
+    }
+    std::fs::write(
+        context.path().join("Dockerfile"),
+        format!("FROM scratch\nCOPY busybox /bin/busybox\n{dockerfile_tail}"),
+    )
+    .unwrap();
+    let out = Command::new("docker")
+        .args(["build", "-q", "-t", image])
+        .arg(context.path())
+        .output()
+        .expect("docker runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    image.to_string()
+}
