@@ -56,8 +56,9 @@ pub fn managed_by_shipit() -> aws_sdk_ecs::types::Tag {
         .build()
 }
 
-/// The family's latest ACTIVE revision, or None when the family has none.
-pub async fn latest_task_definition(
+/// A task definition by ARN, or the family's latest ACTIVE revision when given a family name;
+/// None when there is none.
+pub async fn describe_task_definition(
     client: &Client,
     family: &str,
 ) -> anyhow::Result<Option<TaskDefinition>> {
@@ -81,13 +82,6 @@ pub async fn latest_task_definition(
             error_chain(&err)
         ),
     }
-}
-
-pub async fn describe_task_definition(
-    client: &Client,
-    arn: &str,
-) -> anyhow::Result<Option<TaskDefinition>> {
-    latest_task_definition(client, arn).await
 }
 
 /// The service when it exists and is not deleted.
@@ -120,8 +114,7 @@ pub async fn describe_service(
     Ok(out
         .services()
         .iter()
-        .find(|s| s.status() == Some("ACTIVE") || s.status() == Some("DRAINING"))
-        .filter(|s| s.status() == Some("ACTIVE"))
+        .find(|s| s.status() == Some("ACTIVE"))
         .cloned())
 }
 

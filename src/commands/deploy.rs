@@ -366,7 +366,7 @@ pub async fn ensure_task_definition(
     region: &str,
 ) -> anyhow::Result<TaskDefinitionOutcome> {
     let wanted = TaskDef::render(&loaded.config, &loaded.names, image, region);
-    let latest = ecs::latest_task_definition(&clients.ecs, &loaded.names.family).await?;
+    let latest = ecs::describe_task_definition(&clients.ecs, &loaded.names.family).await?;
     if let Some(td) = &latest
         && TaskDef::from_ecs(td).as_ref() == Some(&wanted)
     {

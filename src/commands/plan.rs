@@ -109,7 +109,7 @@ pub async fn run(
     };
 
     let wanted = TaskDef::render(config, names, &image_ref, &aws.region());
-    let latest = ecs::latest_task_definition(&clients.ecs, &names.family).await?;
+    let latest = ecs::describe_task_definition(&clients.ecs, &names.family).await?;
     let current_td = latest.as_ref().and_then(TaskDef::from_ecs);
     let td_plan = match (&latest, &current_td) {
         (Some(td), Some(current)) if *current == wanted => TaskDefinitionPlan {
