@@ -5,11 +5,13 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor};
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
+
+use crate::live_tail::KeepEndpointHost;
 
 #[derive(Debug, Clone, Default)]
 pub struct CallCounter {
@@ -90,11 +92,14 @@ impl Clients {
                     .interceptor(calls.clone())
                     .build(),
             ),
-            logs: aws_sdk_cloudwatchlogs::Client::from_conf(
-                aws_sdk_cloudwatchlogs::config::Builder::from(sdk)
-                    .interceptor(calls.clone())
-                    .build(),
-            ),
+            logs: aws_sdk_cloudwatchlogs::Client::from_conf({
+                let mut logs = aws_sdk_cloudwatchlogs::config::Builder::from(sdk);
+                logs.push_interceptor(SharedInterceptor::new(calls.clone()));
+                if sdk.endpoint_url().is_some() {
+                    logs.push_interceptor(SharedInterceptor::new(KeepEndpointHost));
+                }
+                logs.build()
+            }),
             calls,
         }
     }

@@ -283,3 +283,10 @@ pub async fn registry_login(client: &Client) -> anyhow::Result<(String, Credenti
     let credentials = Credentials::from_ecr_token(&token).map_err(anyhow::Error::msg)?;
     Ok((endpoint, credentials))
 }
+
+/// An image of a repository named by its digest (`sha256:...`).
+pub fn by_digest(digest: &str) -> aws_sdk_ecr::types::ImageIdentifier {
+    aws_sdk_ecr::types::ImageIdentifier::builder()
+        .image_digest(digest)
+        .build()
+}

@@ -36,6 +36,10 @@ impl GitHub {
         );
     }
 
+    pub fn warning(&self, message: &str) {
+        eprintln!("::warning::{}", escape_data(message));
+    }
+
     /// An annotation on a line of a file (GitHub shows it in the diff view).
     pub fn error_at(&self, file: &str, line: usize, column: usize, title: &str, message: &str) {
         eprintln!(

@@ -3,10 +3,11 @@
 //! The binary is a thin `main.rs` over this library. Each module has one job:
 //! `config` reads deploy.yaml, `aws` builds the SDK configuration, `image` reads images,
 //! `registry` pushes them, `ecr` manages the repository, `ecs` and `logs` wrap the calls a
-//! deploy needs, `taskdef` and `service` render what ECS should run, `rollout` judges a
-//! rollout,
-//! `commands` holds one module per subcommand, and `printer` is the only place that writes to
-//! the terminal.
+//! deploy needs, `live_tail` opens CloudWatch Live Tail sessions, `tail` merges them with
+//! polled pages exactly once, `preflight` checks an image against the config (health-check programs, size budget),
+//! `taskdef` and `service` render what ECS should run, `rollout`
+//! judges a rollout, `commands` holds one module per subcommand, and `printer` is the only
+//! place that writes to the terminal.
 
 pub mod aws;
 pub mod cache;
@@ -19,10 +20,14 @@ pub mod ecs;
 pub mod exit;
 pub mod github;
 pub mod image;
+pub mod live_tail;
 pub mod logs;
+pub mod preflight;
 pub mod printer;
 pub mod progress;
 pub mod registry;
 pub mod rollout;
 pub mod service;
+pub mod signals;
+pub mod tail;
 pub mod taskdef;

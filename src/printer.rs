@@ -70,6 +70,16 @@ impl Printer {
         }
     }
 
+    /// A warning on stderr (hidden by -qq), also raised as a GitHub annotation in Actions.
+    pub fn warn(&self, line: &str) {
+        if self.verbosity >= -1 {
+            eprintln!("{WARNING}warning{WARNING:#}: {line}");
+        }
+        if let Some(gh) = crate::github::GitHub::detect() {
+            gh.warning(line);
+        }
+    }
+
     pub fn success(&self, line: &str) {
         if self.verbosity >= 0 {
             eprintln!("{GOOD}{line}{GOOD:#}");

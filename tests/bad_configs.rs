@@ -7,6 +7,7 @@ use common::{fixture, run, shipit};
 
 /// (file, line the first error must name, its rule)
 const CASES: &[(&str, usize, &str)] = &[
+    ("image-max-size.yaml", 5, "image-size"),
     ("unknown-key-top.yaml", 2, "unknown-key"),
     ("unknown-key-nested.yaml", 9, "unknown-key"),
     ("unknown-key-deep.yaml", 25, "unknown-key"),

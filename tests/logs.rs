@@ -43,24 +43,24 @@ fn config(name: &str) -> String {
 }
 
 /// Writes `per_stream` events to each stream in batches of `batch`, every batch of a round
-/// sharing one millisecond. Messages are `STREAM n`.
+/// sharing one millisecond. Messages are `STREAM n`, n counting from each stream's `first`.
 fn write_events(
     runtime: &tokio::runtime::Runtime,
     client: &aws_sdk_cloudwatchlogs::Client,
     group: &str,
-    streams: &[String],
+    streams: &[(&str, usize)],
     per_stream: usize,
     batch: usize,
 ) {
     use aws_sdk_cloudwatchlogs::types::InputLogEvent;
     for round in 0..per_stream / batch {
         let timestamp = now_ms();
-        for stream in streams {
+        for (stream, first) in streams {
             let events: Vec<InputLogEvent> = (0..batch)
                 .map(|i| {
                     InputLogEvent::builder()
                         .timestamp(timestamp)
-                        .message(format!("{stream} {}", round * batch + i))
+                        .message(format!("{stream} {}", first + round * batch + i))
                         .build()
                         .unwrap()
                 })
@@ -70,7 +70,7 @@ fn write_events(
                     client
                         .put_log_events()
                         .log_group_name(group)
-                        .log_stream_name(stream)
+                        .log_stream_name(*stream)
                         .set_log_events(Some(events))
                         .send(),
                 )
@@ -103,10 +103,12 @@ fn create_streams(
 }
 
 /// Checks that each stream's messages `STREAM 0..n` came exactly once and in order.
+/// `per_stream` events each, but the last stream, which appeared later, has `last` events.
 fn assert_exactly_once_in_order(
     lines: &[serde_json::Value],
     streams: &[String],
     per_stream: usize,
+    last: usize,
 ) {
     let mut next: HashMap<&str, usize> = streams.iter().map(|s| (s.as_str(), 0)).collect();
     for line in lines {
@@ -121,27 +123,52 @@ fn assert_exactly_once_in_order(
         *expected += 1;
     }
     for (stream, count) in next {
-        assert_eq!(count, per_stream, "stream {stream}");
+        let expected = if stream == streams.last().unwrap() {
+            last
+        } else {
+            per_stream
+        };
+        assert_eq!(count, expected, "stream {stream}");
     }
 }
 
-#[test]
-fn following_prints_every_event_once_in_order_while_events_are_written() {
-    if !require_stack() {
-        return;
-    }
+/// What one `shipit logs --follow` run printed while events were written.
+struct Followed {
+    lines: Vec<serde_json::Value>,
+    stderr: String,
+    streams: Vec<String>,
+    name: String,
+}
+
+/// Writes `before` events to each of three streams, starts `shipit logs --follow` (with
+/// `extra` arguments), then writes `during` more to each, plus all of a fourth stream that
+/// appears only after following began (a new task). Collects what was printed.
+fn follow_while_writing(
+    extra: &[&str],
+    endpoint: Option<&str>,
+    before: usize,
+    during: usize,
+) -> Followed {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let client = logs_client(&runtime, &common::endpoint());
     let name = unique_name("logs");
     let group = format!("/ecs/{name}");
-    // Four tasks' streams; the fourth appears only after following began (a new task).
     let streams: Vec<String> = (0..4).map(|i| format!("ecs/app/task{i}{name}")).collect();
     create_streams(&runtime, &client, &group, &streams[..3]);
+    if before > 0 {
+        let first: Vec<(&str, usize)> = streams[..3].iter().map(|s| (s.as_str(), 0)).collect();
+        write_events(&runtime, &client, &group, &first, before, 250.min(before));
+    }
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("deploy.yaml"), config(&name)).unwrap();
 
-    let mut child = shipit_on_stack(dir.path())
+    let mut command = shipit_on_stack(dir.path());
+    if let Some(url) = endpoint {
+        command.env("AWS_ENDPOINT_URL", url);
+    }
+    let mut child = command
         .args(["logs", "--follow", "--since", "1m", "--output", "json"])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -155,7 +182,7 @@ fn following_prints_every_event_once_in_order_while_events_are_written() {
             }
         }
     });
-    std::thread::sleep(Duration::from_millis(800));
+    std::thread::sleep(Duration::from_millis(1_500));
     runtime
         .block_on(
             client
@@ -165,9 +192,14 @@ fn following_prints_every_event_once_in_order_while_events_are_written() {
                 .send(),
         )
         .unwrap();
-    write_events(&runtime, &client, &group, &streams, 2_500, 250);
+    let next: Vec<(&str, usize)> = streams
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.as_str(), if i < 3 { before } else { 0 }))
+        .collect();
+    write_events(&runtime, &client, &group, &next, during, 250);
 
-    let total = 4 * 2_500;
+    let total = 3 * before + 4 * during;
     let mut lines = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(60);
     while lines.len() < total && Instant::now() < deadline {
@@ -179,12 +211,78 @@ fn following_prints_every_event_once_in_order_while_events_are_written() {
     while let Ok(line) = rx.recv_timeout(Duration::from_secs(3)) {
         lines.push(serde_json::from_str(&line).unwrap());
     }
-    let _ = child.kill();
-    let _ = child.wait();
-    assert_eq!(lines.len(), total, "every event once");
-    assert_exactly_once_in_order(&lines, &streams, 2_500);
-    assert_eq!(lines[0]["task"].as_str().unwrap(), format!("task0{name}"));
-    assert_eq!(lines[0]["container"], "app");
+    let (status, stderr) = common::interrupt(child);
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "Ctrl-C ends following cleanly: {stderr}"
+    );
+    Followed {
+        lines,
+        stderr,
+        streams,
+        name,
+    }
+}
+
+#[test]
+fn following_through_live_tail_prints_every_event_once_in_order_across_the_handover() {
+    if !require_stack() {
+        return;
+    }
+    let run = follow_while_writing(&[], None, 500, 2_000);
+    assert!(
+        run.stderr.contains("through CloudWatch Live Tail"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.lines.len(), 3 * 2_500 + 2_000, "every event once");
+    assert_exactly_once_in_order(&run.lines, &run.streams, 2_500, 2_000);
+    assert_eq!(
+        run.lines[0]["task"].as_str().unwrap(),
+        format!("task0{}", run.name)
+    );
+    assert_eq!(run.lines[0]["container"], "app");
+    assert!(
+        run.lines[0]["event_id"].is_string(),
+        "backfilled: has an id"
+    );
+    assert!(
+        run.lines.last().unwrap()["event_id"].is_null(),
+        "live: no id"
+    );
+}
+
+#[test]
+fn following_by_polling_prints_every_event_once_in_order() {
+    if !require_stack() {
+        return;
+    }
+    let run = follow_while_writing(&["--poll"], None, 0, 2_500);
+    assert!(!run.stderr.contains("Live Tail"), "{}", run.stderr);
+    assert_eq!(run.lines.len(), 4 * 2_500, "every event once");
+    assert_exactly_once_in_order(&run.lines, &run.streams, 2_500, 2_500);
+}
+
+#[test]
+fn a_broken_live_tail_session_is_reopened_and_the_gap_caught_up() {
+    if !require_stack() {
+        return;
+    }
+    let upstream = common::endpoint_addr();
+    // The first two Live Tail streams are cut once 64 KiB of updates went through.
+    let proxy =
+        common::proxy::CuttingProxy::cutting_responses(upstream, "StartLiveTail", 64 * 1024, 2);
+    let run = follow_while_writing(&[], Some(&proxy.url), 0, 2_500);
+    assert_eq!(proxy.cuts_done.load(std::sync::atomic::Ordering::SeqCst), 2);
+    assert_eq!(
+        run.stderr.matches("opening a new one").count(),
+        2,
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.lines.len(), 4 * 2_500, "every event once");
+    assert_exactly_once_in_order(&run.lines, &run.streams, 2_500, 2_500);
 }
 
 /// moto_server from the cached virtualenv, on a free loopback port; stopped when dropped.
@@ -243,7 +341,8 @@ fn backfill_follows_every_page_of_filter_log_events() {
     let streams: Vec<String> = (0..2).map(|i| format!("ecs/app/task{i}")).collect();
     create_streams(&runtime, &client, &group, &streams);
     // 2 x 6,000 events: more than one page of 10,000.
-    write_events(&runtime, &client, &group, &streams, 6_000, 2_000);
+    let firsts: Vec<(&str, usize)> = streams.iter().map(|s| (s.as_str(), 0)).collect();
+    write_events(&runtime, &client, &group, &firsts, 6_000, 2_000);
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("deploy.yaml"), config(&name)).unwrap();
     let out = common::run(
@@ -261,7 +360,7 @@ fn backfill_follows_every_page_of_filter_log_events() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(lines.len(), 12_000);
-    assert_exactly_once_in_order(&lines, &streams, 6_000);
+    assert_exactly_once_in_order(&lines, &streams, 6_000, 6_000);
 
     // People read task ids and messages.
     let out = common::run(

@@ -449,9 +449,7 @@ fn an_upload_cut_mid_blob_is_retried_and_completes_with_the_right_digest() {
     if !require_stack() {
         return;
     }
-    let upstream: std::net::SocketAddr = host_of_endpoint()
-        .parse()
-        .expect("the test endpoint is an IP:port on loopback");
+    let upstream = common::endpoint_addr();
     // Cut the first two connections that carry more than 1 MiB: the blob uploads.
     let proxy = common::proxy::CuttingProxy::start(upstream, MIB as u64, 2);
     let dir = tempfile::tempdir().unwrap();

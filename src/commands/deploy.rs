@@ -8,7 +8,9 @@ use anyhow::Context;
 use clap::Args;
 use serde::Serialize;
 
-use super::push::{PushArgs, PushInputs, PushResult, push_stage};
+use super::push::{
+    Preflight, PushArgs, PushInputs, PushResult, image_size_in_ecr, prepare_image, push_stage,
+};
 use crate::aws::error_chain;
 use crate::calls::Clients;
 use crate::cli::GlobalArgs;
@@ -20,6 +22,7 @@ use crate::logs::{self, LogGroupChange};
 use crate::printer::Printer;
 use crate::rollout::{self, Cause, Rules, Snapshot, Target, Verdict};
 use crate::service::ServiceSettings;
+use crate::signals::Interrupt;
 use crate::taskdef::{TaskDef, diff_lines};
 
 #[derive(Debug, Args)]
@@ -79,6 +82,9 @@ pub struct TaskDefinitionOutcome {
     pub arn: String,
     /// A new revision was registered (the config or the image changed).
     pub registered: bool,
+    /// The image the family's latest revision ran before this one was registered.
+    #[serde(skip)]
+    pub previous_image: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -169,11 +175,17 @@ pub async fn run(
             gh.end_group();
         }
     };
+    // The image is read and checked before anything in AWS changes.
+    group("read and check the image");
+    let prepared = prepare_image(&loaded, &inputs, &args.push, Preflight::Enforce, printer).await?;
+    end_group();
     // The push does not depend on the cluster or the log group: all three at once.
     group("push the image; cluster and log group");
     let retention = config.logs.retention_days.map(|d| d as i32);
     let (pushed, cluster_created, log_group) = tokio::try_join!(
-        push_stage(&loaded, &inputs, &aws, &clients, &args.push, printer),
+        push_stage(
+            &loaded, &inputs, &prepared, &aws, &clients, &args.push, printer
+        ),
         ecs::ensure_cluster(&clients.ecs, &names.cluster, false),
         logs::ensure_log_group(&clients.logs, &names.log_group, retention, false),
     )?;
@@ -200,6 +212,13 @@ pub async fn run(
     }
     let (service, deployment_id) = ensure_service(&clients, &loaded, &task_definition.arn).await?;
     end_group();
+    let mut pushed = pushed;
+    if let Some(previous) = &task_definition.previous_image
+        && previous != &pushed.image
+    {
+        pushed.size_report.deployed_bytes = image_size_in_ecr(&clients, &loaded, previous).await;
+    }
+    printer.info(&format!("image {}", pushed.size_report.summary()));
 
     let mut result = DeployResult {
         ok: true,
@@ -373,8 +392,16 @@ pub async fn ensure_task_definition(
         return Ok(TaskDefinitionOutcome {
             arn: td.task_definition_arn().unwrap_or_default().to_string(),
             registered: false,
+            previous_image: None,
         });
     }
+    let previous_image = latest.as_ref().and_then(|td| {
+        td.container_definitions()
+            .iter()
+            .find(|c| c.name() == Some(loaded.names.container.as_str()))
+            .and_then(|c| c.image())
+            .map(str::to_string)
+    });
     let out =
         wanted.register(&clients.ecs).send().await.map_err(|e| {
             anyhow::anyhow!("ECS RegisterTaskDefinition failed: {}", error_chain(&e))
@@ -386,6 +413,7 @@ pub async fn ensure_task_definition(
     Ok(TaskDefinitionOutcome {
         arn: arn.to_string(),
         registered: true,
+        previous_image,
     })
 }
 
@@ -523,7 +551,7 @@ pub async fn watch(
     let started = Instant::now();
     let mut last: Option<Snapshot> = None;
     let mut polls = 0u32;
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut interrupt = Interrupt::listen()?;
     printer.info(&format!(
         "waiting for the rollout of {} (timeout {}s)",
         short_task_definition(&target.task_definition),
@@ -563,10 +591,7 @@ pub async fn watch(
         };
         tokio::select! {
             _ = tokio::time::sleep(pause) => {}
-            _ = tokio::signal::ctrl_c() => {
-                return Ok(Watched { verdict, last, seconds, timed_out: false, interrupted: true });
-            }
-            _ = terminate.recv() => {
+            _ = interrupt.recv() => {
                 return Ok(Watched { verdict, last, seconds, timed_out: false, interrupted: true });
             }
         }

@@ -2,10 +2,13 @@
 //! (every page), then, with `--follow`, new events as they arrive: each printed once, in order
 //! within its stream, new tasks' streams included.
 //!
-//! Following polls FilterLogEvents from a little before the newest event seen (events are
-//! ingested late and out of step across streams) and drops what was already printed by event
-//! id, so nothing is lost at a page or poll boundary and nothing repeats. Polls stay within
-//! FilterLogEvents' budget of 5 requests a second.
+//! Following uses CloudWatch Live Tail: the session is opened before the backfill, so every
+//! event ingested after the backfill's snapshot reaches it. When the service drops events from
+//! a busy session (`sampled`), or a session ends (three hours at most) or breaks, a
+//! FilterLogEvents catch-up covers the gap. `tail::Merger` makes each handover exactly-once.
+//! Where Live Tail is not available (an endpoint without it, no `logs:StartLiveTail`
+//! permission) or with `--poll`, following polls FilterLogEvents instead, within its budget of
+//! 5 requests a second.
 
 use std::collections::{HashMap, HashSet};
 use std::io::IsTerminal;
@@ -13,7 +16,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::bail;
 use aws_sdk_cloudwatchlogs::Client;
-use aws_sdk_cloudwatchlogs::types::FilteredLogEvent;
 use clap::Args;
 use serde::Serialize;
 
@@ -21,16 +23,23 @@ use crate::aws::error_chain;
 use crate::calls::Clients;
 use crate::cli::GlobalArgs;
 use crate::exit::{BadInput, ExitStatus};
+use crate::live_tail::{self, Session};
 use crate::printer::Printer;
+use crate::signals::Interrupt;
+use crate::tail::{Event, Merger};
 
 #[derive(Debug, Args)]
 pub struct LogsArgs {
     /// How far back to start: a duration (10m, 2h) or an ISO time (2026-11-28T09:00:00Z).
     #[arg(long, default_value = "10m")]
     pub since: String,
-    /// Keep printing new events until interrupted.
+    /// Keep printing new events until interrupted (through CloudWatch Live Tail where the
+    /// account allows it, which AWS bills per session minute; else by polling).
     #[arg(short, long)]
     pub follow: bool,
+    /// Follow by polling FilterLogEvents, never through Live Tail.
+    #[arg(long, requires = "follow")]
+    pub poll: bool,
     /// A CloudWatch Logs filter pattern (`ERROR`, `"timed out"`, `{ $.level = "error" }`).
     #[arg(long, value_name = "PATTERN")]
     pub filter: Option<String>,
@@ -42,18 +51,19 @@ pub struct LogsArgs {
     pub container: Option<String>,
 }
 
-/// How far behind the newest event each poll looks again: CloudWatch ingests events late, and
-/// an event can appear after a newer one from another stream was already returned.
-const LAG_WINDOW_MS: i64 = 10_000;
 /// FilterLogEvents allows 5 requests a second per account and region; stay under it.
 const MIN_REQUEST_GAP: Duration = Duration::from_millis(250);
 /// Between polls when the last one found nothing new.
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
+/// Live Tail sessions that fail to open or break one after another before following falls
+/// back to polling.
+const MAX_SESSION_FAILURES: u32 = 5;
 
 #[derive(Debug, Serialize)]
 struct Line<'a> {
     timestamp: i64,
-    event_id: &'a str,
+    /// Null for events that came through Live Tail, which gives no ids.
+    event_id: Option<&'a str>,
     stream: &'a str,
     task: &'a str,
     container: &'a str,
@@ -75,32 +85,6 @@ pub fn parse_since(text: &str, now_ms: i64) -> Result<i64, BadInput> {
         })
 }
 
-/// Events not yet printed, from pages of FilterLogEvents: remembers ids inside the lag window.
-#[derive(Debug, Default)]
-pub struct Dedup {
-    seen: HashMap<String, i64>,
-    newest: i64,
-}
-
-impl Dedup {
-    /// True the first time an event id is offered.
-    pub fn first_time(&mut self, event_id: &str, timestamp: i64) -> bool {
-        if self.seen.contains_key(event_id) {
-            return false;
-        }
-        self.seen.insert(event_id.to_string(), timestamp);
-        self.newest = self.newest.max(timestamp);
-        true
-    }
-
-    /// Where the next poll starts, and forgetting ids older than that.
-    pub fn next_start(&mut self, floor: i64) -> i64 {
-        let start = (self.newest - LAG_WINDOW_MS).max(floor);
-        self.seen.retain(|_, ts| *ts >= start);
-        start
-    }
-}
-
 pub async fn run(
     args: &LogsArgs,
     global: &GlobalArgs,
@@ -111,7 +95,6 @@ pub async fn run(
     let since = parse_since(&args.since, now_ms)?;
     let aws = global.aws.load(loaded.config.region.as_deref()).await?;
     let clients = Clients::new(&aws.sdk);
-    let group = &loaded.names.log_group;
     let container = args
         .container
         .clone()
@@ -120,53 +103,156 @@ pub async fn run(
         Some(task) => format!("{}/{container}/{task}", loaded.config.logs.stream_prefix),
         None => format!("{}/{container}/", loaded.config.logs.stream_prefix),
     };
-    let colors = !printer.is_json() && std::io::stdout().is_terminal();
-    let mut out = Output {
-        printer,
-        colors,
-        task_colors: HashMap::new(),
+    let mut follower = Follower {
+        client: &clients.logs,
+        group: &loaded.names.log_group,
+        prefix: &prefix,
+        filter: args.filter.as_deref(),
+        merger: Merger::new(since),
+        pacer: Pacer::default(),
+        out: Output {
+            printer,
+            colors: !printer.is_json() && std::io::stdout().is_terminal(),
+            task_colors: HashMap::new(),
+        },
     };
+    if !args.follow {
+        follower.catch_up(since).await?;
+        return Ok(ExitStatus::Success);
+    }
+    // From here on Ctrl-C (or SIGTERM) ends following wherever it is, and exits 0.
+    let mut interrupt = Interrupt::listen()?;
+    tokio::select! {
+        followed = follower.follow(args.poll) => followed?,
+        _ = interrupt.recv() => {}
+    }
+    Ok(ExitStatus::Success)
+}
 
-    let mut dedup = Dedup::default();
-    let mut pacer = Pacer::default();
-    let mut start = since;
-    loop {
+/// Why following through Live Tail stopped (it only returns to fall back to polling).
+struct LiveTailUnavailable(String);
+
+/// Reads events from either source and prints each once.
+struct Follower<'a> {
+    client: &'a Client,
+    group: &'a str,
+    prefix: &'a str,
+    filter: Option<&'a str>,
+    merger: Merger,
+    pacer: Pacer,
+    out: Output<'a>,
+}
+
+impl Follower<'_> {
+    /// Follows (until the caller stops it): through Live Tail, else by polling.
+    async fn follow(&mut self, poll: bool) -> anyhow::Result<()> {
+        if !poll {
+            let LiveTailUnavailable(reason) = self.live().await?;
+            self.out.printer.info(&format!(
+                "CloudWatch Live Tail is not available ({reason}); following by polling FilterLogEvents instead"
+            ));
+        } else {
+            self.catch_up(self.merger.since()).await?;
+        }
+        self.poll().await
+    }
+
+    /// Follows through Live Tail; returns only to fall back to polling, when sessions cannot
+    /// be opened or keep breaking.
+    async fn live(&mut self) -> anyhow::Result<LiveTailUnavailable> {
+        let arn = live_tail::group_arn(self.client, self.group).await?;
+        self.out.printer.info(&format!(
+            "following {} through CloudWatch Live Tail (Ctrl-C stops)",
+            self.group
+        ));
+        let mut failures = 0u32;
+        let mut backfilled = false;
+        loop {
+            // Open the session first, then read what came before it: nothing falls in between.
+            let opened = Session::open(self.client, &arn, self.prefix, self.filter).await;
+            let mut session = match opened {
+                Ok(session) => session,
+                Err(err) => {
+                    failures += 1;
+                    if !backfilled || failures >= MAX_SESSION_FAILURES {
+                        // Polling starts where this left off: with the backfill, if not done.
+                        return Ok(LiveTailUnavailable(err.to_string()));
+                    }
+                    tracing::warn!("could not reopen the Live Tail session ({err}); retrying");
+                    tokio::time::sleep(Duration::from_secs(u64::from(failures))).await;
+                    continue;
+                }
+            };
+            tracing::debug!(session = session.id(), "Live Tail session open");
+            if backfilled {
+                // The gap since the last session, from a lag window before the newest event.
+                self.catch_up(self.merger.catch_up_start(i64::MAX)).await?;
+            } else {
+                self.catch_up(self.merger.since()).await?;
+                backfilled = true;
+            }
+            loop {
+                match session.next().await {
+                    Ok(Some(update)) => {
+                        failures = 0;
+                        if update.sampled {
+                            // The service dropped events before these: read them back first,
+                            // so that each stream stays in order.
+                            let oldest = update.events.iter().map(|e| e.timestamp).min();
+                            let gap_start = oldest.unwrap_or(i64::MAX);
+                            tracing::debug!("Live Tail update sampled; catching up");
+                            self.catch_up(self.merger.catch_up_start(gap_start)).await?;
+                        }
+                        let fresh = self.merger.offer_live(update.events);
+                        self.out.print_all(&fresh)?;
+                    }
+                    Ok(None) => {
+                        tracing::debug!("Live Tail session ended; opening a new one");
+                        break;
+                    }
+                    Err(err) => {
+                        failures += 1;
+                        if failures >= MAX_SESSION_FAILURES {
+                            return Ok(LiveTailUnavailable(format!(
+                                "sessions keep breaking: {err}"
+                            )));
+                        }
+                        tracing::warn!("the Live Tail session broke ({err}); opening a new one");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Polls FilterLogEvents from a lag window before the newest event printed.
+    async fn poll(&mut self) -> anyhow::Result<()> {
+        loop {
+            let start = self.merger.catch_up_start(i64::MAX);
+            let printed = self.catch_up(start).await?;
+            let pause = if printed == 0 {
+                POLL_INTERVAL
+            } else {
+                MIN_REQUEST_GAP
+            };
+            tokio::time::sleep(pause).await;
+        }
+    }
+
+    /// Prints what FilterLogEvents has from `start` on that was not printed yet; how many.
+    async fn catch_up(&mut self, start: i64) -> anyhow::Result<usize> {
         let events = fetch(
-            &clients.logs,
-            group,
-            &prefix,
-            args.filter.as_deref(),
+            self.client,
+            self.group,
+            self.prefix,
+            self.filter,
             start,
-            &mut pacer,
+            &mut self.pacer,
         )
         .await?;
-        let mut fresh: Vec<&FilteredLogEvent> = events
-            .iter()
-            .filter(|e| {
-                dedup.first_time(
-                    e.event_id().unwrap_or_default(),
-                    e.timestamp().unwrap_or_default(),
-                )
-            })
-            .collect();
-        // Time order across streams; ties keep the service's order, so each stream stays in order.
-        fresh.sort_by_key(|e| (e.timestamp(), e.ingestion_time()));
-        for event in &fresh {
-            out.print(event)?;
-        }
-        if !args.follow {
-            return Ok(ExitStatus::Success);
-        }
-        start = dedup.next_start(since);
-        let pause = if fresh.is_empty() {
-            POLL_INTERVAL
-        } else {
-            MIN_REQUEST_GAP
-        };
-        tokio::select! {
-            _ = tokio::time::sleep(pause) => {}
-            _ = tokio::signal::ctrl_c() => return Ok(ExitStatus::Success),
-        }
+        let fresh = self.merger.offer_filtered(events);
+        self.out.print_all(&fresh)?;
+        Ok(fresh.len())
     }
 }
 
@@ -196,7 +282,7 @@ async fn fetch(
     filter: Option<&str>,
     start: i64,
     pacer: &mut Pacer,
-) -> anyhow::Result<Vec<FilteredLogEvent>> {
+) -> anyhow::Result<Vec<Event>> {
     let mut events = Vec::new();
     let mut token: Option<String> = None;
     let mut tokens_seen = HashSet::new();
@@ -227,7 +313,13 @@ async fn fetch(
             page.events()
                 .iter()
                 .filter(|e| e.log_stream_name().is_some_and(|s| s.starts_with(prefix)))
-                .cloned(),
+                .map(|e| Event {
+                    stream: e.log_stream_name().unwrap_or_default().to_string(),
+                    timestamp: e.timestamp().unwrap_or_default(),
+                    ingestion_time: e.ingestion_time().unwrap_or_default(),
+                    message: e.message().unwrap_or_default().to_string(),
+                    event_id: e.event_id().map(str::to_string),
+                }),
         );
         match page.next_token() {
             // A token seen before would loop forever: some endpoints repeat the last one.
@@ -247,17 +339,24 @@ struct Output<'a> {
 const PALETTE: [u8; 6] = [36, 35, 33, 32, 34, 31];
 
 impl Output<'_> {
-    fn print(&mut self, event: &FilteredLogEvent) -> anyhow::Result<()> {
-        let stream = event.log_stream_name().unwrap_or_default();
+    fn print_all(&mut self, events: &[Event]) -> anyhow::Result<()> {
+        for event in events {
+            self.print(event)?;
+        }
+        Ok(())
+    }
+
+    fn print(&mut self, event: &Event) -> anyhow::Result<()> {
+        let stream = &event.stream;
         // prefix/container/task-id
         let mut parts = stream.rsplitn(3, '/');
         let task = parts.next().unwrap_or(stream);
         let container = parts.next().unwrap_or_default();
-        let message = event.message().unwrap_or_default().trim_end_matches('\n');
+        let message = event.message.trim_end_matches('\n');
         let text = if self.printer.is_json() {
             let line = Line {
-                timestamp: event.timestamp().unwrap_or_default(),
-                event_id: event.event_id().unwrap_or_default(),
+                timestamp: event.timestamp,
+                event_id: event.event_id.as_deref(),
                 stream,
                 task,
                 container,
@@ -296,21 +395,5 @@ mod tests {
             1_795_856_400_000
         );
         assert!(parse_since("yesterday", now).is_err());
-    }
-
-    #[test]
-    fn dedup_prints_each_id_once_and_looks_back_a_lag_window() {
-        let mut d = Dedup::default();
-        assert!(d.first_time("a", 1_000));
-        assert!(!d.first_time("a", 1_000));
-        assert!(d.first_time("b", 30_000));
-        // The next poll starts 10 s before the newest event, and forgets older ids.
-        assert_eq!(d.next_start(0), 20_000);
-        assert!(
-            d.first_time("a", 1_000),
-            "forgotten, but also never asked for again"
-        );
-        assert!(!d.first_time("b", 30_000));
-        assert_eq!(d.next_start(25_000), 25_000, "never before --since");
     }
 }

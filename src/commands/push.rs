@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use clap::Args;
 use serde::Serialize;
 use url::Url;
@@ -12,11 +12,12 @@ use url::Url;
 use crate::aws::{self, Aws, AwsArgs};
 use crate::calls::Clients;
 use crate::cli::GlobalArgs;
-use crate::config::model::{CpuArchitecture, TagMutability};
+use crate::config::model::{CpuArchitecture, TagMutability, parse_size};
 use crate::config::{self, LoadedConfig};
 use crate::ecr::{self, RepositoryState};
 use crate::exit::{BadInput, ExitStatus};
 use crate::image::{self, Compression, Digest, ReadOptions, SourceRef};
+use crate::preflight::{self, SizeReport};
 use crate::printer::Printer;
 use crate::progress::{Mode, PushProgress, mib};
 use crate::registry::Repository;
@@ -44,6 +45,18 @@ pub struct PushArgs {
     /// Upload each blob in parts of this many MiB (at least 5) instead of one streaming request.
     #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(5..=4096))]
     pub chunk_size: Option<u64>,
+    /// Do not look inside the image for the programs the health check runs.
+    #[arg(long)]
+    pub no_preflight: bool,
+}
+
+/// What a health check the image cannot run does to the push stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preflight {
+    /// Refuse (deploy): the tasks would be replaced as unhealthy, again and again.
+    Enforce,
+    /// Warn (push): the image may be meant for another config.
+    Warn,
 }
 
 #[derive(Debug, Serialize)]
@@ -56,6 +69,8 @@ pub struct PushResult {
     pub image: String,
     pub tagged_image: String,
     pub layers_compressed: usize,
+    /// Compressed size, largest layers, the change against the deployed image, the budget.
+    pub size_report: SizeReport,
     #[serde(flatten)]
     pub report: PushReport,
 }
@@ -69,7 +84,9 @@ pub async fn run(
     let inputs = PushInputs::resolve(&loaded, args, &global.aws)?;
     let aws = global.aws.load(loaded.config.region.as_deref()).await?;
     let clients = Clients::new(&aws.sdk);
-    let result = push_stage(&loaded, &inputs, &aws, &clients, args, printer).await?;
+    let prepared = prepare_image(&loaded, &inputs, args, Preflight::Warn, printer).await?;
+    let mut result = push_stage(&loaded, &inputs, &prepared, &aws, &clients, args, printer).await?;
+    result.size_report.deployed_bytes = deployed_image_size(&clients, &loaded).await;
     let report = &result.report;
     let human = if report.unchanged {
         format!(
@@ -78,11 +95,10 @@ pub async fn run(
         )
     } else {
         format!(
-            "pushed {}\n  image   {}\n  size    {} compressed, {} layer(s){}\n  blobs   {} uploaded ({}), {} already there, {} mounted, in {:.1} s\n",
+            "pushed {}\n  image   {}\n  size    {}{}\n  blobs   {} uploaded ({}), {} already there, {} mounted, in {:.1} s\n",
             result.tagged_image,
             result.image,
-            mib(report.size),
-            report.layers,
+            result.size_report.summary(),
             if result.layers_compressed > 0 {
                 format!(", {} compressed here", result.layers_compressed)
             } else {
@@ -168,10 +184,50 @@ impl PushInputs {
     }
 }
 
-/// The push stage: repository, image, registry, push.
+/// An image read from its source and checked against the config, before any AWS call: a
+/// refused image leaves nothing behind.
+pub struct PreparedImage {
+    read: image::ReadImage,
+    pub size: SizeReport,
+}
+
+/// Reads (maybe compresses) the image, then the guardrails: the size budget, and the health
+/// check's programs (refused or warned about, per `preflight`).
+pub async fn prepare_image(
+    loaded: &LoadedConfig,
+    inputs: &PushInputs,
+    args: &PushArgs,
+    preflight: Preflight,
+    printer: &Printer,
+) -> anyhow::Result<PreparedImage> {
+    let source = &inputs.source;
+    printer.info(&format!("reading {source}"));
+    let read = image::read(source, &inputs.options)
+        .await
+        .with_context(|| format!("cannot read the image {source}"))?;
+    let size = SizeReport::of(
+        &read.image,
+        loaded.config.image.max_size.as_deref().and_then(parse_size),
+    );
+    if size.over_budget() {
+        let line = loaded.line_of("image.max_size");
+        bail!(
+            "the image is over its size budget: {} (image.max_size, {}:{line}); nothing was pushed. Make the image smaller (a multi-stage build, a slim base, fewer build tools in the final stage) or raise the budget",
+            size.summary(),
+            loaded.path.display()
+        );
+    }
+    if !args.no_preflight {
+        check_health_check(loaded, &read.image, source, preflight, printer).await?;
+    }
+    Ok(PreparedImage { read, size })
+}
+
+/// The push stage: repository, registry, push.
 pub async fn push_stage(
     loaded: &LoadedConfig,
     inputs: &PushInputs,
+    prepared: &PreparedImage,
     aws: &Aws,
     clients: &Clients,
     args: &PushArgs,
@@ -179,26 +235,16 @@ pub async fn push_stage(
 ) -> anyhow::Result<PushResult> {
     let config = &loaded.config;
     let PushInputs {
-        source,
         tag,
         registry_override,
         options,
+        ..
     } = inputs;
     let tag = tag.clone();
     let client = &clients.ecr;
-
-    printer.info(&format!(
-        "reading {source} and preparing repository {}",
-        loaded.names.repository
-    ));
-    // Independent: the repository check and reading (maybe compressing) the image.
-    let (repository, read) = tokio::join!(
-        ecr::ensure_repository(client, &loaded.names.repository, &config.repository, false),
-        image::read(source, options)
-    );
-    let repository = repository?;
-    let read = read.with_context(|| format!("cannot read the image {source}"))?;
-    let image = &read.image;
+    let repository =
+        ecr::ensure_repository(client, &loaded.names.repository, &config.repository, false).await?;
+    let image = &prepared.read.image;
     if repository.created {
         printer.info(&format!("created repository {}", repository.uri));
     }
@@ -260,6 +306,7 @@ pub async fn push_stage(
         image: format!("{host}/{}@{}", repository.name, report.digest),
         tagged_image: format!("{host}/{}:{tag}", repository.name),
         layers_compressed: image.layers_compressed,
+        size_report: prepared.size.clone(),
         tag,
         repository,
         report,
@@ -281,6 +328,116 @@ pub fn registry_base(
         _ => format!("https://{proxy_endpoint}"),
     };
     Url::parse(&text).with_context(|| format!("registry URL `{text}`"))
+}
+
+/// Looks inside the image for the programs the health check runs (none configured: nothing to
+/// do). A missing one is a config problem pointing at the health check's line.
+async fn check_health_check(
+    loaded: &LoadedConfig,
+    image: &image::Image,
+    source: &SourceRef,
+    preflight: Preflight,
+    printer: &Printer,
+) -> anyhow::Result<()> {
+    let Some(health_check) = &loaded.config.container.health_check else {
+        return Ok(());
+    };
+    let layers = image.layers.clone();
+    let config_file = image.config.file.clone();
+    let (tree, path_var) = tokio::task::spawn_blocking(move || {
+        let mut config_bytes = Vec::new();
+        std::io::Read::read_to_end(
+            &mut config_file
+                .open_blocking()
+                .map_err(image::ImageError::io(config_file.path.display()))?,
+            &mut config_bytes,
+        )
+        .map_err(image::ImageError::io(config_file.path.display()))?;
+        let tree = image::files::FileTree::read(&layers)?;
+        Ok::<_, image::ImageError>((tree, preflight::image_path(&config_bytes)))
+    })
+    .await??;
+    let port = u16::try_from(loaded.config.container.port).unwrap_or(80);
+    let Err(missing) = preflight::check_health_check(&health_check.command, &tree, &path_var, port)
+    else {
+        tracing::debug!("health check preflight: every program is in the image");
+        return Ok(());
+    };
+    let message = format!(
+        "the health check runs `{}`, which is not in the image {source} (looked along {}): ECS would mark every task unhealthy and replace it, again and again",
+        missing.program, missing.searched
+    );
+    let fix = match missing.alternatives.as_slice() {
+        [] => format!(
+            "install {} in the image, or run the health check with a program the image has",
+            missing.program
+        ),
+        [first, ..] => format!(
+            "install {} in the image, or use a program it has: `{first}`",
+            missing.program
+        ),
+    };
+    match preflight {
+        Preflight::Enforce => Err(loaded
+            .problem(
+                "health-check-program",
+                "container.health_check.command",
+                message,
+                format!("{fix} (or deploy with --no-preflight)"),
+            )
+            .into()),
+        Preflight::Warn => {
+            printer.warn(&format!("{message}; {fix}"));
+            Ok(())
+        }
+    }
+}
+
+/// The compressed size of the image the service runs now (ECS, then ECR DescribeImages), or
+/// None when there is no service yet or its image is not a digest in this repository.
+pub async fn deployed_image_size(clients: &Clients, loaded: &LoadedConfig) -> Option<u64> {
+    let names = &loaded.names;
+    let service = crate::ecs::describe_service(&clients.ecs, &names.cluster, &names.service)
+        .await
+        .ok()??;
+    let task_definition = service.task_definition()?;
+    let td = crate::ecs::describe_task_definition(&clients.ecs, task_definition)
+        .await
+        .ok()??;
+    let image = td
+        .container_definitions()
+        .iter()
+        .find(|c| c.name() == Some(names.container.as_str()))?
+        .image()?
+        .to_string();
+    image_size_in_ecr(clients, loaded, &image).await
+}
+
+/// The compressed size (config and layers, as `SizeReport` counts) of
+/// `REGISTRY/REPOSITORY@sha256:...` when it is in this config's repository, from its manifest
+/// (ECR BatchGetImage). Not DescribeImages' `imageSizeInBytes`: that leaves out the config, and
+/// emulators fill it in differently.
+pub async fn image_size_in_ecr(
+    clients: &Clients,
+    loaded: &LoadedConfig,
+    image: &str,
+) -> Option<u64> {
+    let (name, digest) = image.split_once('@')?;
+    let repository = &loaded.names.repository;
+    if !name.ends_with(&format!("/{repository}")) {
+        return None;
+    }
+    let found = clients
+        .ecr
+        .batch_get_image()
+        .repository_name(repository)
+        .image_ids(ecr::by_digest(digest))
+        .send()
+        .await
+        .ok()?;
+    let manifest = found.images().first()?.image_manifest()?;
+    let manifest: image::Manifest = serde_json::from_str(manifest).ok()?;
+    Some(manifest.config.size + manifest.layers.iter().map(|l| l.size).sum::<u64>())
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ use crate::ecs::{self, short_task_definition};
 use crate::exit::ExitStatus;
 use crate::printer::Printer;
 use crate::rollout::{Snapshot, TaskView, classify};
+use crate::signals::Interrupt;
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
@@ -93,6 +94,7 @@ pub async fn run(
     let names = &loaded.names;
     let redraw = args.watch && !printer.is_json() && std::io::stdout().is_terminal();
     let mut last: Option<Status> = None;
+    let mut interrupt = Interrupt::listen()?;
     loop {
         let status = read_status(&clients, names).await?;
         if last.as_ref() != Some(&status) {
@@ -113,7 +115,7 @@ pub async fn run(
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(2)) => {}
-            _ = tokio::signal::ctrl_c() => return Ok(ExitStatus::Success),
+            _ = interrupt.recv() => return Ok(ExitStatus::Success),
         }
     }
 }
@@ -305,11 +307,7 @@ async fn scan_findings(clients: &Clients, repository: &str, image: &str) -> Opti
         .ecr
         .describe_image_scan_findings()
         .repository_name(repository)
-        .image_id(
-            aws_sdk_ecr::types::ImageIdentifier::builder()
-                .image_digest(digest)
-                .build(),
-        )
+        .image_id(crate::ecr::by_digest(digest))
         .send()
         .await
         // Not offered (the local stack has no scanner) or not scanned yet: nothing to show.

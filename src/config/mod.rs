@@ -13,6 +13,7 @@ pub mod yaml;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -68,6 +69,38 @@ pub struct LoadedConfig {
     pub config: DeployConfig,
     pub names: Names,
     pub warnings: Vec<Diagnostic>,
+    /// The file's text and where each value is in it, for problems found later (a health
+    /// check the image cannot run) that still belong to a line of the file.
+    source_text: Arc<str>,
+    places: Arc<SourceMap>,
+}
+
+impl LoadedConfig {
+    /// The line of the value at `path` (or of the nearest ancestor in the file).
+    pub fn line_of(&self, path: &str) -> usize {
+        self.places.locate(path).line
+    }
+
+    /// A config problem found after loading, pointing at the value at `path`: reported like
+    /// any other (file, line, the line itself, the fix; exit code 2).
+    pub fn problem(
+        &self,
+        rule: &'static str,
+        path: &str,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> ConfigError {
+        let file = self.path.display().to_string();
+        ConfigError {
+            diagnostics: vec![
+                Diagnostic::error(rule, &file, self.places.locate(path), message)
+                    .with_path(path)
+                    .with_fix(fix),
+            ],
+            file,
+            source_text: Some(self.source_text.to_string()),
+        }
+    }
 }
 
 /// Why a config could not be used: every problem, plus the text to quote lines from.
@@ -247,6 +280,8 @@ pub fn load_bytes(
         config,
         names,
         warnings: diagnostics,
+        source_text: Arc::from(text),
+        places: Arc::new(map),
     })
 }
 

@@ -130,6 +130,33 @@ pub struct ImageConfig {
     /// How layers that the source holds uncompressed are compressed: gzip (default) or zstd.
     #[serde(default)]
     pub compression: crate::image::Compression,
+    /// A size budget: push and deploy fail before uploading when the compressed image is
+    /// larger. Bytes with a unit: `150MiB`, `1.5GiB`, `200MB`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_size: Option<String>,
+}
+
+/// `150MiB`, `1.5 GiB`, `200MB`, `512KiB`, `1000000` (bytes) -> bytes. Units are binary (KiB,
+/// MiB, GiB) or decimal (kB, MB, GB), case-insensitive; None for anything else.
+pub fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    let factor: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        "kb" => 1e3,
+        "mb" => 1e6,
+        "gb" => 1e9,
+        _ => return None,
+    };
+    let bytes = number * factor;
+    (bytes.is_finite() && bytes >= 1.0).then_some(bytes as u64)
 }
 
 /// The ECS service (Fargate, awsvpc networking).
@@ -418,4 +445,20 @@ fn port_default() -> i64 {
 }
 fn stream_prefix_default() -> String {
     "ecs".to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_take_binary_and_decimal_units() {
+        assert_eq!(parse_size("150MiB"), Some(150 * 1024 * 1024));
+        assert_eq!(parse_size("1.5 GiB"), Some(1536 * 1024 * 1024));
+        assert_eq!(parse_size("200mb"), Some(200_000_000));
+        assert_eq!(parse_size("4096"), Some(4096));
+        for bad in ["", "MiB", "150 megs", "-1MiB", "0", "1.2.3MB"] {
+            assert_eq!(parse_size(bad), None, "{bad}");
+        }
+    }
 }

@@ -250,6 +250,16 @@ fn check_repository_and_image(c: &mut Checker, config: &DeployConfig, names: &Na
             "write `docker://NAME:TAG`, `docker-archive:PATH`, `oci:PATH[:REF]` or `oci-archive:PATH`",
         );
     }
+    if let Some(size) = &config.image.max_size
+        && super::model::parse_size(size).is_none()
+    {
+        c.error(
+            "image-size",
+            "image.max_size",
+            format!("`{size}` is not a size"),
+            "write a number with a unit: `150MiB`, `1.5GiB` or `200MB`",
+        );
+    }
     if let Some(tag) = &config.image.tag {
         if !IMAGE_TAG.is_match(tag) {
             c.error(

@@ -10,6 +10,7 @@ pub mod compress;
 pub mod digest;
 pub mod docker_archive;
 pub mod engine;
+pub mod files;
 pub mod layout;
 pub mod source;
 

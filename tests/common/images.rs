@@ -32,6 +32,38 @@ pub fn layer_tar(file_name: &str, contents: &[u8]) -> Vec<u8> {
     builder.into_inner().unwrap()
 }
 
+/// One entry of a layer made by `fs_layer`.
+pub enum TarEntry<'a> {
+    /// Path, mode, contents.
+    File(&'a str, u32, &'a [u8]),
+    /// Path, target.
+    Symlink(&'a str, &'a str),
+}
+
+/// A layer tar with the files and symlinks given (a small root file system).
+pub fn fs_layer(entries: &[TarEntry]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for entry in entries {
+        let mut header = tar::Header::new_gnu();
+        header.set_mtime(0);
+        match entry {
+            TarEntry::File(path, mode, contents) => {
+                header.set_size(contents.len() as u64);
+                header.set_mode(*mode);
+                header.set_entry_type(tar::EntryType::Regular);
+                builder.append_data(&mut header, path, *contents).unwrap();
+            }
+            TarEntry::Symlink(path, target) => {
+                header.set_size(0);
+                header.set_mode(0o777);
+                header.set_entry_type(tar::EntryType::Symlink);
+                builder.append_link(&mut header, path, target).unwrap();
+            }
+        }
+    }
+    builder.into_inner().unwrap()
+}
+
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     encoder.write_all(bytes).unwrap();
@@ -60,13 +92,22 @@ fn write_blob(dir: &Path, bytes: &[u8]) -> (String, u64) {
 /// Writes an OCI layout with gzip layers (one per entry of `layers`), tagged `reference`.
 /// Returns the manifest digest: the image's digest wherever it is pushed unchanged.
 pub fn oci_layout(dir: &Path, layers: &[Vec<u8>], reference: &str, marker: &str) -> String {
+    let tars: Vec<Vec<u8>> = layers
+        .iter()
+        .enumerate()
+        .map(|(i, contents)| layer_tar(&format!("file{i}"), contents))
+        .collect();
+    oci_layout_of_tars(dir, &tars, reference, marker)
+}
+
+/// The same from whole layer tars (`fs_layer`).
+pub fn oci_layout_of_tars(dir: &Path, tars: &[Vec<u8>], reference: &str, marker: &str) -> String {
     std::fs::create_dir_all(dir).unwrap();
     let mut diff_ids = Vec::new();
     let mut descriptors = Vec::new();
-    for (i, contents) in layers.iter().enumerate() {
-        let tar = layer_tar(&format!("file{i}"), contents);
-        diff_ids.push(sha256(&tar));
-        let (digest, size) = write_blob(dir, &gzip(&tar));
+    for tar in tars {
+        diff_ids.push(sha256(tar));
+        let (digest, size) = write_blob(dir, &gzip(tar));
         descriptors.push(serde_json::json!({
             "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
             "digest": digest,

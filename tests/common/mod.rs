@@ -11,6 +11,44 @@ pub fn endpoint() -> String {
     std::env::var("SHIPIT_TEST_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:4566".to_string())
 }
 
+/// The test endpoint's address, for a proxy in front of it (it must be an IP:port).
+pub fn endpoint_addr() -> std::net::SocketAddr {
+    let url = url::Url::parse(&endpoint()).unwrap();
+    format!(
+        "{}:{}",
+        url.host_str().unwrap(),
+        url.port_or_known_default().unwrap()
+    )
+    .parse()
+    .expect("the test endpoint is an IP:port on loopback")
+}
+
+/// Ctrl-C for a child (SIGINT through kill(1), as a terminal sends it), then its exit status
+/// and stderr. A child still running 10 s later is killed and the test fails: a hung command
+/// must not hang the test run.
+pub fn interrupt(mut child: std::process::Child) -> (std::process::ExitStatus, String) {
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let output = child.wait_with_output().unwrap();
+            panic!(
+                "still running 10 s after SIGINT; stderr:\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status,
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
 /// The built binary with an environment of our making: no AWS settings leak in from the
 /// developer's shell except through the variables set here.
 pub fn shipit(dir: &Path) -> Command {

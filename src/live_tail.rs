@@ -1,0 +1,191 @@
+//! CloudWatch Logs Live Tail sessions (StartLiveTail): events pushed as they are ingested,
+//! instead of polled.
+//!
+//! A session lasts at most three hours, ends when its connection breaks, and may say that it
+//! dropped events (`sampled`); the caller (`shipit logs --follow`) renews sessions and catches
+//! up with FilterLogEvents. This module only opens a session and turns its frames into events.
+
+use anyhow::{Context, anyhow, bail};
+use aws_sdk_cloudwatchlogs::Client;
+use aws_sdk_cloudwatchlogs::types::{
+    LiveTailSessionLogEvent, StartLiveTailResponseStream, error::StartLiveTailResponseStreamError,
+};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+
+use crate::aws::error_chain;
+use crate::tail::Event;
+
+/// StartLiveTail is modelled with the host prefix `stream-` (`stream-logs.REGION.amazonaws.com`),
+/// and the SDK puts it in front of an endpoint override too: `stream-127.0.0.1` does not
+/// resolve. With an override (the local stack, a proxy), this interceptor takes the prefix off
+/// again before the request is signed. Without one the SDK's AWS host is left alone.
+#[derive(Debug, Clone)]
+pub struct KeepEndpointHost;
+
+impl Intercept for KeepEndpointHost {
+    fn name(&self) -> &'static str {
+        "shipit-keep-endpoint-host"
+    }
+
+    fn modify_before_signing(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let request = context.request_mut();
+        if let Some(unprefixed) = without_stream_prefix(request.uri()) {
+            request.set_uri(unprefixed)?;
+        }
+        Ok(())
+    }
+}
+
+/// `http://stream-127.0.0.1:4566/` -> `http://127.0.0.1:4566/`; None when there is no prefix.
+fn without_stream_prefix(uri: &str) -> Option<String> {
+    let (scheme, rest) = uri.split_once("://")?;
+    let rest = rest.strip_prefix("stream-")?;
+    Some(format!("{scheme}://{rest}"))
+}
+
+/// One update of a session: the events in it, and whether the service dropped some.
+#[derive(Debug)]
+pub struct Update {
+    pub events: Vec<Event>,
+    pub sampled: bool,
+}
+
+pub struct Session {
+    id: String,
+    stream: aws_sdk_cloudwatchlogs::primitives::event_stream::EventReceiver<
+        StartLiveTailResponseStream,
+        StartLiveTailResponseStreamError,
+    >,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session").field("id", &self.id).finish()
+    }
+}
+
+/// The ARN Live Tail wants for a log group (without the `:*` that DescribeLogGroups' `arn`
+/// ends with).
+pub async fn group_arn(client: &Client, group: &str) -> anyhow::Result<String> {
+    let found = client
+        .describe_log_groups()
+        .log_group_name_prefix(group)
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "CloudWatch DescribeLogGroups `{group}` failed: {}",
+                error_chain(&e)
+            )
+        })?;
+    let Some(found) = found
+        .log_groups()
+        .iter()
+        .find(|g| g.log_group_name() == Some(group))
+    else {
+        bail!("log group {group} does not exist yet: it is created by `shipit deploy`");
+    };
+    found
+        .log_group_arn()
+        .map(str::to_string)
+        .or_else(|| {
+            found
+                .arn()
+                .map(|arn| arn.trim_end_matches(":*").to_string())
+        })
+        .with_context(|| format!("DescribeLogGroups gave no ARN for {group}"))
+}
+
+impl Session {
+    /// Opens a session on the streams under `prefix` and waits until the service confirms it:
+    /// from then on, every event ingested reaches this session.
+    pub async fn open(
+        client: &Client,
+        group_arn: &str,
+        prefix: &str,
+        filter: Option<&str>,
+    ) -> anyhow::Result<Session> {
+        let output = client
+            .start_live_tail()
+            .log_group_identifiers(group_arn)
+            .log_stream_name_prefixes(prefix)
+            .set_log_event_filter_pattern(filter.map(str::to_string))
+            .send()
+            .await
+            .map_err(|e| anyhow!("{}", error_chain(&e)))?;
+        let mut stream = output.response_stream;
+        loop {
+            match stream.recv().await {
+                Ok(Some(StartLiveTailResponseStream::SessionStart(start))) => {
+                    return Ok(Session {
+                        id: start.session_id().unwrap_or_default().to_string(),
+                        stream,
+                    });
+                }
+                Ok(Some(_)) => continue,
+                Ok(None) => bail!("the session ended before it started"),
+                Err(e) => bail!("{}", error_chain(&e)),
+            }
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The next update; None when the service ended the session (its three hours are up).
+    /// An error means the session broke.
+    pub async fn next(&mut self) -> anyhow::Result<Option<Update>> {
+        loop {
+            match self.stream.recv().await {
+                Ok(Some(StartLiveTailResponseStream::SessionUpdate(update))) => {
+                    return Ok(Some(Update {
+                        sampled: update.session_metadata().is_some_and(|m| m.sampled()),
+                        events: update.session_results().iter().map(event).collect(),
+                    }));
+                }
+                Ok(Some(_)) => continue,
+                Ok(None) => return Ok(None),
+                Err(e) => bail!("{}", error_chain(&e)),
+            }
+        }
+    }
+}
+
+fn event(e: &LiveTailSessionLogEvent) -> Event {
+    Event {
+        stream: e.log_stream_name().unwrap_or_default().to_string(),
+        timestamp: e.timestamp().unwrap_or_default(),
+        ingestion_time: e.ingestion_time().unwrap_or_default(),
+        message: e.message().unwrap_or_default().to_string(),
+        event_id: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stream_prefix_comes_off_the_overridden_host_only() {
+        assert_eq!(
+            without_stream_prefix("http://stream-127.0.0.1:4566/").as_deref(),
+            Some("http://127.0.0.1:4566/")
+        );
+        assert_eq!(
+            without_stream_prefix("https://stream-logs.example.com/x?y=1").as_deref(),
+            Some("https://logs.example.com/x?y=1")
+        );
+        assert_eq!(without_stream_prefix("http://127.0.0.1:4566/"), None);
+        assert_eq!(without_stream_prefix("http://streams.local/"), None);
+    }
+}
