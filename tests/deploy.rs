@@ -79,18 +79,7 @@ fn deploy_in_actions(dir: &Path, cache: &Path, gh: &Path) -> (Run, serde_json::V
 
 fn service_task_definition(name: &str) -> String {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let config = runtime.block_on(async {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(common::endpoint())
-            .region(aws_config::Region::new("us-east-1"));
-        if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
-            loader = loader.credentials_provider(aws_sdk_ecs::config::Credentials::new(
-                "test", "test", None, None, "tests",
-            ));
-        }
-        loader.load().await
-    });
-    let ecs = aws_sdk_ecs::Client::new(&config);
+    let ecs = common::ecs_client(&runtime);
     let out = runtime
         .block_on(
             ecs.describe_services()

@@ -17,16 +17,8 @@ use shipit::rollout::{Rules, Snapshot, Target, evaluate};
 
 fn sdk() -> (tokio::runtime::Runtime, aws_sdk_ecs::Client) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let config = runtime.block_on(
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(common::endpoint())
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_ecs::config::Credentials::new(
-                "test", "test", None, None, "tests",
-            ))
-            .load(),
-    );
-    (runtime, aws_sdk_ecs::Client::new(&config))
+    let ecs = common::ecs_client(&runtime);
+    (runtime, ecs)
 }
 
 fn build(tag: &str, command: &str) -> String {

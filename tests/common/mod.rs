@@ -181,9 +181,9 @@ pub fn unique_name(prefix: &str) -> String {
     )
 }
 
-/// An ECR client for checking what shipit did, on the same endpoint.
-pub fn ecr_client(runtime: &tokio::runtime::Runtime) -> aws_sdk_ecr::Client {
-    let config = runtime.block_on(async {
+/// The SDK configuration for checking what shipit did, on the same endpoint.
+pub fn sdk_config(runtime: &tokio::runtime::Runtime) -> aws_config::SdkConfig {
+    runtime.block_on(async {
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .endpoint_url(endpoint())
             .region(aws_config::Region::new(
@@ -195,8 +195,15 @@ pub fn ecr_client(runtime: &tokio::runtime::Runtime) -> aws_sdk_ecr::Client {
             ));
         }
         loader.load().await
-    });
-    aws_sdk_ecr::Client::new(&config)
+    })
+}
+
+pub fn ecr_client(runtime: &tokio::runtime::Runtime) -> aws_sdk_ecr::Client {
+    aws_sdk_ecr::Client::new(&sdk_config(runtime))
+}
+
+pub fn ecs_client(runtime: &tokio::runtime::Runtime) -> aws_sdk_ecs::Client {
+    aws_sdk_ecs::Client::new(&sdk_config(runtime))
 }
 
 /// Whether a Docker engine answers. Tests that need one fail without it, unless
