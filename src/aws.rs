@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig, timeout::TimeoutConfig};
 use clap::Args;
 use serde::Serialize;
@@ -23,7 +24,15 @@ pub struct AwsArgs {
     /// Allow a plain-HTTP endpoint that is not on loopback (never needed for the local stack).
     #[arg(long, global = true)]
     pub allow_insecure_http: bool,
+    /// Attempts per AWS call and per registry request before giving up (throttling, 5xx,
+    /// broken connections are retried with jittered backoff). Default: 5.
+    #[arg(long, global = true, env = "SHIPIT_MAX_ATTEMPTS", value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: Option<u32>,
 }
+
+/// Attempts per call when `--max-attempts` is not given.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
 
 /// Where the region came from, for `doctor` and error messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -37,6 +46,8 @@ pub enum RegionSource {
 
 pub struct Aws {
     pub sdk: SdkConfig,
+    /// For the registry client, which retries on its own.
+    pub max_attempts: u32,
     pub region_source: Option<RegionSource>,
     pub endpoint: Option<String>,
     pub allow_insecure_http: bool,
@@ -68,11 +79,16 @@ impl AwsArgs {
     /// Builds the SDK configuration: flag region > config region > the SDK's own chain.
     pub async fn load(&self, config_region: Option<&str>) -> Result<Aws, BadInput> {
         let endpoint = self.endpoint()?;
-        let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(5))
-                .build(),
-        );
+        let max_attempts = self.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS);
+        // Standard retry mode: throttling, 5xx and transient I/O errors, exponential backoff
+        // with jitter capped at 20 s; the attempts bound the total time.
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(5))
+                    .build(),
+            )
+            .retry_config(RetryConfig::standard().with_max_attempts(max_attempts));
         let (region, mut region_source) = match (&self.region, config_region) {
             (Some(r), _) => (Some(r.clone()), Some(RegionSource::Flag)),
             (None, Some(r)) => (Some(r.to_string()), Some(RegionSource::Config)),
@@ -93,6 +109,7 @@ impl AwsArgs {
         }
         Ok(Aws {
             sdk,
+            max_attempts,
             region_source,
             endpoint,
             allow_insecure_http: self.allow_insecure_http,

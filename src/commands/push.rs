@@ -260,9 +260,10 @@ pub async fn push_stage(
         &proxy_endpoint,
     )?;
     aws::check_transport(base.as_str(), aws.allow_insecure_http)?;
-    let repo = Arc::new(
-        Repository::new(base, &repository.name, Some(credentials)).map_err(anyhow::Error::from)?,
-    );
+    let mut repo =
+        Repository::new(base, &repository.name, Some(credentials)).map_err(anyhow::Error::from)?;
+    repo.retry.attempts = aws.max_attempts;
+    let repo = Arc::new(repo);
     repo.login().await?;
 
     let host = repo.registry_host();

@@ -81,6 +81,13 @@ pub enum RegistryError {
     },
     #[error("reading {what} failed: {detail}")]
     Source { what: String, detail: String },
+    /// A retryable failure that was already retried `attempts` times: not to be retried again
+    /// by an outer loop (attempts would multiply).
+    #[error("{source} (tried {attempts} times)")]
+    GaveUp {
+        attempts: u32,
+        source: Box<RegistryError>,
+    },
 }
 
 impl RegistryError {
@@ -334,6 +341,12 @@ impl Repository {
                     tracing::warn!(attempt, "{err}; retrying");
                     tokio::time::sleep(self.retry.delay(attempt)).await;
                     attempt += 1;
+                }
+                Err(err) if err.is_retryable() => {
+                    return Err(RegistryError::GaveUp {
+                        attempts: attempt,
+                        source: Box::new(err),
+                    });
                 }
                 other => return other,
             }

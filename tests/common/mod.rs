@@ -164,6 +164,7 @@ task:
   execution_role: arn:aws:iam::123456789012:role/ecsTaskExecutionRole
 ";
 
+pub mod faults;
 pub mod images;
 pub mod proxy;
 pub mod registry;
