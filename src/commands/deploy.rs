@@ -356,7 +356,7 @@ fn report_to_github(gh: &GitHub, result: &DeployResult, names: &Names) -> anyhow
 /// How to follow the service once shipit stops watching.
 fn follow_command(names: &Names) -> String {
     format!(
-        "`aws ecs describe-services --cluster {} --services {}`",
+        "`shipit status --watch` (or `aws ecs describe-services --cluster {} --services {}`)",
         names.cluster, names.service
     )
 }
