@@ -375,3 +375,31 @@ fn backfill_follows_every_page_of_filter_log_events() {
     assert_eq!(out.stdout.lines().count(), 6_000);
     assert_eq!(out.stdout.lines().next(), Some("task1 ecs/app/task1 0"));
 }
+
+#[test]
+fn where_live_tail_is_refused_following_falls_back_to_polling_and_misses_nothing() {
+    if !require_stack() {
+        return;
+    }
+    // An endpoint without Live Tail (as LocalStack's community edition answers: 501).
+    let proxy = common::faults::FaultProxy::start(
+        common::endpoint_addr(),
+        common::faults::Rule {
+            matches: vec!["StartLiveTail"],
+            fault: common::faults::Fault::Status(501),
+            skip: 0,
+            times: usize::MAX,
+        },
+    );
+    let run = follow_while_writing(&[], Some(&proxy.url), 0, 1_000);
+    assert!(
+        run.stderr.contains("CloudWatch Live Tail is not available")
+            && run
+                .stderr
+                .contains("following by polling FilterLogEvents instead"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.lines.len(), 4 * 1_000, "every event once");
+    assert_exactly_once_in_order(&run.lines, &run.streams, 1_000, 1_000);
+}

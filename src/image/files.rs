@@ -51,7 +51,8 @@ impl FileTree {
         Ok(tree)
     }
 
-    fn apply_layer(&mut self, reader: impl Read) -> std::io::Result<()> {
+    /// Applies one uncompressed layer tar on top of what is there.
+    pub fn apply_layer(&mut self, reader: impl Read) -> std::io::Result<()> {
         let mut archive = tar::Archive::new(reader);
         let mut added: Vec<(String, Entry)> = Vec::new();
         for entry in archive.entries()? {

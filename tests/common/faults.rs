@@ -102,7 +102,7 @@ async fn handle(
     let mut fault = None;
     if rule.matches.iter().all(|m| head.contains(m)) {
         let n = matched.fetch_add(1, Ordering::SeqCst);
-        if n >= rule.skip && n < rule.skip + rule.times {
+        if n >= rule.skip && n < rule.skip.saturating_add(rule.times) {
             injected.fetch_add(1, Ordering::SeqCst);
             fault = Some(rule.fault);
         }
