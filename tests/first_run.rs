@@ -15,6 +15,8 @@ fn first_run(builder: &str) {
     let dir = tempfile::tempdir().unwrap();
     let out = common::run(
         Command::new(root.join("examples/first-run"))
+            // The binary under test; building another would recompile with other features.
+            .env("SHIPIT_BIN", env!("CARGO_BIN_EXE_shipit"))
             .env("AWS_ENDPOINT_URL", common::endpoint())
             .env("AWS_REGION", "us-east-1")
             .env("AWS_ACCESS_KEY_ID", "test")
