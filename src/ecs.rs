@@ -56,6 +56,18 @@ pub fn managed_by_shipit() -> aws_sdk_ecs::types::Tag {
         .build()
 }
 
+/// The image of the container named `container` in a task definition, if it has one.
+pub fn container_image<'a>(
+    task_definition: &'a TaskDefinition,
+    container: &str,
+) -> Option<&'a str> {
+    task_definition
+        .container_definitions()
+        .iter()
+        .find(|c| c.name() == Some(container))
+        .and_then(|c| c.image())
+}
+
 /// A task definition by ARN, or the family's latest ACTIVE revision when given a family name;
 /// None when there is none.
 pub async fn describe_task_definition(
@@ -285,4 +297,33 @@ pub async fn record_deploy(
         .await
         .map_err(|e| anyhow::anyhow!("ECS TagResource failed: {}", error_chain(&e)))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_ecs::types::ContainerDefinition;
+
+    #[test]
+    fn container_image_is_found_by_container_name() {
+        let td = TaskDefinition::builder()
+            .container_definitions(
+                ContainerDefinition::builder()
+                    .name("log-router")
+                    .image("fluent-bit:3")
+                    .build(),
+            )
+            .container_definitions(
+                ContainerDefinition::builder()
+                    .name("api")
+                    .image("1.dkr.ecr.us-east-1.amazonaws.com/api@sha256:ab")
+                    .build(),
+            )
+            .build();
+        assert_eq!(
+            container_image(&td, "api"),
+            Some("1.dkr.ecr.us-east-1.amazonaws.com/api@sha256:ab")
+        );
+        assert_eq!(container_image(&td, "worker"), None);
+    }
 }

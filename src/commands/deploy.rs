@@ -395,13 +395,10 @@ pub async fn ensure_task_definition(
             previous_image: None,
         });
     }
-    let previous_image = latest.as_ref().and_then(|td| {
-        td.container_definitions()
-            .iter()
-            .find(|c| c.name() == Some(loaded.names.container.as_str()))
-            .and_then(|c| c.image())
-            .map(str::to_string)
-    });
+    let previous_image = latest
+        .as_ref()
+        .and_then(|td| ecs::container_image(td, &loaded.names.container))
+        .map(str::to_string);
     let out =
         wanted.register(&clients.ecs).send().await.map_err(|e| {
             anyhow::anyhow!("ECS RegisterTaskDefinition failed: {}", error_chain(&e))

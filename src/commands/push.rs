@@ -405,12 +405,7 @@ pub async fn deployed_image_size(clients: &Clients, loaded: &LoadedConfig) -> Op
     let td = crate::ecs::describe_task_definition(&clients.ecs, task_definition)
         .await
         .ok()??;
-    let image = td
-        .container_definitions()
-        .iter()
-        .find(|c| c.name() == Some(names.container.as_str()))?
-        .image()?
-        .to_string();
+    let image = crate::ecs::container_image(&td, &names.container)?.to_string();
     image_size_in_ecr(clients, loaded, &image).await
 }
 

@@ -153,11 +153,7 @@ pub async fn read_status(clients: &Clients, names: &Names) -> anyhow::Result<Sta
             && let Some(td) =
                 ecs::describe_task_definition(&clients.ecs, &d.task_definition).await?
         {
-            let image = td
-                .container_definitions()
-                .first()
-                .and_then(|c| c.image())
-                .map(str::to_string);
+            let image = ecs::container_image(&td, &names.container).map(str::to_string);
             images.insert(d.task_definition.clone(), image);
         }
     }
