@@ -76,22 +76,7 @@ impl std::fmt::Debug for Session {
 /// The ARN Live Tail wants for a log group (without the `:*` that DescribeLogGroups' `arn`
 /// ends with).
 pub async fn group_arn(client: &Client, group: &str) -> anyhow::Result<String> {
-    let found = client
-        .describe_log_groups()
-        .log_group_name_prefix(group)
-        .send()
-        .await
-        .map_err(|e| {
-            anyhow!(
-                "CloudWatch DescribeLogGroups `{group}` failed: {}",
-                error_chain(&e)
-            )
-        })?;
-    let Some(found) = found
-        .log_groups()
-        .iter()
-        .find(|g| g.log_group_name() == Some(group))
-    else {
+    let Some(found) = crate::logs::find_log_group(client, group).await? else {
         bail!("log group {group} does not exist yet: it is created by `shipit deploy`");
     };
     found

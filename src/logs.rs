@@ -3,6 +3,7 @@
 
 use anyhow::bail;
 use aws_sdk_cloudwatchlogs::Client;
+use aws_sdk_cloudwatchlogs::types::LogGroup;
 
 use crate::aws::error_chain;
 
@@ -15,14 +16,9 @@ pub enum LogGroupChange {
     Retention { from: Option<i32>, to: i32 },
 }
 
-/// Creates the group (and sets its retention) or corrects its retention. With `dry_run`, only
-/// says what it would do.
-pub async fn ensure_log_group(
-    client: &Client,
-    name: &str,
-    retention_days: Option<i32>,
-    dry_run: bool,
-) -> anyhow::Result<LogGroupChange> {
+/// The log group named exactly `name`, or None when there is none. Groups come back sorted by
+/// name, and `name` sorts before every other group it is a prefix of, so the first page holds it.
+pub async fn find_log_group(client: &Client, name: &str) -> anyhow::Result<Option<LogGroup>> {
     let found = client
         .describe_log_groups()
         .log_group_name_prefix(name)
@@ -34,10 +30,22 @@ pub async fn ensure_log_group(
                 error_chain(&e)
             )
         })?;
-    let existing = found
+    Ok(found
         .log_groups()
         .iter()
-        .find(|g| g.log_group_name() == Some(name));
+        .find(|g| g.log_group_name() == Some(name))
+        .cloned())
+}
+
+/// Creates the group (and sets its retention) or corrects its retention. With `dry_run`, only
+/// says what it would do.
+pub async fn ensure_log_group(
+    client: &Client,
+    name: &str,
+    retention_days: Option<i32>,
+    dry_run: bool,
+) -> anyhow::Result<LogGroupChange> {
+    let existing = find_log_group(client, name).await?;
     let change = match existing {
         None => LogGroupChange::Create { retention_days },
         Some(group) => match retention_days {
