@@ -15,7 +15,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
+
+use super::loopback::LoopbackServer;
 
 #[derive(Debug, Clone, Copy)]
 pub enum Fault {
@@ -46,35 +48,26 @@ pub struct FaultProxy {
     pub matched: Arc<AtomicUsize>,
     /// How many faults were injected.
     pub injected: Arc<AtomicUsize>,
-    _runtime: tokio::runtime::Runtime,
+    _server: LoopbackServer,
 }
 
 impl FaultProxy {
     pub fn start(upstream: SocketAddr, rule: Rule) -> FaultProxy {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let listener = runtime.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
         let matched = Arc::new(AtomicUsize::new(0));
         let injected = Arc::new(AtomicUsize::new(0));
         let (m, i) = (matched.clone(), injected.clone());
         let rule = Arc::new(rule);
-        runtime.spawn(async move {
-            while let Ok((client, _)) = listener.accept().await {
-                let (m, i, rule) = (m.clone(), i.clone(), rule.clone());
-                tokio::spawn(async move {
-                    let _ = handle(client, upstream, &rule, &m, &i).await;
-                });
+        let server = LoopbackServer::start(move |client| {
+            let (m, i, rule) = (m.clone(), i.clone(), rule.clone());
+            async move {
+                let _ = handle(client, upstream, &rule, &m, &i).await;
             }
         });
         FaultProxy {
-            url,
+            url: server.url.clone(),
             matched,
             injected,
-            _runtime: runtime,
+            _server: server,
         }
     }
 }

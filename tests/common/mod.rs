@@ -166,6 +166,7 @@ task:
 
 pub mod faults;
 pub mod images;
+pub mod loopback;
 pub mod proxy;
 pub mod registry;
 

@@ -11,12 +11,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
+
+use super::loopback::LoopbackServer;
 
 pub struct CuttingProxy {
     pub url: String,
     pub cuts_done: Arc<AtomicUsize>,
-    _runtime: tokio::runtime::Runtime,
+    _server: LoopbackServer,
 }
 
 impl CuttingProxy {
@@ -35,29 +37,20 @@ impl CuttingProxy {
     }
 
     fn with_rule(upstream: SocketAddr, rule: Rule, cuts: usize) -> CuttingProxy {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let listener = runtime.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
         let cuts_done = Arc::new(AtomicUsize::new(0));
         let counter = cuts_done.clone();
-        runtime.spawn(async move {
-            while let Ok((client, _)) = listener.accept().await {
-                let counter = counter.clone();
-                tokio::spawn(async move {
-                    if let Ok(server) = TcpStream::connect(upstream).await {
-                        relay(client, server, rule, cuts, counter).await;
-                    }
-                });
+        let server = LoopbackServer::start(move |client| {
+            let counter = counter.clone();
+            async move {
+                if let Ok(server) = TcpStream::connect(upstream).await {
+                    relay(client, server, rule, cuts, counter).await;
+                }
             }
         });
         CuttingProxy {
-            url,
+            url: server.url.clone(),
             cuts_done,
-            _runtime: runtime,
+            _server: server,
         }
     }
 }
