@@ -8,7 +8,7 @@ pub enum ExitStatus {
     Success,
     /// Something failed: AWS refused, a check failed, the network broke.
     Failure,
-    /// Bad input: the config or the flags. Nothing was changed.
+    /// Bad input: the config, the flags or the image file. Nothing was changed.
     BadInput,
     /// `plan` / `deploy --dry-run`: the deploy would change something.
     ChangesPending,

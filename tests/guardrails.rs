@@ -212,3 +212,65 @@ fn an_image_over_its_size_budget_is_refused_before_it_is_pushed() {
     let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(doc["size_report"]["max_bytes"], 1024 * 1024);
 }
+
+#[test]
+fn a_damaged_image_file_is_bad_input_naming_the_file_the_line_and_the_fix() {
+    if !require_stack() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let name = unique_name("damaged");
+    let curl = "curl -fsS http://localhost:8080/health";
+    let layout = dir.path().join("layout");
+    image(&layout, true, 1024, "d");
+    std::fs::write(
+        dir.path().join("deploy.yaml"),
+        config(&name, &layout, curl, ""),
+    )
+    .unwrap();
+
+    // An OCI layout whose index is gone: refused at image.source's line (line 4).
+    std::fs::remove_file(layout.join("index.json")).unwrap();
+    let out = run(shipit_on_stack(dir.path()).arg("deploy"));
+    assert_eq!(out.code, Some(2), "{}", out.dump());
+    assert!(
+        out.stderr.contains("(image.source, deploy.yaml:4)"),
+        "{}",
+        out.dump()
+    );
+    assert!(out.stderr.contains("index.json"), "{}", out.dump());
+    assert!(out.stderr.contains("nothing was pushed"), "{}", out.dump());
+    assert!(
+        out.stderr.contains("skopeo copy docker-daemon:IMAGE oci:"),
+        "{}",
+        out.dump()
+    );
+
+    // A docker archive cut in half, given by flag: the flag is named, and so is the fix.
+    let archive = dir.path().join("image.tar");
+    common::images::docker_archive(
+        &archive,
+        &[common::images::layer_tar("data", &noise(64 * 1024, 3))],
+        "app:1",
+        "d",
+    );
+    let bytes = std::fs::read(&archive).unwrap();
+    std::fs::write(&archive, &bytes[..bytes.len() / 2]).unwrap();
+    let source = format!("docker-archive:{}", archive.display());
+    let out = run(shipit_on_stack(dir.path()).args(["push", "--source", &source]));
+    assert_eq!(out.code, Some(2), "{}", out.dump());
+    assert!(out.stderr.contains(&source), "{}", out.dump());
+    assert!(out.stderr.contains("(--source)"), "{}", out.dump());
+    assert!(out.stderr.contains("docker save -o"), "{}", out.dump());
+
+    // JSON says bad input too, and nothing reached ECR.
+    let out =
+        run(shipit_on_stack(dir.path()).args(["push", "--source", &source, "--output", "json"]));
+    assert_eq!(out.code, Some(2), "{}", out.dump());
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc["error"]["kind"], "bad-input", "{}", out.dump());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let ecr = common::ecr_client(&runtime);
+    let found = runtime.block_on(ecr.describe_repositories().repository_names(&name).send());
+    assert!(found.is_err(), "no repository was created: {found:?}");
+}

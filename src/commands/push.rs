@@ -133,6 +133,8 @@ pub async fn run(
 /// What a push needs besides AWS, checked before any call: bad input exits 2 here.
 pub struct PushInputs {
     pub source: SourceRef,
+    /// Where the source was given, for messages: `--source`, or `image.source (FILE:LINE)`.
+    pub source_origin: String,
     pub tag: String,
     pub registry_override: Option<String>,
     pub options: ReadOptions,
@@ -146,6 +148,14 @@ impl PushInputs {
     ) -> anyhow::Result<Self> {
         let config = &loaded.config;
         let source_text = args.source.as_deref().unwrap_or(&config.image.source);
+        let source_origin = match &args.source {
+            Some(_) => "--source".to_string(),
+            None => format!(
+                "image.source, {}:{}",
+                loaded.path.display(),
+                loaded.line_of("image.source")
+            ),
+        };
         let source = SourceRef::parse(source_text).map_err(|e| {
             BadInput::new(format!(
                 "{e}: write docker://NAME:TAG, docker-archive:PATH, oci:PATH[:REF] or oci-archive:PATH"
@@ -177,6 +187,7 @@ impl PushInputs {
         };
         Ok(PushInputs {
             source,
+            source_origin,
             tag,
             registry_override,
             options,
@@ -204,7 +215,7 @@ pub async fn prepare_image(
     printer.info(&format!("reading {source}"));
     let read = image::read(source, &inputs.options)
         .await
-        .with_context(|| format!("cannot read the image {source}"))?;
+        .map_err(|err| unreadable_image(err, inputs))?;
     let size = SizeReport::of(
         &read.image,
         loaded.config.image.max_size.as_deref().and_then(parse_size),
@@ -221,6 +232,35 @@ pub async fn prepare_image(
         check_health_check(loaded, &read.image, source, preflight, printer).await?;
     }
     Ok(PreparedImage { read, size })
+}
+
+/// Why the image could not be read. A damaged or missing file is bad input (exit 2) with the
+/// way to write it again; a Docker engine that fails is a failure like any other.
+fn unreadable_image(err: image::ImageError, inputs: &PushInputs) -> anyhow::Error {
+    let source = &inputs.source;
+    let fix = match source {
+        SourceRef::Docker { .. } => {
+            return anyhow::Error::new(err).context(format!("cannot read the image {source}"));
+        }
+        SourceRef::DockerArchive { path } => format!(
+            "write the archive again with `docker save -o {} IMAGE`",
+            path.display()
+        ),
+        SourceRef::OciArchive { path } => format!(
+            "write the archive again, e.g. `skopeo copy docker-daemon:IMAGE oci-archive:{}`",
+            path.display()
+        ),
+        SourceRef::Oci { path, .. } => format!(
+            "write the layout again, e.g. `skopeo copy docker-daemon:IMAGE oci:{}:TAG`",
+            path.display()
+        ),
+    };
+    BadInput::new(format!(
+        "cannot read the image {source} ({}): {err}; nothing was pushed. Fix: {fix}, or point {} at the image you built",
+        inputs.source_origin,
+        if inputs.source_origin == "--source" { "--source" } else { "image.source" },
+    ))
+    .into()
 }
 
 /// The push stage: repository, registry, push.
