@@ -133,8 +133,6 @@ pub async fn run(
 /// What a push needs besides AWS, checked before any call: bad input exits 2 here.
 pub struct PushInputs {
     pub source: SourceRef,
-    /// Where the source was given, for messages: `--source`, or `image.source (FILE:LINE)`.
-    pub source_origin: String,
     pub tag: String,
     pub registry_override: Option<String>,
     pub options: ReadOptions,
@@ -148,14 +146,6 @@ impl PushInputs {
     ) -> anyhow::Result<Self> {
         let config = &loaded.config;
         let source_text = args.source.as_deref().unwrap_or(&config.image.source);
-        let source_origin = match &args.source {
-            Some(_) => "--source".to_string(),
-            None => format!(
-                "image.source, {}:{}",
-                loaded.path.display(),
-                loaded.line_of("image.source")
-            ),
-        };
         let source = SourceRef::parse(source_text).map_err(|e| {
             BadInput::new(format!(
                 "{e}: write docker://NAME:TAG, docker-archive:PATH, oci:PATH[:REF] or oci-archive:PATH"
@@ -187,7 +177,6 @@ impl PushInputs {
         };
         Ok(PushInputs {
             source,
-            source_origin,
             tag,
             registry_override,
             options,
@@ -215,7 +204,7 @@ pub async fn prepare_image(
     printer.info(&format!("reading {source}"));
     let read = image::read(source, &inputs.options)
         .await
-        .map_err(|err| unreadable_image(err, inputs))?;
+        .map_err(|err| unreadable_image(err, source, loaded, args))?;
     let size = SizeReport::of(
         &read.image,
         loaded.config.image.max_size.as_deref().and_then(parse_size),
@@ -236,8 +225,12 @@ pub async fn prepare_image(
 
 /// Why the image could not be read. A damaged or missing file is bad input (exit 2) with the
 /// way to write it again; a Docker engine that fails is a failure like any other.
-fn unreadable_image(err: image::ImageError, inputs: &PushInputs) -> anyhow::Error {
-    let source = &inputs.source;
+fn unreadable_image(
+    err: image::ImageError,
+    source: &SourceRef,
+    loaded: &LoadedConfig,
+    args: &PushArgs,
+) -> anyhow::Error {
     let fix = match source {
         SourceRef::Docker { .. } => {
             return anyhow::Error::new(err).context(format!("cannot read the image {source}"));
@@ -255,10 +248,20 @@ fn unreadable_image(err: image::ImageError, inputs: &PushInputs) -> anyhow::Erro
             path.display()
         ),
     };
+    // Where the source was given: the flag, or the config's line.
+    let (given_by, origin) = match &args.source {
+        Some(_) => ("--source", "--source".to_string()),
+        None => (
+            "image.source",
+            format!(
+                "image.source, {}:{}",
+                loaded.path.display(),
+                loaded.line_of("image.source")
+            ),
+        ),
+    };
     BadInput::new(format!(
-        "cannot read the image {source} ({}): {err}; nothing was pushed. Fix: {fix}, or point {} at the image you built",
-        inputs.source_origin,
-        if inputs.source_origin == "--source" { "--source" } else { "image.source" },
+        "cannot read the image {source} ({origin}): {err}; nothing was pushed. Fix: {fix}, or point {given_by} at the image you built"
     ))
     .into()
 }
