@@ -1,26 +1,16 @@
-//! The ECR calls the push needs: make the repository match the config, and get registry
-//! credentials (kept in memory only).
+//! The ECR calls: read the repository, apply its planned changes, and get registry credentials
+//! (kept in memory only).
 
+use crate::aws::error_chain;
+use crate::config::model::{Encryption, TagMutability};
+use crate::plan::repository::keep_last_policy;
+use crate::plan::{Operation, RepositoryPlan, RepositoryState};
+use crate::registry::{Credentials, Secret};
 use anyhow::{Context, bail};
 use aws_sdk_ecr::Client;
 use aws_sdk_ecr::types::{
     EncryptionConfiguration, EncryptionType, ImageScanningConfiguration, ImageTagMutability,
 };
-use serde::Serialize;
-
-use crate::aws::error_chain;
-use crate::config::model::{Encryption, RepositoryConfig, TagMutability};
-use crate::registry::{Credentials, Secret};
-
-#[derive(Debug, Clone, Serialize)]
-pub struct RepositoryState {
-    pub name: String,
-    pub uri: String,
-    pub arn: String,
-    pub created: bool,
-    /// Settings changed to match the config, in words ("tag mutability MUTABLE -> IMMUTABLE").
-    pub changed: Vec<String>,
-}
 
 fn mutability(m: TagMutability) -> ImageTagMutability {
     match m {
@@ -29,236 +19,158 @@ fn mutability(m: TagMutability) -> ImageTagMutability {
     }
 }
 
-/// Creates the repository, or brings an existing one in line with the config: what ECR lets
-/// change (tag mutability, scan on push, lifecycle policy) is changed and reported; encryption
-/// cannot change after creation, so a difference is an error.
-pub async fn ensure_repository(
+/// The repository as ECR reports it (settings and lifecycle policy), or None when it does not
+/// exist.
+pub async fn read_repository(
     client: &Client,
     name: &str,
-    wanted: &RepositoryConfig,
-    dry_run: bool,
-) -> anyhow::Result<RepositoryState> {
+) -> anyhow::Result<Option<RepositoryState>> {
     let found = client
         .describe_repositories()
         .repository_names(name)
         .send()
         .await;
-    let existing = match found {
-        Ok(out) => out.repositories().first().cloned(),
+    let repo = match found {
+        Ok(out) => match out.repositories().first() {
+            Some(repo) => repo.clone(),
+            None => return Ok(None),
+        },
         Err(err)
             if err
                 .as_service_error()
                 .is_some_and(|e| e.is_repository_not_found_exception()) =>
         {
-            None
+            return Ok(None);
         }
         Err(err) => bail!(
             "ECR DescribeRepositories for `{name}` failed: {}",
             error_chain(&err)
         ),
     };
-
-    let mut state = match existing {
-        None if dry_run => RepositoryState {
-            name: name.to_string(),
-            uri: String::new(),
-            arn: String::new(),
-            created: true,
-            changed: Vec::new(),
-        },
-        None => {
-            let mut encryption =
-                EncryptionConfiguration::builder().encryption_type(match wanted.encryption {
-                    Encryption::Aes256 => EncryptionType::Aes256,
-                    Encryption::Kms => EncryptionType::Kms,
-                });
-            if let Some(key) = &wanted.kms_key {
-                encryption = encryption.kms_key(key);
-            }
-            let created = client
-                .create_repository()
-                .repository_name(name)
-                .image_tag_mutability(mutability(wanted.tag_mutability))
-                .image_scanning_configuration(
-                    ImageScanningConfiguration::builder()
-                        .scan_on_push(wanted.scan_on_push)
-                        .build(),
-                )
-                .encryption_configuration(encryption.build().context("encryption settings")?)
-                .send()
-                .await
-                .map_err(|e| {
-                    anyhow::anyhow!("ECR CreateRepository `{name}` failed: {}", error_chain(&e))
-                })?;
-            let repo = created
-                .repository()
-                .context("CreateRepository answered without the repository")?;
-            RepositoryState {
-                name: name.to_string(),
-                uri: repo.repository_uri().unwrap_or_default().to_string(),
-                arn: repo.repository_arn().unwrap_or_default().to_string(),
-                created: true,
-                changed: Vec::new(),
-            }
-        }
-        Some(repo) => {
-            let mut state = RepositoryState {
-                name: name.to_string(),
-                uri: repo.repository_uri().unwrap_or_default().to_string(),
-                arn: repo.repository_arn().unwrap_or_default().to_string(),
-                created: false,
-                changed: Vec::new(),
-            };
-            check_encryption(name, &repo, wanted)?;
-            let current = repo
-                .image_tag_mutability()
-                .cloned()
-                .unwrap_or(ImageTagMutability::Mutable);
-            let desired = mutability(wanted.tag_mutability);
-            if current != desired && !dry_run {
-                client
-                    .put_image_tag_mutability()
-                    .repository_name(name)
-                    .image_tag_mutability(desired.clone())
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        anyhow::anyhow!("ECR PutImageTagMutability failed: {}", error_chain(&e))
-                    })?;
-                state.changed.push(format!(
-                    "tag mutability {} -> {}",
-                    current.as_str(),
-                    desired.as_str()
-                ));
-            }
-            let scanning = repo
-                .image_scanning_configuration()
-                .is_some_and(|c| c.scan_on_push());
-            if scanning != wanted.scan_on_push && !dry_run {
-                client
-                    .put_image_scanning_configuration()
-                    .repository_name(name)
-                    .image_scanning_configuration(
-                        ImageScanningConfiguration::builder()
-                            .scan_on_push(wanted.scan_on_push)
-                            .build(),
-                    )
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        anyhow::anyhow!(
-                            "ECR PutImageScanningConfiguration failed: {}",
-                            error_chain(&e)
-                        )
-                    })?;
-                state.changed.push(format!(
-                    "scan on push {scanning} -> {}",
-                    wanted.scan_on_push
-                ));
-            }
-            state
-        }
-    };
-    if let Some(keep) = wanted.keep_last
-        && !(state.created && dry_run)
-        && ensure_lifecycle(client, name, keep, dry_run).await?
-    {
-        state
-            .changed
-            .push(format!("lifecycle policy: keep the last {keep} images"));
-    }
-    Ok(state)
-}
-
-fn check_encryption(
-    name: &str,
-    repo: &aws_sdk_ecr::types::Repository,
-    wanted: &RepositoryConfig,
-) -> anyhow::Result<()> {
-    let current = repo.encryption_configuration();
-    let current_type = current
-        .map(|c| c.encryption_type().as_str().to_string())
-        .unwrap_or_else(|| "AES256".to_string());
-    let wanted_type = wanted.encryption.to_string();
-    let key_differs = wanted.encryption == Encryption::Kms
-        && wanted.kms_key.as_deref().is_some_and(|key| {
-            current
-                .and_then(|c| c.kms_key())
-                .is_some_and(|have| have != key && !have.ends_with(key))
-        });
-    if current_type != wanted_type || key_differs {
-        bail!(
-            "repository `{name}` is encrypted with {current_type}{}, but deploy.yaml asks for {wanted_type}{}. ECR cannot change a repository's encryption after creation: set repository.encryption to match, or use a new repository name",
-            current
-                .and_then(|c| c.kms_key())
-                .map(|k| format!(" (key {k})"))
-                .unwrap_or_default(),
-            wanted
-                .kms_key
-                .as_deref()
-                .map(|k| format!(" (key {k})"))
-                .unwrap_or_default(),
-        );
-    }
-    Ok(())
-}
-
-/// The lifecycle policy text for "keep the last N images".
-pub fn keep_last_policy(keep: i64) -> serde_json::Value {
-    serde_json::json!({
-        "rules": [{
-            "rulePriority": 1,
-            "description": format!("shipit: keep the last {keep} images"),
-            "selection": {
-                "tagStatus": "any",
-                "countType": "imageCountMoreThan",
-                "countNumber": keep
-            },
-            "action": { "type": "expire" }
-        }]
-    })
-}
-
-/// Puts the policy unless the repository already has exactly it. Returns whether it changed
-/// (or, with `dry_run`, would).
-async fn ensure_lifecycle(
-    client: &Client,
-    name: &str,
-    keep: i64,
-    dry_run: bool,
-) -> anyhow::Result<bool> {
-    let wanted = keep_last_policy(keep);
-    match client
+    let lifecycle_policy = match client
         .get_lifecycle_policy()
         .repository_name(name)
         .send()
         .await
     {
-        Ok(out) => {
-            let current: Option<serde_json::Value> = out
-                .lifecycle_policy_text()
-                .and_then(|t| serde_json::from_str(t).ok());
-            if current.as_ref() == Some(&wanted) {
-                return Ok(false);
-            }
-        }
+        Ok(out) => out.lifecycle_policy_text().map(str::to_string),
         Err(err)
             if err
                 .as_service_error()
-                .is_some_and(|e| e.is_lifecycle_policy_not_found_exception()) => {}
+                .is_some_and(|e| e.is_lifecycle_policy_not_found_exception()) =>
+        {
+            None
+        }
         Err(err) => bail!("ECR GetLifecyclePolicy failed: {}", error_chain(&err)),
+    };
+    let encryption = repo.encryption_configuration();
+    Ok(Some(RepositoryState {
+        uri: repo.repository_uri().unwrap_or_default().to_string(),
+        arn: repo.repository_arn().unwrap_or_default().to_string(),
+        tag_mutability: repo
+            .image_tag_mutability()
+            .map_or("MUTABLE", |m| m.as_str())
+            .to_string(),
+        scan_on_push: repo
+            .image_scanning_configuration()
+            .is_some_and(|c| c.scan_on_push()),
+        encryption: encryption
+            .map(|c| c.encryption_type().as_str().to_string())
+            .unwrap_or_else(|| "AES256".to_string()),
+        kms_key: encryption.and_then(|c| c.kms_key()).map(str::to_string),
+        lifecycle_policy,
+    }))
+}
+
+/// Applies the repository's planned changes; returns its URI and ARN.
+pub async fn apply_repository(
+    client: &Client,
+    plan: &RepositoryPlan,
+) -> anyhow::Result<(String, String)> {
+    let name = &plan.name;
+    let wanted = &plan.wanted;
+    let (mut uri, mut arn) = (plan.uri.clone(), plan.arn.clone());
+    if plan.has(Operation::CreateRepository) {
+        let mut encryption =
+            EncryptionConfiguration::builder().encryption_type(match wanted.encryption {
+                Encryption::Aes256 => EncryptionType::Aes256,
+                Encryption::Kms => EncryptionType::Kms,
+            });
+        if let Some(key) = &wanted.kms_key {
+            encryption = encryption.kms_key(key);
+        }
+        let created = client
+            .create_repository()
+            .repository_name(name)
+            .image_tag_mutability(mutability(wanted.tag_mutability))
+            .image_scanning_configuration(
+                ImageScanningConfiguration::builder()
+                    .scan_on_push(wanted.scan_on_push)
+                    .build(),
+            )
+            .encryption_configuration(encryption.build().context("encryption settings")?)
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!("ECR CreateRepository `{name}` failed: {}", error_chain(&e))
+            })?;
+        let repo = created
+            .repository()
+            .context("CreateRepository answered without the repository")?;
+        uri = repo.repository_uri().unwrap_or_default().to_string();
+        arn = repo.repository_arn().unwrap_or_default().to_string();
     }
-    if dry_run {
-        return Ok(true);
+    if plan.has(Operation::PutImageTagMutability) {
+        client
+            .put_image_tag_mutability()
+            .repository_name(name)
+            .image_tag_mutability(mutability(wanted.tag_mutability))
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!("ECR PutImageTagMutability failed: {}", error_chain(&e))
+            })?;
     }
-    client
-        .put_lifecycle_policy()
-        .repository_name(name)
-        .lifecycle_policy_text(wanted.to_string())
-        .send()
-        .await
-        .map_err(|e| anyhow::anyhow!("ECR PutLifecyclePolicy failed: {}", error_chain(&e)))?;
-    Ok(true)
+    if plan.has(Operation::PutImageScanningConfiguration) {
+        client
+            .put_image_scanning_configuration()
+            .repository_name(name)
+            .image_scanning_configuration(
+                ImageScanningConfiguration::builder()
+                    .scan_on_push(wanted.scan_on_push)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "ECR PutImageScanningConfiguration failed: {}",
+                    error_chain(&e)
+                )
+            })?;
+    }
+    if plan.has(Operation::PutLifecyclePolicy)
+        && let Some(keep) = wanted.keep_last
+    {
+        client
+            .put_lifecycle_policy()
+            .repository_name(name)
+            .lifecycle_policy_text(keep_last_policy(keep).to_string())
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("ECR PutLifecyclePolicy failed: {}", error_chain(&e)))?;
+    }
+    if plan.has(Operation::DeleteLifecyclePolicy) {
+        client
+            .delete_lifecycle_policy()
+            .repository_name(name)
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!("ECR DeleteLifecyclePolicy failed: {}", error_chain(&e))
+            })?;
+    }
+    Ok((uri, arn))
 }
 
 /// Registry credentials from GetAuthorizationToken: the proxy endpoint and the login. The

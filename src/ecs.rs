@@ -7,9 +7,8 @@ use aws_sdk_ecs::types::{Service, TaskDefinition};
 use crate::aws::error_chain;
 use crate::rollout::{ContainerView, DeploymentView, EventView, Snapshot, TaskView};
 
-/// The cluster, created with the Fargate capacity providers when missing. Returns whether it
-/// was created.
-pub async fn ensure_cluster(client: &Client, name: &str, dry_run: bool) -> anyhow::Result<bool> {
+/// Whether the cluster exists and is ACTIVE.
+pub async fn cluster_active(client: &Client, name: &str) -> anyhow::Result<bool> {
     let found = client
         .describe_clusters()
         .clusters(name)
@@ -18,16 +17,14 @@ pub async fn ensure_cluster(client: &Client, name: &str, dry_run: bool) -> anyho
         .map_err(|e| {
             anyhow::anyhow!("ECS DescribeClusters `{name}` failed: {}", error_chain(&e))
         })?;
-    let active = found
+    Ok(found
         .clusters()
         .iter()
-        .any(|c| c.status() == Some("ACTIVE"));
-    if active {
-        return Ok(false);
-    }
-    if dry_run {
-        return Ok(true);
-    }
+        .any(|c| c.status() == Some("ACTIVE")))
+}
+
+/// Creates the cluster with the Fargate capacity providers.
+pub async fn create_cluster(client: &Client, name: &str) -> anyhow::Result<()> {
     use aws_sdk_ecs::types::CapacityProviderStrategyItem;
     client
         .create_cluster()
@@ -45,7 +42,7 @@ pub async fn ensure_cluster(client: &Client, name: &str, dry_run: bool) -> anyho
         .send()
         .await
         .map_err(|e| anyhow::anyhow!("ECS CreateCluster `{name}` failed: {}", error_chain(&e)))?;
-    Ok(true)
+    Ok(())
 }
 
 /// The tag on everything shipit creates in ECS.
@@ -149,6 +146,27 @@ fn epoch(t: Option<&aws_sdk_ecs::primitives::DateTime>) -> Option<f64> {
     t.map(|t| t.as_secs_f64())
 }
 
+/// The service's deployments, as the rollout watcher reads them.
+pub fn deployments_of(service: &Service) -> Vec<DeploymentView> {
+    service
+        .deployments()
+        .iter()
+        .map(|d| DeploymentView {
+            id: d.id().unwrap_or_default().to_string(),
+            status: d.status().unwrap_or_default().to_string(),
+            task_definition: d.task_definition().unwrap_or_default().to_string(),
+            desired: d.desired_count(),
+            running: d.running_count(),
+            pending: d.pending_count(),
+            failed_tasks: d.failed_tasks(),
+            rollout_state: d.rollout_state().map(|r| r.as_str().to_string()),
+            rollout_state_reason: d.rollout_state_reason().map(str::to_string),
+            created_at: epoch(d.created_at()),
+            updated_at: epoch(d.updated_at()),
+        })
+        .collect()
+}
+
 /// What the rollout watcher looks at: the service, its deployments and events, and the tasks
 /// (running and recently stopped) of the service.
 pub async fn snapshot(
@@ -167,23 +185,7 @@ pub async fn snapshot(
     let service = out.services().first().with_context(|| {
         format!("service `{service_name}` disappeared from cluster `{cluster}`")
     })?;
-    let deployments = service
-        .deployments()
-        .iter()
-        .map(|d| DeploymentView {
-            id: d.id().unwrap_or_default().to_string(),
-            status: d.status().unwrap_or_default().to_string(),
-            task_definition: d.task_definition().unwrap_or_default().to_string(),
-            desired: d.desired_count(),
-            running: d.running_count(),
-            pending: d.pending_count(),
-            failed_tasks: d.failed_tasks(),
-            rollout_state: d.rollout_state().map(|r| r.as_str().to_string()),
-            rollout_state_reason: d.rollout_state_reason().map(str::to_string),
-            created_at: epoch(d.created_at()),
-            updated_at: epoch(d.updated_at()),
-        })
-        .collect();
+    let deployments = deployments_of(service);
     let events = service
         .events()
         .iter()

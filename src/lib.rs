@@ -5,10 +5,13 @@
 //! `registry` pushes them, `ecr` manages the repository, `ecs` and `logs` wrap the calls a
 //! deploy needs, `live_tail` opens CloudWatch Live Tail sessions, `tail` merges them with
 //! polled pages exactly once, `preflight` checks an image against the config (health-check programs, size budget),
-//! `taskdef` and `service` render what ECS should run, `rollout`
-//! judges a rollout, `commands` holds one module per subcommand, and `printer` is the only
-//! place that writes to the terminal.
+//! `plan` compares what AWS holds with what the config wants (one diff for every resource,
+//! each change naming the call that applies it), `apply` makes exactly those calls,
+//! `pipeline` runs the stages (image, plan, apply, watch, report) that commands call,
+//! `rollout` judges a rollout, `commands` holds one module per subcommand, and `printer` is
+//! the only place that writes to the terminal.
 
+pub mod apply;
 pub mod aws;
 pub mod cache;
 pub mod calls;
@@ -22,12 +25,12 @@ pub mod github;
 pub mod image;
 pub mod live_tail;
 pub mod logs;
+pub mod pipeline;
+pub mod plan;
 pub mod preflight;
 pub mod printer;
 pub mod progress;
 pub mod registry;
 pub mod rollout;
-pub mod service;
 pub mod signals;
 pub mod tail;
-pub mod taskdef;

@@ -1,4 +1,4 @@
-//! The CloudWatch Logs calls deploy needs: the log group with its retention, and the last lines
+//! The CloudWatch Logs calls deploy needs: the log group (read, and its planned changes applied), and the last lines
 //! a failing container wrote.
 
 use anyhow::bail;
@@ -6,15 +6,7 @@ use aws_sdk_cloudwatchlogs::Client;
 use aws_sdk_cloudwatchlogs::types::LogGroup;
 
 use crate::aws::error_chain;
-
-/// What `ensure_log_group` did or would do.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(tag = "change", rename_all = "kebab-case")]
-pub enum LogGroupChange {
-    None,
-    Create { retention_days: Option<i32> },
-    Retention { from: Option<i32>, to: i32 },
-}
+use crate::plan::LogGroupPlan;
 
 /// The log group named exactly `name`, or None when there is none. Groups come back sorted by
 /// name, and `name` sorts before every other group it is a prefix of, so the first page holds it.
@@ -37,30 +29,10 @@ pub async fn find_log_group(client: &Client, name: &str) -> anyhow::Result<Optio
         .cloned())
 }
 
-/// Creates the group (and sets its retention) or corrects its retention. With `dry_run`, only
-/// says what it would do.
-pub async fn ensure_log_group(
-    client: &Client,
-    name: &str,
-    retention_days: Option<i32>,
-    dry_run: bool,
-) -> anyhow::Result<LogGroupChange> {
-    let existing = find_log_group(client, name).await?;
-    let change = match existing {
-        None => LogGroupChange::Create { retention_days },
-        Some(group) => match retention_days {
-            Some(days) if group.retention_in_days() != Some(days) => LogGroupChange::Retention {
-                from: group.retention_in_days(),
-                to: days,
-            },
-            // No retention in the config: a retention set elsewhere is left alone.
-            _ => LogGroupChange::None,
-        },
-    };
-    if dry_run {
-        return Ok(change);
-    }
-    if let LogGroupChange::Create { .. } = change {
+/// Applies the log group's planned changes: creates it, sets its retention.
+pub async fn apply_log_group(client: &Client, plan: &LogGroupPlan) -> anyhow::Result<()> {
+    let name = &plan.name;
+    if plan.create {
         match client.create_log_group().log_group_name(name).send().await {
             Ok(_) => {}
             // Created by a concurrent run: fine.
@@ -74,14 +46,9 @@ pub async fn ensure_log_group(
             ),
         }
     }
-    let days = match change {
-        LogGroupChange::Create {
-            retention_days: Some(days),
-        } => Some(days),
-        LogGroupChange::Retention { to, .. } => Some(to),
-        _ => None,
-    };
-    if let Some(days) = days {
+    if plan.sets_retention()
+        && let Some(days) = plan.retention_days
+    {
         client
             .put_retention_policy()
             .log_group_name(name)
@@ -92,7 +59,7 @@ pub async fn ensure_log_group(
                 anyhow::anyhow!("CloudWatch PutRetentionPolicy failed: {}", error_chain(&e))
             })?;
     }
-    Ok(change)
+    Ok(())
 }
 
 /// The stream the awslogs driver writes a task's container to.

@@ -91,21 +91,6 @@ fn service_task_definition(name: &str) -> String {
     out.services()[0].task_definition().unwrap().to_string()
 }
 
-fn writes(doc: &serde_json::Value) -> Vec<String> {
-    doc["api_calls"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .filter(|op| {
-            let name = op.rsplit(':').next().unwrap();
-            !["Describe", "List", "Get", "BatchGet", "BatchCheck"]
-                .iter()
-                .any(|r| name.starts_with(r))
-        })
-        .cloned()
-        .collect()
-}
-
 #[test]
 fn deploy_rolls_out_re_runs_as_a_no_op_plans_changes_and_fails_fast_on_a_broken_image() {
     if !require_stack() || !require_docker() {
@@ -124,7 +109,7 @@ fn deploy_rolls_out_re_runs_as_a_no_op_plans_changes_and_fails_fast_on_a_broken_
     assert_eq!(out.code, Some(0), "{}", out.dump());
     assert_eq!(doc["result"], "deployed");
     assert_eq!(doc["cluster_created"], true);
-    assert_eq!(doc["log_group"]["change"], "create");
+    assert_eq!(doc["log_group"]["create"], true);
     assert_eq!(doc["task_definition"]["registered"], true);
     assert_eq!(doc["service"]["created"], true);
     assert_eq!(doc["rollout"]["verdict"], "succeeded", "{}", out.dump());
@@ -224,7 +209,12 @@ fn deploy_rolls_out_re_runs_as_a_no_op_plans_changes_and_fails_fast_on_a_broken_
     assert_eq!(out.code, Some(0), "{}", out.dump());
     assert_eq!(doc["result"], "unchanged", "{}", out.dump());
     assert_eq!(doc["task_definition"]["registered"], false);
-    assert_eq!(writes(&doc), Vec::<String>::new(), "{}", out.dump());
+    assert_eq!(
+        common::write_calls(&doc),
+        std::collections::BTreeSet::<String>::new(),
+        "{}",
+        out.dump()
+    );
     let calls: u64 = doc["api_calls"]
         .as_object()
         .unwrap()
@@ -248,20 +238,33 @@ fn deploy_rolls_out_re_runs_as_a_no_op_plans_changes_and_fails_fast_on_a_broken_
         .args(["plan", "--output", "json"]));
     assert_eq!(out.code, Some(3), "changes pending\n{}", out.dump());
     let plan: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    assert_eq!(plan["push"], false);
-    assert_eq!(plan["task_definition"]["register"], false);
+    assert_eq!(plan["image"]["changes"], serde_json::json!([]), "no push");
+    assert_eq!(plan["task_definition"]["changes"], serde_json::json!([]));
     assert_eq!(
-        plan["service"]["diff"],
-        serde_json::json!(["- desired_count: 2", "+ desired_count: 3"])
+        plan["changes"],
+        serde_json::json!([{
+            "resource": "service",
+            "name": format!("{name}-service"),
+            "field": "desired_count",
+            "current": "2",
+            "wanted": "3",
+            "secret": false,
+            "operation": "UpdateService",
+            "argument": "desiredCount"
+        }])
     );
-    assert_eq!(writes(&plan), Vec::<String>::new());
+    assert_eq!(plan["writes"], serde_json::json!(["ECS:UpdateService"]));
+    assert_eq!(
+        common::write_calls(&plan),
+        std::collections::BTreeSet::<String>::new()
+    );
     let human = run(shipit_on_stack(dir.path())
         .env("SHIPIT_CACHE_DIR", cache.path())
         .arg("plan"));
     assert_eq!(human.code, Some(3));
     assert!(
         human.stdout.contains(&format!(
-            "service {name}-service: would be updated\n  - desired_count: 2\n  + desired_count: 3\n"
+            "service {name}-service: ECS UpdateService\n  ~ desired_count: 2 -> 3\n"
         )),
         "{}",
         human.dump()

@@ -402,19 +402,35 @@ fn an_existing_repository_is_brought_in_line_and_encryption_differences_are_refu
     std::fs::write(dir.path().join("deploy.yaml"), config).unwrap();
     let (out, doc) = push(dir.path(), cache.path(), &[]);
     assert_eq!(out.code, Some(0), "{}", out.dump());
-    let changed: Vec<&str> = doc["repository"]["changed"]
+    let changed: Vec<String> = doc["repository"]["changes"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| c.as_str().unwrap())
+        .map(|c| {
+            format!(
+                "{} {}: {} -> {}",
+                c["operation"].as_str().unwrap(),
+                c["field"].as_str().unwrap(),
+                c["current"].as_str().unwrap_or("(none)"),
+                c["wanted"].as_str().unwrap_or("(none)")
+            )
+        })
         .collect();
     assert_eq!(
         changed,
         vec![
-            "tag mutability MUTABLE -> IMMUTABLE",
-            "scan on push false -> true",
-            "lifecycle policy: keep the last 30 images"
+            "PutImageTagMutability tag_mutability: MUTABLE -> IMMUTABLE",
+            "PutImageScanningConfiguration scan_on_push: false -> true",
+            "PutLifecyclePolicy lifecycle_policy: (none) -> keep the last 30 images"
         ]
+    );
+    // What it printed, as people read it.
+    assert!(
+        out.stderr.contains(&format!(
+            "repository {name}: ~ tag_mutability: MUTABLE -> IMMUTABLE"
+        )),
+        "{}",
+        out.dump()
     );
     let policy = runtime
         .block_on(ecr.get_lifecycle_policy().repository_name(&name).send())
@@ -425,7 +441,7 @@ fn an_existing_repository_is_brought_in_line_and_encryption_differences_are_refu
 
     // Nothing to change the second time.
     let (_, doc) = push(dir.path(), cache.path(), &[]);
-    assert_eq!(doc["repository"]["changed"], serde_json::json!([]));
+    assert_eq!(doc["repository"]["changes"], serde_json::json!([]));
 
     // ECR cannot re-encrypt: a clear error, before anything is pushed.
     let kms = push_config(&name, "oci:layout", "v2")

@@ -264,17 +264,15 @@ async fn resource_checks(sdk: &aws_config::SdkConfig, loaded: &config::LoadedCon
         format!("ECR repository {}", names.repository),
         repository,
     ));
-    let cluster = crate::ecs::ensure_cluster(&clients.ecs, &names.cluster, true)
-        .await
-        .map(|create| !create);
+    let cluster = crate::ecs::cluster_active(&clients.ecs, &names.cluster).await;
     checks.push(missing_is_fine(
         "cluster",
         format!("cluster {}", names.cluster),
         cluster,
     ));
-    let group = crate::logs::ensure_log_group(&clients.logs, &names.log_group, None, true)
+    let group = crate::logs::find_log_group(&clients.logs, &names.log_group)
         .await
-        .map(|change| !matches!(change, crate::logs::LogGroupChange::Create { .. }));
+        .map(|group| group.is_some());
     checks.push(missing_is_fine(
         "log group",
         format!("log group {}", names.log_group),

@@ -91,7 +91,7 @@ pub async fn run(
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
     let loaded = super::load_config(global, printer)?;
-    let now_ms = (super::deploy::now_epoch_seconds() * 1000.0) as i64;
+    let now_ms = (crate::pipeline::report::now_epoch_seconds() * 1000.0) as i64;
     let since = parse_since(&args.since, now_ms)?;
     let aws = global.aws.load(loaded.config.region.as_deref()).await?;
     let clients = Clients::new(&aws.sdk);

@@ -6,12 +6,13 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use serde::Serialize;
 
-use super::deploy::{WatchArgs, watch};
+use super::deploy::WatchArgs;
 use crate::aws::error_chain;
 use crate::calls::Clients;
 use crate::cli::GlobalArgs;
 use crate::ecs::{self, TAG_PREVIOUS, short_task_definition, tag_value};
 use crate::exit::ExitStatus;
+use crate::pipeline::watch::watch;
 use crate::printer::Printer;
 use crate::rollout::{Rules, Target, Verdict};
 
@@ -34,7 +35,7 @@ pub async fn run(
     let clients = Clients::new(&aws.sdk);
     let names = &loaded.names;
     let started = Instant::now();
-    let since = super::deploy::now_epoch_seconds();
+    let since = crate::pipeline::report::now_epoch_seconds();
 
     let Some(service) = ecs::describe_service(&clients.ecs, &names.cluster, &names.service).await?
     else {
@@ -95,7 +96,16 @@ pub async fn run(
         let rules = Rules {
             fail_after_same_stops: args.fail_after as usize,
         };
-        let watched = watch(&clients, names, &target, &rules, args, since, printer).await?;
+        let watched = watch(
+            &clients,
+            names,
+            &target,
+            &rules,
+            args.timeout,
+            since,
+            printer,
+        )
+        .await?;
         if let Verdict::Succeeded { .. } = watched.verdict {
             // The next rollback goes back again: the two swap.
             ecs::record_deploy(

@@ -31,6 +31,27 @@ pub enum SourceRefError {
 }
 
 impl SourceRef {
+    /// The same source with a relative file path taken from `base` (the config file's folder:
+    /// a path in deploy.yaml means the same wherever shipit is run from).
+    pub fn relative_to(self, base: &std::path::Path) -> SourceRef {
+        let join = |path: PathBuf| {
+            if path.is_relative() {
+                base.join(path)
+            } else {
+                path
+            }
+        };
+        match self {
+            SourceRef::Docker { name } => SourceRef::Docker { name },
+            SourceRef::DockerArchive { path } => SourceRef::DockerArchive { path: join(path) },
+            SourceRef::Oci { path, reference } => SourceRef::Oci {
+                path: join(path),
+                reference,
+            },
+            SourceRef::OciArchive { path } => SourceRef::OciArchive { path: join(path) },
+        }
+    }
+
     pub fn parse(text: &str) -> Result<SourceRef, SourceRefError> {
         let empty = || SourceRefError::Empty(text.to_string());
         if let Some(name) = text.strip_prefix("docker://") {
@@ -97,6 +118,23 @@ impl fmt::Display for SourceRef {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn relative_paths_are_taken_from_the_config_folder() {
+        let folder = std::path::Path::new("deploy");
+        let layout = SourceRef::parse("oci:build/layout:v1").unwrap();
+        assert_eq!(
+            layout.relative_to(folder),
+            SourceRef::Oci {
+                path: PathBuf::from("deploy/build/layout"),
+                reference: Some("v1".into())
+            }
+        );
+        let absolute = SourceRef::parse("docker-archive:/tmp/a.tar").unwrap();
+        assert_eq!(absolute.clone().relative_to(folder), absolute);
+        let engine = SourceRef::parse("docker://app:1").unwrap();
+        assert_eq!(engine.clone().relative_to(folder), engine);
+    }
 
     #[test]
     fn parses_each_kind_and_prints_it_back() {

@@ -267,3 +267,20 @@ pub fn busybox_image(image: &str, dockerfile_tail: &str, files: &[(&str, &str)])
     );
     image.to_string()
 }
+
+/// The write calls a command made, from its JSON `api_calls` (everything but Describe, List,
+/// Get, BatchGet and BatchCheck).
+pub fn write_calls(doc: &serde_json::Value) -> std::collections::BTreeSet<String> {
+    doc["api_calls"]
+        .as_object()
+        .expect("the JSON output counts its API calls")
+        .keys()
+        .filter(|op| {
+            let name = op.rsplit(':').next().unwrap();
+            !["Describe", "List", "Get", "BatchGet", "BatchCheck"]
+                .iter()
+                .any(|r| name.starts_with(r))
+        })
+        .cloned()
+        .collect()
+}

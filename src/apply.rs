@@ -1,0 +1,168 @@
+//! The executor: applies a [`Plan`] and nothing else. Every call made here is one the plan
+//! listed (`Plan::writes`), with exactly the parameters its changes name.
+
+use anyhow::Context;
+
+use crate::aws::error_chain;
+use crate::calls::Clients;
+use crate::ecs;
+use crate::plan::{
+    ClusterPlan, LogGroupPlan, Operation, ServicePlan, TaskDefinitionPlan, TaskDefinitionRef,
+};
+
+/// Creates the cluster when the plan says so.
+pub async fn cluster(clients: &Clients, plan: &ClusterPlan) -> anyhow::Result<()> {
+    if plan.create {
+        ecs::create_cluster(&clients.ecs, &plan.name).await?;
+    }
+    Ok(())
+}
+
+/// Creates the log group and sets its retention when the plan says so.
+pub async fn log_group(clients: &Clients, plan: &LogGroupPlan) -> anyhow::Result<()> {
+    crate::logs::apply_log_group(&clients.logs, plan).await
+}
+
+/// The task definition the service will run: a new revision when the plan registers one,
+/// else the family's latest. Returns its ARN and whether it was registered.
+pub async fn task_definition(
+    clients: &Clients,
+    plan: &TaskDefinitionPlan,
+) -> anyhow::Result<(String, bool)> {
+    if let (false, Some(arn)) = (plan.registers(), &plan.current_arn) {
+        return Ok((arn.clone(), false));
+    }
+    let out = plan
+        .wanted
+        .register(&clients.ecs)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("ECS RegisterTaskDefinition failed: {}", error_chain(&e)))?;
+    let arn = out
+        .task_definition()
+        .and_then(|td| td.task_definition_arn())
+        .context("RegisterTaskDefinition answered without an ARN")?;
+    Ok((arn.to_string(), true))
+}
+
+/// What CreateService or UpdateService answered.
+#[derive(Debug, Clone)]
+pub struct ServiceApplied {
+    pub arn: String,
+    /// The PRIMARY deployment after the call (None when no call was made).
+    pub deployment_id: Option<String>,
+}
+
+/// Creates the service, or updates it with exactly the parameters that differ.
+pub async fn service(
+    clients: &Clients,
+    plan: &ServicePlan,
+    task_definition_arn: &str,
+) -> anyhow::Result<ServiceApplied> {
+    let wanted = &plan.wanted;
+    if plan.create {
+        let lbs = wanted.load_balancers();
+        let out = clients
+            .ecs
+            .create_service()
+            .cluster(&plan.cluster)
+            .service_name(&plan.name)
+            .task_definition(task_definition_arn)
+            .desired_count(wanted.desired_count)
+            .launch_type(aws_sdk_ecs::types::LaunchType::Fargate)
+            .network_configuration(wanted.network())
+            .deployment_configuration(wanted.deployment_configuration())
+            .set_health_check_grace_period_seconds(
+                (wanted.health_check_grace_period > 0).then_some(wanted.health_check_grace_period),
+            )
+            .set_load_balancers((!lbs.is_empty()).then_some(lbs))
+            .tags(ecs::managed_by_shipit())
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "ECS CreateService `{}` failed: {}",
+                    plan.name,
+                    error_chain(&e)
+                )
+            })?;
+        let service = out.service();
+        return Ok(ServiceApplied {
+            arn: service
+                .and_then(|s| s.service_arn())
+                .unwrap_or_default()
+                .to_string(),
+            deployment_id: service.and_then(ecs::primary_deployment_id),
+        });
+    }
+    let arn = plan.arn.clone().unwrap_or_default();
+    if !plan.writes_service() {
+        return Ok(ServiceApplied {
+            arn,
+            deployment_id: None,
+        });
+    }
+    let mut request = clients
+        .ecs
+        .update_service()
+        .cluster(&plan.cluster)
+        .service(&plan.name);
+    if plan.updates("taskDefinition") {
+        request = request.task_definition(task_definition_arn);
+    }
+    if plan.updates("desiredCount") {
+        request = request.desired_count(wanted.desired_count);
+    }
+    if plan.updates("networkConfiguration") {
+        request = request.network_configuration(wanted.network());
+    }
+    if plan.updates("deploymentConfiguration") {
+        request = request.deployment_configuration(wanted.deployment_configuration());
+    }
+    if plan.updates("healthCheckGracePeriodSeconds") {
+        // 0 when the config no longer names one: ECS keeps a value an update leaves out.
+        request = request.health_check_grace_period_seconds(wanted.health_check_grace_period);
+    }
+    if plan.updates("loadBalancers") {
+        // `[]` detaches: ECS keeps the load balancers an update leaves out.
+        request = request.set_load_balancers(Some(wanted.load_balancers()));
+    }
+    let out = request.send().await.map_err(|e| {
+        anyhow::anyhow!(
+            "ECS UpdateService `{}` failed: {}",
+            plan.name,
+            error_chain(&e)
+        )
+    })?;
+    Ok(ServiceApplied {
+        arn,
+        deployment_id: out.service().and_then(ecs::primary_deployment_id),
+    })
+}
+
+/// After a successful rollout: records on the service what it runs now and the last good
+/// task definition before it (for `shipit rollback`), when the plan says the record differs.
+pub async fn record(
+    clients: &Clients,
+    plan: &ServicePlan,
+    service_arn: &str,
+    task_definition_arn: &str,
+) -> anyhow::Result<bool> {
+    let planned = plan
+        .changes
+        .iter()
+        .any(|c| c.operation == Operation::TagResource);
+    // The plan compared with "(the new revision)"; the registered ARN is known only now.
+    let already = plan.recorded_task_definition.as_deref() == Some(task_definition_arn)
+        && !matches!(plan.task_definition, TaskDefinitionRef::NewRevision);
+    if !planned || already {
+        return Ok(false);
+    }
+    let previous = plan
+        .recorded_task_definition
+        .as_deref()
+        .or(plan.current_task_definition.as_deref())
+        .filter(|p| *p != task_definition_arn);
+    ecs::record_deploy(&clients.ecs, service_arn, task_definition_arn, previous).await?;
+    Ok(true)
+}

@@ -1,0 +1,298 @@
+//! The image stage: what to push (source, tag, registry, read options, checked before any AWS
+//! call), reading it, and the guardrails (size budget, health-check programs), so that a refused
+//! image leaves nothing behind.
+
+use anyhow::bail;
+use clap::Args;
+
+use crate::aws::{self, AwsArgs};
+use crate::calls::Clients;
+use crate::config::model::{CpuArchitecture, parse_size};
+use crate::config::{self, LoadedConfig};
+use crate::ecr;
+use crate::exit::BadInput;
+use crate::image::{self, Compression, ReadOptions, SourceRef};
+use crate::preflight::{self, SizeReport};
+use crate::printer::Printer;
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct PushArgs {
+    /// The image to push, instead of `image.source` (docker://NAME:TAG, docker-archive:PATH,
+    /// oci:PATH[:REF], oci-archive:PATH).
+    #[arg(long, value_name = "SOURCE")]
+    pub source: Option<String>,
+    /// The tag to push, instead of `image.tag` or the git commit.
+    #[arg(long)]
+    pub tag: Option<String>,
+    /// Push to this registry URL instead of `repository.registry_url` or the default.
+    #[arg(long, value_name = "URL")]
+    pub registry_url: Option<String>,
+    /// Blobs uploaded at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub parallel: u16,
+    /// Compression for layers the source holds uncompressed, instead of `image.compression`.
+    #[arg(long, value_enum)]
+    pub compression: Option<Compression>,
+    /// Upload each blob in parts of this many MiB (at least 5) instead of one streaming request.
+    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(5..=4096))]
+    pub chunk_size: Option<u64>,
+    /// Do not look inside the image for the programs the health check runs.
+    #[arg(long)]
+    pub no_preflight: bool,
+}
+
+/// What a health check the image cannot run does to the push stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preflight {
+    /// Refuse (deploy): the tasks would be replaced as unhealthy, again and again.
+    Enforce,
+    /// Warn (push): the image may be meant for another config.
+    Warn,
+}
+
+/// What a push needs besides AWS, checked before any call: bad input exits 2 here.
+pub struct PushInputs {
+    pub source: SourceRef,
+    pub tag: String,
+    pub registry_override: Option<String>,
+    pub options: ReadOptions,
+}
+
+impl PushInputs {
+    pub fn resolve(
+        loaded: &LoadedConfig,
+        args: &PushArgs,
+        aws_args: &AwsArgs,
+    ) -> anyhow::Result<Self> {
+        let config = &loaded.config;
+        let source_text = args.source.as_deref().unwrap_or(&config.image.source);
+        let source = SourceRef::parse(source_text).map_err(|e| {
+            BadInput::new(format!(
+                "{e}: write docker://NAME:TAG, docker-archive:PATH, oci:PATH[:REF] or oci-archive:PATH"
+            ))
+        })?;
+        // A path in deploy.yaml is relative to its folder; one given with --source, to the
+        // working directory.
+        let source = match (&args.source, loaded.path.parent()) {
+            (None, Some(folder)) => source.relative_to(folder),
+            _ => source,
+        };
+        let tag = match &args.tag {
+            Some(tag) => tag.clone(),
+            None => {
+                config::resolve_tag(loaded, &|n| std::env::var(n).ok())
+                    .map_err(|e| BadInput::new(e.to_string()))?
+                    .0
+            }
+        };
+        let registry_override = args
+            .registry_url
+            .clone()
+            .or_else(|| config.repository.registry_url.clone());
+        if let Some(url) = &registry_override {
+            aws::check_transport(url, aws_args.allow_insecure_http)?;
+        }
+        let options = ReadOptions {
+            compression: args.compression.unwrap_or(config.image.compression),
+            architecture: match config.task.cpu_architecture {
+                CpuArchitecture::X86_64 => "amd64",
+                CpuArchitecture::Arm64 => "arm64",
+            }
+            .to_string(),
+            cache_dir: crate::cache::cache_dir(),
+        };
+        Ok(PushInputs {
+            source,
+            tag,
+            registry_override,
+            options,
+        })
+    }
+}
+
+/// An image read from its source and checked against the config, before any AWS call: a
+/// refused image leaves nothing behind.
+pub struct PreparedImage {
+    pub read: image::ReadImage,
+    pub size: SizeReport,
+}
+
+/// Reads (maybe compresses) the image, then the guardrails: the size budget, and the health
+/// check's programs (refused or warned about, per `preflight`).
+pub async fn prepare_image(
+    loaded: &LoadedConfig,
+    inputs: &PushInputs,
+    args: &PushArgs,
+    preflight: Preflight,
+    printer: &Printer,
+) -> anyhow::Result<PreparedImage> {
+    let source = &inputs.source;
+    printer.info(&format!("reading {source}"));
+    let read = image::read(source, &inputs.options)
+        .await
+        .map_err(|err| unreadable_image(err, source, loaded, args))?;
+    let size = SizeReport::of(
+        &read.image,
+        loaded.config.image.max_size.as_deref().and_then(parse_size),
+    );
+    if size.over_budget() {
+        let line = loaded.line_of("image.max_size");
+        bail!(
+            "the image is over its size budget: {} (image.max_size, {}:{line}); nothing was pushed. Make the image smaller (a multi-stage build, a slim base, fewer build tools in the final stage) or raise the budget",
+            size.summary(),
+            loaded.path.display()
+        );
+    }
+    if !args.no_preflight {
+        check_health_check(loaded, &read.image, source, preflight, printer).await?;
+    }
+    Ok(PreparedImage { read, size })
+}
+
+/// Why the image could not be read. A damaged or missing file is bad input (exit 2) with the
+/// way to write it again; a Docker engine that fails is a failure like any other.
+fn unreadable_image(
+    err: image::ImageError,
+    source: &SourceRef,
+    loaded: &LoadedConfig,
+    args: &PushArgs,
+) -> anyhow::Error {
+    let fix = match source {
+        SourceRef::Docker { .. } => {
+            return anyhow::Error::new(err).context(format!("cannot read the image {source}"));
+        }
+        SourceRef::DockerArchive { path } => format!(
+            "write the archive again with `docker save -o {} IMAGE`",
+            path.display()
+        ),
+        SourceRef::OciArchive { path } => format!(
+            "write the archive again, e.g. `skopeo copy docker-daemon:IMAGE oci-archive:{}`",
+            path.display()
+        ),
+        SourceRef::Oci { path, .. } => format!(
+            "write the layout again, e.g. `skopeo copy docker-daemon:IMAGE oci:{}:TAG`",
+            path.display()
+        ),
+    };
+    // Where the source was given: the flag, or the config's line.
+    let (given_by, origin) = match &args.source {
+        Some(_) => ("--source", "--source".to_string()),
+        None => (
+            "image.source",
+            format!(
+                "image.source, {}:{}",
+                loaded.path.display(),
+                loaded.line_of("image.source")
+            ),
+        ),
+    };
+    BadInput::new(format!(
+        "cannot read the image {source} ({origin}): {err}; nothing was pushed. Fix: {fix}, or point {given_by} at the image you built"
+    ))
+    .into()
+}
+
+/// Looks inside the image for the programs the health check runs (none configured: nothing to
+/// do). A missing one is a config problem pointing at the health check's line.
+async fn check_health_check(
+    loaded: &LoadedConfig,
+    image: &image::Image,
+    source: &SourceRef,
+    preflight: Preflight,
+    printer: &Printer,
+) -> anyhow::Result<()> {
+    let Some(health_check) = &loaded.config.container.health_check else {
+        return Ok(());
+    };
+    let layers = image.layers.clone();
+    let config_file = image.config.file.clone();
+    let (tree, path_var) = tokio::task::spawn_blocking(move || {
+        let mut config_bytes = Vec::new();
+        std::io::Read::read_to_end(
+            &mut config_file
+                .open_blocking()
+                .map_err(image::ImageError::io(config_file.path.display()))?,
+            &mut config_bytes,
+        )
+        .map_err(image::ImageError::io(config_file.path.display()))?;
+        let tree = image::files::FileTree::read(&layers)?;
+        Ok::<_, image::ImageError>((tree, preflight::image_path(&config_bytes)))
+    })
+    .await??;
+    let port = u16::try_from(loaded.config.container.port).unwrap_or(80);
+    let Err(missing) = preflight::check_health_check(&health_check.command, &tree, &path_var, port)
+    else {
+        tracing::debug!("health check preflight: every program is in the image");
+        return Ok(());
+    };
+    let message = format!(
+        "the health check runs `{}`, which is not in the image {source} (looked along {}): ECS would mark every task unhealthy and replace it, again and again",
+        missing.program, missing.searched
+    );
+    let fix = match missing.alternatives.as_slice() {
+        [] => format!(
+            "install {} in the image, or run the health check with a program the image has",
+            missing.program
+        ),
+        [first, ..] => format!(
+            "install {} in the image, or use a program it has: `{first}`",
+            missing.program
+        ),
+    };
+    match preflight {
+        Preflight::Enforce => Err(loaded
+            .problem(
+                "health-check-program",
+                "container.health_check.command",
+                message,
+                format!("{fix} (or deploy with --no-preflight)"),
+            )
+            .into()),
+        Preflight::Warn => {
+            printer.warn(&format!("{message}; {fix}"));
+            Ok(())
+        }
+    }
+}
+
+/// The compressed size of the image the service runs now (ECS, then ECR DescribeImages), or
+/// None when there is no service yet or its image is not a digest in this repository.
+pub async fn deployed_image_size(clients: &Clients, loaded: &LoadedConfig) -> Option<u64> {
+    let names = &loaded.names;
+    let service = crate::ecs::describe_service(&clients.ecs, &names.cluster, &names.service)
+        .await
+        .ok()??;
+    let task_definition = service.task_definition()?;
+    let td = crate::ecs::describe_task_definition(&clients.ecs, task_definition)
+        .await
+        .ok()??;
+    let image = crate::ecs::container_image(&td, &names.container)?.to_string();
+    image_size_in_ecr(clients, loaded, &image).await
+}
+
+/// The compressed size (config and layers, as `SizeReport` counts) of
+/// `REGISTRY/REPOSITORY@sha256:...` when it is in this config's repository, from its manifest
+/// (ECR BatchGetImage). Not DescribeImages' `imageSizeInBytes`: that leaves out the config, and
+/// emulators fill it in differently.
+pub async fn image_size_in_ecr(
+    clients: &Clients,
+    loaded: &LoadedConfig,
+    image: &str,
+) -> Option<u64> {
+    let (name, digest) = image.split_once('@')?;
+    let repository = &loaded.names.repository;
+    if !name.ends_with(&format!("/{repository}")) {
+        return None;
+    }
+    let found = clients
+        .ecr
+        .batch_get_image()
+        .repository_name(repository)
+        .image_ids(ecr::by_digest(digest))
+        .send()
+        .await
+        .ok()?;
+    let manifest = found.images().first()?.image_manifest()?;
+    let manifest: image::Manifest = serde_json::from_str(manifest).ok()?;
+    Some(manifest.config.size + manifest.layers.iter().map(|l| l.size).sum::<u64>())
+}

@@ -1,0 +1,500 @@
+//! The deploy pipeline, one stage per module, each taking the previous stage's output:
+//!
+//! ```text
+//! config ─▶ image (read, checked) ─▶ plan (read AWS, diff) ─▶ apply ─▶ watch ─▶ report
+//! ```
+//!
+//! Commands parse their flags, call these stages and print the one typed result they return.
+//! `plan` stops after the plan; `push` applies the repository and pushes; `deploy` runs them
+//! all.
+
+pub mod image;
+pub mod push;
+pub mod report;
+pub mod watch;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::aws::Aws;
+use crate::calls::Clients;
+use crate::config::LoadedConfig;
+use crate::ecs;
+use crate::exit::ExitStatus;
+use crate::plan::{self, Change, Current, ImagePlan, Plan};
+use crate::printer::Printer;
+use crate::rollout::{Cause, Rules, Target, Verdict};
+use image::{PreparedImage, PushArgs, PushInputs};
+use push::{PushResult, RegistryTarget, RepositoryOutcome};
+
+/// What one command run works with: the config, the AWS configuration and the counted clients.
+pub struct Stack<'a> {
+    pub loaded: &'a LoadedConfig,
+    pub aws: &'a Aws,
+    pub clients: &'a Clients,
+}
+
+/// The plan stage's output: the plan, the state it was made from, and the registry.
+pub struct Planned {
+    pub plan: Plan,
+    pub current: Current,
+    pub registry: RegistryTarget,
+}
+
+/// What a plan covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Every resource: `plan` and `deploy`.
+    Deploy,
+    /// The repository and the image only (`push`): the ECS and log resources are not read, and
+    /// their part of the plan means nothing.
+    Image,
+}
+
+/// Reads what AWS holds for every resource the config names, and plans the changes that ship
+/// `image`.
+pub async fn plan(
+    stack: &Stack<'_>,
+    inputs: &PushInputs,
+    image: &PreparedImage,
+    scope: Scope,
+) -> anyhow::Result<Planned> {
+    let names = &stack.loaded.names;
+    let clients = stack.clients;
+    let whole = scope == Scope::Deploy;
+    let (repository, cluster_active, log_group, task_definition, service) = tokio::try_join!(
+        crate::ecr::read_repository(&clients.ecr, &names.repository),
+        async {
+            match whole {
+                true => ecs::cluster_active(&clients.ecs, &names.cluster).await,
+                false => Ok(true),
+            }
+        },
+        async {
+            match whole {
+                true => crate::logs::find_log_group(&clients.logs, &names.log_group).await,
+                false => Ok(None),
+            }
+        },
+        async {
+            match whole {
+                true => ecs::describe_task_definition(&clients.ecs, &names.family).await,
+                false => Ok(None),
+            }
+        },
+        async {
+            match whole {
+                true => ecs::describe_service(&clients.ecs, &names.cluster, &names.service).await,
+                false => Ok(None),
+            }
+        },
+    )?;
+    let uri = repository.as_ref().map(|r| r.uri.as_str()).unwrap_or("");
+    let registry =
+        RegistryTarget::connect(stack.aws, clients, inputs, &names.repository, uri).await?;
+    let digest = image.read.image.digest();
+    let tagged = match &repository {
+        Some(_) => {
+            registry.repo.login().await?;
+            registry.repo.manifest_digest(&inputs.tag).await?
+        }
+        None => None,
+    };
+    // An immutable tag on another image: refuse now, before anything changes.
+    if let Some(existing) = &tagged
+        && *existing != digest
+        && stack.loaded.config.repository.tag_mutability
+            == crate::config::model::TagMutability::Immutable
+    {
+        return Err(crate::registry::RegistryError::TagConflict {
+            repository: names.repository.clone(),
+            tag: inputs.tag.clone(),
+            existing: existing.clone(),
+            new: digest,
+        }
+        .into());
+    }
+    let tagged = tagged.map(|d| d.to_string());
+    let current = Current {
+        repository,
+        tagged: tagged.clone(),
+        cluster_active,
+        log_group: log_group.map(|g| plan::log_group::LogGroupState {
+            retention_days: g.retention_in_days(),
+        }),
+        task_definition,
+        service,
+    };
+    let image_plan = ImagePlan::with_tagged(
+        &names.repository,
+        registry.pinned(&digest),
+        digest.to_string(),
+        inputs.tag.clone(),
+        tagged,
+    );
+    let plan = plan::build(stack.loaded, &current, image_plan, &stack.aws.region())?;
+    Ok(Planned {
+        plan,
+        current,
+        registry,
+    })
+}
+
+/// Applies the repository's planned changes and pushes the image (`shipit push`, and the first
+/// half of `deploy`).
+pub async fn push(
+    stack: &Stack<'_>,
+    inputs: &PushInputs,
+    image: &PreparedImage,
+    planned: &Planned,
+    args: &PushArgs,
+    printer: &Printer,
+) -> anyhow::Result<PushResult> {
+    let repository = &planned.plan.repository;
+    let (uri, arn) = crate::ecr::apply_repository(&stack.clients.ecr, repository).await?;
+    if repository.create {
+        printer.info(&format!("created repository {uri}"));
+    }
+    for change in repository.changes.iter().filter(|_| !repository.create) {
+        printer.info(&format!(
+            "repository {}: {}",
+            repository.name,
+            plan::human::change_line(change)
+        ));
+    }
+    let outcome = RepositoryOutcome {
+        name: repository.name.clone(),
+        uri,
+        arn,
+        created: repository.create,
+        changes: repository.changes.clone(),
+    };
+    push::push_stage(
+        stack.loaded,
+        inputs,
+        image,
+        &planned.registry,
+        outcome,
+        args,
+        printer,
+    )
+    .await
+}
+
+/// How a deploy ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// The rollout finished: the service runs the new revision on every task.
+    Deployed,
+    /// Nothing to change, and the service already runs this revision on every task.
+    Unchanged,
+    /// `--no-wait`: ECS accepted the change (or is still rolling it out).
+    Accepted,
+    Failed,
+    RolledBack,
+    Superseded,
+    TimedOut,
+    Interrupted,
+}
+
+impl Outcome {
+    pub fn exit_status(self) -> ExitStatus {
+        match self {
+            Outcome::Deployed | Outcome::Unchanged | Outcome::Accepted => ExitStatus::Success,
+            Outcome::Interrupted => ExitStatus::Interrupted,
+            _ => ExitStatus::Failure,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Deployed => "deployed",
+            Outcome::Unchanged => "unchanged",
+            Outcome::Accepted => "accepted",
+            Outcome::Failed => "failed",
+            Outcome::RolledBack => "rolled-back",
+            Outcome::Superseded => "superseded",
+            Outcome::TimedOut => "timed-out",
+            Outcome::Interrupted => "interrupted",
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct TaskDefinitionOutcome {
+    pub arn: String,
+    /// A new revision was registered (the config or the image changed).
+    pub registered: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ServiceOutcome {
+    pub arn: String,
+    pub created: bool,
+    /// UpdateService was called.
+    pub updated: bool,
+    /// The task definition the service ran before this deploy.
+    pub previous_task_definition: Option<String>,
+}
+
+/// Which deployment the watch followed: one this run started, or one already under way for
+/// the same task definition (a re-run with nothing to change).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Watched {
+    Started,
+    Existing,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FailureReport {
+    pub summary: String,
+    pub cause: Option<Cause>,
+    pub fix: Option<String>,
+    /// The service runs this task definition again (ECS's circuit breaker or shipit rolled back).
+    pub rolled_back_to: Option<String>,
+    pub events: Vec<String>,
+    pub task: Option<String>,
+    pub log_lines: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RolloutOutcome {
+    #[serde(flatten)]
+    pub verdict: Verdict,
+    pub seconds: f64,
+    pub timed_out: bool,
+    pub interrupted: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DeployResult {
+    pub ok: bool,
+    pub result: Outcome,
+    /// Every change the plan listed, which this run applied.
+    pub changes: Vec<Change>,
+    pub push: PushResult,
+    pub cluster_created: bool,
+    pub log_group: plan::LogGroupPlan,
+    pub task_definition: TaskDefinitionOutcome,
+    pub service: ServiceOutcome,
+    pub deployment_id: Option<String>,
+    pub watched: Option<Watched>,
+    pub rollout: Option<RolloutOutcome>,
+    pub failure: Option<FailureReport>,
+    pub seconds: f64,
+    pub api_calls: BTreeMap<String, u32>,
+}
+
+/// How to wait.
+#[derive(Debug, Clone, Copy)]
+pub struct WaitRules {
+    pub wait: bool,
+    pub timeout: Duration,
+    pub rules: Rules,
+}
+
+/// Applies the plan (after the image was read, checked and planned), then watches: the
+/// deployment this run started, or, when nothing needed changing, the deployment ECS already
+/// runs for this task definition, so that a re-run tells the truth about the service.
+#[allow(clippy::too_many_arguments)]
+pub async fn deploy(
+    stack: &Stack<'_>,
+    inputs: &PushInputs,
+    image: &PreparedImage,
+    planned: Planned,
+    args: &PushArgs,
+    wait: WaitRules,
+    printer: &Printer,
+    group: &dyn Fn(Option<&str>),
+) -> anyhow::Result<DeployResult> {
+    let started = Instant::now();
+    let since = report::now_epoch_seconds();
+    let clients = stack.clients;
+    let names = &stack.loaded.names;
+    let plan = &planned.plan;
+
+    // The push does not depend on the cluster or the log group: all three at once.
+    group(Some("push the image; cluster and log group"));
+    let (mut pushed, (), ()) = tokio::try_join!(
+        self::push(stack, inputs, image, &planned, args, printer),
+        crate::apply::cluster(clients, &plan.cluster),
+        crate::apply::log_group(clients, &plan.log_group),
+    )?;
+    if plan.cluster.create {
+        printer.info(&format!("created cluster {}", names.cluster));
+    }
+    for change in &plan.log_group.changes {
+        printer.info(&format!(
+            "log group {}: {}",
+            names.log_group,
+            plan::human::change_line(change)
+        ));
+    }
+    group(None);
+
+    group(Some("task definition and service"));
+    let (td_arn, registered) =
+        crate::apply::task_definition(clients, &plan.task_definition).await?;
+    if registered {
+        printer.info(&format!(
+            "registered task definition {}",
+            ecs::short_task_definition(&td_arn)
+        ));
+    }
+    let applied = crate::apply::service(clients, &plan.service, &td_arn).await?;
+    for change in plan
+        .service
+        .changes
+        .iter()
+        .filter(|c| c.operation != plan::Operation::TagResource && !plan.service.create)
+    {
+        printer.info(&format!("  {}", plan::human::change_line(change)));
+    }
+    group(None);
+
+    // The image size against what the service ran before.
+    if let Some(previous) = planned
+        .current
+        .task_definition
+        .as_ref()
+        .and_then(|td| ecs::container_image(td, &names.container))
+        && previous != pushed.image
+    {
+        pushed.size_report.deployed_bytes =
+            image::image_size_in_ecr(clients, stack.loaded, previous).await;
+    }
+    printer.info(&format!("image {}", pushed.size_report.summary()));
+
+    let previous_td = plan.service.current_task_definition.clone();
+    let mut result = DeployResult {
+        ok: true,
+        result: Outcome::Deployed,
+        changes: plan.changes().cloned().collect(),
+        push: pushed,
+        cluster_created: plan.cluster.create,
+        log_group: plan.log_group.clone(),
+        task_definition: TaskDefinitionOutcome {
+            arn: td_arn.clone(),
+            registered,
+        },
+        service: ServiceOutcome {
+            arn: applied.arn.clone(),
+            created: plan.service.create,
+            updated: plan.service.writes_service() && !plan.service.create,
+            previous_task_definition: previous_td.clone(),
+        },
+        deployment_id: applied.deployment_id.clone(),
+        watched: None,
+        rollout: None,
+        failure: None,
+        seconds: 0.0,
+        api_calls: BTreeMap::new(),
+    };
+
+    // The deployment to judge: ours, or the one ECS already runs for this task definition.
+    let (deployment, watched, since) = match applied.deployment_id {
+        Some(id) => (Some(id), Watched::Started, since),
+        None => {
+            let existing = planned.current.service.as_ref().and_then(|s| {
+                s.deployments()
+                    .iter()
+                    .find(|d| d.status() == Some("PRIMARY") && d.task_definition() == Some(&td_arn))
+            });
+            let created = existing
+                .and_then(|d| d.created_at())
+                .map_or(since, |t| t.as_secs_f64().min(since));
+            (
+                existing.and_then(|d| d.id()).map(str::to_string),
+                Watched::Existing,
+                created,
+            )
+        }
+    };
+    let Some(deployment_id) = deployment else {
+        result.result = Outcome::Unchanged;
+        return Ok(finish(result, clients, started));
+    };
+    result.deployment_id = Some(deployment_id.clone());
+    result.watched = Some(watched);
+    // Where shipit's own rollback goes: the last deploy it recorded as good, else what the
+    // service ran before; never the revision being deployed.
+    let previous = plan
+        .service
+        .recorded_task_definition
+        .clone()
+        .filter(|p| *p != td_arn)
+        .or(previous_td.filter(|p| *p != td_arn));
+    let target = Target {
+        deployment_id,
+        task_definition: td_arn.clone(),
+        previous_task_definition: previous,
+    };
+    // A re-run whose deployment ECS already completed on every task: the service as the plan
+    // read it says so, and there is nothing to watch.
+    if watched == Watched::Existing
+        && let Some(service) = &planned.current.service
+    {
+        let snapshot = crate::rollout::Snapshot {
+            desired: service.desired_count(),
+            running: service.running_count(),
+            pending: service.pending_count(),
+            deployments: ecs::deployments_of(service),
+            tasks: Vec::new(),
+            events: Vec::new(),
+        };
+        if let Verdict::Succeeded { .. } = crate::rollout::evaluate(&snapshot, &target, &wait.rules)
+        {
+            result.result = Outcome::Unchanged;
+            crate::apply::record(clients, &plan.service, &result.service.arn, &td_arn).await?;
+            return Ok(finish(result, clients, started));
+        }
+    }
+    if !wait.wait && watched == Watched::Started {
+        result.result = Outcome::Accepted;
+        return Ok(finish(result, clients, started));
+    }
+    let timeout = if wait.wait {
+        wait.timeout
+    } else {
+        // One look at a deployment already under way: enough to tell a failed one.
+        Duration::ZERO
+    };
+    group(Some("rollout"));
+    let outcome = watch::watch(
+        clients,
+        names,
+        &target,
+        &wait.rules,
+        timeout,
+        since,
+        printer,
+    )
+    .await?;
+    group(None);
+    let first_look_succeeded = outcome.polls == 1;
+    report::conclude(
+        stack,
+        &plan.service,
+        &target,
+        &mut result,
+        outcome,
+        wait.wait,
+        printer,
+    )
+    .await?;
+    if result.result == Outcome::Deployed && watched == Watched::Existing && first_look_succeeded {
+        result.result = Outcome::Unchanged;
+    }
+    Ok(finish(result, clients, started))
+}
+
+fn finish(mut result: DeployResult, clients: &Clients, started: Instant) -> DeployResult {
+    result.ok = result.result.exit_status() == ExitStatus::Success;
+    result.seconds = started.elapsed().as_secs_f64();
+    result.api_calls = clients.calls.counts();
+    result
+}

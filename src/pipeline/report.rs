@@ -1,0 +1,279 @@
+//! The report stage: turns the watch's end into the deploy's outcome (recording a success for
+//! `rollback`, rolling back a fail-fast failure when the config asks for it) and gathers the
+//! failure report: the cause and its fix, the service's events, the failing container's last
+//! log lines.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::watch::WatchEnd;
+use super::{DeployResult, FailureReport, Outcome, RolloutOutcome, Stack};
+use crate::aws::error_chain;
+use crate::calls::Clients;
+use crate::config::{LoadedConfig, Names};
+use crate::ecs::short_task_definition;
+use crate::logs;
+use crate::plan::ServicePlan;
+use crate::printer::Printer;
+use crate::rollout::{Cause, Snapshot, Target, Verdict};
+
+pub fn now_epoch_seconds() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// How to follow the service once shipit stops watching.
+pub fn follow_command(names: &Names) -> String {
+    format!(
+        "`shipit status --watch` (or `aws ecs describe-services --cluster {} --services {}`)",
+        names.cluster, names.service
+    )
+}
+
+/// Turns the watch's outcome into the result: records a success for rollback, rolls back a
+/// fail-fast failure when the config asks for rollback, and gathers the failure report.
+pub async fn conclude(
+    stack: &Stack<'_>,
+    service: &ServicePlan,
+    target: &Target,
+    result: &mut DeployResult,
+    watched: WatchEnd,
+    wait: bool,
+    printer: &Printer,
+) -> anyhow::Result<()> {
+    let clients = stack.clients;
+    let loaded = stack.loaded;
+    let names = &loaded.names;
+    let WatchEnd {
+        verdict,
+        last,
+        seconds,
+        timed_out,
+        interrupted,
+        ..
+    } = watched;
+    let mut failure = None;
+    match &verdict {
+        Verdict::Succeeded { .. } => {
+            result.result = Outcome::Deployed;
+            if let Err(err) = crate::apply::record(
+                clients,
+                service,
+                &result.service.arn,
+                &target.task_definition,
+            )
+            .await
+            {
+                printer.info(&format!(
+                    "warning: could not record the deploy for rollback: {err:#}"
+                ));
+            }
+        }
+        _ if interrupted => {
+            result.result = Outcome::Interrupted;
+            failure = Some(FailureReport {
+                summary: format!(
+                    "stopped watching; the deployment goes on in ECS: follow it with {}",
+                    follow_command(names)
+                ),
+                cause: None,
+                fix: None,
+                rolled_back_to: None,
+                events: Vec::new(),
+                task: None,
+                log_lines: Vec::new(),
+            });
+        }
+        Verdict::InProgress { .. } if !wait => {
+            result.result = Outcome::Accepted;
+            printer.info(&format!(
+                "the deployment of {} is still under way (not waiting: --no-wait); follow it with {}",
+                short_task_definition(&target.task_definition),
+                follow_command(names)
+            ));
+        }
+        Verdict::InProgress { counts } => {
+            result.result = Outcome::TimedOut;
+            let cause = (counts.pending > 0 && counts.running < counts.desired)
+                .then_some(Cause::StuckPending);
+            failure = Some(
+                report(
+                    clients,
+                    loaded,
+                    last.as_ref(),
+                    format!(
+                        "timed out after {:.0}s with {}/{} tasks running, {} pending; the deployment goes on in ECS",
+                        seconds, counts.running, counts.desired, counts.pending
+                    ),
+                    cause,
+                    Vec::new(),
+                    None,
+                )
+                .await,
+            );
+        }
+        Verdict::Failed {
+            cause,
+            ecs_reason,
+            tasks,
+        } => {
+            result.result = Outcome::Failed;
+            let mut rolled_back_to = None;
+            // shipit stopped waiting before ECS's own breaker: roll back as the config asks.
+            let rollback = loaded.config.service.circuit_breaker.rollback;
+            if ecs_reason.is_none()
+                && rollback
+                && let Some(previous) = target
+                    .previous_task_definition
+                    .as_deref()
+                    .filter(|p| *p != target.task_definition)
+            {
+                clients
+                    .ecs
+                    .update_service()
+                    .cluster(&names.cluster)
+                    .service(&names.service)
+                    .task_definition(previous)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        anyhow::anyhow!(
+                            "rolling back failed: ECS UpdateService: {}",
+                            error_chain(&e)
+                        )
+                    })?;
+                rolled_back_to = Some(previous.to_string());
+                result.result = Outcome::RolledBack;
+            }
+            let mut summary = format!("deploy failed: {}", cause.describe());
+            if let Some(reason) = ecs_reason {
+                summary.push_str(&format!(" ({reason})"));
+            }
+            failure = Some(
+                report(
+                    clients,
+                    loaded,
+                    last.as_ref(),
+                    summary,
+                    Some(cause.clone()),
+                    tasks.clone(),
+                    rolled_back_to,
+                )
+                .await,
+            );
+        }
+        Verdict::RolledBack {
+            to_task_definition,
+            ecs_reason,
+            cause,
+        } => {
+            result.result = Outcome::RolledBack;
+            let summary = format!(
+                "deploy failed{}; ECS rolled the service back to {}{}",
+                cause
+                    .as_ref()
+                    .map(|c| format!(": {}", c.describe()))
+                    .unwrap_or_default(),
+                short_task_definition(to_task_definition),
+                ecs_reason
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            );
+            failure = Some(
+                report(
+                    clients,
+                    loaded,
+                    last.as_ref(),
+                    summary,
+                    cause.clone(),
+                    Vec::new(),
+                    Some(to_task_definition.clone()),
+                )
+                .await,
+            );
+        }
+        Verdict::Superseded { by_task_definition } => {
+            result.result = Outcome::Superseded;
+            failure = Some(FailureReport {
+                summary: format!(
+                    "another deployment (of {}) superseded this one before it finished",
+                    short_task_definition(by_task_definition)
+                ),
+                cause: None,
+                fix: Some(format!(
+                    "someone else deployed the service meanwhile; see what runs now with {}",
+                    follow_command(names)
+                )),
+                rolled_back_to: None,
+                events: Vec::new(),
+                task: None,
+                log_lines: Vec::new(),
+            });
+        }
+    }
+    result.rollout = Some(RolloutOutcome {
+        verdict,
+        seconds,
+        timed_out,
+        interrupted,
+    });
+    result.failure = failure;
+    Ok(())
+}
+
+/// The failure report: the cause and its fix, the new service events, and the last log lines
+/// of a failing container.
+pub async fn report(
+    clients: &Clients,
+    loaded: &LoadedConfig,
+    last: Option<&Snapshot>,
+    summary: String,
+    cause: Option<Cause>,
+    failed_tasks: Vec<String>,
+    rolled_back_to: Option<String>,
+) -> FailureReport {
+    let names = &loaded.names;
+    let events: Vec<String> = last
+        .map(|s| {
+            s.events
+                .iter()
+                .take(10)
+                .map(|e| e.message.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    // The task to read logs from: one that failed for the cause, else the newest stopped one.
+    let task = failed_tasks.first().cloned().or_else(|| {
+        last.and_then(|s| {
+            s.tasks
+                .iter()
+                .filter(|t| t.last_status == "STOPPED")
+                .max_by(|a, b| {
+                    a.stopped_at
+                        .unwrap_or_default()
+                        .total_cmp(&b.stopped_at.unwrap_or_default())
+                })
+                .map(|t| t.id().to_string())
+        })
+    });
+    let log_lines = match &task {
+        Some(task_id) => {
+            let stream =
+                logs::stream_name(&loaded.config.logs.stream_prefix, &names.container, task_id);
+            logs::last_lines(&clients.logs, &names.log_group, &stream, 20)
+                .await
+                .unwrap_or_else(|err| vec![format!("(could not read the logs: {err:#})")])
+        }
+        None => Vec::new(),
+    };
+    FailureReport {
+        summary,
+        fix: cause.as_ref().map(|c| c.fix().to_string()),
+        cause,
+        rolled_back_to,
+        events,
+        task,
+        log_lines,
+    }
+}

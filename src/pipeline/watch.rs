@@ -1,0 +1,86 @@
+//! The rollout watch: polls ECS (the service, its deployments, events and tasks) until the
+//! verdict on the watched deployment is final, the timeout passes or the user interrupts.
+//! The judging itself is `rollout::evaluate`, pure and tested on recorded rollouts.
+
+use std::time::{Duration, Instant};
+
+use crate::calls::Clients;
+use crate::config::Names;
+use crate::ecs::{self, short_task_definition};
+use crate::printer::Printer;
+use crate::rollout::{self, Rules, Snapshot, Target, Verdict};
+use crate::signals::Interrupt;
+
+/// How a watch ended.
+pub struct WatchEnd {
+    pub verdict: Verdict,
+    pub last: Option<Snapshot>,
+    pub seconds: f64,
+    pub timed_out: bool,
+    pub interrupted: bool,
+    /// Snapshots taken (1: the first look was final).
+    pub polls: u32,
+}
+
+/// Polls ECS until the verdict is final, the timeout passes or the user interrupts. Polls
+/// every second at first, then every two: a finished rollout is noticed within 2 s.
+pub async fn watch(
+    clients: &Clients,
+    names: &Names,
+    target: &Target,
+    rules: &Rules,
+    timeout: Duration,
+    since: f64,
+    printer: &Printer,
+) -> anyhow::Result<WatchEnd> {
+    let started = Instant::now();
+    let mut last: Option<Snapshot> = None;
+    let mut polls = 0u32;
+    let mut interrupt = Interrupt::listen()?;
+    printer.info(&format!(
+        "waiting for the rollout of {} (timeout {}s)",
+        short_task_definition(&target.task_definition),
+        timeout.as_secs()
+    ));
+    loop {
+        let snapshot = ecs::snapshot(&clients.ecs, &names.cluster, &names.service, since).await?;
+        for line in rollout::changes(last.as_ref(), &snapshot, target) {
+            printer.info(&format!("  {line}"));
+        }
+        let verdict = rollout::evaluate(&snapshot, target, rules);
+        last = Some(snapshot);
+        let seconds = started.elapsed().as_secs_f64();
+        if verdict.is_final() {
+            return Ok(WatchEnd {
+                verdict,
+                last,
+                seconds,
+                polls: polls + 1,
+                timed_out: false,
+                interrupted: false,
+            });
+        }
+        if started.elapsed() >= timeout {
+            return Ok(WatchEnd {
+                verdict,
+                last,
+                seconds,
+                polls: polls + 1,
+                timed_out: true,
+                interrupted: false,
+            });
+        }
+        polls += 1;
+        let pause = if polls < 30 {
+            Duration::from_secs(1)
+        } else {
+            Duration::from_secs(2)
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = interrupt.recv() => {
+                return Ok(WatchEnd { verdict, last, seconds, polls: polls + 1, timed_out: false, interrupted: true });
+            }
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! A plan as people read it: one block per resource and call, one line per field.
+//!
+//! ```text
+//! service web: ECS UpdateService
+//!   ~ desired_count: 2 -> 3
+//!   - health_check_grace_period: 60
+//! ```
+//! `+` adds a field, `~` changes it, `-` removes it (the call sends its empty value).
+
+use super::{Change, Operation, Plan};
+
+/// One line for a change.
+pub fn change_line(c: &Change) -> String {
+    match (&c.current, &c.wanted) {
+        _ if c.secret => format!(
+            "~ {}: (secret) {}",
+            c.field,
+            match (&c.current, &c.wanted) {
+                (None, _) => "added",
+                (_, None) => "removed",
+                _ => "changed",
+            }
+        ),
+        (None, Some(w)) => format!("+ {}: {w}", c.field),
+        (Some(h), None) => format!("- {}: {h}", c.field),
+        (Some(h), Some(w)) => format!("~ {}: {h} -> {w}", c.field),
+        (None, None) => format!("~ {}", c.field),
+    }
+}
+
+/// When a call happens, where that is not at once.
+fn when(operation: Operation) -> &'static str {
+    match operation {
+        Operation::TagResource => ", after the rollout succeeds",
+        _ => "",
+    }
+}
+
+/// Every change, grouped by resource and call, in the order deploy makes them.
+pub fn render(plan: &Plan) -> String {
+    let mut out = String::new();
+    let mut group: Option<(String, Operation)> = None;
+    for c in plan.changes() {
+        let key = (format!("{} {}", c.resource.label(), c.name), c.operation);
+        if group.as_ref() != Some(&key) {
+            out.push_str(&format!(
+                "{}: {}{}\n",
+                key.0,
+                c.operation.label(),
+                when(c.operation)
+            ));
+            group = Some(key);
+        }
+        out.push_str(&format!("  {}\n", change_line(c)));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Resource;
+
+    fn change(current: Option<&str>, wanted: Option<&str>, secret: bool) -> Change {
+        Change {
+            resource: Resource::Service,
+            name: "web".into(),
+            field: "f".into(),
+            current: current.map(Into::into),
+            wanted: wanted.map(Into::into),
+            secret,
+            operation: Operation::UpdateService,
+            argument: "a",
+        }
+    }
+
+    #[test]
+    fn lines_say_added_changed_removed() {
+        assert_eq!(change_line(&change(None, Some("1"), false)), "+ f: 1");
+        assert_eq!(
+            change_line(&change(Some("1"), Some("2"), false)),
+            "~ f: 1 -> 2"
+        );
+        assert_eq!(change_line(&change(Some("1"), None, false)), "- f: 1");
+        assert_eq!(
+            change_line(&change(Some("(secret)"), Some("(secret)"), true)),
+            "~ f: (secret) changed"
+        );
+    }
+}

@@ -1,0 +1,556 @@
+//! The plan: what a deploy would change, resource by resource, and the exact AWS call that
+//! applies each change. `shipit plan` prints it, `deploy` applies it (`apply`), and nothing
+//! else in shipit decides what changes.
+//!
+//! Each managed resource renders its wanted state and its current state into the same flat
+//! list of [`Field`]s (`render`); [`diff`] compares the two lists, so an addition, a change and
+//! a removal are found the same way for every resource. A removal is a change like any other:
+//! the call that applies it sends the empty value (`loadBalancers: []`, a grace period of 0).
+//!
+//! Building a plan is pure: [`build`] takes the [`Current`] state read from AWS and the config,
+//! and can be tested without the network.
+
+pub mod cluster;
+pub mod human;
+pub mod log_group;
+pub mod repository;
+pub mod service;
+pub mod task_definition;
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+pub use cluster::ClusterPlan;
+pub use log_group::LogGroupPlan;
+pub use repository::{RepositoryPlan, RepositoryState};
+pub use service::{ServicePlan, ServiceSettings, TaskDefinitionRef};
+pub use task_definition::{TaskDef, TaskDefinitionPlan};
+
+use crate::config::LoadedConfig;
+
+/// The AWS resources shipit manages, in the order a deploy touches them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Resource {
+    Repository,
+    Image,
+    Cluster,
+    LogGroup,
+    TaskDefinition,
+    Service,
+}
+
+impl Resource {
+    pub fn label(self) -> &'static str {
+        match self {
+            Resource::Repository => "repository",
+            Resource::Image => "image",
+            Resource::Cluster => "cluster",
+            Resource::LogGroup => "log group",
+            Resource::TaskDefinition => "task definition",
+            Resource::Service => "service",
+        }
+    }
+}
+
+/// A write call that applies changes. `Push` is the registry upload (not an AWS API call).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Operation {
+    CreateRepository,
+    PutImageTagMutability,
+    PutImageScanningConfiguration,
+    PutLifecyclePolicy,
+    DeleteLifecyclePolicy,
+    Push,
+    CreateCluster,
+    CreateLogGroup,
+    PutRetentionPolicy,
+    RegisterTaskDefinition,
+    CreateService,
+    UpdateService,
+    /// After the rollout succeeded: the task definitions shipit records for `rollback`.
+    TagResource,
+}
+
+impl Operation {
+    /// `SERVICE:Operation`, as the SDK names it (and as `api_calls` in the JSON output counts
+    /// it); None for the registry upload.
+    pub fn api_name(self) -> Option<&'static str> {
+        Some(match self {
+            Operation::CreateRepository => "ECR:CreateRepository",
+            Operation::PutImageTagMutability => "ECR:PutImageTagMutability",
+            Operation::PutImageScanningConfiguration => "ECR:PutImageScanningConfiguration",
+            Operation::PutLifecyclePolicy => "ECR:PutLifecyclePolicy",
+            Operation::DeleteLifecyclePolicy => "ECR:DeleteLifecyclePolicy",
+            Operation::Push => return None,
+            Operation::CreateCluster => "ECS:CreateCluster",
+            Operation::CreateLogGroup => "CloudWatch Logs:CreateLogGroup",
+            Operation::PutRetentionPolicy => "CloudWatch Logs:PutRetentionPolicy",
+            Operation::RegisterTaskDefinition => "ECS:RegisterTaskDefinition",
+            Operation::CreateService => "ECS:CreateService",
+            Operation::UpdateService => "ECS:UpdateService",
+            Operation::TagResource => "ECS:TagResource",
+        })
+    }
+
+    /// How people read it: `ECS UpdateService`, `registry upload`.
+    pub fn label(self) -> String {
+        match self.api_name() {
+            Some(name) => name.replacen(':', " ", 1),
+            None => "registry upload".to_string(),
+        }
+    }
+}
+
+/// One field of a resource, rendered for comparison and for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    /// `desired_count`, `containers.api.environment.LOG_LEVEL`.
+    pub name: String,
+    /// The value as people read it (lists as JSON arrays, so `["a b"]` and `["a", "b"]` differ).
+    pub value: String,
+    /// Never printed: a change shows as `(secret) changed`.
+    pub secret: bool,
+    /// The API parameter that carries it (`networkConfiguration`).
+    pub argument: &'static str,
+}
+
+impl Field {
+    pub fn new(name: impl Into<String>, value: impl ToString, argument: &'static str) -> Field {
+        Field {
+            name: name.into(),
+            value: value.to_string(),
+            secret: false,
+            argument,
+        }
+    }
+
+    pub fn secret(mut self, secret: bool) -> Field {
+        self.secret = secret;
+        self
+    }
+}
+
+/// One difference between what is and what the config wants, and the call that applies it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    pub resource: Resource,
+    /// The resource's name (repository, cluster, family, service...).
+    pub name: String,
+    pub field: String,
+    /// None: the field is not set (an addition, or the whole resource is created).
+    pub current: Option<String>,
+    /// None: the field goes away (sent as its empty value).
+    pub wanted: Option<String>,
+    /// The values are secret: `current` and `wanted` say `(secret)`.
+    pub secret: bool,
+    pub operation: Operation,
+    /// The parameter of `operation` that carries the change.
+    pub argument: &'static str,
+}
+
+/// Compares two renderings of one resource: every field added, changed or removed, in the
+/// wanted rendering's order (removals last).
+pub fn diff(
+    resource: Resource,
+    name: &str,
+    operation: Operation,
+    current: &[Field],
+    wanted: &[Field],
+) -> Vec<Change> {
+    let find = |fields: &[Field], n: &str| fields.iter().position(|f| f.name == n);
+    let shown = |f: &Field| {
+        if f.secret {
+            "(secret)".to_string()
+        } else {
+            f.value.clone()
+        }
+    };
+    let mut changes = Vec::new();
+    for w in wanted {
+        let have = find(current, &w.name).map(|i| &current[i]);
+        if have.is_some_and(|h| h.value == w.value) {
+            continue;
+        }
+        changes.push(Change {
+            resource,
+            name: name.to_string(),
+            field: w.name.clone(),
+            current: have.map(shown),
+            wanted: Some(shown(w)),
+            secret: w.secret || have.is_some_and(|h| h.secret),
+            operation,
+            argument: w.argument,
+        });
+    }
+    for c in current {
+        if find(wanted, &c.name).is_none() {
+            changes.push(Change {
+                resource,
+                name: name.to_string(),
+                field: c.name.clone(),
+                current: Some(shown(c)),
+                wanted: None,
+                secret: c.secret,
+                operation,
+                argument: c.argument,
+            });
+        }
+    }
+    changes
+}
+
+/// A list shown as a JSON array, so that `["sh -c", "x"]` never reads like `["sh", "-c x"]`.
+pub fn json_list<S: AsRef<str>>(items: &[S]) -> String {
+    serde_json::to_string(&items.iter().map(AsRef::as_ref).collect::<Vec<_>>())
+        .expect("strings serialise")
+}
+
+/// The image the deploy ships: pushed under its tag unless the tag already names it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImagePlan {
+    pub tag: String,
+    /// `REGISTRY/REPOSITORY@sha256:...`: what the task definition pins.
+    pub reference: String,
+    pub digest: String,
+    /// The digest the tag names now, if any.
+    pub tagged: Option<String>,
+    pub changes: Vec<Change>,
+}
+
+impl ImagePlan {
+    pub fn new(repository: &str, reference: String, digest: String, tag: String) -> ImagePlan {
+        ImagePlan::with_tagged(repository, reference, digest, tag, None)
+    }
+
+    pub fn with_tagged(
+        repository: &str,
+        reference: String,
+        digest: String,
+        tag: String,
+        tagged: Option<String>,
+    ) -> ImagePlan {
+        let changes = diff(
+            Resource::Image,
+            repository,
+            Operation::Push,
+            &tagged
+                .iter()
+                .map(|d| Field::new(format!("tag {tag}"), d, "manifest"))
+                .collect::<Vec<_>>(),
+            &[Field::new(format!("tag {tag}"), &digest, "manifest")],
+        );
+        ImagePlan {
+            tag,
+            reference,
+            digest,
+            tagged,
+            changes,
+        }
+    }
+}
+
+/// What AWS holds now, read once before the plan is made.
+#[derive(Debug, Clone, Default)]
+pub struct Current {
+    pub repository: Option<RepositoryState>,
+    /// The digest the image's tag names in the repository now.
+    pub tagged: Option<String>,
+    pub cluster_active: bool,
+    pub log_group: Option<log_group::LogGroupState>,
+    /// The family's latest ACTIVE revision.
+    pub task_definition: Option<aws_sdk_ecs::types::TaskDefinition>,
+    pub service: Option<aws_sdk_ecs::types::Service>,
+}
+
+/// Every change a deploy makes, per resource, in the order it makes them.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub repository: RepositoryPlan,
+    pub image: ImagePlan,
+    pub cluster: ClusterPlan,
+    pub log_group: LogGroupPlan,
+    pub task_definition: TaskDefinitionPlan,
+    pub service: ServicePlan,
+}
+
+impl Plan {
+    pub fn changes(&self) -> impl Iterator<Item = &Change> {
+        self.repository
+            .changes
+            .iter()
+            .chain(&self.image.changes)
+            .chain(&self.cluster.changes)
+            .chain(&self.log_group.changes)
+            .chain(&self.task_definition.changes)
+            .chain(&self.service.changes)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.changes().next().is_none()
+    }
+
+    /// The AWS write calls applying the plan makes (`ECS:UpdateService`...), each once.
+    pub fn writes(&self) -> BTreeSet<&'static str> {
+        self.changes()
+            .filter_map(|c| c.operation.api_name())
+            .collect()
+    }
+}
+
+/// The plan for `loaded`, given what AWS holds now and the image to ship.
+pub fn build(
+    loaded: &LoadedConfig,
+    current: &Current,
+    image: ImagePlan,
+    region: &str,
+) -> anyhow::Result<Plan> {
+    let names = &loaded.names;
+    let config = &loaded.config;
+    let repository = RepositoryPlan::new(
+        &names.repository,
+        &config.repository,
+        current.repository.as_ref(),
+    )?;
+    let cluster = ClusterPlan::new(&names.cluster, current.cluster_active);
+    let log_group = LogGroupPlan::new(
+        &names.log_group,
+        config.logs.retention_days.map(|d| d as i32),
+        current.log_group.as_ref(),
+    );
+    let wanted_td = TaskDef::render(config, names, &image.reference, region);
+    let task_definition = TaskDefinitionPlan::new(wanted_td, current.task_definition.as_ref());
+    let target = match &task_definition.current_arn {
+        Some(arn) if !task_definition.registers() => TaskDefinitionRef::Existing(arn.clone()),
+        _ => TaskDefinitionRef::NewRevision,
+    };
+    let service = ServicePlan::new(
+        ServiceSettings::render(config, names),
+        names,
+        target,
+        current.service.as_ref(),
+    );
+    Ok(Plan {
+        repository,
+        image,
+        cluster,
+        log_group,
+        task_definition,
+        service,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(name: &str, value: &str) -> Field {
+        Field::new(name, value, "arg")
+    }
+
+    #[test]
+    fn diff_finds_additions_changes_and_removals() {
+        let current = [f("a", "1"), f("b", "2"), f("gone", "x")];
+        let wanted = [f("a", "1"), f("b", "3"), f("new", "y")];
+        let changes = diff(
+            Resource::Service,
+            "s",
+            Operation::UpdateService,
+            &current,
+            &wanted,
+        );
+        let summary: Vec<_> = changes
+            .iter()
+            .map(|c| (c.field.as_str(), c.current.as_deref(), c.wanted.as_deref()))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                ("b", Some("2"), Some("3")),
+                ("new", None, Some("y")),
+                ("gone", Some("x"), None),
+            ]
+        );
+        assert!(
+            diff(
+                Resource::Service,
+                "s",
+                Operation::UpdateService,
+                &wanted,
+                &wanted
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn secret_values_never_show_but_their_change_does() {
+        let current = [f("API_TOKEN", "old").secret(true)];
+        let wanted = [f("API_TOKEN", "new").secret(true)];
+        let changes = diff(
+            Resource::TaskDefinition,
+            "t",
+            Operation::RegisterTaskDefinition,
+            &current,
+            &wanted,
+        );
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].current.as_deref(), Some("(secret)"));
+        assert_eq!(changes[0].wanted.as_deref(), Some("(secret)"));
+        assert!(changes[0].secret);
+    }
+
+    #[test]
+    fn lists_show_as_arrays_so_argument_boundaries_are_visible() {
+        assert_ne!(json_list(&["sh -c", "x"]), json_list(&["sh", "-c x"]));
+        assert_eq!(json_list(&["a", "b c"]), r#"["a","b c"]"#);
+    }
+
+    #[test]
+    fn a_tag_that_already_names_the_image_is_no_push() {
+        let same = ImagePlan::with_tagged(
+            "r",
+            "h/r@sha256:a".into(),
+            "sha256:a".into(),
+            "v1".into(),
+            Some("sha256:a".into()),
+        );
+        assert!(same.changes.is_empty());
+        let new = ImagePlan::new("r", "h/r@sha256:a".into(), "sha256:a".into(), "v1".into());
+        assert_eq!(new.changes.len(), 1);
+        assert_eq!(new.changes[0].operation, Operation::Push);
+    }
+}
+
+#[cfg(test)]
+mod snapshot_tests {
+    //! The plan as people read it, for a service whose config dropped settings, a revision with
+    //! things shipit does not render, and a new image. ARNs, digests and account ids are
+    //! scrubbed so the snapshot says what matters.
+
+    use super::*;
+    use crate::config;
+
+    /// Digests become `[digest-N]` in order of appearance (so a change still shows), account
+    /// ids `[account]`.
+    fn scrub(text: &str) -> String {
+        let digest = regex::Regex::new(r"sha256:[0-9a-f]{64}").unwrap();
+        let account = regex::Regex::new(r":\d{12}:").unwrap();
+        let mut seen: Vec<String> = Vec::new();
+        let text = digest.replace_all(text, |m: &regex::Captures| {
+            let d = m[0].to_string();
+            let n = seen.iter().position(|s| *s == d).unwrap_or_else(|| {
+                seen.push(d);
+                seen.len() - 1
+            });
+            format!("[digest-{}]", n + 1)
+        });
+        account.replace_all(&text, ":[account]:").into_owned()
+    }
+
+    #[test]
+    fn plan_of_dropped_settings_unrendered_fields_and_a_new_image() {
+        let text = "\
+app: web
+image: { source: 'docker://web:1', tag: v2 }
+service: { subnets: [subnet-0123456789abcdef0] }
+task: { execution_role: 'arn:aws:iam::123456789012:role/exec' }
+container:
+  environment: { API_TOKEN: new, LOG_LEVEL: info }
+  command: [/bin/sh, -c, 'exec gunicorn app:app']
+";
+        let loaded = config::load_bytes(text.as_bytes(), "d.yaml", &|_| None).unwrap();
+        let old_image = format!("h/web@sha256:{}", "1".repeat(64));
+        let new_image = format!("h/web@sha256:{}", "2".repeat(64));
+        // What runs now: the same config but the old image, an old token, a sidecar, a grace
+        // period and a target group the config no longer names.
+        let mut running = TaskDef::render(&loaded.config, &loaded.names, &old_image, "us-east-1");
+        running.containers[0]
+            .environment
+            .insert("API_TOKEN".into(), "old".into());
+        let client = aws_sdk_ecs::Client::from_conf(
+            aws_sdk_ecs::Config::builder()
+                .behavior_version(aws_sdk_ecs::config::BehaviorVersion::latest())
+                .build(),
+        );
+        let input = running
+            .register(&client)
+            .as_input()
+            .clone()
+            .build()
+            .unwrap();
+        let mut containers = input.container_definitions().to_vec();
+        containers.push(
+            aws_sdk_ecs::types::ContainerDefinition::builder()
+                .name("log-router")
+                .image("fluent-bit:3")
+                .build(),
+        );
+        let td_arn = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:3";
+        let td = aws_sdk_ecs::types::TaskDefinition::builder()
+            .family("web")
+            .task_definition_arn(td_arn)
+            .cpu("256")
+            .memory("512")
+            .network_mode(aws_sdk_ecs::types::NetworkMode::Awsvpc)
+            .requires_compatibilities(aws_sdk_ecs::types::Compatibility::Fargate)
+            .execution_role_arn("arn:aws:iam::123456789012:role/exec")
+            .set_container_definitions(Some(containers))
+            .build();
+        let mut settings = ServiceSettings::render(&loaded.config, &loaded.names);
+        settings.health_check_grace_period = 60;
+        settings.load_balancers = vec![service::LoadBalancerDef {
+            target_group_arn:
+                "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/0123456789abcdef"
+                    .into(),
+            container_name: "web".into(),
+            container_port: 5000,
+        }];
+        let svc = aws_sdk_ecs::types::Service::builder()
+            .service_arn("arn:aws:ecs:us-east-1:123456789012:service/default/web")
+            .task_definition(td_arn)
+            .desired_count(settings.desired_count)
+            .network_configuration(settings.network())
+            .deployment_configuration(settings.deployment_configuration())
+            .health_check_grace_period_seconds(60)
+            .set_load_balancers(Some(settings.load_balancers()))
+            .tags(
+                aws_sdk_ecs::types::Tag::builder()
+                    .key(crate::ecs::TAG_CURRENT)
+                    .value(td_arn)
+                    .build(),
+            )
+            .build();
+        let current = Current {
+            repository: Some(RepositoryState {
+                uri: "h/web".into(),
+                arn: "arn:aws:ecr:us-east-1:123456789012:repository/web".into(),
+                tag_mutability: "IMMUTABLE".into(),
+                scan_on_push: true,
+                encryption: "AES256".into(),
+                kms_key: None,
+                lifecycle_policy: None,
+            }),
+            tagged: None,
+            cluster_active: true,
+            log_group: Some(log_group::LogGroupState {
+                retention_days: None,
+            }),
+            task_definition: Some(td),
+            service: Some(svc),
+        };
+        let image = ImagePlan::new(
+            "web",
+            new_image,
+            format!("sha256:{}", "2".repeat(64)),
+            "v2".into(),
+        );
+        let plan = build(&loaded, &current, image, "us-east-1").unwrap();
+        insta::assert_snapshot!(scrub(&human::render(&plan)));
+        insta::assert_snapshot!(
+            "writes",
+            plan.writes().into_iter().collect::<Vec<_>>().join("\n")
+        );
+    }
+}

@@ -1,0 +1,314 @@
+//! The ECR repository: created with the config's settings; on an existing one, what ECR lets
+//! change (tag mutability, scan on push, the lifecycle policy shipit manages) is planned as a
+//! change, and encryption, which ECR cannot change, is an error that says so.
+
+use anyhow::bail;
+use serde::Serialize;
+
+use super::{Change, Field, Operation, Resource, diff};
+use crate::config::model::{Encryption, RepositoryConfig};
+
+/// What DescribeRepositories and GetLifecyclePolicy say about the repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepositoryState {
+    pub uri: String,
+    pub arn: String,
+    /// MUTABLE, IMMUTABLE, or a newer value such as IMMUTABLE_WITH_EXCLUSION (compared as text,
+    /// never flattened).
+    pub tag_mutability: String,
+    pub scan_on_push: bool,
+    pub encryption: String,
+    pub kms_key: Option<String>,
+    pub lifecycle_policy: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RepositoryPlan {
+    pub name: String,
+    /// Empty until the repository exists.
+    pub uri: String,
+    pub arn: String,
+    pub create: bool,
+    #[serde(skip)]
+    pub wanted: RepositoryConfig,
+    pub changes: Vec<Change>,
+}
+
+const SHIPIT_POLICY: &str = "shipit: keep the last";
+
+/// The lifecycle policy text for "keep the last N images".
+pub fn keep_last_policy(keep: i64) -> serde_json::Value {
+    serde_json::json!({
+        "rules": [{
+            "rulePriority": 1,
+            "description": format!("{SHIPIT_POLICY} {keep} images"),
+            "selection": {
+                "tagStatus": "any",
+                "countType": "imageCountMoreThan",
+                "countNumber": keep
+            },
+            "action": { "type": "expire" }
+        }]
+    })
+}
+
+/// How a lifecycle policy reads in a plan, and whether shipit wrote it.
+fn describe_policy(text: &str) -> (String, bool) {
+    let value: Option<serde_json::Value> = serde_json::from_str(text).ok();
+    let keep = value.as_ref().and_then(|v| {
+        let rule = v["rules"].as_array().filter(|r| r.len() == 1)?.first()?;
+        let n = rule["selection"]["countNumber"].as_i64()?;
+        (keep_last_policy(n) == *v).then_some(n)
+    });
+    match keep {
+        Some(n) => (format!("keep the last {n} images"), true),
+        None => {
+            let ours = value.as_ref().is_some_and(|v| {
+                v["rules"][0]["description"]
+                    .as_str()
+                    .is_some_and(|d| d.starts_with(SHIPIT_POLICY))
+            });
+            ("a policy set outside shipit".to_string(), ours)
+        }
+    }
+}
+
+impl RepositoryPlan {
+    pub fn new(
+        name: &str,
+        wanted: &RepositoryConfig,
+        current: Option<&RepositoryState>,
+    ) -> anyhow::Result<RepositoryPlan> {
+        let settings = |mutability: &str, scan: bool| {
+            vec![
+                Field::new("tag_mutability", mutability, "imageTagMutability"),
+                Field::new("scan_on_push", scan, "imageScanningConfiguration"),
+            ]
+        };
+        let wanted_settings = settings(&wanted.tag_mutability.to_string(), wanted.scan_on_push);
+        let mut changes = Vec::new();
+        let Some(current) = current else {
+            let mut fields = wanted_settings;
+            fields.push(Field::new(
+                "encryption",
+                match &wanted.kms_key {
+                    Some(key) => format!("{} ({key})", wanted.encryption),
+                    None => wanted.encryption.to_string(),
+                },
+                "encryptionConfiguration",
+            ));
+            changes.extend(diff(
+                Resource::Repository,
+                name,
+                Operation::CreateRepository,
+                &[],
+                &fields,
+            ));
+            if let Some(keep) = wanted.keep_last {
+                changes.push(lifecycle_change(
+                    name,
+                    None,
+                    Some(format!("keep the last {keep} images")),
+                ));
+            }
+            return Ok(RepositoryPlan {
+                name: name.to_string(),
+                uri: String::new(),
+                arn: String::new(),
+                create: true,
+                wanted: wanted.clone(),
+                changes,
+            });
+        };
+        check_encryption(name, current, wanted)?;
+        let have = settings(&current.tag_mutability, current.scan_on_push);
+        for change in diff(
+            Resource::Repository,
+            name,
+            Operation::UpdateService,
+            &have,
+            &wanted_settings,
+        ) {
+            let operation = if change.field == "tag_mutability" {
+                Operation::PutImageTagMutability
+            } else {
+                Operation::PutImageScanningConfiguration
+            };
+            changes.push(Change {
+                operation,
+                ..change
+            });
+        }
+        let policy = current.lifecycle_policy.as_deref().map(describe_policy);
+        match (wanted.keep_last, policy) {
+            (Some(keep), have) => {
+                let want = format!("keep the last {keep} images");
+                let have = have.map(|(text, _)| text);
+                if have.as_deref() != Some(want.as_str()) {
+                    changes.push(lifecycle_change(name, have, Some(want)));
+                }
+            }
+            // No keep_last: the policy shipit wrote goes; one set outside shipit stays.
+            (None, Some((text, true))) => changes.push(lifecycle_change(name, Some(text), None)),
+            (None, _) => {}
+        }
+        Ok(RepositoryPlan {
+            name: name.to_string(),
+            uri: current.uri.clone(),
+            arn: current.arn.clone(),
+            create: false,
+            wanted: wanted.clone(),
+            changes,
+        })
+    }
+
+    pub fn has(&self, operation: Operation) -> bool {
+        self.changes.iter().any(|c| c.operation == operation)
+    }
+}
+
+fn lifecycle_change(name: &str, current: Option<String>, wanted: Option<String>) -> Change {
+    let operation = if wanted.is_some() {
+        Operation::PutLifecyclePolicy
+    } else {
+        Operation::DeleteLifecyclePolicy
+    };
+    Change {
+        resource: Resource::Repository,
+        name: name.to_string(),
+        field: "lifecycle_policy".to_string(),
+        current,
+        wanted,
+        secret: false,
+        operation,
+        argument: "lifecyclePolicyText",
+    }
+}
+
+/// ECR cannot change a repository's encryption after creation: a difference is an error. A key
+/// given as an alias cannot be compared with the key ARN ECR reports without a KMS call, so
+/// only the type is compared then.
+fn check_encryption(
+    name: &str,
+    current: &RepositoryState,
+    wanted: &RepositoryConfig,
+) -> anyhow::Result<()> {
+    let wanted_type = wanted.encryption.to_string();
+    let key_differs = wanted.encryption == Encryption::Kms
+        && wanted.kms_key.as_deref().is_some_and(|key| {
+            !key.starts_with("alias/")
+                && current
+                    .kms_key
+                    .as_deref()
+                    .is_some_and(|have| have != key && !have.ends_with(key))
+        });
+    if current.encryption != wanted_type || key_differs {
+        bail!(
+            "repository `{name}` is encrypted with {}{}, but deploy.yaml asks for {wanted_type}{}. ECR cannot change a repository's encryption after creation: set repository.encryption to match, or use a new repository name",
+            current.encryption,
+            current
+                .kms_key
+                .as_deref()
+                .map(|k| format!(" (key {k})"))
+                .unwrap_or_default(),
+            wanted
+                .kms_key
+                .as_deref()
+                .map(|k| format!(" (key {k})"))
+                .unwrap_or_default(),
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::model::TagMutability;
+
+    fn state() -> RepositoryState {
+        RepositoryState {
+            uri: "u".into(),
+            arn: "a".into(),
+            tag_mutability: "IMMUTABLE".into(),
+            scan_on_push: true,
+            encryption: "AES256".into(),
+            kms_key: None,
+            lifecycle_policy: None,
+        }
+    }
+
+    fn ops(plan: &RepositoryPlan) -> Vec<Operation> {
+        plan.changes.iter().map(|c| c.operation).collect()
+    }
+
+    #[test]
+    fn settings_changes_name_their_calls() {
+        let wanted = RepositoryConfig {
+            tag_mutability: TagMutability::Mutable,
+            scan_on_push: false,
+            keep_last: Some(5),
+            ..RepositoryConfig::default()
+        };
+        let plan = RepositoryPlan::new("r", &wanted, Some(&state())).unwrap();
+        assert_eq!(
+            ops(&plan),
+            vec![
+                Operation::PutImageTagMutability,
+                Operation::PutImageScanningConfiguration,
+                Operation::PutLifecyclePolicy
+            ]
+        );
+        let mut matching = state();
+        matching.tag_mutability = "MUTABLE".into();
+        matching.scan_on_push = false;
+        matching.lifecycle_policy = Some(keep_last_policy(5).to_string());
+        assert!(
+            RepositoryPlan::new("r", &wanted, Some(&matching))
+                .unwrap()
+                .changes
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn only_shipits_own_lifecycle_policy_is_removed() {
+        let wanted = RepositoryConfig::default();
+        let mut ours = state();
+        ours.lifecycle_policy = Some(keep_last_policy(5).to_string());
+        let plan = RepositoryPlan::new("r", &wanted, Some(&ours)).unwrap();
+        assert_eq!(ops(&plan), vec![Operation::DeleteLifecyclePolicy]);
+        let mut theirs = state();
+        theirs.lifecycle_policy = Some(r#"{"rules":[{"rulePriority":1,"description":"team policy","selection":{"tagStatus":"untagged","countType":"sinceImagePushed","countUnit":"days","countNumber":14},"action":{"type":"expire"}}]}"#.into());
+        assert!(
+            RepositoryPlan::new("r", &wanted, Some(&theirs))
+                .unwrap()
+                .changes
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_newer_mutability_value_is_a_change_not_flattened() {
+        let mut current = state();
+        current.tag_mutability = "IMMUTABLE_WITH_EXCLUSION".into();
+        let plan = RepositoryPlan::new("r", &RepositoryConfig::default(), Some(&current)).unwrap();
+        assert_eq!(
+            plan.changes[0].current.as_deref(),
+            Some("IMMUTABLE_WITH_EXCLUSION")
+        );
+    }
+
+    #[test]
+    fn encryption_cannot_change() {
+        let mut current = state();
+        current.encryption = "KMS".into();
+        let err = RepositoryPlan::new("r", &RepositoryConfig::default(), Some(&current))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("cannot change a repository's encryption"),
+            "{err}"
+        );
+    }
+}

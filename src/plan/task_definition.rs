@@ -1,0 +1,732 @@
+//! The task definition: rendered from the config, read back from the family's latest ACTIVE
+//! revision, compared field by field over every container. A revision is reused only when
+//! every field shipit renders is equal and it holds nothing shipit does not render (another
+//! container, volumes, an entry point, extra log options...): those show in the plan as
+//! removals, and a new revision is registered.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{Change, Field, Operation, Resource, diff, json_list};
+use crate::config::Names;
+use crate::config::model::{CpuArchitecture, DeployConfig};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TaskDef {
+    pub family: String,
+    pub cpu: String,
+    pub memory: String,
+    pub network_mode: String,
+    pub requires_compatibilities: Vec<String>,
+    pub execution_role_arn: Option<String>,
+    pub task_role_arn: Option<String>,
+    pub cpu_architecture: String,
+    pub operating_system_family: String,
+    pub containers: Vec<ContainerDef>,
+    /// Things a registered revision holds that shipit does not render (read back only).
+    #[serde(skip)]
+    pub unmanaged: Vec<Field>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContainerDef {
+    pub name: String,
+    pub image: String,
+    pub essential: bool,
+    pub port: Option<i32>,
+    /// Sorted by name.
+    pub environment: BTreeMap<String, String>,
+    /// name -> valueFrom, sorted by name.
+    pub secrets: BTreeMap<String, String>,
+    pub command: Option<Vec<String>>,
+    pub health_check: Option<HealthCheckDef>,
+    /// The awslogs driver's options (group, region, stream prefix, and any others).
+    pub log_driver: Option<String>,
+    pub log_options: BTreeMap<String, String>,
+    #[serde(skip)]
+    pub unmanaged: Vec<Field>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HealthCheckDef {
+    pub command: Vec<String>,
+    pub interval: i32,
+    pub timeout: i32,
+    pub retries: i32,
+    pub start_period: i32,
+}
+
+/// Environment values whose names look secret are never printed.
+pub fn looks_secret(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    ["PASSWORD", "PASSWD", "TOKEN", "SECRET", "KEY", "CREDENTIAL"]
+        .iter()
+        .any(|w| upper.contains(w))
+}
+
+impl TaskDef {
+    /// The task definition for `config`, running `image` (pinned by digest).
+    pub fn render(config: &DeployConfig, names: &Names, image: &str, region: &str) -> TaskDef {
+        let c = &config.container;
+        let log_options = [
+            ("awslogs-group", names.log_group.clone()),
+            ("awslogs-region", region.to_string()),
+            ("awslogs-stream-prefix", config.logs.stream_prefix.clone()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        TaskDef {
+            family: names.family.clone(),
+            cpu: config.task.cpu.to_string(),
+            memory: config.task.memory.to_string(),
+            network_mode: "awsvpc".to_string(),
+            requires_compatibilities: vec!["FARGATE".to_string()],
+            execution_role_arn: config.task.execution_role.clone(),
+            task_role_arn: config.task.task_role.clone(),
+            cpu_architecture: config.task.cpu_architecture.to_string(),
+            operating_system_family: "LINUX".to_string(),
+            containers: vec![ContainerDef {
+                name: names.container.clone(),
+                image: image.to_string(),
+                essential: true,
+                port: Some(c.port as i32),
+                environment: c
+                    .environment
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.to_string()))
+                    .collect(),
+                secrets: c.secrets.clone(),
+                command: c.command.clone(),
+                health_check: c.health_check.as_ref().map(|h| HealthCheckDef {
+                    command: h.command.to_ecs(),
+                    interval: h.interval as i32,
+                    timeout: h.timeout as i32,
+                    retries: h.retries as i32,
+                    start_period: h.start_period as i32,
+                }),
+                log_driver: Some("awslogs".to_string()),
+                log_options,
+                unmanaged: Vec::new(),
+            }],
+            unmanaged: Vec::new(),
+        }
+    }
+
+    /// Reads a registered revision: every container, and whatever it holds that shipit does
+    /// not render. ECS leaves defaults out (no runtime platform means LINUX/X86_64) or fills
+    /// them in (container cpu 0, hostPort = containerPort): both read as the default.
+    pub fn from_ecs(td: &aws_sdk_ecs::types::TaskDefinition) -> TaskDef {
+        let platform = td.runtime_platform();
+        let mut unmanaged = Vec::new();
+        let mut extra = |name: &str, value: String, argument: &'static str| {
+            unmanaged.push(Field::new(name, value, argument));
+        };
+        if !td.volumes().is_empty() {
+            let names: Vec<_> = td.volumes().iter().filter_map(|v| v.name()).collect();
+            extra("volumes", json_list(&names), "volumes");
+        }
+        if !td.placement_constraints().is_empty() {
+            extra(
+                "placement_constraints",
+                format!("{} constraints", td.placement_constraints().len()),
+                "placementConstraints",
+            );
+        }
+        if let Some(proxy) = td.proxy_configuration() {
+            extra(
+                "proxy_configuration",
+                proxy.container_name().to_string(),
+                "proxyConfiguration",
+            );
+        }
+        if let Some(storage) = td.ephemeral_storage().filter(|s| s.size_in_gib() > 20) {
+            extra(
+                "ephemeral_storage",
+                format!("{} GiB", storage.size_in_gib()),
+                "ephemeralStorage",
+            );
+        }
+        // Some endpoints answer "" for unset.
+        if let Some(mode) = td.pid_mode().filter(|m| !m.as_str().is_empty()) {
+            extra("pid_mode", mode.as_str().to_string(), "pidMode");
+        }
+        if let Some(mode) = td.ipc_mode().filter(|m| !m.as_str().is_empty()) {
+            extra("ipc_mode", mode.as_str().to_string(), "ipcMode");
+        }
+        if td.enable_fault_injection() == Some(true) {
+            extra(
+                "enable_fault_injection",
+                "true".into(),
+                "enableFaultInjection",
+            );
+        }
+        TaskDef {
+            family: td.family().unwrap_or_default().to_string(),
+            cpu: td.cpu().unwrap_or_default().to_string(),
+            memory: td.memory().unwrap_or_default().to_string(),
+            network_mode: td
+                .network_mode()
+                .map(|m| m.as_str().to_string())
+                .unwrap_or_default(),
+            requires_compatibilities: td
+                .requires_compatibilities()
+                .iter()
+                .map(|c| c.as_str().to_string())
+                .collect(),
+            // An empty ARN is no role (some endpoints answer "" for unset).
+            execution_role_arn: td
+                .execution_role_arn()
+                .filter(|a| !a.is_empty())
+                .map(str::to_string),
+            task_role_arn: td
+                .task_role_arn()
+                .filter(|a| !a.is_empty())
+                .map(str::to_string),
+            cpu_architecture: platform
+                .and_then(|p| p.cpu_architecture())
+                .map(|a| a.as_str().to_string())
+                .unwrap_or_else(|| CpuArchitecture::X86_64.to_string()),
+            operating_system_family: platform
+                .and_then(|p| p.operating_system_family())
+                .map(|o| o.as_str().to_string())
+                .unwrap_or_else(|| "LINUX".to_string()),
+            containers: td
+                .container_definitions()
+                .iter()
+                .map(container_from_ecs)
+                .collect(),
+            unmanaged,
+        }
+    }
+
+    /// Every field, flat, in a stable order: what the plan compares and shows.
+    pub fn fields(&self) -> Vec<Field> {
+        let mut out = vec![
+            Field::new("cpu", &self.cpu, "cpu"),
+            Field::new("memory", &self.memory, "memory"),
+            Field::new("network_mode", &self.network_mode, "networkMode"),
+            Field::new(
+                "requires_compatibilities",
+                json_list(&self.requires_compatibilities),
+                "requiresCompatibilities",
+            ),
+            Field::new(
+                "platform",
+                format!("{}/{}", self.operating_system_family, self.cpu_architecture),
+                "runtimePlatform",
+            ),
+        ];
+        if let Some(role) = &self.execution_role_arn {
+            out.push(Field::new("execution_role", role, "executionRoleArn"));
+        }
+        if let Some(role) = &self.task_role_arn {
+            out.push(Field::new("task_role", role, "taskRoleArn"));
+        }
+        out.extend(self.unmanaged.iter().cloned());
+        for c in &self.containers {
+            out.extend(c.fields());
+        }
+        out
+    }
+
+    /// The RegisterTaskDefinition request for this definition.
+    pub fn register(
+        &self,
+        client: &aws_sdk_ecs::Client,
+    ) -> aws_sdk_ecs::operation::register_task_definition::builders::RegisterTaskDefinitionFluentBuilder
+    {
+        use aws_sdk_ecs::types::{
+            Compatibility, CpuArchitecture, NetworkMode, OsFamily, RuntimePlatform,
+        };
+        let mut request = client
+            .register_task_definition()
+            .family(&self.family)
+            .cpu(&self.cpu)
+            .memory(&self.memory)
+            .network_mode(NetworkMode::Awsvpc)
+            .requires_compatibilities(Compatibility::Fargate)
+            .runtime_platform(
+                RuntimePlatform::builder()
+                    .cpu_architecture(CpuArchitecture::from(self.cpu_architecture.as_str()))
+                    .operating_system_family(OsFamily::from(self.operating_system_family.as_str()))
+                    .build(),
+            )
+            .set_container_definitions(Some(
+                self.containers.iter().map(ContainerDef::to_ecs).collect(),
+            ))
+            .tags(crate::ecs::managed_by_shipit());
+        if let Some(role) = &self.execution_role_arn {
+            request = request.execution_role_arn(role);
+        }
+        if let Some(role) = &self.task_role_arn {
+            request = request.task_role_arn(role);
+        }
+        request
+    }
+}
+
+impl ContainerDef {
+    fn fields(&self) -> Vec<Field> {
+        let p = |field: &str| format!("containers.{}.{field}", self.name);
+        const CONTAINERS: &str = "containerDefinitions";
+        let mut out = vec![
+            Field::new(p("image"), &self.image, CONTAINERS),
+            Field::new(p("essential"), self.essential, CONTAINERS),
+        ];
+        if let Some(port) = self.port {
+            out.push(Field::new(p("port"), port, CONTAINERS));
+        }
+        for (k, v) in &self.environment {
+            out.push(
+                Field::new(p(&format!("environment.{k}")), v, CONTAINERS).secret(looks_secret(k)),
+            );
+        }
+        for (k, v) in &self.secrets {
+            out.push(Field::new(p(&format!("secrets.{k}")), v, CONTAINERS));
+        }
+        if let Some(command) = &self.command {
+            out.push(Field::new(p("command"), json_list(command), CONTAINERS));
+        }
+        if let Some(h) = &self.health_check {
+            out.push(Field::new(
+                p("health_check.command"),
+                json_list(&h.command),
+                CONTAINERS,
+            ));
+            for (name, value) in [
+                ("interval", h.interval),
+                ("timeout", h.timeout),
+                ("retries", h.retries),
+                ("start_period", h.start_period),
+            ] {
+                out.push(Field::new(
+                    p(&format!("health_check.{name}")),
+                    value,
+                    CONTAINERS,
+                ));
+            }
+        }
+        if let Some(driver) = &self.log_driver {
+            out.push(Field::new(p("log_driver"), driver, CONTAINERS));
+        }
+        for (k, v) in &self.log_options {
+            out.push(Field::new(p(&format!("log_options.{k}")), v, CONTAINERS));
+        }
+        for u in &self.unmanaged {
+            out.push(Field {
+                name: p(&u.name),
+                ..u.clone()
+            });
+        }
+        out
+    }
+
+    fn to_ecs(&self) -> aws_sdk_ecs::types::ContainerDefinition {
+        use aws_sdk_ecs::types::{
+            ContainerDefinition, HealthCheck, KeyValuePair, LogConfiguration, LogDriver,
+            PortMapping, Secret, TransportProtocol,
+        };
+        let mut container = ContainerDefinition::builder()
+            .name(&self.name)
+            .image(&self.image)
+            .essential(self.essential);
+        if let Some(port) = self.port {
+            container = container.port_mappings(
+                PortMapping::builder()
+                    .container_port(port)
+                    .protocol(TransportProtocol::Tcp)
+                    .build(),
+            );
+        }
+        if let Some(driver) = &self.log_driver {
+            container = container.log_configuration(
+                LogConfiguration::builder()
+                    .log_driver(LogDriver::from(driver.as_str()))
+                    .set_options(Some(self.log_options.clone().into_iter().collect()))
+                    .build()
+                    .expect("log driver is set"),
+            );
+        }
+        for (name, value) in &self.environment {
+            container =
+                container.environment(KeyValuePair::builder().name(name).value(value).build());
+        }
+        for (name, from) in &self.secrets {
+            container = container.secrets(
+                Secret::builder()
+                    .name(name)
+                    .value_from(from)
+                    .build()
+                    .expect("name and valueFrom are set"),
+            );
+        }
+        if let Some(command) = &self.command {
+            container = container.set_command(Some(command.clone()));
+        }
+        if let Some(h) = &self.health_check {
+            container = container.health_check(
+                HealthCheck::builder()
+                    .set_command(Some(h.command.clone()))
+                    .interval(h.interval)
+                    .timeout(h.timeout)
+                    .retries(h.retries)
+                    .start_period(h.start_period)
+                    .build()
+                    .expect("command is set"),
+            );
+        }
+        container.build()
+    }
+}
+
+fn container_from_ecs(c: &aws_sdk_ecs::types::ContainerDefinition) -> ContainerDef {
+    let mut unmanaged = Vec::new();
+    let mut extra = |name: &str, value: String| {
+        unmanaged.push(Field::new(name, value, "containerDefinitions"));
+    };
+    let ports = c.port_mappings();
+    for (i, mapping) in ports.iter().enumerate() {
+        let host_differs = mapping
+            .host_port()
+            .is_some_and(|h| Some(h) != mapping.container_port());
+        let not_tcp = mapping.protocol().is_some_and(|p| p.as_str() != "tcp");
+        if i > 0 || host_differs || not_tcp || mapping.name().is_some() {
+            extra(
+                &format!("port_mappings[{i}]"),
+                format!(
+                    "{}->{}/{}",
+                    mapping.host_port().unwrap_or_default(),
+                    mapping.container_port().unwrap_or_default(),
+                    mapping.protocol().map_or("tcp", |p| p.as_str())
+                ),
+            );
+        }
+    }
+    let lists: [(&str, usize); 14] = [
+        ("entry_point", c.entry_point().len()),
+        ("links", c.links().len()),
+        ("environment_files", c.environment_files().len()),
+        ("mount_points", c.mount_points().len()),
+        ("volumes_from", c.volumes_from().len()),
+        ("depends_on", c.depends_on().len()),
+        ("dns_servers", c.dns_servers().len()),
+        ("dns_search_domains", c.dns_search_domains().len()),
+        ("extra_hosts", c.extra_hosts().len()),
+        ("docker_security_options", c.docker_security_options().len()),
+        ("ulimits", c.ulimits().len()),
+        ("system_controls", c.system_controls().len()),
+        ("resource_requirements", c.resource_requirements().len()),
+        ("credential_specs", c.credential_specs().len()),
+    ];
+    for (name, len) in lists {
+        if len > 0 {
+            extra(name, format!("{len} set"));
+        }
+    }
+    if !c.entry_point().is_empty() {
+        // The one list people set most: show it whole.
+        unmanaged.retain(|f| f.name != "entry_point");
+        unmanaged.push(Field::new(
+            "entry_point",
+            json_list(c.entry_point()),
+            "containerDefinitions",
+        ));
+    }
+    let mut extra = |name: &str, value: String| {
+        unmanaged.push(Field::new(name, value, "containerDefinitions"));
+    };
+    let options: [(&str, Option<String>); 14] = [
+        ("cpu", (c.cpu() > 0).then(|| c.cpu().to_string())),
+        ("memory", c.memory().map(|m| m.to_string())),
+        (
+            "memory_reservation",
+            c.memory_reservation().map(|m| m.to_string()),
+        ),
+        ("start_timeout", c.start_timeout().map(|t| t.to_string())),
+        ("stop_timeout", c.stop_timeout().map(|t| t.to_string())),
+        ("hostname", c.hostname().map(str::to_string)),
+        ("user", c.user().map(str::to_string)),
+        (
+            "working_directory",
+            c.working_directory().map(str::to_string),
+        ),
+        (
+            "repository_credentials",
+            c.repository_credentials()
+                .map(|r| r.credentials_parameter().to_string()),
+        ),
+        (
+            "linux_parameters",
+            c.linux_parameters().map(|_| "set".to_string()),
+        ),
+        (
+            "firelens_configuration",
+            c.firelens_configuration().map(|_| "set".to_string()),
+        ),
+        (
+            "restart_policy",
+            c.restart_policy().map(|r| r.enabled().to_string()),
+        ),
+        (
+            "docker_labels",
+            c.docker_labels()
+                .filter(|l| !l.is_empty())
+                .map(|l| format!("{} set", l.len())),
+        ),
+        (
+            "version_consistency",
+            c.version_consistency()
+                .map(|v| v.as_str().to_string())
+                .filter(|v| v != "enabled"),
+        ),
+    ];
+    for (name, value) in options {
+        // Some endpoints answer "" for unset.
+        if let Some(value) = value.filter(|v| !v.is_empty()) {
+            extra(name, value);
+        }
+    }
+    for (name, on) in [
+        ("disable_networking", c.disable_networking()),
+        ("privileged", c.privileged()),
+        ("readonly_root_filesystem", c.readonly_root_filesystem()),
+        ("interactive", c.interactive()),
+        ("pseudo_terminal", c.pseudo_terminal()),
+    ] {
+        if on == Some(true) {
+            extra(name, "true".to_string());
+        }
+    }
+    let logs = c.log_configuration();
+    ContainerDef {
+        name: c.name().unwrap_or_default().to_string(),
+        image: c.image().unwrap_or_default().to_string(),
+        essential: c.essential().unwrap_or(true),
+        port: ports.first().and_then(|p| p.container_port()),
+        environment: c
+            .environment()
+            .iter()
+            .filter_map(|kv| Some((kv.name()?.to_string(), kv.value()?.to_string())))
+            .collect(),
+        secrets: c
+            .secrets()
+            .iter()
+            .map(|s| (s.name().to_string(), s.value_from().to_string()))
+            .collect(),
+        command: (!c.command().is_empty()).then(|| c.command().to_vec()),
+        health_check: c.health_check().map(|h| HealthCheckDef {
+            command: h.command().to_vec(),
+            interval: h.interval().unwrap_or(30),
+            timeout: h.timeout().unwrap_or(5),
+            retries: h.retries().unwrap_or(3),
+            start_period: h.start_period().unwrap_or(0),
+        }),
+        log_driver: logs.map(|l| l.log_driver().as_str().to_string()),
+        log_options: logs
+            .and_then(|l| l.options())
+            .map(|o| o.clone().into_iter().collect())
+            .unwrap_or_default(),
+        unmanaged,
+    }
+}
+
+/// Register a new revision, or reuse the family's latest: the fields that differ say why.
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskDefinitionPlan {
+    pub family: String,
+    /// The family's latest ACTIVE revision, if any.
+    pub current_arn: Option<String>,
+    #[serde(skip)]
+    pub wanted: TaskDef,
+    pub changes: Vec<Change>,
+}
+
+impl TaskDefinitionPlan {
+    pub fn new(
+        wanted: TaskDef,
+        latest: Option<&aws_sdk_ecs::types::TaskDefinition>,
+    ) -> TaskDefinitionPlan {
+        let current = latest.map(TaskDef::from_ecs);
+        let changes = diff(
+            Resource::TaskDefinition,
+            &wanted.family,
+            Operation::RegisterTaskDefinition,
+            &current.as_ref().map(TaskDef::fields).unwrap_or_default(),
+            &wanted.fields(),
+        );
+        TaskDefinitionPlan {
+            family: wanted.family.clone(),
+            current_arn: latest
+                .and_then(|td| td.task_definition_arn())
+                .map(str::to_string),
+            wanted,
+            changes,
+        }
+    }
+
+    pub fn registers(&self) -> bool {
+        !self.changes.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config;
+
+    fn loaded() -> config::LoadedConfig {
+        let text = "\
+app: demo
+image: { source: 'docker://demo:1', tag: v1 }
+service: { subnets: [subnet-0123456789abcdef0] }
+task: { execution_role: 'arn:aws:iam::123456789012:role/exec' }
+container:
+  environment: { B: '2', A: '1', API_TOKEN: xyz }
+  command: [sh, -c, 'exec app']
+  health_check: { command: 'wget -q -O /dev/null http://localhost:5000/health || exit 1' }
+";
+        config::load_bytes(text.as_bytes(), "d.yaml", &|_| None).unwrap()
+    }
+
+    fn wanted() -> TaskDef {
+        let l = loaded();
+        TaskDef::render(&l.config, &l.names, "r/demo@sha256:abc", "us-east-1")
+    }
+
+    /// What ECS answers for a registration of `td`: its request, plus the defaults ECS fills in.
+    fn registered(td: &TaskDef) -> aws_sdk_ecs::types::TaskDefinition {
+        let client = aws_sdk_ecs::Client::from_conf(
+            aws_sdk_ecs::Config::builder()
+                .behavior_version(aws_sdk_ecs::config::BehaviorVersion::latest())
+                .build(),
+        );
+        let input = td.register(&client).as_input().clone().build().unwrap();
+        let containers = input
+            .container_definitions()
+            .iter()
+            .map(|c| {
+                let mut c = c.clone();
+                // ECS fills in container cpu 0 and hostPort = containerPort.
+                c.cpu = 0;
+                c.port_mappings = Some(
+                    c.port_mappings()
+                        .iter()
+                        .map(|p| {
+                            let mut p = p.clone();
+                            p.host_port = p.container_port;
+                            p
+                        })
+                        .collect(),
+                );
+                c
+            })
+            .collect();
+        aws_sdk_ecs::types::TaskDefinition::builder()
+            .family(td.family.clone())
+            .task_definition_arn("arn:aws:ecs:us-east-1:1:task-definition/demo:1")
+            .cpu(td.cpu.clone())
+            .memory(td.memory.clone())
+            .network_mode(aws_sdk_ecs::types::NetworkMode::Awsvpc)
+            .requires_compatibilities(aws_sdk_ecs::types::Compatibility::Fargate)
+            .set_execution_role_arn(td.execution_role_arn.clone())
+            .set_container_definitions(Some(containers))
+            .build()
+    }
+
+    #[test]
+    fn a_registered_revision_of_the_same_config_is_reused() {
+        let td = wanted();
+        let plan = TaskDefinitionPlan::new(td.clone(), Some(&registered(&td)));
+        assert_eq!(plan.changes, Vec::new());
+        // An endpoint that answers "" for unset modes still reuses the revision.
+        let mut blank = registered(&td);
+        blank.pid_mode = Some(aws_sdk_ecs::types::PidMode::from(""));
+        blank.ipc_mode = Some(aws_sdk_ecs::types::IpcMode::from(""));
+        assert_eq!(
+            TaskDefinitionPlan::new(td.clone(), Some(&blank)).changes,
+            Vec::new()
+        );
+        // Sorted, so YAML order never makes a new revision.
+        let keys: Vec<_> = td.containers[0].environment.keys().cloned().collect();
+        assert_eq!(keys, vec!["A", "API_TOKEN", "B"]);
+    }
+
+    #[test]
+    fn every_container_and_unrendered_field_is_compared() {
+        let td = wanted();
+        let mut current = registered(&td);
+        let sidecar = aws_sdk_ecs::types::ContainerDefinition::builder()
+            .name("log-router")
+            .image("fluent-bit:3")
+            .build();
+        current
+            .container_definitions
+            .as_mut()
+            .unwrap()
+            .push(sidecar);
+        current.container_definitions.as_mut().unwrap()[0].entry_point = Some(vec!["/init".into()]);
+        current.volumes = Some(vec![
+            aws_sdk_ecs::types::Volume::builder().name("data").build(),
+        ]);
+        let plan = TaskDefinitionPlan::new(td, Some(&current));
+        let fields: Vec<_> = plan.changes.iter().map(|c| c.field.as_str()).collect();
+        assert!(fields.contains(&"volumes"), "{fields:?}");
+        assert!(
+            fields.contains(&"containers.demo.entry_point"),
+            "{fields:?}"
+        );
+        assert!(
+            fields.contains(&"containers.log-router.image"),
+            "{fields:?}"
+        );
+        assert!(
+            plan.changes.iter().all(|c| c.wanted.is_none()),
+            "all removals"
+        );
+    }
+
+    #[test]
+    fn secrets_show_a_line_and_commands_show_as_arrays() {
+        let td = wanted();
+        let mut current = registered(&td);
+        let c = &mut current.container_definitions.as_mut().unwrap()[0];
+        for kv in c.environment.as_mut().unwrap() {
+            if kv.name() == Some("API_TOKEN") {
+                kv.value = Some("old".into());
+            }
+        }
+        c.command = Some(vec!["sh".into(), "-c exec".into(), "app".into()]);
+        let plan = TaskDefinitionPlan::new(td, Some(&current));
+        let token = plan
+            .changes
+            .iter()
+            .find(|c| c.field == "containers.demo.environment.API_TOKEN")
+            .expect("a visible line for the secret");
+        assert!(token.secret);
+        assert_eq!(token.wanted.as_deref(), Some("(secret)"));
+        let command = plan
+            .changes
+            .iter()
+            .find(|c| c.field == "containers.demo.command")
+            .unwrap();
+        assert_eq!(
+            command.current.as_deref(),
+            Some(r#"["sh","-c exec","app"]"#)
+        );
+        assert_eq!(command.wanted.as_deref(), Some(r#"["sh","-c","exec app"]"#));
+    }
+
+    #[test]
+    fn renders_fargate_awsvpc_with_logs_health_check_and_pinned_image() {
+        let td = wanted();
+        assert_eq!((td.cpu.as_str(), td.memory.as_str()), ("256", "512"));
+        let c = &td.containers[0];
+        assert_eq!(c.image, "r/demo@sha256:abc");
+        assert_eq!(c.log_options["awslogs-group"], "/ecs/demo");
+        let hc = c.health_check.as_ref().unwrap();
+        assert_eq!(hc.command[0], "CMD-SHELL");
+        assert_eq!((hc.interval, hc.timeout, hc.retries), (30, 5, 3));
+    }
+}
