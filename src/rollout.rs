@@ -185,6 +185,55 @@ impl Cause {
     }
 }
 
+/// A stop reason with what differs from task to task taken out (task, container and ENI ids,
+/// digests, times), so that two tasks failing for one reason compare equal: ECS and the
+/// runtimes put the task's own ids in their messages.
+pub fn normalize_reason(detail: &str) -> String {
+    use std::sync::LazyLock;
+    static PATTERNS: LazyLock<Vec<(regex::Regex, &'static str)>> = LazyLock::new(|| {
+        [
+            (r"sha256:[0-9a-f]{64}", "sha256:<digest>"),
+            (
+                r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+                "<id>",
+            ),
+            (r"\beni-[0-9a-f]+", "eni-<id>"),
+            (r"\b[0-9a-f]{12,64}\b", "<id>"),
+            (
+                r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?",
+                "<time>",
+            ),
+        ]
+        .into_iter()
+        .map(|(p, r)| (regex::Regex::new(p).expect("valid pattern"), r))
+        .collect()
+    });
+    PATTERNS
+        .iter()
+        .fold(detail.to_string(), |text, (re, with)| {
+            re.replace_all(&text, *with).into_owned()
+        })
+}
+
+impl Cause {
+    /// The same failure: the same kind, and the same detail once ids and times are taken out.
+    pub fn same_as(&self, other: &Cause) -> bool {
+        let detail = |c: &Cause| match c {
+            Cause::CannotPullImage { detail }
+            | Cause::ResourceInitialization { detail }
+            | Cause::CannotStartContainer { detail }
+            | Cause::NoCapacity { detail }
+            | Cause::Other { detail } => Some(normalize_reason(detail)),
+            _ => None,
+        };
+        std::mem::discriminant(self) == std::mem::discriminant(other)
+            && match (detail(self), detail(other)) {
+                (Some(a), Some(b)) => a == b,
+                _ => self == other,
+            }
+    }
+}
+
 /// Classifies why a stopped task stopped.
 pub fn classify(task: &TaskView) -> Cause {
     let reason = task.stopped_reason.clone().unwrap_or_default();
@@ -422,7 +471,7 @@ fn repeated_cause(snapshot: &Snapshot, target: &Target, n: usize) -> Option<(Cau
         return None;
     }
     let first = classify(stopped[0]);
-    let same = stopped[..n].iter().all(|t| classify(t) == first);
+    let same = stopped[..n].iter().all(|t| classify(t).same_as(&first));
     same.then(|| {
         (
             first,
@@ -478,6 +527,34 @@ pub fn changes(before: Option<&Snapshot>, now: &Snapshot, target: &Target) -> Ve
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn reasons_that_differ_only_by_ids_are_one_cause() {
+        let a = Cause::ResourceInitialization {
+            detail: "ResourceInitializationError: unable to pull image or start container: 409 Conflict: name \"/ministack-ecs-3f9c2a1e-7b7d-4c2a-9d1e-0a1b2c3d4e5f-web\" is already in use by container \"8e3b1f0c2d4a5b6c7d8e9f0a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4\"".into(),
+        };
+        let b = Cause::ResourceInitialization {
+            detail: "ResourceInitializationError: unable to pull image or start container: 409 Conflict: name \"/ministack-ecs-aa11bb22-cc33-4d44-8e55-ff6677889900-web\" is already in use by container \"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"".into(),
+        };
+        assert!(a.same_as(&b));
+        let eni = |id: &str| Cause::NoCapacity {
+            detail: format!(
+                "failed to attach {id} at 2026-12-02T10:00:0{}Z",
+                id.len() % 10
+            ),
+        };
+        assert!(eni("eni-0a1b2c3d4e5f60718").same_as(&eni("eni-0fedcba987654321")));
+        let other = Cause::ResourceInitialization {
+            detail: "ResourceInitializationError: unable to retrieve secret from asm".into(),
+        };
+        assert!(!a.same_as(&other));
+        let exit = |code| Cause::ContainerExited {
+            container: "web".into(),
+            exit_code: code,
+        };
+        assert!(exit(1).same_as(&exit(1)) && !exit(1).same_as(&exit(2)));
+    }
+
     use super::*;
 
     const NEW_TD: &str = "arn:aws:ecs:us-east-1:000000000000:task-definition/app:2";

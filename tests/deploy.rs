@@ -97,6 +97,7 @@ fn deploy_rolls_out_re_runs_as_a_no_op_plans_changes_and_fails_fast_on_a_broken_
         return;
     }
     let name = unique_name("dep");
+    let _pulled = common::PulledImages::of(&name);
     let dir = tempfile::tempdir().unwrap();
     let cache = tempfile::tempdir().unwrap();
     let v1 = build_image(&name, "v1", false);

@@ -185,7 +185,7 @@ fn one(stage: &Stage, fault_name: &str, fault: Fault, times: usize, max_attempts
 }
 
 #[test]
-fn a_fault_that_happens_once_at_any_stage_is_survived_or_named_and_a_re_run_completes() {
+fn a_fault_that_happens_once_at_any_stage_is_survived() {
     if !require_stack() {
         return;
     }
@@ -193,6 +193,19 @@ fn a_fault_that_happens_once_at_any_stage_is_survived_or_named_and_a_re_run_comp
     for stage in STAGES {
         for (fault_name, fault) in FAULTS {
             let outcome = one(stage, fault_name, *fault, 1, 5);
+            // A fault that happens once is retried and the run completes. The one documented
+            // exception: a CreateService answer cut off halfway (the service was created, the
+            // answer lost), which fails naming CreateService, and the re-run completes.
+            let exception = stage.name == "service update" && *fault_name == "truncated response";
+            if exception {
+                assert!(
+                    outcome.starts_with("failed naming it"),
+                    "{}: {outcome}",
+                    stage.name
+                );
+            } else {
+                assert_eq!(outcome, "completed", "{} / {fault_name}", stage.name);
+            }
             table.push(format!("| {} | {fault_name} | {outcome} |", stage.name));
         }
     }

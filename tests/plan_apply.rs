@@ -80,6 +80,33 @@ fn shipit_json(dir: &Path, cache: &Path, args: &[&str]) -> (Run, serde_json::Val
     (out, doc)
 }
 
+/// What a user sees, with what differs from run to run scrubbed: names, digests, task ids,
+/// durations, ages, the service's events (their number depends on timing) and ECS's own words
+/// on a failure (present once its breaker tripped).
+fn snapshot(name: &str, text: &str) {
+    insta::with_settings!({
+        filters => vec![
+            (r"(matrix|rerun)-\d+-\d+", "[name]"),
+            (r"sha256:[0-9a-f]{64}", "sha256:[digest]"),
+            (r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "[task]"),
+            (r"\(\d+\.\ds\)", "([seconds])"),
+            (r"\d+[smh] ago", "[age] ago"),
+            (r"(?m)^  service events:\n(^    .*\n)*", "  service events: [events]\n"),
+            // Whether ECS's breaker tripped before shipit's fail-fast is a matter of timing.
+            (r"(?m)^(deploy failed: .*?) \(ECS deployment circuit breaker.*\)$", "$1"),
+        ],
+        prepend_module_to_snapshot => false,
+    }, {
+        insta::assert_snapshot!(name, text);
+    });
+}
+
+/// The text before the line that starts with `marker`.
+fn head<'a>(text: &'a str, marker: &str) -> &'a str {
+    text.find(&format!("\n{marker}"))
+        .map_or(text, |i| &text[..=i])
+}
+
 /// One step of the matrix: the config's keys, and what plan must list for them.
 struct Step {
     what: &'static str,
@@ -158,6 +185,7 @@ fn every_managed_key_set_changed_and_removed_plans_exactly_what_deploy_applies()
         return;
     }
     let name = unique_name("matrix");
+    let _pulled = common::PulledImages::of(&name);
     let dir = tempfile::tempdir().unwrap();
     let cache = tempfile::tempdir().unwrap();
     let image = build_image(&name, "v1", false);
@@ -495,6 +523,7 @@ fn a_re_run_tells_the_truth_about_the_deployment_it_finds() {
         return;
     }
     let name = unique_name("rerun");
+    let _pulled = common::PulledImages::of(&name);
     let dir = tempfile::tempdir().unwrap();
     let cache = tempfile::tempdir().unwrap();
     let good = build_image(&name, "v1", false);
@@ -547,6 +576,31 @@ fn a_re_run_tells_the_truth_about_the_deployment_it_finds() {
     assert_eq!(doc["result"], "unchanged", "{}", out.dump());
     assert_eq!(common::write_calls(&doc), BTreeSet::new(), "{}", out.dump());
 
+    // As people read it: the re-run, the service's status, then a real change rolled out.
+    let human = |args: &[&str]| {
+        run(shipit_on_stack(dir.path())
+            .env("SHIPIT_CACHE_DIR", cache.path())
+            .args(args))
+    };
+    let out = human(&["deploy"]);
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    snapshot("deploy_unchanged", &out.stdout);
+    let out = human(&["status"]);
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    snapshot("status_healthy", head(&out.stdout, "tasks:"));
+    let released = Keys {
+        container: "  environment: { RELEASE: '2' }\n",
+        ..keys.clone()
+    };
+    std::fs::write(
+        dir.path().join("deploy.yaml"),
+        config(&name, &good, &released),
+    )
+    .unwrap();
+    let out = human(&["deploy", "--timeout", "3m"]);
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    snapshot("deploy_deployed", &out.stdout);
+
     // Crashing, without rollback, started without waiting: the re-run is a failure naming the
     // crash, not a green "unchanged".
     write(&broken, "v2");
@@ -576,9 +630,10 @@ fn a_re_run_tells_the_truth_about_the_deployment_it_finds() {
         "a re-run changes nothing\n{}",
         out.dump()
     );
-    // And again: still the truth.
-    let (out, _) = shipit_json(dir.path(), cache.path(), &["deploy", "--no-wait"]);
+    // And again: still the truth, as people read it.
+    let out = human(&["deploy", "--no-wait"]);
     assert_eq!(out.code, Some(1), "{}", out.dump());
+    snapshot("deploy_failed_on_re_run", &out.stdout);
 
     for image in [good, broken] {
         let _ = Command::new("docker").args(["rmi", &image]).output();

@@ -284,3 +284,62 @@ pub fn write_calls(doc: &serde_json::Value) -> std::collections::BTreeSet<String
         .cloned()
         .collect()
 }
+
+/// Removes, when dropped, what the local stack pulled into the Docker engine to run a test's
+/// ECS tasks: the images of `repository` on the stack's registry and the task containers made
+/// from them. Without it every run leaves `127.0.0.1:4566/...` images behind.
+pub struct PulledImages {
+    repository: String,
+}
+
+impl PulledImages {
+    pub fn of(repository: &str) -> PulledImages {
+        PulledImages {
+            repository: repository.to_string(),
+        }
+    }
+}
+
+impl Drop for PulledImages {
+    fn drop(&mut self) {
+        let url = url::Url::parse(&endpoint()).unwrap();
+        let host = format!(
+            "{}:{}",
+            url.host_str().unwrap_or("127.0.0.1"),
+            url.port_or_known_default().unwrap_or(4566)
+        );
+        let wanted = format!("{host}/{}", self.repository);
+        let Ok(listed) = Command::new("docker")
+            .args([
+                "images",
+                "--no-trunc",
+                "--format",
+                "{{.Repository}} {{.ID}}",
+            ])
+            .output()
+        else {
+            return;
+        };
+        let ids: std::collections::BTreeSet<String> = String::from_utf8_lossy(&listed.stdout)
+            .lines()
+            .filter_map(|line| line.split_once(' '))
+            .filter(|(repo, _)| *repo == wanted)
+            .map(|(_, id)| id.to_string())
+            .collect();
+        for id in &ids {
+            let containers = Command::new("docker")
+                .args(["ps", "-aq", "--filter", &format!("ancestor={id}")])
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                .unwrap_or_default();
+            let containers: Vec<&str> = containers.split_whitespace().collect();
+            if !containers.is_empty() {
+                let _ = Command::new("docker")
+                    .args(["rm", "-f"])
+                    .args(&containers)
+                    .output();
+            }
+            let _ = Command::new("docker").args(["rmi", "-f", id]).output();
+        }
+    }
+}
