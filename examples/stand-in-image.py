@@ -32,9 +32,10 @@ def add_file(tar, name, data, mode):
 
 def main():
     layout, app, port = sys.argv[1], sys.argv[2], sys.argv[3]
+    busybox = sys.argv[4] if len(sys.argv) > 4 else "/bin/busybox"
     layer = io.BytesIO()
     with tarfile.open(fileobj=layer, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        with open("/bin/busybox", "rb") as f:
+        with open(busybox, "rb") as f:
             add_file(tar, "bin/busybox", f.read(), 0o755)
         for applet in ("sh", "httpd", "wget", "echo"):
             link = tarfile.TarInfo(f"bin/{applet}")

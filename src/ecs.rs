@@ -23,26 +23,47 @@ pub async fn cluster_active(client: &Client, name: &str) -> anyhow::Result<bool>
         .any(|c| c.status() == Some("ACTIVE")))
 }
 
-/// Creates the cluster with the Fargate capacity providers.
+/// Creates the cluster with the Fargate capacity providers. In an account that never had a
+/// cluster, ECS creates its service-linked role on the first call and may refuse that call
+/// with "Unable to assume the service linked role": it is tried again, a few times.
 pub async fn create_cluster(client: &Client, name: &str) -> anyhow::Result<()> {
     use aws_sdk_ecs::types::CapacityProviderStrategyItem;
-    client
-        .create_cluster()
-        .cluster_name(name)
-        .capacity_providers("FARGATE")
-        .capacity_providers("FARGATE_SPOT")
-        .default_capacity_provider_strategy(
-            CapacityProviderStrategyItem::builder()
-                .capacity_provider("FARGATE")
-                .weight(1)
-                .build()
-                .context("capacity provider strategy")?,
-        )
-        .tags(managed_by_shipit())
-        .send()
-        .await
-        .map_err(|e| anyhow::anyhow!("ECS CreateCluster `{name}` failed: {}", error_chain(&e)))?;
-    Ok(())
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        let sent = client
+            .create_cluster()
+            .cluster_name(name)
+            .capacity_providers("FARGATE")
+            .capacity_providers("FARGATE_SPOT")
+            .default_capacity_provider_strategy(
+                CapacityProviderStrategyItem::builder()
+                    .capacity_provider("FARGATE")
+                    .weight(1)
+                    .build()
+                    .context("capacity provider strategy")?,
+            )
+            .tags(managed_by_shipit())
+            .send()
+            .await;
+        match sent {
+            Ok(_) => return Ok(()),
+            Err(err) if attempt < 4 && service_linked_role_pending(&error_chain(&err)) => {
+                tracing::info!(
+                    "ECS is creating its service-linked role; trying CreateCluster again"
+                );
+                tokio::time::sleep(std::time::Duration::from_secs(2u64.pow(attempt))).await;
+            }
+            Err(err) => bail!("ECS CreateCluster `{name}` failed: {}", error_chain(&err)),
+        }
+    }
+}
+
+/// ECS's answer while it creates its service-linked role in a new account.
+fn service_linked_role_pending(message: &str) -> bool {
+    message
+        .to_ascii_lowercase()
+        .contains("unable to assume the service linked role")
 }
 
 /// The tag on everything shipit creates in ECS.
@@ -305,6 +326,16 @@ pub async fn record_deploy(
 mod tests {
     use super::*;
     use aws_sdk_ecs::types::ContainerDefinition;
+
+    #[test]
+    fn the_service_linked_role_answer_is_recognised() {
+        assert!(service_linked_role_pending(
+            "InvalidParameterException: Unable to assume the service linked role. Please verify that the ECS service linked role exists."
+        ));
+        assert!(!service_linked_role_pending(
+            "AccessDeniedException: not authorized"
+        ));
+    }
 
     #[test]
     fn container_image_is_found_by_container_name() {

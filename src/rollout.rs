@@ -291,6 +291,16 @@ pub fn classify(task: &TaskView) -> Cause {
                 .unwrap_or(0),
         };
     }
+    // ECS's stop code for a task that never ran, whatever the runtime's words.
+    if task.stop_code.as_deref() == Some("TaskFailedToStart") {
+        return Cause::CannotStartContainer {
+            detail: if reason.is_empty() {
+                "the task failed to start".to_string()
+            } else {
+                reason
+            },
+        };
+    }
     if reason.is_empty() {
         return Cause::Other {
             detail: "stopped without a reason".to_string(),
@@ -423,11 +433,32 @@ pub fn evaluate(snapshot: &Snapshot, target: &Target, rules: &Rules) -> Verdict 
             tasks,
         };
     }
+    if d.running == 0
+        && let Some(detail) = launch_failure(snapshot)
+    {
+        return Verdict::Failed {
+            cause: Cause::NoCapacity { detail },
+            ecs_reason: None,
+            tasks: Vec::new(),
+        };
+    }
     Verdict::InProgress { counts }
 }
 
+/// Real ECS rolls back by starting a new PRIMARY deployment whose reason says so
+/// (`ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/...`), to the last
+/// COMPLETED revision, which need not be the one the service ran before this deploy.
+fn is_rollback(p: &DeploymentView) -> bool {
+    p.rollout_state_reason.as_deref().is_some_and(|r| {
+        let r = r.to_ascii_lowercase();
+        r.contains("rolling back to deploymentid") || r.contains("rollback in progress")
+    })
+}
+
 fn other_primary(p: &DeploymentView, target: &Target, cause: Option<Cause>) -> Verdict {
-    if target.previous_task_definition.as_deref() == Some(p.task_definition.as_str()) {
+    if is_rollback(p)
+        || target.previous_task_definition.as_deref() == Some(p.task_definition.as_str())
+    {
         Verdict::RolledBack {
             to_task_definition: p.task_definition.clone(),
             ecs_reason: p.rollout_state_reason.clone(),
@@ -438,6 +469,20 @@ fn other_primary(p: &DeploymentView, target: &Target, cause: Option<Cause>) -> V
             by_task_definition: p.task_definition.clone(),
         }
     }
+}
+
+/// A task ECS could not launch leaves no stopped task, only a service event: "unable to place
+/// a task", "failed to launch a task with (error ...)" (no free IP addresses in the subnet, the
+/// account's vCPU quota, ENI limits). The newest such event of this watch, if any.
+fn launch_failure(snapshot: &Snapshot) -> Option<String> {
+    snapshot
+        .events
+        .iter()
+        .find(|e| {
+            let m = e.message.to_ascii_lowercase();
+            m.contains("unable to place a task") || m.contains("failed to launch a task")
+        })
+        .map(|e| e.message.clone())
 }
 
 /// The cause shared by the last `n` stopped tasks of our deployment, newest first.
@@ -560,6 +605,13 @@ mod tests {
     const NEW_TD: &str = "arn:aws:ecs:us-east-1:000000000000:task-definition/app:2";
     const OLD_TD: &str = "arn:aws:ecs:us-east-1:000000000000:task-definition/app:1";
 
+    fn app_exited(exit_code: i32) -> Cause {
+        Cause::ContainerExited {
+            container: "app".into(),
+            exit_code,
+        }
+    }
+
     fn target() -> Target {
         Target {
             deployment_id: "ecs-svc/new".into(),
@@ -630,6 +682,105 @@ mod tests {
         )
     }
 
+    /// Real ECS: the breaker starts a new PRIMARY deployment back to the last COMPLETED
+    /// revision (here :1, though the service ran :2 before this deploy, which had failed),
+    /// while ours stays ACTIVE and IN_PROGRESS for a while.
+    #[test]
+    fn a_rollback_as_a_new_primary_deployment_is_rolled_back_to_the_last_completed_revision() {
+        const FIRST_TD: &str = "arn:aws:ecs:us-east-1:000000000000:task-definition/app:1";
+        let mut rollback = deployment("ecs-svc/rb", "PRIMARY", FIRST_TD, 0, "IN_PROGRESS");
+        rollback.rollout_state_reason = Some(
+            "ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/one.".into(),
+        );
+        let ours = deployment("ecs-svc/new", "ACTIVE", NEW_TD, 0, "IN_PROGRESS");
+        let s = snapshot(
+            vec![rollback, ours],
+            vec![stopped(
+                "t1",
+                10.0,
+                "Essential container in task exited",
+                Some(1),
+            )],
+        );
+        let rules = Rules {
+            fail_after_same_stops: 9,
+        };
+        match evaluate(&s, &target(), &rules) {
+            Verdict::RolledBack {
+                to_task_definition,
+                cause,
+                ..
+            } => {
+                assert_eq!(to_task_definition, FIRST_TD);
+                assert_eq!(cause, Some(app_exited(1)));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// An image that cannot be pulled: ECS's breaker took 11 minutes in a public timeline; the
+    /// second stop for the same reason (ids and digests aside) names it.
+    #[test]
+    fn an_unpullable_image_fails_on_the_second_stop_before_any_breaker() {
+        let pull = |id: &str, at: f64, digest: char| {
+            let mut t = stopped(
+                id,
+                at,
+                &format!(
+                    "CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref 1.dkr.ecr.us-east-1.amazonaws.com/app@sha256:{}: not found",
+                    digest.to_string().repeat(64)
+                ),
+                None,
+            );
+            t.stop_code = Some("TaskFailedToStart".into());
+            t
+        };
+        let progress = vec![
+            deployment("ecs-svc/new", "PRIMARY", NEW_TD, 0, "IN_PROGRESS"),
+            deployment("ecs-svc/old", "ACTIVE", OLD_TD, 2, "COMPLETED"),
+        ];
+        let sequence = [
+            snapshot(progress.clone(), vec![pull("t1", 10.0, 'a')]),
+            snapshot(
+                progress.clone(),
+                vec![pull("t1", 10.0, 'a'), pull("t2", 20.0, 'b')],
+            ),
+        ];
+        let (at, verdict) = run(&sequence);
+        assert_eq!(at, 1);
+        assert!(
+            matches!(&verdict, Verdict::Failed { cause: Cause::CannotPullImage { .. }, ecs_reason: None, tasks } if tasks.len() == 2),
+            "{verdict:?}"
+        );
+    }
+
+    /// A task ECS cannot launch leaves only a service event.
+    #[test]
+    fn a_launch_failure_seen_only_in_the_events_is_no_capacity() {
+        let mut s = snapshot(
+            vec![
+                deployment("ecs-svc/new", "PRIMARY", NEW_TD, 0, "IN_PROGRESS"),
+                deployment("ecs-svc/old", "ACTIVE", OLD_TD, 2, "COMPLETED"),
+            ],
+            vec![],
+        );
+        s.events.push(EventView {
+            id: "e1".into(),
+            message: "(service web) failed to launch a task with (error Insufficient free addresses in subnet subnet-0123456789abcdef0 to launch the task).".into(),
+            created_at: Some(5.0),
+        });
+        match evaluate(&s, &target(), &Rules::default()) {
+            Verdict::Failed {
+                cause: Cause::NoCapacity { detail },
+                ..
+            } => assert!(detail.contains("Insufficient free addresses"), "{detail}"),
+            other => panic!("{other:?}"),
+        }
+        // Once a task of ours runs, an old event does not fail the deployment.
+        s.deployments[0].running = 1;
+        assert!(!evaluate(&s, &target(), &Rules::default()).is_final());
+    }
+
     #[test]
     fn success_only_when_completed_with_every_task_running() {
         let sequence = [
@@ -694,13 +845,7 @@ mod tests {
             } => {
                 assert_eq!(to_task_definition, OLD_TD);
                 assert!(ecs_reason.unwrap().contains("circuit breaker"));
-                assert_eq!(
-                    cause,
-                    Some(Cause::ContainerExited {
-                        container: "app".into(),
-                        exit_code: 1
-                    })
-                );
+                assert_eq!(cause, Some(app_exited(1)));
             }
             other => panic!("{other:?}"),
         }
@@ -931,13 +1076,7 @@ mod tests {
                     recording.target.previous_task_definition
                 );
                 assert!(ecs_reason.unwrap().contains("circuit breaker"));
-                assert_eq!(
-                    cause,
-                    Some(Cause::ContainerExited {
-                        container: "app".into(),
-                        exit_code: 1
-                    })
-                );
+                assert_eq!(cause, Some(app_exited(1)));
             }
             other => panic!("{other:?}"),
         }

@@ -24,6 +24,9 @@ struct Stage {
     logs: bool,
     /// Requests of this stage that run at once (the image's two blobs upload in parallel).
     parallel: usize,
+    /// Times the failing call is made before the run gives up, each with its own attempts
+    /// (the rollout watch polls again: it gives up after 3 failed polls in a row).
+    calls: usize,
 }
 
 const STAGES: &[Stage] = &[
@@ -34,6 +37,7 @@ const STAGES: &[Stage] = &[
         named_by: "DescribeRepositories",
         logs: false,
         parallel: 1,
+        calls: 1,
     },
     Stage {
         name: "blob upload",
@@ -42,6 +46,7 @@ const STAGES: &[Stage] = &[
         named_by: "upload",
         logs: false,
         parallel: 2,
+        calls: 1,
     },
     Stage {
         name: "manifest",
@@ -50,6 +55,7 @@ const STAGES: &[Stage] = &[
         named_by: "manifest",
         logs: false,
         parallel: 1,
+        calls: 1,
     },
     Stage {
         name: "task definition",
@@ -58,6 +64,7 @@ const STAGES: &[Stage] = &[
         named_by: "RegisterTaskDefinition",
         logs: false,
         parallel: 1,
+        calls: 1,
     },
     Stage {
         name: "service update",
@@ -66,6 +73,7 @@ const STAGES: &[Stage] = &[
         named_by: "CreateService",
         logs: false,
         parallel: 1,
+        calls: 1,
     },
     Stage {
         name: "rollout polling",
@@ -74,6 +82,7 @@ const STAGES: &[Stage] = &[
         named_by: "DescribeServices",
         logs: false,
         parallel: 1,
+        calls: 3,
     },
     Stage {
         name: "log reading",
@@ -82,6 +91,7 @@ const STAGES: &[Stage] = &[
         named_by: "FilterLogEvents",
         logs: true,
         parallel: 1,
+        calls: 1,
     },
 ];
 
@@ -158,7 +168,7 @@ fn one(stage: &Stage, fault_name: &str, fault: Fault, times: usize, max_attempts
         );
         if times > 1 {
             // Bounded: each call was tried --max-attempts times, no more.
-            let max = max_attempts as usize;
+            let max = max_attempts as usize * stage.calls;
             assert!(
                 (max..=max * stage.parallel).contains(&injected),
                 "{injected} tries: {context}"

@@ -345,15 +345,36 @@ fn backfill_follows_every_page_of_filter_log_events() {
     write_events(&runtime, &client, &group, &firsts, 6_000, 2_000);
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("deploy.yaml"), config(&name)).unwrap();
+    // Through a proxy that only counts the FilterLogEvents requests (it injects nothing).
+    let moto_addr = {
+        let url = url::Url::parse(&moto.url).unwrap();
+        format!("{}:{}", url.host_str().unwrap(), url.port().unwrap())
+            .parse()
+            .unwrap()
+    };
+    let counter = common::faults::FaultProxy::start(
+        moto_addr,
+        common::faults::Rule {
+            matches: vec!["FilterLogEvents"],
+            fault: common::faults::Fault::Status(500),
+            skip: 0,
+            times: 0,
+        },
+    );
     let out = common::run(
         shipit(dir.path())
-            .env("AWS_ENDPOINT_URL", &moto.url)
+            .env("AWS_ENDPOINT_URL", &counter.url)
             .env("AWS_REGION", "us-east-1")
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")
             .args(["logs", "--since", "1h", "--output", "json"]),
     );
     assert_eq!(out.code, Some(0), "{}", out.dump());
+    let pages = counter.matched.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        pages >= 2,
+        "more than one page was read: {pages} FilterLogEvents request(s)"
+    );
     let lines: Vec<serde_json::Value> = out
         .stdout
         .lines()

@@ -246,3 +246,88 @@ fn throttling_and_server_errors_are_retried_a_bounded_number_of_times() {
     // 2 blobs x 5 attempts at most (the other blob may be stopped early).
     assert!((5..=10).contains(&attempts), "{attempts} upload attempts");
 }
+
+/// The monolithic uploads of both blobs (config and layer) succeed.
+fn accept_uploads(f: &Fixture) {
+    f.runtime.block_on(async {
+        Mock::given(method("PUT"))
+            .and(path("/v2/app/blobs/uploads/session-1"))
+            .respond_with(ResponseTemplate::new(201))
+            .mount(&f.server)
+            .await;
+    });
+}
+
+#[test]
+fn a_refused_mount_falls_back_to_an_upload() {
+    let f = fixture(MIB);
+    accept_uploads(&f);
+    let layer = f.image.layers[0].descriptor.digest.clone();
+    f.runtime.block_on(async {
+        // ECR without BLOB_MOUNTING, or a source repository without a manifest naming the blob.
+        Mock::given(method("POST"))
+            .and(path("/v2/app/blobs/uploads/"))
+            .and(query_param("mount", layer.as_str()))
+            .respond_with(ResponseTemplate::new(404).set_body_string(
+                r#"{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown to registry"}]}"#,
+            ))
+            .with_priority(1)
+            .mount(&f.server)
+            .await;
+    });
+    let options = PushOptions {
+        mount_sources: [(layer.clone(), "other".to_string())].into_iter().collect(),
+        ..PushOptions::default()
+    };
+    let report = push(&f, options).unwrap();
+    assert_eq!((report.blobs_mounted, report.blobs_uploaded), (0, 2));
+    let posts = requests(&f, "POST");
+    assert!(
+        posts
+            .iter()
+            .any(|r| r.url.query().unwrap_or("").contains("mount="))
+    );
+    assert!(
+        posts.iter().any(|r| r.url.query().is_none()),
+        "a plain upload followed"
+    );
+}
+
+#[test]
+fn an_immutable_tag_refused_because_a_concurrent_push_put_the_same_image_is_success() {
+    let f = fixture(MIB);
+    accept_uploads(&f);
+    let digest = f.image.digest();
+    f.runtime.block_on(async {
+        // Before the push the tag names nothing; after the refused PUT, this very image.
+        Mock::given(method("HEAD"))
+            .and(path("/v2/app/manifests/v1"))
+            .respond_with(ResponseTemplate::new(404))
+            .up_to_n_times(1)
+            .with_priority(1)
+            .mount(&f.server)
+            .await;
+        Mock::given(method("HEAD"))
+            .and(path("/v2/app/manifests/v1"))
+            .respond_with(
+                ResponseTemplate::new(200).insert_header("Docker-Content-Digest", digest.as_str()),
+            )
+            .with_priority(2)
+            .mount(&f.server)
+            .await;
+        Mock::given(method("PUT"))
+            .and(path("/v2/app/manifests/v1"))
+            .respond_with(ResponseTemplate::new(400).set_body_string(
+                r#"{"errors":[{"code":"TAG_INVALID","message":"The image tag 'v1' already exists in the 'app' repository and cannot be overwritten because the repository is immutable."}]}"#,
+            ))
+            .with_priority(1)
+            .mount(&f.server)
+            .await;
+    });
+    let options = PushOptions {
+        immutable: true,
+        ..PushOptions::default()
+    };
+    let report = push(&f, options).unwrap();
+    assert_eq!(report.digest, digest);
+}

@@ -37,9 +37,13 @@ pub fn policy(config: &DeployConfig, names: &Names, region: &str) -> Value {
         "ecr:BatchGetImage",
         "ecr:DescribeImages",
         "ecr:DescribeImageScanFindings",
+        // The plan reads the lifecycle policy, and deletes the one shipit wrote once the
+        // config no longer asks for it.
+        "ecr:GetLifecyclePolicy",
+        "ecr:DeleteLifecyclePolicy",
     ];
     if config.repository.keep_last.is_some() {
-        ecr_actions.extend(["ecr:GetLifecyclePolicy", "ecr:PutLifecyclePolicy"]);
+        ecr_actions.push("ecr:PutLifecyclePolicy");
     }
     let cluster = arn("ecs", &format!("cluster/{}", names.cluster));
     let mut roles: Vec<&str> = config
@@ -80,6 +84,14 @@ pub fn policy(config: &DeployConfig, names: &Names, region: &str) -> Value {
             "Effect": "Allow",
             "Action": ["ecs:CreateService", "ecs:UpdateService", "ecs:DescribeServices", "ecs:TagResource"],
             "Resource": arn("ecs", &format!("service/{}/{}", names.cluster, names.service))
+        }),
+        json!({
+            // CreateCluster carries tags: tag-on-create needs TagResource on the new cluster.
+            "Sid": "EcsClusterTags",
+            "Effect": "Allow",
+            "Action": ["ecs:TagResource"],
+            "Resource": cluster,
+            "Condition": { "StringEquals": { "ecs:CreateAction": "CreateCluster" } }
         }),
         json!({
             "Sid": "EcsTaskDefinitionTags",
@@ -185,11 +197,16 @@ task:
             pass["Condition"]["StringEquals"]["iam:PassedToService"],
             "ecs-tasks.amazonaws.com"
         );
-        // No lifecycle policy in the config: no lifecycle permissions.
+        // No lifecycle policy in the config: it is read (and shipit's own deleted), never put.
+        let ecr = by_sid("EcrRepository")["Action"].to_string();
         assert!(
-            !by_sid("EcrRepository")["Action"]
-                .to_string()
-                .contains("Lifecycle")
+            ecr.contains("ecr:GetLifecyclePolicy") && ecr.contains("ecr:DeleteLifecyclePolicy")
+        );
+        assert!(!ecr.contains("PutLifecyclePolicy"));
+        // Tag-on-create: CreateCluster carries tags.
+        assert_eq!(
+            by_sid("EcsClusterTags")["Condition"]["StringEquals"]["ecs:CreateAction"],
+            "CreateCluster"
         );
     }
 }

@@ -29,6 +29,9 @@ pub const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 pub const OCI_LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
 pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
 pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+/// The image manifests shipit reads back from a registry (ECR's BatchGetImage leaves out the
+/// kinds a request does not name).
+pub const ACCEPTED_MANIFEST_TYPES: [&str; 2] = [OCI_MANIFEST, DOCKER_MANIFEST];
 
 /// A content descriptor, as in OCI manifests.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -289,6 +289,13 @@ pub async fn image_size_in_ecr(
         .batch_get_image()
         .repository_name(repository)
         .image_ids(ecr::by_digest(digest))
+        // Without them ECR may leave OCI manifests out of the answer.
+        .set_accepted_media_types(Some(
+            crate::image::ACCEPTED_MANIFEST_TYPES
+                .iter()
+                .map(|t| t.to_string())
+                .collect(),
+        ))
         .send()
         .await
         .ok()?;

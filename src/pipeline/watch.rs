@@ -11,6 +11,9 @@ use crate::printer::Printer;
 use crate::rollout::{self, Rules, Snapshot, Target, Verdict};
 use crate::signals::Interrupt;
 
+/// Polls in a row that fail (each after the SDK's own retries) before the watch gives up.
+pub const LOST_CONTACT_AFTER: u32 = 3;
+
 /// How a watch ended.
 pub struct WatchEnd {
     pub verdict: Verdict,
@@ -42,8 +45,38 @@ pub async fn watch(
         short_task_definition(&target.task_definition),
         timeout.as_secs()
     ));
+    let mut failed_polls = 0u32;
     loop {
-        let snapshot = ecs::snapshot(&clients.ecs, &names.cluster, &names.service, since).await?;
+        // ECS throttles Describe*/List* per account and region: a poll that still fails after
+        // the SDK's retries does not end the watch. Only when several in a row fail (or the
+        // timeout comes) is contact lost, which is not a verdict on the deployment.
+        let snapshot = match ecs::snapshot(&clients.ecs, &names.cluster, &names.service, since)
+            .await
+        {
+            Ok(snapshot) => {
+                failed_polls = 0;
+                snapshot
+            }
+            Err(err) => {
+                failed_polls += 1;
+                if failed_polls >= LOST_CONTACT_AFTER || started.elapsed() >= timeout {
+                    return Err(err.context(format!(
+                        "lost contact with ECS while watching the rollout ({failed_polls} polls in a row failed); the deployment goes on in ECS: follow it with `shipit status --watch`"
+                    )));
+                }
+                printer.info(&format!(
+                    "  could not read the service ({err:#}); polling again"
+                ));
+                let pause = Duration::from_secs(2u64.pow(failed_polls.min(4)));
+                tokio::select! {
+                    _ = tokio::time::sleep(pause) => {}
+                    _ = interrupt.recv() => {
+                        return Err(err.context("interrupted while ECS did not answer"));
+                    }
+                }
+                continue;
+            }
+        };
         for line in rollout::changes(last.as_ref(), &snapshot, target) {
             printer.info(&format!("  {line}"));
         }

@@ -12,7 +12,7 @@ use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use url::Url;
 
-use super::{RegistryError, Repository, check, status_error};
+use super::{RegistryError, Repository, check, retryable_status, status_error};
 use crate::image::{Blob, Digest, Image};
 
 /// ECR refuses upload parts under 5 MiB (except the last).
@@ -173,19 +173,23 @@ pub async fn push(
         .put_manifest(tag, &image.manifest, &image.manifest_media_type)
         .await
     {
-        // Lost a race with another push of the same tag: say which image won.
-        if options.immutable
-            && let Ok(Some(existing)) = repo.manifest_digest(tag).await
-            && existing != digest
-        {
-            return Err(RegistryError::TagConflict {
-                repository: repo.name().to_string(),
-                tag: tag.to_string(),
-                existing,
-                new: digest,
-            });
+        // Lost a race with another push of the same tag (ECR answers TAG_INVALID /
+        // ImageTagAlreadyExistsException): the same image under it is a success, another
+        // image an error that says which won.
+        match repo.manifest_digest(tag).await {
+            Ok(Some(existing)) if existing == digest => {
+                tracing::info!(%tag, "the tag already names this image (a concurrent push)");
+            }
+            Ok(Some(existing)) if options.immutable => {
+                return Err(RegistryError::TagConflict {
+                    repository: repo.name().to_string(),
+                    tag: tag.to_string(),
+                    existing,
+                    new: digest,
+                });
+            }
+            _ => return Err(err),
         }
-        return Err(err);
     }
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
@@ -229,9 +233,20 @@ async fn push_blob_once(
         return Ok(BlobOutcome::Exists);
     }
     let session = match options.mount_sources.get(digest) {
-        Some(from) => match start_upload(repo, Some((digest, from))).await? {
-            Started::Mounted => return Ok(BlobOutcome::Mounted),
-            Started::Session(url) => url,
+        Some(from) => match start_upload(repo, Some((digest, from))).await {
+            Ok(Started::Mounted) => return Ok(BlobOutcome::Mounted),
+            Ok(Started::Session(url)) => url,
+            // A mount never fails a push. ECR mounts only where the registry's BLOB_MOUNTING
+            // setting is on, the encryption matches and the source repository holds a manifest
+            // naming the blob; otherwise it may refuse: upload the blob instead.
+            Err(RegistryError::Status { status, detail, .. }) if !retryable_status(status) => {
+                tracing::info!(%digest, %status, %detail, "mount refused; uploading");
+                match start_upload(repo, None).await? {
+                    Started::Session(url) => url,
+                    Started::Mounted => return Ok(BlobOutcome::Mounted),
+                }
+            }
+            Err(err) => return Err(err),
         },
         None => match start_upload(repo, None).await? {
             Started::Session(url) => url,
