@@ -30,6 +30,7 @@ pub mod plan;
 pub mod preflight;
 pub mod printer;
 pub mod progress;
+pub mod query_api;
 pub mod registry;
 pub mod rollout;
 pub mod signals;

@@ -10,28 +10,28 @@ use common::{GOOD_CONFIG, endpoint, require_stack, run, shipit, shipit_on_stack,
 /// the local stack's default one (LocalStack-compatible stacks have `subnet-00000001`).
 fn config_with_real_resources() -> String {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let sdk = runtime.block_on(
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(endpoint())
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_iam::config::Credentials::new(
-                "test", "test", None, None, "tests",
-            ))
-            .load(),
-    );
-    let iam = aws_sdk_iam::Client::new(&sdk);
+    let sdk = common::sdk_config(&runtime);
+    // IAM through shipit's own signed Query client (the one doctor uses).
+    let iam = shipit::query_api::QueryClient::new(&sdk).unwrap();
     let role = unique_name("exec");
     let created = runtime
-        .block_on(
-            iam.create_role()
-                .role_name(&role)
-                .assume_role_policy_document(
-                    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
-                )
-                .send(),
-        )
+        .block_on(iam.call(
+            shipit::query_api::Service::Iam,
+            "CreateRole",
+            &[
+                ("RoleName".to_string(), role.clone()),
+                (
+                    "AssumeRolePolicyDocument".to_string(),
+                    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#.to_string(),
+                ),
+            ],
+        ))
         .unwrap();
-    let arn = created.role().unwrap().arn().to_string();
+    assert!(created.is_success(), "{created:?}");
+    let arn = shipit::query_api::texts_of(&created.body, "Arn")
+        .into_iter()
+        .next()
+        .expect("CreateRole answers the role's ARN");
     GOOD_CONFIG
         .replace("subnet-0123456789abcdef0", "subnet-00000001")
         .replace("arn:aws:iam::123456789012:role/ecsTaskExecutionRole", &arn)

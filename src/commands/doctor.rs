@@ -10,6 +10,7 @@ use crate::cli::GlobalArgs;
 use crate::config;
 use crate::exit::ExitStatus;
 use crate::printer::Printer;
+use crate::query_api::Service;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -279,17 +280,37 @@ async fn resource_checks(sdk: &aws_config::SdkConfig, loaded: &config::LoadedCon
         group,
     ));
 
-    let iam = aws_sdk_iam::Client::new(sdk);
+    // EC2 and IAM through signed Query calls (see query_api: the SDK crates cost more to
+    // build than the rest of shipit, for these three reads).
+    let query = match crate::query_api::QueryClient::new(sdk) {
+        Ok(query) => query,
+        Err(err) => {
+            checks.push(Check::problem(
+                "roles and network",
+                CheckStatus::Warn,
+                format!("cannot check: {err:#}"),
+                "the deploy will tell",
+            ));
+            return checks;
+        }
+    };
     for (label, role) in [
         ("execution role", &c.task.execution_role),
         ("task role", &c.task.task_role),
     ] {
         let Some(arn) = role else { continue };
         let role_name = arn.rsplit('/').next().unwrap_or(arn);
-        checks.push(match iam.get_role().role_name(role_name).send().await {
-            Ok(_) => Check::ok(if label == "execution role" { "execution role" } else { "task role" }, format!("{arn} exists")),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_entity_exception()) => Check::problem(
-                if label == "execution role" { "execution role" } else { "task role" },
+        let answer = query
+            .call(
+                Service::Iam,
+                "GetRole",
+                &[("RoleName".to_string(), role_name.to_string())],
+            )
+            .await;
+        checks.push(match answer {
+            Ok(a) if a.is_success() => Check::ok(label, format!("{arn} exists")),
+            Ok(a) if a.error().0 == "NoSuchEntity" => Check::problem(
+                label,
                 CheckStatus::Fail,
                 format!("{arn} does not exist"),
                 if label == "execution role" {
@@ -298,60 +319,101 @@ async fn resource_checks(sdk: &aws_config::SdkConfig, loaded: &config::LoadedCon
                     "create it with a trust policy for ecs-tasks.amazonaws.com, or remove task.task_role"
                 },
             ),
-            Err(e) => Check::problem(
-                if label == "execution role" { "execution role" } else { "task role" },
+            Ok(a) => Check::problem(
+                label,
                 CheckStatus::Warn,
-                format!("cannot check {arn}: {}", crate::aws::error_chain(&e)),
+                format!("cannot check {arn}: {}: {}", a.error().0, a.error().1),
+                "iam:GetRole is not in shipit's policy; the deploy will tell",
+            ),
+            Err(err) => Check::problem(
+                label,
+                CheckStatus::Warn,
+                format!("cannot check {arn}: {err:#}"),
                 "iam:GetRole is not in shipit's policy; the deploy will tell",
             ),
         });
     }
 
-    let ec2 = aws_sdk_ec2::Client::new(sdk);
     let subnets = &c.service.subnets;
-    checks.push(match ec2.describe_subnets().set_subnet_ids(Some(subnets.clone())).send().await {
-        Ok(out) => {
-            let found: Vec<&str> = out.subnets().iter().filter_map(|s| s.subnet_id()).collect();
-            let missing: Vec<&str> = subnets.iter().map(String::as_str).filter(|s| !found.contains(s)).collect();
+    let fix_subnets =
+        "list the region's subnets with `aws ec2 describe-subnets` and fix service.subnets";
+    let answer = query
+        .call(
+            Service::Ec2,
+            "DescribeSubnets",
+            &crate::query_api::list_params("SubnetId", subnets),
+        )
+        .await;
+    checks.push(match answer {
+        Ok(a) if a.is_success() => {
+            let found = crate::query_api::texts_of(&a.body, "subnetId");
+            let missing: Vec<&str> = subnets
+                .iter()
+                .map(String::as_str)
+                .filter(|s| !found.iter().any(|f| f == s))
+                .collect();
             if missing.is_empty() {
-                let vpcs: std::collections::BTreeSet<&str> = out.subnets().iter().filter_map(|s| s.vpc_id()).collect();
-                Check::ok("subnets", format!("{} subnet(s) in {}", found.len(), vpcs.into_iter().collect::<Vec<_>>().join(", ")))
+                let vpcs: std::collections::BTreeSet<String> =
+                    crate::query_api::texts_of(&a.body, "vpcId")
+                        .into_iter()
+                        .collect();
+                Check::ok(
+                    "subnets",
+                    format!(
+                        "{} subnet(s) in {}",
+                        found.len(),
+                        vpcs.into_iter().collect::<Vec<_>>().join(", ")
+                    ),
+                )
             } else {
-                Check::problem("subnets", CheckStatus::Fail, format!("not found: {}", missing.join(", ")), "list the region's subnets with `aws ec2 describe-subnets` and fix service.subnets")
+                Check::problem(
+                    "subnets",
+                    CheckStatus::Fail,
+                    format!("not found: {}", missing.join(", ")),
+                    fix_subnets,
+                )
             }
         }
-        Err(e) => Check::problem(
+        // The service's own words ("The subnet ID 'subnet-...' does not exist").
+        Ok(a) => Check::problem("subnets", CheckStatus::Fail, a.error().1, fix_subnets),
+        Err(err) => Check::problem(
             "subnets",
             CheckStatus::Fail,
-            // The service's own words ("The subnet ID 'subnet-...' does not exist").
-            e.as_service_error()
-                .and_then(|s| aws_sdk_ec2::error::ProvideErrorMetadata::message(s))
-                .map(str::to_string)
-                .unwrap_or_else(|| crate::aws::error_chain(&e)),
-            "list the region's subnets with `aws ec2 describe-subnets` and fix service.subnets",
+            format!("{err:#}"),
+            fix_subnets,
         ),
     });
     if !c.service.security_groups.is_empty() {
         let groups = &c.service.security_groups;
-        checks.push(
-            match ec2
-                .describe_security_groups()
-                .set_group_ids(Some(groups.clone()))
-                .send()
-                .await
-            {
-                Ok(out) => Check::ok(
-                    "security groups",
-                    format!("{} group(s) found", out.security_groups().len()),
+        let fix = "fix service.security_groups (`aws ec2 describe-security-groups`)";
+        let answer = query
+            .call(
+                Service::Ec2,
+                "DescribeSecurityGroups",
+                &crate::query_api::list_params("GroupId", groups),
+            )
+            .await;
+        checks.push(match answer {
+            Ok(a) if a.is_success() => Check::ok(
+                "security groups",
+                format!(
+                    "{} group(s) found",
+                    crate::query_api::texts_of(&a.body, "groupId").len()
                 ),
-                Err(e) => Check::problem(
-                    "security groups",
-                    CheckStatus::Fail,
-                    crate::aws::error_chain(&e),
-                    "fix service.security_groups (`aws ec2 describe-security-groups`)",
-                ),
-            },
-        );
+            ),
+            Ok(a) => Check::problem(
+                "security groups",
+                CheckStatus::Fail,
+                format!("{}: {}", a.error().0, a.error().1),
+                fix,
+            ),
+            Err(err) => Check::problem(
+                "security groups",
+                CheckStatus::Fail,
+                format!("{err:#}"),
+                fix,
+            ),
+        });
     }
     checks
 }
