@@ -6,7 +6,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use common::{Run, ecr_client, require_docker, require_stack, run, shipit_on_stack, unique_name};
 
@@ -97,10 +96,10 @@ fn deploy_rolls_out_re_runs_as_a_no_op_plans_changes_and_fails_fast_on_a_broken_
         return;
     }
     let name = unique_name("dep");
-    let _pulled = common::PulledImages::of(&name);
+    let pulled = common::PulledImages::of(&name);
     let dir = tempfile::tempdir().unwrap();
     let cache = tempfile::tempdir().unwrap();
-    let v1 = build_image(&name, "v1", false);
+    let v1 = pulled.built(build_image(&name, "v1", false));
     std::fs::write(dir.path().join("deploy.yaml"), config(&name, &v1, "v1", 2)).unwrap();
 
     // First deploy, as a GitHub Actions step: repository, image, cluster, log group, task
@@ -273,7 +272,7 @@ fn deploy_rolls_out_re_runs_as_a_no_op_plans_changes_and_fails_fast_on_a_broken_
     std::fs::write(dir.path().join("deploy.yaml"), config(&name, &v1, "v1", 2)).unwrap();
 
     // A new image: a new revision and a new deployment.
-    let v2 = build_image(&name, "v2", false);
+    let v2 = pulled.built(build_image(&name, "v2", false));
     std::fs::write(dir.path().join("deploy.yaml"), config(&name, &v2, "v2", 2)).unwrap();
     let (out, doc) = deploy(dir.path(), cache.path(), &[]);
     assert_eq!(out.code, Some(0), "{}", out.dump());
@@ -289,7 +288,7 @@ fn deploy_rolls_out_re_runs_as_a_no_op_plans_changes_and_fails_fast_on_a_broken_
     );
 
     // A broken image: exit 1 fast, the exit code named, the service back on revision 2.
-    let broken = build_image(&name, "v3", true);
+    let broken = pulled.built(build_image(&name, "v3", true));
     std::fs::write(
         dir.path().join("deploy.yaml"),
         config(&name, &broken, "v3", 2),
@@ -401,8 +400,4 @@ fn deploy_rolls_out_re_runs_as_a_no_op_plans_changes_and_fails_fast_on_a_broken_
         "{}",
         status.dump()
     );
-
-    for image in [v1, v2, broken] {
-        let _ = Command::new("docker").args(["rmi", &image]).output();
-    }
 }

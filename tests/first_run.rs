@@ -31,7 +31,8 @@ fn first_run(builder: &str) {
             .env("SHIPIT_FIRST_RUN_CLUSTER", format!("{app}-cluster"))
             .env("SHIPIT_FIRST_RUN_DIR", dir.path()),
     );
-    let _pulled = common::PulledImages::of(&app);
+    let pulled = common::PulledImages::of(&app);
+    pulled.built(format!("{app}:first-run"));
     assert_eq!(out.code, Some(0), "{}", out.dump());
     let all = format!("{}{}", out.stdout, out.stderr);
     for step in [

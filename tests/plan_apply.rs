@@ -8,7 +8,6 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Command;
 
 use common::{Run, require_docker, require_stack, run, shipit_on_stack, unique_name};
 
@@ -185,10 +184,10 @@ fn every_managed_key_set_changed_and_removed_plans_exactly_what_deploy_applies()
         return;
     }
     let name = unique_name("matrix");
-    let _pulled = common::PulledImages::of(&name);
+    let pulled = common::PulledImages::of(&name);
     let dir = tempfile::tempdir().unwrap();
     let cache = tempfile::tempdir().unwrap();
-    let image = build_image(&name, "v1", false);
+    let image = pulled.built(build_image(&name, "v1", false));
     let base = Keys::default();
     // A change to the task definition: a new revision, the service moved to it, the record.
     const NEW_REVISION: [(&str, &str); 2] = [
@@ -510,8 +509,6 @@ fn every_managed_key_set_changed_and_removed_plans_exactly_what_deploy_applies()
     assert_eq!(out.code, Some(0), "{}", out.dump());
     assert_eq!(doc["result"], "unchanged", "{}", out.dump());
     assert_eq!(common::write_calls(&doc), BTreeSet::new(), "{}", out.dump());
-
-    let _ = Command::new("docker").args(["rmi", &image]).output();
 }
 
 /// A re-run with nothing to change reads the deployment ECS runs for the task definition: a
@@ -523,11 +520,11 @@ fn a_re_run_tells_the_truth_about_the_deployment_it_finds() {
         return;
     }
     let name = unique_name("rerun");
-    let _pulled = common::PulledImages::of(&name);
+    let pulled = common::PulledImages::of(&name);
     let dir = tempfile::tempdir().unwrap();
     let cache = tempfile::tempdir().unwrap();
-    let good = build_image(&name, "v1", false);
-    let broken = build_image(&name, "v2", true);
+    let good = pulled.built(build_image(&name, "v1", false));
+    let broken = pulled.built(build_image(&name, "v2", true));
     let keys = Keys {
         service: "  desired_count: 2\n  circuit_breaker: { enable: true, rollback: false }\n",
         ..Keys::default()
@@ -634,8 +631,4 @@ fn a_re_run_tells_the_truth_about_the_deployment_it_finds() {
     let out = human(&["deploy", "--no-wait"]);
     assert_eq!(out.code, Some(1), "{}", out.dump());
     snapshot("deploy_failed_on_re_run", &out.stdout);
-
-    for image in [good, broken] {
-        let _ = Command::new("docker").args(["rmi", &image]).output();
-    }
 }

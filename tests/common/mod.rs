@@ -285,23 +285,35 @@ pub fn write_calls(doc: &serde_json::Value) -> std::collections::BTreeSet<String
         .collect()
 }
 
-/// Removes, when dropped, what the local stack pulled into the Docker engine to run a test's
-/// ECS tasks: the images of `repository` on the stack's registry and the task containers made
-/// from them. Without it every run leaves `127.0.0.1:4566/...` images behind.
+/// Removes, when dropped (a failing test included), what a test left in the Docker engine: the
+/// images the local stack pulled from its registry to run the test's ECS tasks, the task
+/// containers made from them, and the images the test built. Without it every run leaves
+/// `127.0.0.1:4566/...` images behind.
 pub struct PulledImages {
     repository: String,
+    built: std::sync::Mutex<Vec<String>>,
 }
 
 impl PulledImages {
     pub fn of(repository: &str) -> PulledImages {
         PulledImages {
             repository: repository.to_string(),
+            built: std::sync::Mutex::new(Vec::new()),
         }
+    }
+
+    /// An image the test built (`name:tag`), removed with the rest.
+    pub fn built(&self, image: String) -> String {
+        self.built.lock().unwrap().push(image.clone());
+        image
     }
 }
 
 impl Drop for PulledImages {
     fn drop(&mut self) {
+        for image in self.built.lock().unwrap().iter() {
+            let _ = Command::new("docker").args(["rmi", "-f", image]).output();
+        }
         let url = url::Url::parse(&endpoint()).unwrap();
         let host = format!(
             "{}:{}",
