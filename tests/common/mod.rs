@@ -321,26 +321,24 @@ impl Drop for PulledImages {
             url.port_or_known_default().unwrap_or(4566)
         );
         let wanted = format!("{host}/{}", self.repository);
+        // By reference (NAME@DIGEST), never by id: an image with the same content under
+        // another name is not the stack's.
         let Ok(listed) = Command::new("docker")
-            .args([
-                "images",
-                "--no-trunc",
-                "--format",
-                "{{.Repository}} {{.ID}}",
-            ])
+            .args(["images", "--digests", "--format", "{{.Repository}} {{.Digest}}"])
             .output()
         else {
             return;
         };
-        let ids: std::collections::BTreeSet<String> = String::from_utf8_lossy(&listed.stdout)
-            .lines()
-            .filter_map(|line| line.split_once(' '))
-            .filter(|(repo, _)| *repo == wanted)
-            .map(|(_, id)| id.to_string())
-            .collect();
-        for id in &ids {
+        let references: std::collections::BTreeSet<String> =
+            String::from_utf8_lossy(&listed.stdout)
+                .lines()
+                .filter_map(|line| line.split_once(' '))
+                .filter(|(repo, digest)| *repo == wanted && *digest != "<none>")
+                .map(|(repo, digest)| format!("{repo}@{digest}"))
+                .collect();
+        for reference in &references {
             let containers = Command::new("docker")
-                .args(["ps", "-aq", "--filter", &format!("ancestor={id}")])
+                .args(["ps", "-aq", "--filter", &format!("ancestor={reference}")])
                 .output()
                 .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
                 .unwrap_or_default();
@@ -351,7 +349,7 @@ impl Drop for PulledImages {
                     .args(&containers)
                     .output();
             }
-            let _ = Command::new("docker").args(["rmi", "-f", id]).output();
+            let _ = Command::new("docker").args(["rmi", reference]).output();
         }
     }
 }
