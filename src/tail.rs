@@ -136,6 +136,11 @@ impl Merger {
             .max(self.since)
     }
 
+    /// Where a catch-up that looks back as far as the merger remembers starts.
+    pub fn remembered_from(&self) -> i64 {
+        self.horizon()
+    }
+
     /// The oldest timestamp still remembered: anything older is neither printed nor counted.
     fn horizon(&self) -> i64 {
         (self.newest - MEMORY_MS).max(self.since)

@@ -424,3 +424,110 @@ fn where_live_tail_is_refused_following_falls_back_to_polling_and_misses_nothing
     assert_eq!(run.lines.len(), 4 * 1_000, "every event once");
     assert_exactly_once_in_order(&run.lines, &run.streams, 1_000, 1_000);
 }
+
+/// Polling looks back only a lag window (10 s) behind the newest event; a stream whose events
+/// CloudWatch ingests later than that (here: 40 s old when written) is found by the periodic
+/// read-back, and printed once.
+#[test]
+fn polling_prints_a_stream_whose_events_arrive_later_than_the_lag_window() {
+    if !require_stack() {
+        return;
+    }
+    use aws_sdk_cloudwatchlogs::types::InputLogEvent;
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let client = logs_client(&runtime, &common::endpoint());
+    let name = unique_name("late");
+    let group = format!("/ecs/{name}");
+    let streams = [
+        format!("ecs/app/fresh{name}"),
+        format!("ecs/app/late{name}"),
+    ];
+    create_streams(&runtime, &client, &group, &streams[..1]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("deploy.yaml"), config(&name)).unwrap();
+    let mut child = shipit_on_stack(dir.path())
+        .args([
+            "logs", "--follow", "--poll", "--since", "5m", "--output", "json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                return;
+            }
+        }
+    });
+    let put = |stream: &str, timestamp: i64, message: String| {
+        runtime
+            .block_on(
+                client
+                    .put_log_events()
+                    .log_group_name(&group)
+                    .log_stream_name(stream)
+                    .log_events(
+                        InputLogEvent::builder()
+                            .timestamp(timestamp)
+                            .message(message)
+                            .build()
+                            .unwrap(),
+                    )
+                    .send(),
+            )
+            .unwrap();
+    };
+    // The fresh stream moves "newest" forward; the late one is 40 s behind it.
+    put(&streams[0], now_ms(), "fresh 0".into());
+    std::thread::sleep(Duration::from_secs(2));
+    runtime
+        .block_on(
+            client
+                .create_log_stream()
+                .log_group_name(&group)
+                .log_stream_name(&streams[1])
+                .send(),
+        )
+        .unwrap();
+    for i in 0..3 {
+        put(&streams[1], now_ms() - 40_000 + i, format!("late {i}"));
+    }
+    let mut lines = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for i in 1.. {
+        if Instant::now() > deadline
+            || lines
+                .iter()
+                .filter(|l: &&String| l.contains("late "))
+                .count()
+                == 3
+        {
+            break;
+        }
+        put(&streams[0], now_ms(), format!("fresh {i}"));
+        while let Ok(line) = rx.recv_timeout(Duration::from_millis(500)) {
+            lines.push(line);
+        }
+    }
+    // Anything printed twice would arrive now.
+    while let Ok(line) = rx.recv_timeout(Duration::from_secs(2)) {
+        lines.push(line);
+    }
+    let (status, stderr) = common::interrupt(child);
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    for i in 0..3 {
+        let n = lines
+            .iter()
+            .filter(|l| l.contains(&format!("\"message\":\"late {i}\"")))
+            .count();
+        assert_eq!(
+            n,
+            1,
+            "late {i} printed once:\n{}\n{stderr}",
+            lines.join("\n")
+        );
+    }
+}

@@ -55,6 +55,16 @@ pub struct LogsArgs {
 const MIN_REQUEST_GAP: Duration = Duration::from_millis(250);
 /// Between polls when the last one found nothing new.
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
+/// How often polling reads back everything the merger remembers (late streams).
+const DEEP_CATCH_UP: Duration = Duration::from_secs(10);
+/// Failed polls in a row (each after the SDK's retries) before following gives up.
+const MAX_POLL_FAILURES: u32 = 5;
+
+/// A failure worth another poll: the service or the network, not a missing log group.
+fn is_transient(err: &anyhow::Error) -> bool {
+    let text = format!("{err:#}");
+    text.contains("FilterLogEvents failed") && !text.contains("does not exist")
+}
 /// Live Tail sessions that fail to open or break one after another before following falls
 /// back to polling.
 const MAX_SESSION_FAILURES: u32 = 5;
@@ -225,15 +235,38 @@ impl Follower<'_> {
         }
     }
 
-    /// Polls FilterLogEvents from a lag window before the newest event printed.
+    /// Polls FilterLogEvents from a lag window before the newest event printed. Every
+    /// `DEEP_CATCH_UP` it reads back as far as the merger remembers (5 minutes), so that a
+    /// stream whose events CloudWatch ingests later than the lag window is still printed, once.
+    /// A request that still fails after the SDK's retries (throttling: FilterLogEvents allows 5
+    /// a second per account and region) is tried again after a pause; only a run of failures
+    /// ends the follow.
     async fn poll(&mut self) -> anyhow::Result<()> {
+        let mut last_deep = Instant::now();
+        let mut failures = 0u32;
         loop {
-            let start = self.merger.catch_up_start(i64::MAX);
-            let printed = self.catch_up(start).await?;
-            let pause = if printed == 0 {
-                POLL_INTERVAL
+            let deep = last_deep.elapsed() >= DEEP_CATCH_UP;
+            let start = if deep {
+                last_deep = Instant::now();
+                self.merger.remembered_from()
             } else {
-                MIN_REQUEST_GAP
+                self.merger.catch_up_start(i64::MAX)
+            };
+            let pause = match self.catch_up(start).await {
+                Ok(printed) => {
+                    failures = 0;
+                    if printed == 0 {
+                        POLL_INTERVAL
+                    } else {
+                        MIN_REQUEST_GAP
+                    }
+                }
+                Err(err) if failures < MAX_POLL_FAILURES && is_transient(&err) => {
+                    failures += 1;
+                    tracing::warn!("reading the logs failed ({err:#}); trying again");
+                    Duration::from_secs(1 << failures)
+                }
+                Err(err) => return Err(err),
             };
             tokio::time::sleep(pause).await;
         }

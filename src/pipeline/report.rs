@@ -16,6 +16,9 @@ use crate::plan::ServicePlan;
 use crate::printer::Printer;
 use crate::rollout::{Cause, Snapshot, Target, Verdict};
 
+/// How long the failure report waits for a stopped task's last log lines to arrive.
+const LOG_SETTLE_SECONDS: u64 = 10;
+
 pub fn now_epoch_seconds() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -261,9 +264,19 @@ pub async fn report(
         Some(task_id) => {
             let stream =
                 logs::stream_name(&loaded.config.logs.stream_prefix, &names.container, task_id);
-            logs::last_lines(&clients.logs, &names.log_group, &stream, 20)
-                .await
-                .unwrap_or_else(|err| vec![format!("(could not read the logs: {err:#})")])
+            // The awslogs driver publishes every 5 s: a task that just stopped may have lines
+            // still on their way. Read again for up to 10 s while there are none.
+            let mut waited = 0;
+            loop {
+                match logs::last_lines(&clients.logs, &names.log_group, &stream, 20).await {
+                    Ok(lines) if lines.is_empty() && waited < LOG_SETTLE_SECONDS => {
+                        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                        waited += 2;
+                    }
+                    Ok(lines) => break lines,
+                    Err(err) => break vec![format!("(could not read the logs: {err:#})")],
+                }
+            }
         }
         None => Vec::new(),
     };

@@ -324,7 +324,12 @@ impl Drop for PulledImages {
         // By reference (NAME@DIGEST), never by id: an image with the same content under
         // another name is not the stack's.
         let Ok(listed) = Command::new("docker")
-            .args(["images", "--digests", "--format", "{{.Repository}} {{.Digest}}"])
+            .args([
+                "images",
+                "--digests",
+                "--format",
+                "{{.Repository}} {{.Digest}}",
+            ])
             .output()
         else {
             return;
