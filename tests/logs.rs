@@ -143,6 +143,20 @@ struct Followed {
 /// Writes `before` events to each of three streams, starts `shipit logs --follow` (with
 /// `extra` arguments), then writes `during` more to each, plus all of a fourth stream that
 /// appears only after following began (a new task). Collects what was printed.
+/// The child's stdout, line by line, read on a thread of its own.
+fn stdout_lines(child: &mut std::process::Child) -> mpsc::Receiver<String> {
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
 fn follow_while_writing(
     extra: &[&str],
     endpoint: Option<&str>,
@@ -173,15 +187,7 @@ fn follow_while_writing(
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            if tx.send(line.unwrap()).is_err() {
-                return;
-            }
-        }
-    });
+    let rx = stdout_lines(&mut child);
     std::thread::sleep(Duration::from_millis(1_500));
     runtime
         .block_on(
@@ -453,15 +459,7 @@ fn polling_prints_a_stream_whose_events_arrive_later_than_the_lag_window() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            if tx.send(line.unwrap()).is_err() {
-                return;
-            }
-        }
-    });
+    let rx = stdout_lines(&mut child);
     let put = |stream: &str, timestamp: i64, message: String| {
         runtime
             .block_on(
