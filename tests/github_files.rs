@@ -56,3 +56,66 @@ fn the_example_workflow_uses_oidc_and_no_stored_keys() {
     assert!(text.contains("role-to-assume"));
     assert!(!text.contains("aws-secret-access-key"));
 }
+
+/// The release workflow builds every platform action/install downloads, runs each binary,
+/// names the archives as the install script expects, and attaches one SHA256SUMS.
+#[test]
+fn the_release_workflow_builds_what_the_install_script_downloads() {
+    let release = yaml(".github/workflows/release.yml");
+    assert_eq!(release["on"]["push"]["tags"], serde_json::json!(["v*"]));
+    let build = &release["jobs"]["build"];
+    let targets: Vec<&str> = build["strategy"]["matrix"]["include"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["target"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        targets,
+        vec![
+            "x86_64-unknown-linux-musl",
+            "aarch64-unknown-linux-musl",
+            "aarch64-apple-darwin",
+            "x86_64-apple-darwin",
+            "x86_64-pc-windows-msvc",
+        ]
+    );
+    let install =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("action/install"))
+            .unwrap();
+    for target in &targets {
+        assert!(
+            install.contains(&format!("target={target}")),
+            "action/install downloads {target}"
+        );
+    }
+    let steps = |job: &serde_json::Value| -> String {
+        job["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["run"].as_str().unwrap_or_default().to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let build_runs = steps(build);
+    assert!(
+        build_runs.contains("--release --locked --target"),
+        "{build_runs}"
+    );
+    assert!(
+        build_runs.contains("/release/shipit\" --version"),
+        "each binary runs"
+    );
+    // The names action/install asks for: shipit-VERSION-TARGET.tar.gz, or .zip on Windows.
+    assert!(build_runs.contains("dist/shipit-$version-${{ matrix.target }}.tar.gz"));
+    assert!(build_runs.contains("shipit-$version-${{ matrix.target }}.zip"));
+    assert!(install.contains(r#"archive="shipit-$version-$target.tar.gz""#));
+    assert!(install.contains(r#"archive="shipit-$version-$target.zip""#));
+    let release_runs = steps(&release["jobs"]["release"]);
+    assert!(
+        release_runs.contains("sha256sum shipit-* > SHA256SUMS"),
+        "{release_runs}"
+    );
+    assert!(release_runs.contains("gh release create"), "{release_runs}");
+}
