@@ -6,9 +6,7 @@ use anyhow::Context;
 use crate::aws::error_chain;
 use crate::calls::Clients;
 use crate::ecs;
-use crate::plan::{
-    ClusterPlan, LogGroupPlan, Operation, ServicePlan, TaskDefinitionPlan, TaskDefinitionRef,
-};
+use crate::plan::{ClusterPlan, LogGroupPlan, Operation, ServicePlan, TaskDefinitionPlan};
 
 /// Creates the cluster when the plan says so.
 pub async fn cluster(clients: &Clients, plan: &ClusterPlan) -> anyhow::Result<()> {
@@ -152,10 +150,7 @@ pub async fn record(
         .changes
         .iter()
         .any(|c| c.operation == Operation::TagResource);
-    // The plan compared with "(the new revision)"; the registered ARN is known only now.
-    let already = plan.recorded_task_definition.as_deref() == Some(task_definition_arn)
-        && !matches!(plan.task_definition, TaskDefinitionRef::NewRevision);
-    if !planned || already {
+    if !planned {
         return Ok(false);
     }
     let previous = plan

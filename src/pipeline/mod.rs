@@ -53,6 +53,15 @@ pub enum Scope {
     Image,
 }
 
+/// `read`'s answer when `wanted`, else `skipped` without sending it.
+async fn read_if<T>(
+    wanted: bool,
+    skipped: T,
+    read: impl std::future::Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    if wanted { read.await } else { Ok(skipped) }
+}
+
 /// Reads what AWS holds for every resource the config names, and plans the changes that ship
 /// `image`.
 pub async fn plan(
@@ -63,43 +72,37 @@ pub async fn plan(
 ) -> anyhow::Result<Planned> {
     let names = &stack.loaded.names;
     let clients = stack.clients;
+    // Futures run only when awaited: outside the deploy scope these reads are never sent.
     let whole = scope == Scope::Deploy;
     let (repository, cluster_active, log_group, task_definition, service) = tokio::try_join!(
         crate::ecr::read_repository(&clients.ecr, &names.repository),
-        async {
-            match whole {
-                true => ecs::cluster_active(&clients.ecs, &names.cluster).await,
-                false => Ok(true),
-            }
-        },
-        async {
-            match whole {
-                true => crate::logs::find_log_group(&clients.logs, &names.log_group).await,
-                false => Ok(None),
-            }
-        },
-        async {
-            match whole {
-                true => ecs::describe_task_definition(&clients.ecs, &names.family).await,
-                false => Ok(None),
-            }
-        },
-        async {
-            match whole {
-                true => ecs::describe_service(&clients.ecs, &names.cluster, &names.service).await,
-                false => Ok(None),
-            }
-        },
+        read_if(
+            whole,
+            true,
+            ecs::cluster_active(&clients.ecs, &names.cluster)
+        ),
+        read_if(
+            whole,
+            None,
+            crate::logs::find_log_group(&clients.logs, &names.log_group)
+        ),
+        read_if(
+            whole,
+            None,
+            ecs::describe_task_definition(&clients.ecs, &names.family)
+        ),
+        read_if(
+            whole,
+            None,
+            ecs::describe_service(&clients.ecs, &names.cluster, &names.service)
+        ),
     )?;
     let uri = repository.as_ref().map(|r| r.uri.as_str()).unwrap_or("");
     let registry =
         RegistryTarget::connect(stack.aws, clients, inputs, &names.repository, uri).await?;
     let digest = image.read.image.digest();
     let tagged = match &repository {
-        Some(_) => {
-            registry.repo.login().await?;
-            registry.repo.manifest_digest(&inputs.tag).await?
-        }
+        Some(_) => registry.repo.manifest_digest(&inputs.tag).await?,
         None => None,
     };
     // An immutable tag on another image: refuse now, before anything changes.
@@ -116,10 +119,8 @@ pub async fn plan(
         }
         .into());
     }
-    let tagged = tagged.map(|d| d.to_string());
     let current = Current {
         repository,
-        tagged: tagged.clone(),
         cluster_active,
         log_group: log_group.map(|g| plan::log_group::LogGroupState {
             retention_days: g.retention_in_days(),
@@ -132,7 +133,7 @@ pub async fn plan(
         registry.pinned(&digest),
         digest.to_string(),
         inputs.tag.clone(),
-        tagged,
+        tagged.map(|d| d.to_string()),
     );
     let plan = plan::build(stack.loaded, &current, image_plan, &stack.aws.region())?;
     Ok(Planned {
@@ -157,12 +158,14 @@ pub async fn push(
     if repository.create {
         printer.info(&format!("created repository {uri}"));
     }
-    for change in repository.changes.iter().filter(|_| !repository.create) {
-        printer.info(&format!(
-            "repository {}: {}",
-            repository.name,
-            plan::human::change_line(change)
-        ));
+    if !repository.create {
+        for change in &repository.changes {
+            printer.info(&format!(
+                "repository {}: {}",
+                repository.name,
+                plan::human::change_line(change)
+            ));
+        }
     }
     let outcome = RepositoryOutcome {
         name: repository.name.clone(),
@@ -259,6 +262,21 @@ pub struct FailureReport {
     pub events: Vec<String>,
     pub task: Option<String>,
     pub log_lines: Vec<String>,
+}
+
+impl FailureReport {
+    /// A report with no cause, events or log lines to show (interrupted, superseded).
+    pub fn without_evidence(summary: String, fix: Option<String>) -> FailureReport {
+        FailureReport {
+            summary,
+            cause: None,
+            fix,
+            rolled_back_to: None,
+            events: Vec::new(),
+            task: None,
+            log_lines: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -497,4 +515,29 @@ fn finish(mut result: DeployResult, clients: &Clients, started: Instant) -> Depl
     result.seconds = started.elapsed().as_secs_f64();
     result.api_calls = clients.calls.counts();
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Outcome;
+
+    /// `as_str` (GitHub's `result` output) and the JSON `result` spell every outcome alike.
+    #[test]
+    fn outcome_names_agree_with_their_json() {
+        for outcome in [
+            Outcome::Deployed,
+            Outcome::Unchanged,
+            Outcome::Accepted,
+            Outcome::Failed,
+            Outcome::RolledBack,
+            Outcome::Superseded,
+            Outcome::TimedOut,
+            Outcome::Interrupted,
+        ] {
+            assert_eq!(
+                serde_json::to_value(outcome).unwrap(),
+                serde_json::json!(outcome.as_str())
+            );
+        }
+    }
 }

@@ -47,7 +47,9 @@ pub struct RegistryTarget {
 }
 
 impl RegistryTarget {
-    /// The registry of the repository named `repository` (whose URI is empty until it exists).
+    /// The registry of the repository named `repository` (whose URI is empty until it exists),
+    /// logged in: the login is registry-wide, so it works before the repository exists, and the
+    /// plan's tag check and the push share it.
     pub async fn connect(
         aws: &Aws,
         clients: &Clients,
@@ -77,6 +79,7 @@ impl RegistryTarget {
         let mut repo =
             Repository::new(base, repository, Some(credentials)).map_err(anyhow::Error::from)?;
         repo.retry.attempts = aws.max_attempts;
+        repo.login().await?;
         let host = repo.registry_host();
         Ok(RegistryTarget {
             repo: Arc::new(repo),
@@ -117,7 +120,6 @@ pub async fn push_stage(
     let tag = tag.clone();
     let image = &prepared.read.image;
     let repo = &registry.repo;
-    repo.login().await?;
 
     let host = registry.host.clone();
     let mut mounts = MountCache::load(&options.cache_dir);

@@ -74,18 +74,13 @@ pub async fn conclude(
         }
         _ if interrupted => {
             result.result = Outcome::Interrupted;
-            failure = Some(FailureReport {
-                summary: format!(
+            failure = Some(FailureReport::without_evidence(
+                format!(
                     "stopped watching; the deployment goes on in ECS: follow it with {}",
                     follow_command(names)
                 ),
-                cause: None,
-                fix: None,
-                rolled_back_to: None,
-                events: Vec::new(),
-                task: None,
-                log_lines: Vec::new(),
-            });
+                None,
+            ));
         }
         Verdict::InProgress { .. } if !wait => {
             result.result = Outcome::Accepted;
@@ -198,21 +193,16 @@ pub async fn conclude(
         }
         Verdict::Superseded { by_task_definition } => {
             result.result = Outcome::Superseded;
-            failure = Some(FailureReport {
-                summary: format!(
+            failure = Some(FailureReport::without_evidence(
+                format!(
                     "another deployment (of {}) superseded this one before it finished",
                     short_task_definition(by_task_definition)
                 ),
-                cause: None,
-                fix: Some(format!(
+                Some(format!(
                     "someone else deployed the service meanwhile; see what runs now with {}",
                     follow_command(names)
                 )),
-                rolled_back_to: None,
-                events: Vec::new(),
-                task: None,
-                log_lines: Vec::new(),
-            });
+            ));
         }
     }
     result.rollout = Some(RolloutOutcome {

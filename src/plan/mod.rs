@@ -255,8 +255,6 @@ impl ImagePlan {
 #[derive(Debug, Clone, Default)]
 pub struct Current {
     pub repository: Option<RepositoryState>,
-    /// The digest the image's tag names in the repository now.
-    pub tagged: Option<String>,
     pub cluster_active: bool,
     pub log_group: Option<log_group::LogGroupState>,
     /// The family's latest ACTIVE revision.
@@ -469,35 +467,15 @@ container:
         running.containers[0]
             .environment
             .insert("API_TOKEN".into(), "old".into());
-        let client = aws_sdk_ecs::Client::from_conf(
-            aws_sdk_ecs::Config::builder()
-                .behavior_version(aws_sdk_ecs::config::BehaviorVersion::latest())
-                .build(),
-        );
-        let input = running
-            .register(&client)
-            .as_input()
-            .clone()
-            .build()
-            .unwrap();
-        let mut containers = input.container_definitions().to_vec();
-        containers.push(
+        let td_arn = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:3";
+        let mut td = task_definition::registered(&running);
+        td.task_definition_arn = Some(td_arn.to_string());
+        td.container_definitions.get_or_insert_default().push(
             aws_sdk_ecs::types::ContainerDefinition::builder()
                 .name("log-router")
                 .image("fluent-bit:3")
                 .build(),
         );
-        let td_arn = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:3";
-        let td = aws_sdk_ecs::types::TaskDefinition::builder()
-            .family("web")
-            .task_definition_arn(td_arn)
-            .cpu("256")
-            .memory("512")
-            .network_mode(aws_sdk_ecs::types::NetworkMode::Awsvpc)
-            .requires_compatibilities(aws_sdk_ecs::types::Compatibility::Fargate)
-            .execution_role_arn("arn:aws:iam::123456789012:role/exec")
-            .set_container_definitions(Some(containers))
-            .build();
         let mut settings = ServiceSettings::render(&loaded.config, &loaded.names);
         settings.health_check_grace_period = 60;
         settings.load_balancers = vec![service::LoadBalancerDef {
@@ -532,7 +510,6 @@ container:
                 kms_key: None,
                 lifecycle_policy: None,
             }),
-            tagged: None,
             cluster_active: true,
             log_group: Some(log_group::LogGroupState {
                 retention_days: None,

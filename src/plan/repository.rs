@@ -79,16 +79,14 @@ impl RepositoryPlan {
         wanted: &RepositoryConfig,
         current: Option<&RepositoryState>,
     ) -> anyhow::Result<RepositoryPlan> {
-        let settings = |mutability: &str, scan: bool| {
-            vec![
-                Field::new("tag_mutability", mutability, "imageTagMutability"),
-                Field::new("scan_on_push", scan, "imageScanningConfiguration"),
-            ]
-        };
-        let wanted_settings = settings(&wanted.tag_mutability.to_string(), wanted.scan_on_push);
+        let mutability = |value: &str| Field::new("tag_mutability", value, "imageTagMutability");
+        let scanning =
+            |value: bool| Field::new("scan_on_push", value, "imageScanningConfiguration");
+        let wanted_mutability = mutability(&wanted.tag_mutability.to_string());
+        let wanted_scanning = scanning(wanted.scan_on_push);
         let mut changes = Vec::new();
         let Some(current) = current else {
-            let mut fields = wanted_settings;
+            let mut fields = vec![wanted_mutability, wanted_scanning];
             fields.push(Field::new(
                 "encryption",
                 match &wanted.kms_key {
@@ -121,24 +119,21 @@ impl RepositoryPlan {
             });
         };
         check_encryption(name, current, wanted)?;
-        let have = settings(&current.tag_mutability, current.scan_on_push);
-        for change in diff(
+        // Each setting has a call of its own.
+        changes.extend(diff(
             Resource::Repository,
             name,
-            Operation::UpdateService,
-            &have,
-            &wanted_settings,
-        ) {
-            let operation = if change.field == "tag_mutability" {
-                Operation::PutImageTagMutability
-            } else {
-                Operation::PutImageScanningConfiguration
-            };
-            changes.push(Change {
-                operation,
-                ..change
-            });
-        }
+            Operation::PutImageTagMutability,
+            &[mutability(&current.tag_mutability)],
+            &[wanted_mutability],
+        ));
+        changes.extend(diff(
+            Resource::Repository,
+            name,
+            Operation::PutImageScanningConfiguration,
+            &[scanning(current.scan_on_push)],
+            &[wanted_scanning],
+        ));
         let policy = current.lifecycle_policy.as_deref().map(describe_policy);
         match (wanted.keep_last, policy) {
             (Some(keep), have) => {

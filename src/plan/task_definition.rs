@@ -571,6 +571,48 @@ impl TaskDefinitionPlan {
     }
 }
 
+/// What ECS answers for a registration of `td` (for tests): its request, plus the defaults
+/// ECS fills in.
+#[cfg(test)]
+pub(crate) fn registered(td: &TaskDef) -> aws_sdk_ecs::types::TaskDefinition {
+    let client = aws_sdk_ecs::Client::from_conf(
+        aws_sdk_ecs::Config::builder()
+            .behavior_version(aws_sdk_ecs::config::BehaviorVersion::latest())
+            .build(),
+    );
+    let input = td.register(&client).as_input().clone().build().unwrap();
+    let containers = input
+        .container_definitions()
+        .iter()
+        .map(|c| {
+            let mut c = c.clone();
+            // ECS fills in container cpu 0 and hostPort = containerPort.
+            c.cpu = 0;
+            c.port_mappings = Some(
+                c.port_mappings()
+                    .iter()
+                    .map(|p| {
+                        let mut p = p.clone();
+                        p.host_port = p.container_port;
+                        p
+                    })
+                    .collect(),
+            );
+            c
+        })
+        .collect();
+    aws_sdk_ecs::types::TaskDefinition::builder()
+        .family(td.family.clone())
+        .task_definition_arn("arn:aws:ecs:us-east-1:1:task-definition/demo:1")
+        .cpu(td.cpu.clone())
+        .memory(td.memory.clone())
+        .network_mode(aws_sdk_ecs::types::NetworkMode::Awsvpc)
+        .requires_compatibilities(aws_sdk_ecs::types::Compatibility::Fargate)
+        .set_execution_role_arn(td.execution_role_arn.clone())
+        .set_container_definitions(Some(containers))
+        .build()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -593,46 +635,6 @@ container:
     fn wanted() -> TaskDef {
         let l = loaded();
         TaskDef::render(&l.config, &l.names, "r/demo@sha256:abc", "us-east-1")
-    }
-
-    /// What ECS answers for a registration of `td`: its request, plus the defaults ECS fills in.
-    fn registered(td: &TaskDef) -> aws_sdk_ecs::types::TaskDefinition {
-        let client = aws_sdk_ecs::Client::from_conf(
-            aws_sdk_ecs::Config::builder()
-                .behavior_version(aws_sdk_ecs::config::BehaviorVersion::latest())
-                .build(),
-        );
-        let input = td.register(&client).as_input().clone().build().unwrap();
-        let containers = input
-            .container_definitions()
-            .iter()
-            .map(|c| {
-                let mut c = c.clone();
-                // ECS fills in container cpu 0 and hostPort = containerPort.
-                c.cpu = 0;
-                c.port_mappings = Some(
-                    c.port_mappings()
-                        .iter()
-                        .map(|p| {
-                            let mut p = p.clone();
-                            p.host_port = p.container_port;
-                            p
-                        })
-                        .collect(),
-                );
-                c
-            })
-            .collect();
-        aws_sdk_ecs::types::TaskDefinition::builder()
-            .family(td.family.clone())
-            .task_definition_arn("arn:aws:ecs:us-east-1:1:task-definition/demo:1")
-            .cpu(td.cpu.clone())
-            .memory(td.memory.clone())
-            .network_mode(aws_sdk_ecs::types::NetworkMode::Awsvpc)
-            .requires_compatibilities(aws_sdk_ecs::types::Compatibility::Fargate)
-            .set_execution_role_arn(td.execution_role_arn.clone())
-            .set_container_definitions(Some(containers))
-            .build()
     }
 
     #[test]
