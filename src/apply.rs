@@ -49,6 +49,8 @@ pub struct ServiceApplied {
     pub arn: String,
     /// The PRIMARY deployment after the call (None when no call was made).
     pub deployment_id: Option<String>,
+    /// The service deployment that call started, where ECS names one.
+    pub service_deployment_arn: Option<String>,
 }
 
 /// Creates the service, or updates it with exactly the parameters that differ.
@@ -91,6 +93,7 @@ pub async fn service(
                 .unwrap_or_default()
                 .to_string(),
             deployment_id: service.and_then(ecs::primary_deployment_id),
+            service_deployment_arn: service.and_then(ecs::current_service_deployment),
         });
     }
     let arn = plan.arn.clone().unwrap_or_default();
@@ -98,6 +101,7 @@ pub async fn service(
         return Ok(ServiceApplied {
             arn,
             deployment_id: None,
+            service_deployment_arn: None,
         });
     }
     let mut request = clients
@@ -135,6 +139,7 @@ pub async fn service(
     Ok(ServiceApplied {
         arn,
         deployment_id: out.service().and_then(ecs::primary_deployment_id),
+        service_deployment_arn: out.service().and_then(ecs::current_service_deployment),
     })
 }
 

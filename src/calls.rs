@@ -1,11 +1,19 @@
 //! Counts the AWS API calls a command makes, per operation, through an SDK interceptor: a
 //! no-op re-deploy must make reads only, and `--output json` shows the count.
+//!
+//! With `SHIPIT_RECORD_AWS_CALLS=FILE` it also appends every request it sends to FILE, one
+//! JSON line each: SDK calls with their serialized input, registry calls with their method
+//! and path. The tests check those records against AWS's service models and against the
+//! policy `shipit iam-policy` prints. Inputs are recorded before signing: no credentials, no
+//! tokens (the registry's Authorization header is never recorded).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
 use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor};
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
@@ -66,6 +74,80 @@ impl Intercept for CallCounter {
                 .or_default() += 1;
         }
         Ok(())
+    }
+
+    // After serialization the request body holds the input exactly as sent; this runs once
+    // per operation, not per retry.
+    fn read_after_serialization(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if RECORD.is_none() {
+            return Ok(());
+        }
+        if let Some(meta) = cfg.load::<Metadata>() {
+            let input = context
+                .request()
+                .body()
+                .bytes()
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
+                .unwrap_or(serde_json::Value::Null);
+            record(serde_json::json!({
+                "service": meta.service(),
+                "operation": meta.name(),
+                "input": input,
+            }));
+        }
+        Ok(())
+    }
+}
+
+/// The call record's file, when `SHIPIT_RECORD_AWS_CALLS` names one.
+static RECORD: std::sync::LazyLock<Option<Mutex<std::fs::File>>> = std::sync::LazyLock::new(|| {
+    let path = std::env::var_os("SHIPIT_RECORD_AWS_CALLS")?;
+    match std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+    {
+        Ok(file) => Some(Mutex::new(file)),
+        Err(err) => {
+            tracing::warn!(
+                "cannot record AWS calls to {}: {err}",
+                path.to_string_lossy()
+            );
+            None
+        }
+    }
+});
+
+/// Appends one request to the call record, if there is one. One `write` per line, on a file
+/// opened for appending, so that processes recording to one file do not mix their lines.
+pub fn record(entry: serde_json::Value) {
+    use std::io::Write;
+    if let Some(file) = RECORD.as_ref() {
+        let mut line = entry.to_string();
+        line.push('\n');
+        let _ = file
+            .lock()
+            .expect("not poisoned")
+            .write_all(line.as_bytes());
+    }
+}
+
+/// Records a registry request: what it did (method) to which path, and the repository a
+/// blob mount reads from; never its headers or other query parameters (upload state).
+pub fn record_registry(method: &str, registry: &str, path: &str, mount_from: Option<String>) {
+    if RECORD.is_some() {
+        record(serde_json::json!({
+            "service": "registry",
+            "registry": registry,
+            "method": method,
+            "path": path,
+            "mount_from": mount_from,
+        }));
     }
 }
 

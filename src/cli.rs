@@ -77,7 +77,7 @@ pub enum Command {
     /// The service's log events from CloudWatch Logs; --follow keeps printing new ones.
     Logs(commands::logs::LogsArgs),
     /// Print the least-privilege IAM policy that running shipit with this config needs.
-    IamPolicy,
+    IamPolicy(commands::iam_policy::IamPolicyArgs),
     /// Estimate the monthly cost of the config (Fargate, ECR storage, logs).
     Cost(commands::cost::CostArgs),
     /// Check that shipit can reach AWS (or the local stack): config, region, endpoint,
@@ -105,7 +105,7 @@ fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Schema => commands::schema::run(printer),
         Command::Completions(args) => commands::completions::run(&args, printer),
         Command::Man => commands::completions::man(printer),
-        Command::IamPolicy => commands::iam_policy::run(&global, printer),
+        Command::IamPolicy(args) => commands::iam_policy::run(&args, &global, printer),
         Command::Cost(args) => commands::cost::run(&args, &global, printer),
         Command::Doctor => runtime()?.block_on(commands::doctor::run(&global, printer)),
         Command::Push(args) => runtime()?.block_on(commands::push::run(&args, &global, printer)),

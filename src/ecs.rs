@@ -5,7 +5,9 @@ use aws_sdk_ecs::Client;
 use aws_sdk_ecs::types::{Service, TaskDefinition};
 
 use crate::aws::error_chain;
-use crate::rollout::{ContainerView, DeploymentView, EventView, Snapshot, TaskView};
+use crate::rollout::{
+    ContainerView, DeploymentView, EventView, ServiceDeploymentView, Snapshot, TaskView,
+};
 
 /// Whether the cluster exists and is ACTIVE.
 pub async fn cluster_active(client: &Client, name: &str) -> anyhow::Result<bool> {
@@ -158,6 +160,14 @@ pub fn primary_deployment_id(service: &Service) -> Option<String> {
         .map(str::to_string)
 }
 
+/// The service deployment ECS started last (`currentServiceDeployment`), where it names one.
+pub fn current_service_deployment(service: &Service) -> Option<String> {
+    service
+        .current_service_deployment()
+        .filter(|arn| !arn.is_empty())
+        .map(str::to_string)
+}
+
 /// `family:revision` from a task definition ARN, for people.
 pub fn short_task_definition(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or(arn)
@@ -283,6 +293,73 @@ pub async fn snapshot(
         deployments,
         tasks,
         events,
+        service_deployment: None,
+    })
+}
+
+/// Why the service-deployment API gave no answer this time.
+#[derive(Debug)]
+pub enum ServiceDeploymentUnread {
+    /// Denied, unknown or empty (the local stack, an older partition, a policy without
+    /// ecs:DescribeServiceDeployments): judge from DescribeServices from now on.
+    Unavailable(String),
+    /// Throttled or unreachable this once: judge this poll from DescribeServices alone.
+    Transient(String),
+}
+
+/// The service deployment `arn` as ECS describes it (DescribeServiceDeployments).
+pub async fn service_deployment(
+    client: &Client,
+    arn: &str,
+) -> Result<ServiceDeploymentView, ServiceDeploymentUnread> {
+    use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
+    let out = match client
+        .describe_service_deployments()
+        .service_deployment_arns(arn)
+        .send()
+        .await
+    {
+        Ok(out) => out,
+        Err(err) => {
+            let text = error_chain(&err);
+            let transient = match &err {
+                SdkError::ServiceError(e) => e
+                    .err()
+                    .code()
+                    .is_some_and(|c| c.contains("Throttl") || c == "ServerException"),
+                _ => true,
+            };
+            return Err(if transient {
+                ServiceDeploymentUnread::Transient(text)
+            } else {
+                ServiceDeploymentUnread::Unavailable(text)
+            });
+        }
+    };
+    let Some(sd) = out
+        .service_deployments()
+        .iter()
+        .find(|sd| sd.service_deployment_arn() == Some(arn))
+    else {
+        let why = out
+            .failures()
+            .first()
+            .and_then(|f| f.reason())
+            .unwrap_or("it answered with no service deployment");
+        return Err(ServiceDeploymentUnread::Unavailable(why.to_string()));
+    };
+    let breaker = sd.deployment_circuit_breaker();
+    Ok(ServiceDeploymentView {
+        arn: arn.to_string(),
+        status: sd
+            .status()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
+        status_reason: sd.status_reason().map(str::to_string),
+        lifecycle_stage: sd.lifecycle_stage().map(|s| s.as_str().to_string()),
+        rollback_reason: sd.rollback().and_then(|r| r.reason()).map(str::to_string),
+        breaker_failures: breaker.map(|b| b.failure_count()),
+        breaker_threshold: breaker.map(|b| b.threshold()),
     })
 }
 

@@ -146,6 +146,54 @@ impl Session {
     }
 }
 
+/// What a session is to its reader: the next update, None when it ended. A trait so that the
+/// read-ahead below can be tested without the service.
+pub trait UpdateSource: Send + 'static {
+    fn next_update(&mut self) -> impl Future<Output = anyhow::Result<Option<Update>>> + Send;
+}
+
+impl UpdateSource for Session {
+    async fn next_update(&mut self) -> anyhow::Result<Option<Update>> {
+        self.next().await
+    }
+}
+
+/// A session read on its own task. The follower stops to run FilterLogEvents catch-ups (a
+/// backfill, a sampled update's gap), and a catch-up over many pages takes seconds; the service
+/// keeps only 10 updates (or 5,000 events) for a reader that falls behind and drops the oldest.
+/// Reading ahead into a queue keeps every update while the follower is busy.
+pub struct ReadAhead {
+    updates: tokio::sync::mpsc::UnboundedReceiver<anyhow::Result<Option<Update>>>,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+impl ReadAhead {
+    pub fn start<S: UpdateSource>(mut source: S) -> ReadAhead {
+        let (sender, updates) = tokio::sync::mpsc::unbounded_channel();
+        let reader = tokio::spawn(async move {
+            loop {
+                let next = source.next_update().await;
+                let last = !matches!(next, Ok(Some(_)));
+                if sender.send(next).is_err() || last {
+                    break;
+                }
+            }
+        });
+        ReadAhead { updates, reader }
+    }
+
+    /// The next update, in the order the session gave them.
+    pub async fn next(&mut self) -> anyhow::Result<Option<Update>> {
+        self.updates.recv().await.unwrap_or(Ok(None))
+    }
+}
+
+impl Drop for ReadAhead {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
 fn event(e: &LiveTailSessionLogEvent) -> Event {
     Event {
         stream: e.log_stream_name().unwrap_or_default().to_string(),
@@ -159,6 +207,56 @@ fn event(e: &LiveTailSessionLogEvent) -> Event {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A session that gives `count` updates of one event each, noting when each was read.
+    struct Scripted {
+        count: usize,
+        given: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    }
+
+    impl UpdateSource for Scripted {
+        async fn next_update(&mut self) -> anyhow::Result<Option<Update>> {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            let n = self.given.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if n >= self.count {
+                return Ok(None);
+            }
+            Ok(Some(Update {
+                events: vec![Event {
+                    stream: "s".into(),
+                    timestamp: n as i64,
+                    ingestion_time: n as i64,
+                    message: format!("event {n}"),
+                    event_id: None,
+                }],
+                sampled: false,
+            }))
+        }
+    }
+
+    /// While the follower is busy (a catch-up), the session is still read: every update the
+    /// service sends in that time is taken off it, then handed over in order.
+    #[tokio::test]
+    async fn a_busy_follower_does_not_leave_the_session_unread() {
+        let given = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut ahead = ReadAhead::start(Scripted {
+            count: 25,
+            given: given.clone(),
+        });
+        // The follower's catch-up: it reads nothing for a while.
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+        assert!(
+            given.load(std::sync::atomic::Ordering::SeqCst) > 10,
+            "only {} updates were read while the follower was busy: the service keeps 10",
+            given.load(std::sync::atomic::Ordering::SeqCst)
+        );
+        let mut messages = Vec::new();
+        while let Some(update) = ahead.next().await.unwrap() {
+            messages.extend(update.events.into_iter().map(|e| e.message));
+        }
+        let wanted: Vec<String> = (0..25).map(|n| format!("event {n}")).collect();
+        assert_eq!(messages, wanted);
+    }
 
     #[test]
     fn the_stream_prefix_comes_off_the_overridden_host_only() {

@@ -79,6 +79,44 @@ pub struct Snapshot {
     pub tasks: Vec<TaskView>,
     /// Service events newer than the watch's start, newest first (as ECS lists them).
     pub events: Vec<EventView>,
+    /// The watched deployment as the service-deployment API describes it, where that API
+    /// answers (real ECS since 2024); `None` where it is denied or empty (the local stack).
+    #[serde(default)]
+    pub service_deployment: Option<ServiceDeploymentView>,
+}
+
+/// One service deployment (DescribeServiceDeployments): ECS's own unambiguous word on how a
+/// deployment ended, and the circuit breaker's count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceDeploymentView {
+    pub arn: String,
+    /// PENDING, IN_PROGRESS, SUCCESSFUL, STOP_REQUESTED, STOPPED, ROLLBACK_REQUESTED,
+    /// ROLLBACK_IN_PROGRESS, ROLLBACK_SUCCESSFUL or ROLLBACK_FAILED.
+    pub status: String,
+    pub status_reason: Option<String>,
+    /// RECONCILE_SERVICE, SCALE_UP, BAKE_TIME, CLEAN_UP, ... (blue/green has more).
+    pub lifecycle_stage: Option<String>,
+    /// Why ECS rolled back, when it did.
+    pub rollback_reason: Option<String>,
+    /// The circuit breaker's failed-task count and the count that trips it.
+    pub breaker_failures: Option<i32>,
+    pub breaker_threshold: Option<i32>,
+}
+
+impl ServiceDeploymentView {
+    fn rolling_back(&self) -> bool {
+        matches!(
+            self.status.as_str(),
+            "ROLLBACK_REQUESTED" | "ROLLBACK_IN_PROGRESS" | "ROLLBACK_SUCCESSFUL"
+        )
+    }
+
+    /// ECS's words on the deployment: the rollback's reason, else the status reason.
+    fn reason(&self) -> Option<String> {
+        self.rollback_reason
+            .clone()
+            .or_else(|| self.status_reason.clone())
+    }
 }
 
 /// What the watch is waiting for: the deployment our update started.
@@ -86,8 +124,48 @@ pub struct Snapshot {
 pub struct Target {
     pub deployment_id: String,
     pub task_definition: String,
-    /// The task definition the service ran before (for "rolled back to").
+    /// Where a rollback goes: the last revision known to be good (for "rolled back to" and
+    /// shipit's own rollback); see `last_good`.
     pub previous_task_definition: Option<String>,
+    /// The service deployment's ARN, when ECS gave one (`currentServiceDeployment`).
+    #[serde(default)]
+    pub service_deployment_arn: Option<String>,
+}
+
+/// The revision a rollback should go to, from the service's deployments as they were before
+/// this deploy: the newest one ECS marked COMPLETED, else the revision shipit recorded after
+/// its last good deploy, else the one the service ran, unless its deployment FAILED. Never
+/// `deploying`, and never a revision known to fail (after an earlier failed deploy, "what the
+/// service ran before" is that failure).
+pub fn last_good(
+    deployments: &[DeploymentView],
+    recorded: Option<&str>,
+    running: Option<&str>,
+    deploying: &str,
+) -> Option<String> {
+    let failed = |td: &str| {
+        deployments
+            .iter()
+            .any(|d| d.task_definition == td && d.rollout_state.as_deref() == Some("FAILED"))
+    };
+    let completed = deployments
+        .iter()
+        .filter(|d| {
+            d.rollout_state.as_deref() == Some("COMPLETED") && d.task_definition != deploying
+        })
+        .max_by(|a, b| {
+            a.created_at
+                .unwrap_or_default()
+                .total_cmp(&b.created_at.unwrap_or_default())
+        })
+        .map(|d| d.task_definition.clone());
+    completed
+        .or_else(|| recorded.filter(|r| *r != deploying).map(str::to_string))
+        .or_else(|| {
+            running
+                .filter(|r| *r != deploying && !failed(r))
+                .map(str::to_string)
+        })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -208,11 +286,26 @@ pub fn normalize_reason(detail: &str) -> String {
         .map(|(p, r)| (regex::Regex::new(p).expect("valid pattern"), r))
         .collect()
     });
-    PATTERNS
+    // Short ids: the first 8 hex digits of a task id in a container name
+    // (`/ministack-ecs-5c316c33-web`, `ecs-app-1-web-e2f0a1b2c3d4`). Only tokens with a digit, so
+    // that words made of the letters a-f ("facade", "decade") stay.
+    static SHORT_ID: LazyLock<regex::Regex> =
+        LazyLock::new(|| regex::Regex::new(r"\b[0-9a-f]{7,11}\b").expect("valid pattern"));
+    let text = PATTERNS
         .iter()
         .fold(detail.to_string(), |text, (re, with)| {
             re.replace_all(&text, *with).into_owned()
+        });
+    SHORT_ID
+        .replace_all(&text, |m: &regex::Captures| {
+            let token = &m[0];
+            if token.bytes().any(|b| b.is_ascii_digit()) {
+                "<id>".to_string()
+            } else {
+                token.to_string()
+            }
         })
+        .into_owned()
 }
 
 impl Cause {
@@ -363,6 +456,13 @@ pub fn evaluate(snapshot: &Snapshot, target: &Target, rules: &Rules) -> Verdict 
     let primary = snapshot.deployments.iter().find(|d| d.status == "PRIMARY");
     let latest_cause = repeated_cause(snapshot, target, 1).map(|(cause, _)| cause);
 
+    // Where the service-deployment API answers, its status is ECS's final word.
+    if let Some(sd) = &snapshot.service_deployment
+        && let Some(verdict) = service_deployment_verdict(sd, ours, primary, target, &latest_cause)
+    {
+        return verdict;
+    }
+
     // ECS says it failed. With rollback, another deployment is now PRIMARY.
     if let Some(d) = ours
         && d.rollout_state.as_deref() == Some("FAILED")
@@ -422,7 +522,8 @@ pub fn evaluate(snapshot: &Snapshot, target: &Target, rules: &Rules) -> Verdict 
         // No rollout state (other deployment controllers): steady when only ours runs.
         None => !others_running && d.pending == 0,
     };
-    if completed && d.running == d.desired {
+    // With the service-deployment API, success is its SUCCESSFUL (handled above) only.
+    if completed && d.running == d.desired && snapshot.service_deployment.is_none() {
         return Verdict::Succeeded { counts };
     }
 
@@ -443,6 +544,69 @@ pub fn evaluate(snapshot: &Snapshot, target: &Target, rules: &Rules) -> Verdict 
         };
     }
     Verdict::InProgress { counts }
+}
+
+/// The verdict the service deployment's status gives, or `None` while it is in progress.
+fn service_deployment_verdict(
+    sd: &ServiceDeploymentView,
+    ours: Option<&DeploymentView>,
+    primary: Option<&DeploymentView>,
+    target: &Target,
+    latest_cause: &Option<Cause>,
+) -> Option<Verdict> {
+    let other_primary = primary.filter(|p| ours.is_none_or(|d| d.id != p.id));
+    match sd.status.as_str() {
+        "SUCCESSFUL" => {
+            let counts = ours.map_or(
+                Counts {
+                    desired: 0,
+                    running: 0,
+                    pending: 0,
+                    failed: 0,
+                },
+                |d| Counts {
+                    desired: d.desired,
+                    running: d.running,
+                    pending: d.pending,
+                    failed: d.failed_tasks,
+                },
+            );
+            Some(Verdict::Succeeded { counts })
+        }
+        _ if sd.rolling_back() => Some(Verdict::RolledBack {
+            // Real ECS rolls back as a new PRIMARY deployment of the last COMPLETED revision.
+            to_task_definition: other_primary
+                .map(|p| p.task_definition.clone())
+                .or_else(|| target.previous_task_definition.clone())
+                .unwrap_or_else(|| "the last completed revision".to_string()),
+            ecs_reason: sd.reason(),
+            cause: latest_cause.clone(),
+        }),
+        "ROLLBACK_FAILED" => Some(Verdict::Failed {
+            cause: latest_cause.clone().unwrap_or_else(|| Cause::Other {
+                detail: "the deployment failed".to_string(),
+            }),
+            ecs_reason: Some(format!(
+                "ECS could not roll back{}",
+                sd.reason().map(|r| format!(": {r}")).unwrap_or_default()
+            )),
+            tasks: Vec::new(),
+        }),
+        "STOPPED" | "STOP_REQUESTED" => Some(match other_primary {
+            // Stopped because a newer deployment started.
+            Some(p) if !is_rollback(p) => Verdict::Superseded {
+                by_task_definition: p.task_definition.clone(),
+            },
+            _ => Verdict::Failed {
+                cause: latest_cause.clone().unwrap_or_else(|| Cause::Other {
+                    detail: "ECS stopped the deployment".to_string(),
+                }),
+                ecs_reason: sd.reason(),
+                tasks: Vec::new(),
+            },
+        }),
+        _ => None,
+    }
 }
 
 /// Real ECS rolls back by starting a new PRIMARY deployment whose reason says so
@@ -541,6 +705,25 @@ pub fn changes(before: Option<&Snapshot>, now: &Snapshot, target: &Target) -> Ve
             "new deployment: {running}/{desired} running, {pending} pending, {failed} failed"
         ));
     }
+    let stage = |s: &Snapshot| {
+        s.service_deployment.as_ref().map(|sd| {
+            let mut line = format!("service deployment: {}", sd.status);
+            if let Some(stage) = &sd.lifecycle_stage {
+                line.push_str(&format!(", stage {stage}"));
+            }
+            if let (Some(failures), Some(threshold)) = (sd.breaker_failures, sd.breaker_threshold) {
+                line.push_str(&format!(
+                    ", circuit breaker {failures}/{threshold} failed tasks"
+                ));
+            }
+            line
+        })
+    };
+    if let Some(line) = stage(now)
+        && before.and_then(stage) != Some(line.clone())
+    {
+        lines.push(line);
+    }
     let seen: Vec<&str> = before
         .map(|b| b.events.iter().map(|e| e.id.as_str()).collect())
         .unwrap_or_default();
@@ -582,6 +765,18 @@ mod tests {
             detail: "ResourceInitializationError: unable to pull image or start container: 409 Conflict: name \"/ministack-ecs-aa11bb22-cc33-4d44-8e55-ff6677889900-web\" is already in use by container \"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"".into(),
         };
         assert!(a.same_as(&b));
+        // As the local stack's runtime words it, with the task id's first 8 digits in the name
+        // (seen with real containers: tests/deploy.rs).
+        let conflict = |task: &str, container: &str| Cause::CannotPullImage {
+            detail: format!(
+                "ResourceInitializationError: unable to pull image or start container: 409 Client Error for http+docker://localhost/v1.41/containers/create?name=ministack-ecs-{task}-web: Conflict (\"Conflict. The container name \"/ministack-ecs-{task}-web\" is already in use by container \"{container}\". You have to remove (or rename) that container to be able to reuse that name.\")"
+            ),
+        };
+        assert!(
+            conflict("5c316c33", &"a60cbad2cbf730f8".repeat(4))
+                .same_as(&conflict("039f0923", &"287b48692fbbacc1".repeat(4)))
+        );
+        assert_eq!(normalize_reason("a facade of decade"), "a facade of decade");
         let eni = |id: &str| Cause::NoCapacity {
             detail: format!(
                 "failed to attach {id} at 2026-12-02T10:00:0{}Z",
@@ -617,6 +812,7 @@ mod tests {
             deployment_id: "ecs-svc/new".into(),
             task_definition: NEW_TD.into(),
             previous_task_definition: Some(OLD_TD.into()),
+            service_deployment_arn: None,
         }
     }
 
@@ -665,6 +861,7 @@ mod tests {
             deployments,
             tasks,
             events: Vec::new(),
+            service_deployment: None,
         }
     }
 
@@ -716,6 +913,186 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    fn service_deployment(status: &str) -> ServiceDeploymentView {
+        ServiceDeploymentView {
+            arn: "arn:aws:ecs:us-east-1:000000000000:service-deployment/c/app/x1".into(),
+            status: status.into(),
+            status_reason: None,
+            lifecycle_stage: None,
+            rollback_reason: None,
+            breaker_failures: Some(0),
+            breaker_threshold: Some(3),
+        }
+    }
+
+    fn with_service_deployment(mut s: Snapshot, sd: ServiceDeploymentView) -> Snapshot {
+        s.service_deployment = Some(sd);
+        s
+    }
+
+    /// With the service-deployment API, its status decides: DescribeServices' COMPLETED while
+    /// it still says IN_PROGRESS is not success yet; SUCCESSFUL is.
+    #[test]
+    fn the_service_deployment_status_decides_success() {
+        let done = snapshot(
+            vec![deployment("ecs-svc/new", "PRIMARY", NEW_TD, 2, "COMPLETED")],
+            vec![],
+        );
+        let in_progress = with_service_deployment(done.clone(), service_deployment("IN_PROGRESS"));
+        assert!(matches!(
+            evaluate(&in_progress, &target(), &Rules::default()),
+            Verdict::InProgress { .. }
+        ));
+        let successful = with_service_deployment(done, service_deployment("SUCCESSFUL"));
+        assert!(matches!(
+            evaluate(&successful, &target(), &Rules::default()),
+            Verdict::Succeeded { counts } if counts.running == 2
+        ));
+    }
+
+    /// ROLLBACK_SUCCESSFUL with real ECS's new PRIMARY back to :1 (the last COMPLETED), after
+    /// an earlier failed :2: rolled back to :1, with the tasks' cause and ECS's reason.
+    #[test]
+    fn a_service_deployment_rollback_names_the_revision_and_the_cause() {
+        const FIRST_TD: &str = "arn:aws:ecs:us-east-1:000000000000:task-definition/app:1";
+        const THIRD_TD: &str = "arn:aws:ecs:us-east-1:000000000000:task-definition/app:3";
+        let rollback = deployment("ecs-svc/rb", "PRIMARY", FIRST_TD, 2, "COMPLETED");
+        let mut ours = deployment("ecs-svc/new", "ACTIVE", THIRD_TD, 0, "FAILED");
+        ours.failed_tasks = 3;
+        let mut task = stopped("t1", 10.0, "Essential container in task exited", Some(1));
+        task.task_definition = THIRD_TD.into();
+        let mut sd = service_deployment("ROLLBACK_SUCCESSFUL");
+        sd.rollback_reason = Some("ECS deployment circuit breaker: tasks failed to start.".into());
+        sd.breaker_failures = Some(3);
+        let s = with_service_deployment(snapshot(vec![rollback, ours], vec![task]), sd);
+        let mut t = target();
+        t.task_definition = THIRD_TD.into();
+        // What shipit computed before the deploy: :2 had failed, so the last good is :1.
+        t.previous_task_definition = Some(FIRST_TD.into());
+        match evaluate(
+            &s,
+            &t,
+            &Rules {
+                fail_after_same_stops: 9,
+            },
+        ) {
+            Verdict::RolledBack {
+                to_task_definition,
+                ecs_reason,
+                cause,
+            } => {
+                assert_eq!(to_task_definition, FIRST_TD);
+                assert_eq!(cause, Some(app_exited(1)));
+                assert_eq!(
+                    ecs_reason.as_deref(),
+                    Some("ECS deployment circuit breaker: tasks failed to start.")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn stopped_and_failed_rollbacks_are_failures_or_supersessions() {
+        let ours = deployment("ecs-svc/new", "PRIMARY", NEW_TD, 0, "IN_PROGRESS");
+        let failed_rollback = with_service_deployment(snapshot(vec![ours.clone()], vec![]), {
+            let mut sd = service_deployment("ROLLBACK_FAILED");
+            sd.status_reason = Some("the rollback's tasks failed too".into());
+            sd
+        });
+        match evaluate(&failed_rollback, &target(), &Rules::default()) {
+            Verdict::Failed { ecs_reason, .. } => assert_eq!(
+                ecs_reason.as_deref(),
+                Some("ECS could not roll back: the rollback's tasks failed too")
+            ),
+            other => panic!("{other:?}"),
+        }
+        // Stopped because someone started a newer deployment.
+        let newer = deployment("ecs-svc/newer", "PRIMARY", "arn:td/app:9", 0, "IN_PROGRESS");
+        let mut ours_active = ours.clone();
+        ours_active.status = "ACTIVE".into();
+        let superseded = with_service_deployment(
+            snapshot(vec![newer, ours_active], vec![]),
+            service_deployment("STOPPED"),
+        );
+        assert_eq!(
+            evaluate(&superseded, &target(), &Rules::default()),
+            Verdict::Superseded {
+                by_task_definition: "arn:td/app:9".into()
+            }
+        );
+        // Stopped with ours still PRIMARY: a failure, in ECS's words.
+        let stopped_alone = with_service_deployment(snapshot(vec![ours], vec![]), {
+            let mut sd = service_deployment("STOPPED");
+            sd.status_reason = Some("stopped by StopServiceDeployment".into());
+            sd
+        });
+        assert!(matches!(
+            evaluate(&stopped_alone, &target(), &Rules::default()),
+            Verdict::Failed { ecs_reason: Some(r), .. } if r.contains("StopServiceDeployment")
+        ));
+    }
+
+    /// Fail-fast still works while the service deployment is IN_PROGRESS (its breaker at 2/3).
+    #[test]
+    fn fail_fast_does_not_wait_for_the_service_deployment_breaker() {
+        let s = with_service_deployment(
+            snapshot(
+                vec![
+                    deployment("ecs-svc/new", "PRIMARY", NEW_TD, 0, "IN_PROGRESS"),
+                    deployment("ecs-svc/old", "ACTIVE", OLD_TD, 2, "COMPLETED"),
+                ],
+                vec![
+                    stopped("t1", 10.0, "Essential container in task exited", Some(1)),
+                    stopped("t2", 20.0, "Essential container in task exited", Some(1)),
+                ],
+            ),
+            ServiceDeploymentView {
+                breaker_failures: Some(2),
+                ..service_deployment("IN_PROGRESS")
+            },
+        );
+        assert!(matches!(
+            evaluate(&s, &target(), &Rules::default()),
+            Verdict::Failed { cause, .. } if cause == app_exited(1)
+        ));
+        let lines = changes(None, &s, &target());
+        assert!(
+            lines.contains(
+                &"service deployment: IN_PROGRESS, circuit breaker 2/3 failed tasks".to_string()
+            ),
+            "{lines:?}"
+        );
+    }
+
+    /// Where a rollback goes, after rev 1 completed and rev 2 failed without rollback, while
+    /// rev 3 is deployed: rev 1, whatever the service "ran before".
+    #[test]
+    fn the_last_good_revision_is_never_one_that_failed() {
+        let td = |n: u32| format!("arn:aws:ecs:us-east-1:000000000000:task-definition/app:{n}");
+        let mut two = deployment("ecs-svc/two", "PRIMARY", &td(2), 0, "FAILED");
+        two.created_at = Some(200.0);
+        let mut one = deployment("ecs-svc/one", "ACTIVE", &td(1), 2, "COMPLETED");
+        one.created_at = Some(100.0);
+        let before = vec![two.clone(), one];
+        // ECS's COMPLETED revision wins over what the service ran and over the record.
+        assert_eq!(
+            last_good(&before, Some(&td(0)), Some(&td(2)), &td(3)),
+            Some(td(1))
+        );
+        // Only the failed deployment is left: the record, else nothing (never :2).
+        let only_failed = vec![two];
+        assert_eq!(
+            last_good(&only_failed, Some(&td(1)), Some(&td(2)), &td(3)),
+            Some(td(1))
+        );
+        assert_eq!(last_good(&only_failed, None, Some(&td(2)), &td(3)), None);
+        // A service that simply ran :2 (no deployment state known): :2.
+        assert_eq!(last_good(&[], None, Some(&td(2)), &td(3)), Some(td(2)));
+        // Never the revision being deployed (a re-run).
+        assert_eq!(last_good(&[], Some(&td(3)), Some(&td(3)), &td(3)), None);
     }
 
     /// An image that cannot be pulled: ECS's breaker took 11 minutes in a public timeline; the
@@ -1042,9 +1419,34 @@ mod tests {
 
     /// The first final verdict of a recording and where it came, or the last one.
     fn replay(json: &str) -> (usize, Verdict, Recording) {
+        replay_with(json, &Rules::default())
+    }
+
+    /// Fail-fast off: what ECS itself concludes.
+    fn replay_patiently(json: &str) -> (usize, Verdict, Recording) {
+        replay_with(
+            json,
+            &Rules {
+                fail_after_same_stops: 1000,
+            },
+        )
+    }
+
+    fn replay_with(json: &str, rules: &Rules) -> (usize, Verdict, Recording) {
         let recording: Recording = serde_json::from_str(json).expect("a recording");
+        // Recorded as real ECS starts tasks (`startedBy: ecs-svc/...`): the watch matches
+        // tasks to the deployment by it, not by task definition.
+        for task in recording.snapshots.iter().flat_map(|s| &s.tasks) {
+            assert!(
+                task.deployment_id
+                    .as_deref()
+                    .is_some_and(|id| id.starts_with("ecs-svc/")),
+                "task {} has no deployment id",
+                task.arn
+            );
+        }
         for (i, snapshot) in recording.snapshots.iter().enumerate() {
-            let verdict = evaluate(snapshot, &recording.target, &Rules::default());
+            let verdict = evaluate(snapshot, &recording.target, rules);
             if verdict.is_final() {
                 return (i, verdict, recording);
             }
@@ -1060,52 +1462,67 @@ mod tests {
         assert!(matches!(verdict, Verdict::Succeeded { counts } if counts.running == 2));
     }
 
-    #[test]
-    fn recorded_exit_code_failure_is_a_rollback_with_the_exit_code() {
-        let (_, verdict, recording) = replay(include_str!(
-            "../tests/fixtures/rollouts/exit-code-rollback.json"
-        ));
-        match verdict {
+    /// The shape every recorded failure has: fail-fast stops at the second stop for one cause,
+    /// before ECS's breaker settles it; without fail-fast, ECS's rollback carries that cause.
+    fn fails_fast_before_the_breaker(json: &str) -> Cause {
+        let (at, fast, _) = replay(json);
+        let (settled_at, patient, recording) = replay_patiently(json);
+        assert!(
+            at < settled_at,
+            "fail-fast ({at}) before ECS ({settled_at})"
+        );
+        let Verdict::Failed { cause, tasks, .. } = fast else {
+            panic!("{fast:?}")
+        };
+        assert_eq!(tasks.len(), 2, "the second stop for the same cause");
+        match patient {
             Verdict::RolledBack {
                 to_task_definition,
                 ecs_reason,
-                cause,
+                cause: rolled_back_cause,
             } => {
                 assert_eq!(
                     Some(to_task_definition),
                     recording.target.previous_task_definition
                 );
                 assert!(ecs_reason.unwrap().contains("circuit breaker"));
-                assert_eq!(cause, Some(app_exited(1)));
+                assert_eq!(rolled_back_cause.as_ref(), Some(&cause));
+            }
+            other => panic!("{other:?}"),
+        }
+        cause
+    }
+
+    #[test]
+    fn recorded_exit_code_failure_fails_fast_and_is_the_rollbacks_cause() {
+        let cause = fails_fast_before_the_breaker(include_str!(
+            "../tests/fixtures/rollouts/exit-code-rollback.json"
+        ));
+        assert_eq!(cause, app_exited(1));
+    }
+
+    #[test]
+    fn recorded_pull_failure_is_named() {
+        match fails_fast_before_the_breaker(include_str!(
+            "../tests/fixtures/rollouts/cannot-pull.json"
+        )) {
+            Cause::CannotPullImage { detail } => {
+                assert!(detail.starts_with("CannotPullContainerError"), "{detail}")
             }
             other => panic!("{other:?}"),
         }
     }
 
     #[test]
-    fn recorded_pull_failure_is_named() {
-        let (_, verdict, _) = replay(include_str!("../tests/fixtures/rollouts/cannot-pull.json"));
-        match verdict {
-            Verdict::RolledBack {
-                cause: Some(Cause::CannotPullImage { detail }),
-                ..
-            } => assert!(detail.starts_with("CannotPullContainerError"), "{detail}"),
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[test]
     fn recorded_unreadable_secret_is_a_resource_initialization_error() {
-        let (_, verdict, _) = replay(include_str!(
+        let cause = fails_fast_before_the_breaker(include_str!(
             "../tests/fixtures/rollouts/secret-unreadable.json"
         ));
-        match verdict {
-            Verdict::RolledBack {
-                cause: Some(cause @ Cause::ResourceInitialization { .. }),
-                ..
-            } => assert!(cause.fix().contains("secretsmanager:GetSecretValue")),
-            other => panic!("{other:?}"),
-        }
+        assert!(
+            matches!(cause, Cause::ResourceInitialization { .. }),
+            "{cause:?}"
+        );
+        assert!(cause.fix().contains("secretsmanager:GetSecretValue"));
     }
 
     #[test]

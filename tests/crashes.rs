@@ -1,9 +1,11 @@
 //! Crashes, re-runs and concurrent deploys (local stack).
 //!
-//! - `shipit deploy` killed with SIGKILL at 20 points spread over a deploy's stages, each
+//! - `shipit deploy` of a service with two real tasks, killed with SIGKILL twice in each of its
+//!   five stages (the stage each kill landed in is checked from the groups it printed), each
 //!   followed by a re-run: the re-run converges to the same end state as an uninterrupted
 //!   deploy (the image under its tag once, exactly one task-definition revision for the change,
-//!   the service on it, no stray tags).
+//!   the service on it, no stray tags), and tells the truth: after a kill in the rollout it
+//!   changes nothing and watches the deployment the killed run started.
 //! - SIGINT during the rollout watch stops watching with exit code 130 and says that the
 //!   deployment goes on in ECS and how to follow it.
 //! - Two deploys of one service at once, with different images: each exits with the truth.
@@ -34,14 +36,28 @@ fn image(layout: &Path, marker: &str) -> String {
     oci_layout_of_tars(layout, &tars, "v1", marker)
 }
 
-fn write_config(dir: &Path, name: &str, layout: &Path, tag: &str, desired: u32) {
+/// The same image built by the Docker engine (`docker://`): reading it is an export and a
+/// compression, long enough for a kill to land inside that stage.
+fn engine_image(pulled: &common::PulledImages, name: &str, marker: &str) -> String {
+    pulled.built(common::busybox_image(
+        &format!("shipit-{name}:{marker}"),
+        "RUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\nCOPY marker /marker\n",
+        &[("marker", marker)],
+    ))
+}
+
+fn oci(layout: &Path) -> String {
+    format!("oci:{}", layout.display())
+}
+
+fn write_config(dir: &Path, name: &str, source: &str, tag: &str, desired: u32) {
     std::fs::write(
         dir.join("deploy.yaml"),
         format!(
             "app: {name}
 region: us-east-1
 image:
-  source: oci:{layout}
+  source: {source}
   tag: {tag}
 service:
   desired_count: {desired}
@@ -50,8 +66,7 @@ task:
   execution_role: arn:aws:iam::000000000000:role/ecsTaskExecutionRole
 container:
   command: [/bin/sh, -c, 'echo up; exec sleep 3600']
-",
-            layout = layout.display()
+"
         ),
     )
     .unwrap();
@@ -127,110 +142,176 @@ fn end_state(name: &str) -> EndState {
     }
 }
 
-/// The stage a deploy was in when it was killed, from the last progress line it printed.
-fn stage_of(stderr: &str) -> String {
-    let Some(last) = stderr.lines().rev().find(|l| !l.trim().is_empty()) else {
-        return "config and credentials".to_string();
-    };
-    [
-        ("deploying", "reading the image"),
-        ("reading", "image checks and repository"),
-        ("created repository", "push"),
-        ("pushing", "push"),
-        ("sha256:", "push"),
-        ("created cluster", "cluster and log group"),
-        ("log group", "task definition"),
-        ("registered task definition", "service update"),
-        ("image ", "service update"),
-        ("+ ", "rollout watch"),
-        ("waiting for the rollout", "rollout watch"),
-        ("new deployment", "rollout watch"),
-        ("deployed", "after the rollout"),
-    ]
-    .iter()
-    .find(|(prefix, _)| last.trim_start().starts_with(prefix))
-    .map_or("push", |(_, stage)| stage)
-    .to_string()
+/// A deploy's stages, as it names them in GitHub Actions' folded groups (`::group::TITLE`).
+const STAGES: [&str; 5] = [
+    "read and check the image",
+    "plan",
+    "push the image; cluster and log group",
+    "task definition and service",
+    "rollout",
+];
+
+/// The stage a killed deploy was in: the group it opened last and did not close, from
+/// everything it printed before the kill (None: between stages).
+fn stage_at_kill(stderr: &str) -> Option<&str> {
+    let mut open = None;
+    for line in stderr.lines() {
+        if let Some(title) = line.strip_prefix("::group::") {
+            open = STAGES.iter().copied().find(|s| *s == title);
+        } else if line == "::endgroup::" {
+            open = None;
+        }
+    }
+    open
+}
+
+/// Starts a deploy (as an Actions step, for the stage groups), waits until it opens `stage`,
+/// lets it work `delay` into it, kills it with SIGKILL, and returns all it printed.
+fn kill_in(dir: &Path, stage: &str, delay: Duration) -> String {
+    let mut child = shipit_on_stack(dir)
+        .arg("deploy")
+        .env("GITHUB_ACTIONS", "true")
+        .env_remove("GITHUB_OUTPUT")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    let wanted = format!("::group::{stage}\n");
+    while !seen.ends_with(&wanted) {
+        if stderr.read_line(&mut seen).unwrap() == 0 {
+            break;
+        }
+    }
+    std::thread::sleep(delay);
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    stderr.read_to_string(&mut seen).unwrap();
+    seen
 }
 
 #[test]
-fn sigkill_at_any_stage_then_a_re_run_converges() {
-    if !require_stack() {
+fn sigkill_in_every_stage_then_a_re_run_converges_and_tells_the_truth() {
+    if !require_stack() || !require_docker() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let name = unique_name("crash");
-    // A first, uninterrupted deploy: the service exists, and its duration sets the kill points.
-    let digest0 = image(&dir.path().join("v0"), "v0");
-    write_config(dir.path(), &name, &dir.path().join("v0"), "v0", 0);
-    let out = run(shipit_on_stack(dir.path()).arg("deploy"));
+    let pulled = common::PulledImages::of(&name);
+    let deploy = || {
+        let out = run(shipit_on_stack(dir.path()).args(["deploy", "--output", "json"]));
+        let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap_or_default();
+        (out, doc)
+    };
+    // A first, uninterrupted deploy: the service exists, with two real tasks.
+    let source = format!("docker://{}", engine_image(&pulled, &name, "v0"));
+    write_config(dir.path(), &name, &source, "v0", 2);
+    let (out, doc) = deploy();
     assert_eq!(out.code, Some(0), "{}", out.dump());
-    // Kill points follow the progress lines a deploy prints (one per step), each a little
-    // after its line, so that they land in every stage, mid-step included.
-    let lines = out.stderr.lines().count().max(1);
 
-    let mut stages = BTreeMap::<String, usize>::new();
-    let mut digests = vec![digest0];
-    for i in 1..=20u32 {
+    // Two kill points in every stage: as it opens, and a moment into it (the rollout: with
+    // the new tasks starting).
+    let mut points = Vec::new();
+    for stage in STAGES {
+        let into = if stage == "rollout" { 1500 } else { 15 };
+        points.push((stage, Duration::ZERO));
+        points.push((stage, Duration::from_millis(into)));
+    }
+    let mut tags = BTreeMap::from([("v0".to_string(), doc["push"]["digest"].clone())]);
+    for (i, (stage, delay)) in points.into_iter().enumerate() {
+        let i = i + 1;
         let tag = format!("v{i}");
-        let layout = dir.path().join(&tag);
-        digests.push(image(&layout, &tag));
-        write_config(dir.path(), &name, &layout, &tag, 0);
-        let mut child = shipit_on_stack(dir.path())
-            .arg("deploy")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let after_line = (i as usize - 1) % lines;
-        let mut stderr = BufReader::new(child.stderr.take().unwrap());
-        let mut seen = String::new();
-        for _ in 0..after_line {
-            if stderr.read_line(&mut seen).unwrap() == 0 {
-                break;
-            }
+        let source = format!("docker://{}", engine_image(&pulled, &name, &tag));
+        write_config(dir.path(), &name, &source, &tag, 2);
+        // A short stage can end within the delay: then the point is taken again as it opens.
+        let mut printed = kill_in(dir.path(), stage, delay);
+        if stage_at_kill(&printed) != Some(stage) && !delay.is_zero() {
+            printed = kill_in(dir.path(), stage, Duration::ZERO);
         }
-        std::thread::sleep(Duration::from_millis(u64::from(i % 4) * 15));
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
-        *stages.entry(stage_of(&seen)).or_default() += 1;
+        assert_eq!(
+            stage_at_kill(&printed),
+            Some(stage),
+            "kill {i} was meant to land in `{stage}`; the deploy printed:\n{printed}"
+        );
 
-        let again = run(shipit_on_stack(dir.path()).arg("deploy"));
+        let (again, doc) = deploy();
         assert_eq!(
             again.code,
             Some(0),
-            "re-run after kill {i}: {}",
+            "re-run after kill {i} ({stage}): {}",
             again.dump()
         );
+        let result = doc["result"].as_str().unwrap_or_default();
+        let writes = common::write_calls(&doc);
+        match stage {
+            // Killed before anything reached ECS: the re-run starts the deployment itself.
+            "read and check the image" | "plan" | "push the image; cluster and log group" => {
+                assert_eq!(result, "deployed", "kill {i}: {}", again.dump());
+                assert_eq!(doc["watched"], "started", "kill {i}: {}", again.dump());
+                assert!(writes.contains("ECS:UpdateService"), "kill {i}: {writes:?}");
+            }
+            // Killed after UpdateService: the re-run changes nothing and watches the
+            // deployment the killed run started (or finds it completed).
+            "rollout" => {
+                assert!(
+                    (result == "deployed" && doc["watched"] == "existing") || result == "unchanged",
+                    "kill {i}: {}",
+                    again.dump()
+                );
+                assert!(
+                    !writes.contains("ECS:UpdateService")
+                        && !writes.contains("ECS:RegisterTaskDefinition"),
+                    "kill {i}: the re-run wrote {writes:?}"
+                );
+            }
+            // In between: the revision may be registered, the service maybe updated.
+            _ => assert!(
+                result == "deployed" || result == "unchanged",
+                "kill {i}: {}",
+                again.dump()
+            ),
+        }
+        if result == "deployed" {
+            assert_eq!(
+                doc["rollout"]["verdict"],
+                "succeeded",
+                "kill {i}: the re-run saw every task run: {}",
+                again.dump()
+            );
+            assert_eq!(doc["rollout"]["counts"]["running"], 2, "kill {i}");
+        } else {
+            // Unchanged: ECS had completed it on every task; status says so too.
+            let status = run(shipit_on_stack(dir.path()).args(["status", "--output", "json"]));
+            let status: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+            assert_eq!(status["verdict"], "healthy", "kill {i}: {status}");
+            assert_eq!(status["running"], 2, "kill {i}: {status}");
+        }
         let state = end_state(&name);
-        let digest = &digests[i as usize];
+        let digest = doc["push"]["digest"].as_str().unwrap().to_string();
+        tags.insert(tag.clone(), doc["push"]["digest"].clone());
         assert_eq!(
             state.tags.get(&tag),
-            Some(digest),
+            Some(&digest),
             "kill {i}: the tag names the image"
         );
         assert_eq!(
             state.tags.len(),
-            i as usize + 1,
+            i + 1,
             "kill {i}: no stray tags: {:?}",
             state.tags
         );
         assert_eq!(
-            state.revisions.get(digest),
+            state.revisions.get(&digest),
             Some(&1),
             "kill {i}: one revision for the change: {:?}",
             state.revisions
         );
-        assert_eq!(
-            &state.service_image, digest,
-            "kill {i}: the service runs it"
-        );
+        assert_eq!(state.service_image, digest, "kill {i}: the service runs it");
     }
-    eprintln!("SIGKILL points by stage reached: {stages:?}");
-    assert!(
-        stages.len() >= 4,
-        "kill points spread over the stages: {stages:?}"
-    );
+    assert_eq!(tags.len(), 11);
+    scale_to_zero(&name);
 }
 
 #[test]
@@ -241,7 +322,7 @@ fn sigint_during_the_watch_exits_130_and_says_the_deployment_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let name = unique_name("sigint");
     image(&dir.path().join("v1"), "v1");
-    write_config(dir.path(), &name, &dir.path().join("v1"), "v1", 1);
+    write_config(dir.path(), &name, &oci(&dir.path().join("v1")), "v1", 1);
     let mut child = shipit_on_stack(dir.path())
         .arg("deploy")
         .stdout(Stdio::piped())
@@ -300,7 +381,7 @@ fn two_deploys_of_one_service_at_once_each_exit_with_the_truth() {
     let first = base.path().join("first");
     std::fs::create_dir_all(&first).unwrap();
     image(&first.join("v0"), "v0");
-    write_config(&first, &name, &first.join("v0"), "v0", 1);
+    write_config(&first, &name, &oci(&first.join("v0")), "v0", 1);
     let out = run(shipit_on_stack(&first).arg("deploy"));
     assert_eq!(out.code, Some(0), "{}", out.dump());
 
@@ -310,7 +391,7 @@ fn two_deploys_of_one_service_at_once_each_exit_with_the_truth() {
         let dir = base.path().join(tag);
         std::fs::create_dir_all(&dir).unwrap();
         digests.push(image(&dir.join("layout"), tag));
-        write_config(&dir, &name, &dir.join("layout"), tag, 1);
+        write_config(&dir, &name, &oci(&dir.join("layout")), tag, 1);
         children.push(
             shipit_on_stack(&dir)
                 .args(["deploy", "--output", "json"])

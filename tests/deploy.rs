@@ -401,3 +401,68 @@ fn deploy_rolls_out_re_runs_as_a_no_op_plans_changes_and_fails_fast_on_a_broken_
         status.dump()
     );
 }
+
+/// A command that does not exist, two tasks: every task stops for one reason, which the
+/// runtime words with the task's own ids (container names, ids). Fail-fast must see one cause
+/// (ids taken out) and stop at the second stop, naming it, instead of printing stopped tasks
+/// until ECS's breaker or the timeout.
+#[test]
+fn a_command_that_does_not_exist_fails_fast_on_the_second_stop() {
+    if !require_stack() || !require_docker() {
+        return;
+    }
+    let name = unique_name("nocmd");
+    let pulled = common::PulledImages::of(&name);
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let image = pulled.built(build_image(&name, "v1", false));
+    let text = config(&name, &image, "v1", 2).replace(
+        "  port: 5000\n",
+        "  port: 5000\n  command: [/usr/local/bin/no-such-program, --serve]\n",
+    );
+    std::fs::write(dir.path().join("deploy.yaml"), text).unwrap();
+    let started = std::time::Instant::now();
+    let (out, doc) = deploy(dir.path(), cache.path(), &[]);
+    let took = started.elapsed();
+    assert_eq!(out.code, Some(1), "{}", out.dump());
+    assert_eq!(doc["result"], "failed", "{}", out.dump());
+    let verdict = &doc["rollout"];
+    let stopped = out.stderr.matches(" stopped: ").count();
+    assert!(
+        took.as_secs() < 90 && stopped <= 4,
+        "failed fast: {took:?}, {stopped} stopped tasks printed\n{}",
+        out.dump()
+    );
+    assert_eq!(verdict["verdict"], "failed", "{}", out.dump());
+    assert_eq!(
+        verdict["tasks"].as_array().map(Vec::len),
+        Some(2),
+        "two stops for one cause\n{}",
+        out.dump()
+    );
+    let kind = verdict["cause"]["kind"].as_str().unwrap_or_default();
+    assert!(
+        [
+            "cannot-start-container",
+            "resource-initialization",
+            "cannot-pull-image",
+            "container-exited"
+        ]
+        .contains(&kind),
+        "{}",
+        out.dump()
+    );
+    scale_to_zero(&name);
+}
+
+fn scale_to_zero(name: &str) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let _ = runtime.block_on(
+        common::ecs_client(&runtime)
+            .update_service()
+            .cluster(format!("{name}-cluster"))
+            .service(format!("{name}-service"))
+            .desired_count(0)
+            .send(),
+    );
+}

@@ -111,6 +111,7 @@ fn record(
         deployment_id,
         task_definition: arn,
         previous_task_definition: Some(previous),
+        service_deployment_arn: None,
     };
     // ECS's own verdict: no fail-fast while recording.
     let patient = Rules {
@@ -120,9 +121,10 @@ fn record(
     let started = Instant::now();
     let mut settled_polls = 0;
     while started.elapsed() < Duration::from_secs(90) {
-        let snapshot = runtime
+        let mut snapshot = runtime
             .block_on(shipit::ecs::snapshot(&ecs, name, name, since))
             .unwrap();
+        with_deployment_ids(&mut snapshot);
         let last_same = snapshots.last() == Some(&snapshot);
         let settled = evaluate(&snapshot, &target, &patient).is_final();
         if !last_same {
@@ -148,6 +150,22 @@ fn record(
         snapshots.len(),
         path.display()
     );
+}
+
+/// Real ECS starts a service's tasks with `startedBy: ecs-svc/<deployment id>`, which the
+/// watch matches tasks to deployments by; the local stack puts the service's name there. The
+/// recording says what real ECS would: the id of the deployment of the task's revision (each
+/// revision has one deployment in these recordings).
+fn with_deployment_ids(snapshot: &mut Snapshot) {
+    for task in &mut snapshot.tasks {
+        if task.deployment_id.is_none() {
+            task.deployment_id = snapshot
+                .deployments
+                .iter()
+                .find(|d| d.task_definition == task.task_definition)
+                .map(|d| d.id.clone());
+        }
+    }
 }
 
 fn same_container(

@@ -323,13 +323,13 @@ async fn resource_checks(sdk: &aws_config::SdkConfig, loaded: &config::LoadedCon
                 label,
                 CheckStatus::Warn,
                 format!("cannot check {arn}: {}: {}", a.error().0, a.error().1),
-                "iam:GetRole is not in shipit's policy; the deploy will tell",
+                "grant iam:GetRole (`shipit iam-policy --doctor` has it) to check the roles here; without it the deploy will tell",
             ),
             Err(err) => Check::problem(
                 label,
                 CheckStatus::Warn,
                 format!("cannot check {arn}: {err:#}"),
-                "iam:GetRole is not in shipit's policy; the deploy will tell",
+                "grant iam:GetRole (`shipit iam-policy --doctor` has it) to check the roles here; without it the deploy will tell",
             ),
         });
     }

@@ -1,6 +1,7 @@
 //! `shipit iam-policy`: the least-privilege IAM policy that running shipit with this config
 //! needs: ECR on its repository, ECS on its cluster, service and family, CloudWatch Logs on its
-//! log group, and iam:PassRole on its two roles, for ECS tasks only.
+//! log group, and iam:PassRole on its two roles, for ECS tasks only. `--doctor` adds the reads
+//! only `shipit doctor` makes (subnets, security groups, the roles), which a deploy never needs.
 
 use serde_json::{Value, json};
 
@@ -19,7 +20,15 @@ fn account_of(role: Option<&str>) -> (String, String) {
     .unwrap_or_else(|| ("aws".to_string(), "*".to_string()))
 }
 
-pub fn policy(config: &DeployConfig, names: &Names, region: &str) -> Value {
+#[derive(Debug, clap::Args)]
+pub struct IamPolicyArgs {
+    /// Also grant what `shipit doctor` reads: ec2:DescribeSubnets, ec2:DescribeSecurityGroups
+    /// and iam:GetRole on the task roles (a deploy needs none of them).
+    #[arg(long)]
+    pub doctor: bool,
+}
+
+pub fn policy(config: &DeployConfig, names: &Names, region: &str, doctor: bool) -> Value {
     let (partition, account) = account_of(config.task.execution_role.as_deref());
     let arn = |service: &str, resource: &str| {
         format!("arn:{partition}:{service}:{region}:{account}:{resource}")
@@ -86,6 +95,14 @@ pub fn policy(config: &DeployConfig, names: &Names, region: &str) -> Value {
             "Resource": arn("ecs", &format!("service/{}/{}", names.cluster, names.service))
         }),
         json!({
+            // The watch reads ECS's own status of the deployment it started (where the
+            // service-deployment API answers).
+            "Sid": "EcsServiceDeployments",
+            "Effect": "Allow",
+            "Action": ["ecs:DescribeServiceDeployments"],
+            "Resource": arn("ecs", &format!("service-deployment/{}/{}/*", names.cluster, names.service))
+        }),
+        json!({
             // CreateCluster carries tags: tag-on-create needs TagResource on the new cluster.
             "Sid": "EcsClusterTags",
             "Effect": "Allow",
@@ -126,6 +143,23 @@ pub fn policy(config: &DeployConfig, names: &Names, region: &str) -> Value {
             "Resource": format!("{log_group}:log-stream:*")
         }),
     ];
+    if doctor {
+        // EC2's Describe calls have no resource-level permissions.
+        statements.push(json!({
+            "Sid": "DoctorNetworkReads",
+            "Effect": "Allow",
+            "Action": ["ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"],
+            "Resource": "*"
+        }));
+        if !roles.is_empty() {
+            statements.push(json!({
+                "Sid": "DoctorRoleReads",
+                "Effect": "Allow",
+                "Action": ["iam:GetRole"],
+                "Resource": roles.clone()
+            }));
+        }
+    }
     if !roles.is_empty() {
         statements.push(json!({
             "Sid": "PassTaskRoles",
@@ -138,7 +172,11 @@ pub fn policy(config: &DeployConfig, names: &Names, region: &str) -> Value {
     json!({ "Version": "2012-10-17", "Statement": statements })
 }
 
-pub fn run(global: &GlobalArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
+pub fn run(
+    args: &IamPolicyArgs,
+    global: &GlobalArgs,
+    printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
     let loaded = super::load_config(global, printer)?;
     let region = global
         .aws
@@ -147,7 +185,7 @@ pub fn run(global: &GlobalArgs, printer: &Printer) -> anyhow::Result<ExitStatus>
         .or_else(|| loaded.config.region.clone())
         .or_else(|| std::env::var("AWS_REGION").ok())
         .unwrap_or_else(|| "*".to_string());
-    let doc = policy(&loaded.config, &loaded.names, &region);
+    let doc = policy(&loaded.config, &loaded.names, &region, args.doctor);
     // The policy is the result in both formats: JSON is what IAM takes.
     printer.raw(&format!("{doc:#}\n"))?;
     Ok(ExitStatus::Success)
@@ -170,7 +208,7 @@ task:
   task_role: arn:aws:iam::123456789012:role/shop
 ";
         let loaded = crate::config::load_bytes(text.as_bytes(), "d.yaml", &|_| None).unwrap();
-        let doc = policy(&loaded.config, &loaded.names, "eu-west-1");
+        let doc = policy(&loaded.config, &loaded.names, "eu-west-1", false);
         let statements = doc["Statement"].as_array().unwrap();
         let by_sid = |sid: &str| statements.iter().find(|s| s["Sid"] == sid).unwrap().clone();
         assert_eq!(
@@ -208,5 +246,10 @@ task:
             by_sid("EcsClusterTags")["Condition"]["StringEquals"]["ecs:CreateAction"],
             "CreateCluster"
         );
+        // doctor's reads only when asked for.
+        assert!(!doc.to_string().contains("ec2:"));
+        let with_doctor = policy(&loaded.config, &loaded.names, "eu-west-1", true);
+        let text = with_doctor.to_string();
+        assert!(text.contains("ec2:DescribeSubnets") && text.contains("iam:GetRole"));
     }
 }

@@ -180,7 +180,7 @@ impl Follower<'_> {
         loop {
             // Open the session first, then read what came before it: nothing falls in between.
             let opened = Session::open(self.client, &arn, self.prefix, self.filter).await;
-            let mut session = match opened {
+            let session = match opened {
                 Ok(session) => session,
                 Err(err) => {
                     failures += 1;
@@ -194,6 +194,8 @@ impl Follower<'_> {
                 }
             };
             tracing::debug!(session = session.id(), "Live Tail session open");
+            // Read from now on, also while the catch-up below runs.
+            let mut session = live_tail::ReadAhead::start(session);
             if backfilled {
                 // The gap since the last session, from a lag window before the newest event.
                 self.catch_up(self.merger.catch_up_start(i64::MAX)).await?;

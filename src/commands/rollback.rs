@@ -78,6 +78,7 @@ pub async fn run(
         .service()
         .and_then(ecs::primary_deployment_id)
         .context("UpdateService answered without a PRIMARY deployment")?;
+    let service_deployment_arn = out.service().and_then(ecs::current_service_deployment);
 
     let mut result = RollbackResult {
         ok: true,
@@ -92,6 +93,7 @@ pub async fn run(
             deployment_id,
             task_definition: previous.clone(),
             previous_task_definition: Some(current.clone()),
+            service_deployment_arn,
         };
         let rules = Rules {
             fail_after_same_stops: args.fail_after as usize,

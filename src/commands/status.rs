@@ -445,6 +445,7 @@ mod tests {
             deployments,
             tasks: Vec::new(),
             events: Vec::new(),
+            service_deployment: None,
         }
     }
 

@@ -414,6 +414,7 @@ pub async fn deploy(
     };
 
     // The deployment to judge: ours, or the one ECS already runs for this task definition.
+    let current_service = planned.current.service.as_ref();
     let (deployment, watched, since) = match applied.deployment_id {
         Some(id) => (Some(id), Watched::Started, since),
         None => {
@@ -438,18 +439,25 @@ pub async fn deploy(
     };
     result.deployment_id = Some(deployment_id.clone());
     result.watched = Some(watched);
-    // Where shipit's own rollback goes: the last deploy it recorded as good, else what the
-    // service ran before; never the revision being deployed.
-    let previous = plan
-        .service
-        .recorded_task_definition
-        .clone()
-        .filter(|p| *p != td_arn)
-        .or(previous_td.filter(|p| *p != td_arn));
+    // Where a rollback goes: the last revision known to be good, as the service was before
+    // this deploy; never the revision being deployed, never one that failed.
+    let previous = crate::rollout::last_good(
+        &current_service.map(ecs::deployments_of).unwrap_or_default(),
+        plan.service.recorded_task_definition.as_deref(),
+        previous_td.as_deref(),
+        &td_arn,
+    );
+    // The service deployment to follow: the one our update started, or on a re-run the
+    // service's current one when the deployment being watched is that service's PRIMARY.
+    let service_deployment_arn = match watched {
+        Watched::Started => applied.service_deployment_arn.clone(),
+        Watched::Existing => current_service.and_then(ecs::current_service_deployment),
+    };
     let target = Target {
         deployment_id,
         task_definition: td_arn.clone(),
         previous_task_definition: previous,
+        service_deployment_arn,
     };
     // A re-run whose deployment ECS already completed on every task: the service as the plan
     // read it says so, and there is nothing to watch.
@@ -463,6 +471,7 @@ pub async fn deploy(
             deployments: ecs::deployments_of(service),
             tasks: Vec::new(),
             events: Vec::new(),
+            service_deployment: None,
         };
         if let Verdict::Succeeded { .. } = crate::rollout::evaluate(&snapshot, &target, &wait.rules)
         {

@@ -46,11 +46,13 @@ pub async fn watch(
         timeout.as_secs()
     ));
     let mut failed_polls = 0u32;
+    // Followed while the service-deployment API answers; DescribeServices judges alone after.
+    let mut follow = target.service_deployment_arn.clone();
     loop {
         // ECS throttles Describe*/List* per account and region: a poll that still fails after
         // the SDK's retries does not end the watch. Only when several in a row fail (or the
         // timeout comes) is contact lost, which is not a verdict on the deployment.
-        let snapshot = match ecs::snapshot(&clients.ecs, &names.cluster, &names.service, since)
+        let mut snapshot = match ecs::snapshot(&clients.ecs, &names.cluster, &names.service, since)
             .await
         {
             Ok(snapshot) => {
@@ -77,6 +79,20 @@ pub async fn watch(
                 continue;
             }
         };
+        if let Some(arn) = follow.as_deref() {
+            match ecs::service_deployment(&clients.ecs, arn).await {
+                Ok(view) => snapshot.service_deployment = Some(view),
+                Err(ecs::ServiceDeploymentUnread::Unavailable(why)) => {
+                    printer.info(&format!(
+                        "  the service-deployment API did not describe this deployment ({why}); judging from DescribeServices"
+                    ));
+                    follow = None;
+                }
+                Err(ecs::ServiceDeploymentUnread::Transient(why)) => {
+                    tracing::debug!("DescribeServiceDeployments failed this poll: {why}");
+                }
+            }
+        }
         for line in rollout::changes(last.as_ref(), &snapshot, target) {
             printer.info(&format!("  {line}"));
         }

