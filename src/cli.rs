@@ -70,6 +70,9 @@ pub enum Command {
     Plan(commands::push::PushArgs),
     /// Return the service to the task definition it ran before the last successful deploy.
     Rollback(commands::deploy::WatchArgs),
+    /// Run a one-off task of the service's task definition with another command (a migration):
+    /// `shipit run -- python manage.py migrate`. Streams its logs; exits with its exit code.
+    Run(commands::run::RunArgs),
     /// Create or update the ECR repository and push the image to it.
     Push(commands::push::PushArgs),
     /// The service now: a verdict line, deployments, tasks, events, scan results.
@@ -120,6 +123,7 @@ fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Rollback(args) => {
             runtime()?.block_on(commands::rollback::run(&args, &global, printer))
         }
+        Command::Run(args) => runtime()?.block_on(commands::run::run(&args, &global, printer)),
     }
 }
 

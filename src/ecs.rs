@@ -259,31 +259,7 @@ pub async fn snapshot(
             if stopped_at.is_some_and(|s| s < since - 1.0) {
                 continue;
             }
-            tasks.push(TaskView {
-                arn: t.task_arn().unwrap_or_default().to_string(),
-                task_definition: t.task_definition_arn().unwrap_or_default().to_string(),
-                deployment_id: t
-                    .started_by()
-                    .filter(|s| s.starts_with("ecs-svc/"))
-                    .map(str::to_string),
-                last_status: t.last_status().unwrap_or_default().to_string(),
-                health_status: t.health_status().map(|h| h.as_str().to_string()),
-                stopped_reason: t.stopped_reason().map(str::to_string),
-                stop_code: t.stop_code().map(|c| c.as_str().to_string()),
-                stopped_at,
-                created_at: epoch(t.created_at()),
-                started_at: epoch(t.started_at()),
-                containers: t
-                    .containers()
-                    .iter()
-                    .map(|c| ContainerView {
-                        name: c.name().unwrap_or_default().to_string(),
-                        exit_code: c.exit_code(),
-                        reason: c.reason().map(str::to_string),
-                        health_status: c.health_status().map(|h| h.as_str().to_string()),
-                    })
-                    .collect(),
-            });
+            tasks.push(task_view(t));
         }
     }
     Ok(Snapshot {
@@ -361,6 +337,35 @@ pub async fn service_deployment(
         breaker_failures: breaker.map(|b| b.failure_count()),
         breaker_threshold: breaker.map(|b| b.threshold()),
     })
+}
+
+/// What the watch and `shipit run` read of a task.
+pub fn task_view(t: &aws_sdk_ecs::types::Task) -> TaskView {
+    TaskView {
+        arn: t.task_arn().unwrap_or_default().to_string(),
+        task_definition: t.task_definition_arn().unwrap_or_default().to_string(),
+        deployment_id: t
+            .started_by()
+            .filter(|s| s.starts_with("ecs-svc/"))
+            .map(str::to_string),
+        last_status: t.last_status().unwrap_or_default().to_string(),
+        health_status: t.health_status().map(|h| h.as_str().to_string()),
+        stopped_reason: t.stopped_reason().map(str::to_string),
+        stop_code: t.stop_code().map(|c| c.as_str().to_string()),
+        stopped_at: epoch(t.stopped_at()),
+        created_at: epoch(t.created_at()),
+        started_at: epoch(t.started_at()),
+        containers: t
+            .containers()
+            .iter()
+            .map(|c| ContainerView {
+                name: c.name().unwrap_or_default().to_string(),
+                exit_code: c.exit_code(),
+                reason: c.reason().map(str::to_string),
+                health_status: c.health_status().map(|h| h.as_str().to_string()),
+            })
+            .collect(),
+    }
 }
 
 /// Tags shipit keeps on the service to know where a rollback goes.

@@ -14,6 +14,8 @@ pub enum ExitStatus {
     ChangesPending,
     /// Ctrl-C (or SIGTERM) while watching a rollout; the deployment goes on in ECS.
     Interrupted,
+    /// `shipit run`: the one-off task's container exit code, passed on.
+    Code(u8),
 }
 
 impl From<ExitStatus> for ExitCode {
@@ -24,6 +26,7 @@ impl From<ExitStatus> for ExitCode {
             ExitStatus::BadInput => 2,
             ExitStatus::ChangesPending => 3,
             ExitStatus::Interrupted => 130,
+            ExitStatus::Code(code) => code,
         })
     }
 }

@@ -98,6 +98,19 @@ fn every_request_shipit_makes_is_valid_and_allowed_by_the_policy_it_prints() {
         let out = run(&mut shipit(args));
         assert!(out.code == Some(0), "{}", out.dump());
     }
+    // One-off tasks: one that runs to its end, one stopped when its timeout passes.
+    let once = run(&mut shipit(&["run", "--", "/bin/sh", "-c", "echo one-off"]));
+    assert!(once.code == Some(0), "{}", once.dump());
+    let stopped = run(&mut shipit(&[
+        "run",
+        "--timeout",
+        "2s",
+        "--",
+        "/bin/sh",
+        "-c",
+        "sleep 60",
+    ]));
+    assert!(stopped.code == Some(1), "{}", stopped.dump());
     // Live Tail: follow for a moment, then Ctrl-C.
     let follow = shipit(&["logs", "--follow"])
         .stdout(Stdio::piped())
@@ -164,6 +177,8 @@ fn every_request_shipit_makes_is_valid_and_allowed_by_the_policy_it_prints() {
         "ecs:TagResource",
         "ecs:DescribeTasks",
         "ecs:DescribeServiceDeployments",
+        "ecs:RunTask",
+        "ecs:StopTask",
         "logs:CreateLogGroup",
         "logs:PutRetentionPolicy",
         "logs:FilterLogEvents",

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::images::{TarEntry, fs_layer, oci_layout_of_tars};
 use common::{require_docker, require_stack, run, shipit_on_stack, unique_name};
@@ -331,16 +331,7 @@ fn sigint_during_the_watch_exits_130_and_says_the_deployment_goes_on() {
         .unwrap();
     // Interrupt as soon as the watch began.
     let mut stderr = child.stderr.take().unwrap();
-    let mut seen = String::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut buf = [0u8; 4096];
-    while !seen.contains("waiting for the rollout") && Instant::now() < deadline {
-        let n = stderr.read(&mut buf).unwrap();
-        if n == 0 {
-            break;
-        }
-        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
-    }
+    let mut seen = common::read_until(&mut stderr, "waiting for the rollout");
     assert!(seen.contains("waiting for the rollout"), "{seen}");
     std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])

@@ -119,3 +119,153 @@ fn the_release_workflow_builds_what_the_install_script_downloads() {
     );
     assert!(release_runs.contains("gh release create"), "{release_runs}");
 }
+
+/// `cargo binstall shipit` fetches the very archives the release attaches and action/install
+/// downloads: the package's binstall URL, filled in as binstall does, is the install script's.
+#[test]
+fn cargo_binstall_fetches_the_release_archives() {
+    let manifest =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml")).unwrap();
+    let value = |key: &str| -> String {
+        manifest
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{key} = ")))
+            .unwrap_or_else(|| panic!("Cargo.toml has no {key}"))
+            .trim_matches('"')
+            .to_string()
+    };
+    let repo = value("repository");
+    let version = env!("CARGO_PKG_VERSION");
+    let fill = |target: &str, suffix: &str| {
+        value("pkg-url")
+            .replace("{ repo }", &repo)
+            .replace("{ version }", version)
+            .replace("{ name }", "shipit")
+            .replace("{ target }", target)
+            .replace("{ archive-suffix }", suffix)
+    };
+    // What action/install downloads for the action's own repository.
+    let owner_name = repo.trim_start_matches("https://github.com/");
+    let expected = |target: &str, suffix: &str| {
+        format!(
+            "https://github.com/{owner_name}/releases/download/v{version}/shipit-{version}-{target}{suffix}"
+        )
+    };
+    for target in [
+        "x86_64-unknown-linux-musl",
+        "aarch64-unknown-linux-musl",
+        "aarch64-apple-darwin",
+        "x86_64-apple-darwin",
+    ] {
+        assert_eq!(fill(target, ".tar.gz"), expected(target, ".tar.gz"));
+    }
+    assert_eq!(
+        fill("x86_64-pc-windows-msvc", ".zip"),
+        expected("x86_64-pc-windows-msvc", ".zip")
+    );
+    assert!(manifest.contains(
+        "[package.metadata.binstall.overrides.x86_64-pc-windows-msvc]\npkg-fmt = \"zip\""
+    ));
+    // The archives hold the binary at their root.
+    assert_eq!(value("bin-dir"), "{ bin }{ binary-ext }");
+    // The examples use the action from the same repository.
+    let example = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/github-actions/deploy.yml"),
+    )
+    .unwrap();
+    assert!(example.contains(&format!("uses: {owner_name}@")));
+}
+
+/// The container image job builds the Dockerfile from the two Linux musl binaries, in the
+/// context layout the Dockerfile reads; and the Dockerfile, given that layout, builds an image
+/// FROM scratch whose entrypoint is the binary, with CA certificates (checked with the
+/// engine: a static busybox stands in for the musl binary, which only the release runners
+/// build).
+#[test]
+fn the_container_image_is_built_from_the_release_binaries() {
+    let release = yaml(".github/workflows/release.yml");
+    let image = &release["jobs"]["image"];
+    assert_eq!(image["needs"], "build");
+    let text = image.to_string();
+    for wanted in [
+        "context/amd64",
+        "context/arm64",
+        "x86_64-unknown-linux-musl.tar.gz",
+        "aarch64-unknown-linux-musl.tar.gz",
+        "ca-certificates.crt",
+        "linux/amd64,linux/arm64",
+        "docker/build-push-action",
+        "--version",
+    ] {
+        assert!(
+            text.contains(wanted),
+            "the image job lacks {wanted}: {text}"
+        );
+    }
+    let dockerfile =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Dockerfile")).unwrap();
+    assert!(dockerfile.contains("\nFROM scratch\n"));
+
+    let engine = std::process::Command::new("docker")
+        .args(["version", "--format", "{{.Server.Version}}"])
+        .output();
+    if !engine.is_ok_and(|o| o.status.success()) {
+        assert!(
+            std::env::var("SHIPIT_ALLOW_SKIP").as_deref() == Ok("1"),
+            "no Docker engine answers (SHIPIT_ALLOW_SKIP=1 skips this part)"
+        );
+        return;
+    }
+    let context = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(context.path().join("amd64")).unwrap();
+    std::fs::copy("/bin/busybox", context.path().join("amd64/shipit"))
+        .expect("apt-get install busybox-static");
+    std::fs::write(context.path().join("ca-certificates.crt"), "certificates\n").unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("Dockerfile"),
+        context.path().join("Dockerfile"),
+    )
+    .unwrap();
+    let tag = format!("shipit-image-test:{}", std::process::id());
+    let built = std::process::Command::new("docker")
+        .args(["build", "-q", "--build-arg", "TARGETARCH=amd64", "-t", &tag])
+        .arg(context.path())
+        .output()
+        .unwrap();
+    let removed = || {
+        let _ = std::process::Command::new("docker")
+            .args(["rmi", "-f", &tag])
+            .output();
+    };
+    if !built.status.success() {
+        removed();
+        panic!("{}", String::from_utf8_lossy(&built.stderr));
+    }
+    let inspect = std::process::Command::new("docker")
+        .args([
+            "image",
+            "inspect",
+            "--format",
+            "{{json .Config.Entrypoint}} {{.Config.WorkingDir}} {{json .Config.Env}}",
+            &tag,
+        ])
+        .output()
+        .unwrap();
+    // The binary runs as the entrypoint (busybox, called `shipit`, names itself).
+    let ran = std::process::Command::new("docker")
+        .args(["run", "--rm", &tag])
+        .output()
+        .unwrap();
+    removed();
+    let inspected = String::from_utf8_lossy(&inspect.stdout);
+    assert!(
+        inspected.starts_with(r#"["/usr/local/bin/shipit"] /work ["#)
+            && inspected.contains("SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"),
+        "{inspected}"
+    );
+    assert!(
+        String::from_utf8_lossy(&ran.stderr).contains("shipit: applet not found"),
+        "{}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+}

@@ -118,6 +118,21 @@ pub fn policy(config: &DeployConfig, names: &Names, region: &str, doctor: bool) 
             "Condition": { "StringEquals": { "ecs:CreateAction": "RegisterTaskDefinition" } }
         }),
         json!({
+            // `shipit run`: one-off tasks of this family, in this cluster only.
+            "Sid": "EcsOneOffTasks",
+            "Effect": "Allow",
+            "Action": ["ecs:RunTask"],
+            "Resource": arn("ecs", &format!("task-definition/{}:*", names.family)),
+            "Condition": { "ArnEquals": { "ecs:cluster": cluster } }
+        }),
+        json!({
+            "Sid": "EcsStopTasks",
+            "Effect": "Allow",
+            "Action": ["ecs:StopTask"],
+            "Resource": arn("ecs", &format!("task/{}/*", names.cluster)),
+            "Condition": { "ArnEquals": { "ecs:cluster": cluster } }
+        }),
+        json!({
             "Sid": "EcsTasks",
             "Effect": "Allow",
             "Action": ["ecs:ListTasks", "ecs:DescribeTasks"],

@@ -10,6 +10,7 @@ pub mod logs;
 pub mod plan;
 pub mod push;
 pub mod rollback;
+pub mod run;
 pub mod schema;
 pub mod status;
 pub mod validate;

@@ -170,16 +170,30 @@ pub mod loopback;
 pub mod proxy;
 pub mod registry;
 
-/// A repository name no other test run uses.
+/// Reads a child's output until `marker` appears (or the output ends, or a minute passes);
+/// returns what was read.
+pub fn read_until(output: &mut impl std::io::Read, marker: &str) -> String {
+    let mut seen = String::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut buf = [0u8; 4096];
+    while !seen.contains(marker) && std::time::Instant::now() < deadline {
+        let n = output.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    seen
+}
+
+/// A repository name no other test run uses. Always the same length for a prefix (the pid
+/// and the random part are zero-padded), so that output aligned in columns snapshots the same
+/// whatever the pid.
 pub fn unique_name(prefix: &str) -> String {
     format!(
-        "{prefix}-{}-{}",
+        "{prefix}-{:07}-{:06}",
         std::process::id(),
-        fastrand::u32(..)
-            .to_string()
-            .chars()
-            .take(6)
-            .collect::<String>()
+        fastrand::u32(..1_000_000)
     )
 }
 

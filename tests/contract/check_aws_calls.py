@@ -230,6 +230,12 @@ def requirements(record, arn):
                 )
                 for t in params["tasks"]
             ]
+        if operation == "RunTask":
+            return [Requirement(action, params["taskDefinition"], {"ecs:cluster": cluster}, why)]
+        if operation == "StopTask":
+            task = params["task"]
+            resource = task if task.startswith("arn:") else arn("ecs", f"task/{cluster_name}/{task}")
+            return [Requirement(action, resource, {"ecs:cluster": cluster}, why)]
         if operation == "DescribeServiceDeployments":
             return [Requirement(action, a, why=why) for a in params["serviceDeploymentArns"]]
         if operation == "ListServiceDeployments":

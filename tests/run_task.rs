@@ -1,0 +1,125 @@
+//! `shipit run -- COMMAND`: one-off tasks of the service's task definition, as real containers
+//! on the local stack. The output streams, the exit code comes through, a command that cannot
+//! start is explained, and Ctrl-C stops the task.
+
+mod common;
+
+use std::path::Path;
+use std::process::Stdio;
+
+use common::{require_docker, require_stack, run, shipit_on_stack, unique_name};
+
+fn config(name: &str, image: &str) -> String {
+    format!(
+        "app: {name}
+region: us-east-1
+image:
+  source: docker://{image}
+  tag: v1
+cluster: {name}
+service:
+  desired_count: 0
+  subnets: [subnet-0123456789abcdef0]
+task:
+  execution_role: arn:aws:iam::000000000000:role/ecsTaskExecutionRole
+container:
+  name: app
+  command: [/bin/sh, -c, 'exec sleep 3600']
+"
+    )
+}
+
+fn shipit_run(dir: &Path, args: &[&str]) -> common::Run {
+    run(shipit_on_stack(dir).arg("run").args(args))
+}
+
+#[test]
+fn one_off_tasks_stream_their_output_and_exit_with_the_containers_code() {
+    if !require_stack() || !require_docker() {
+        return;
+    }
+    let name = unique_name("run");
+    let pulled = common::PulledImages::of(&name);
+    let dir = tempfile::tempdir().unwrap();
+    let image = pulled.built(common::busybox_image(
+        &format!("shipit-run-{name}:v1"),
+        "RUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n",
+        &[],
+    ));
+    std::fs::write(dir.path().join("deploy.yaml"), config(&name, &image)).unwrap();
+    let out = run(shipit_on_stack(dir.path()).arg("deploy"));
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+
+    // The container's exit code, its output on stdout.
+    let out = shipit_run(
+        dir.path(),
+        &[
+            "--",
+            "/bin/sh",
+            "-c",
+            "echo migrating 42 rows; echo to stderr >&2; exit 3",
+        ],
+    );
+    assert_eq!(out.code, Some(3), "{}", out.dump());
+    assert!(out.stdout.contains("migrating 42 rows\n"), "{}", out.dump());
+    assert!(out.stdout.contains("to stderr\n"), "{}", out.dump());
+    assert!(out.stderr.contains("exited with code 3"), "{}", out.dump());
+
+    // Success, as JSON.
+    let out = shipit_run(
+        dir.path(),
+        &["--output", "json", "--", "/bin/sh", "-c", "echo all good"],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    let doc: serde_json::Value = serde_json::from_str(
+        out.stdout
+            .rsplit_once("all good\n")
+            .map_or(&out.stdout[..], |(_, json)| json),
+    )
+    .unwrap_or_else(|e| panic!("{e}: {}", out.dump()));
+    assert_eq!(doc["exit_code"], 0, "{doc}");
+    assert_eq!(doc["ok"], true);
+    assert!(doc["log_lines"].as_u64().unwrap() >= 1, "{doc}");
+
+    // A container that is not the app's: bad input, exit 2, nothing started.
+    let out = shipit_run(dir.path(), &["--container", "sidecar", "--", "true"]);
+    assert_eq!(out.code, Some(2), "{}", out.dump());
+
+    // Ctrl-C: the task is stopped, and shipit says so.
+    let mut child = shipit_on_stack(dir.path())
+        .args(["run", "--", "/bin/sh", "-c", "echo waiting; exec sleep 300"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let seen = common::read_until(&mut child.stdout.take().unwrap(), "waiting");
+    assert!(
+        seen.contains("waiting"),
+        "the output streams while it runs: {seen}"
+    );
+    let (status, stderr) = common::interrupt(child);
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("stopped task"), "{stderr}");
+    let task_id = stderr
+        .split("running `")
+        .nth(1)
+        .and_then(|rest| rest.split(" in task ").nth(1))
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or_else(|| panic!("no task id in {stderr}"))
+        .to_string();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let described = runtime
+        .block_on(
+            common::ecs_client(&runtime)
+                .describe_tasks()
+                .cluster(&name)
+                .tasks(&task_id)
+                .send(),
+        )
+        .unwrap();
+    assert_eq!(
+        described.tasks()[0].desired_status(),
+        Some("STOPPED"),
+        "StopTask was sent"
+    );
+}
