@@ -43,6 +43,10 @@ fn healthy_service(dir: &Path) -> String {
     let image = build("healthy", HEALTHY);
     std::fs::write(dir.join("deploy.yaml"), deploy_config(&name, &image, "v1")).unwrap();
     let out = run(shipit_on_stack(dir).args(["deploy", "--timeout", "2m"]));
+    // Pushed: the built image is no longer needed in the engine.
+    let _ = std::process::Command::new("docker")
+        .args(["rmi", "-f", &image])
+        .output();
     assert_eq!(out.code, Some(0), "{}", out.dump());
     name
 }
