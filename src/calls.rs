@@ -137,18 +137,28 @@ pub fn record(entry: serde_json::Value) {
     }
 }
 
-/// Records a registry request: what it did (method) to which path, and the repository a
-/// blob mount reads from; never its headers or other query parameters (upload state).
-pub fn record_registry(method: &str, registry: &str, path: &str, mount_from: Option<String>) {
-    if RECORD.is_some() {
-        record(serde_json::json!({
-            "service": "registry",
-            "registry": registry,
-            "method": method,
-            "path": path,
-            "mount_from": mount_from,
-        }));
+/// Records a registry request: what it did (method) to which host and path, and the
+/// repository a blob mount reads from; never its headers or other query parameters (upload
+/// state). Costs nothing when there is no record.
+pub fn record_registry(method: &str, url: &url::Url) {
+    if RECORD.is_none() {
+        return;
     }
+    let host = match url.port() {
+        Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
+        None => url.host_str().unwrap_or_default().to_string(),
+    };
+    let mount_from = url
+        .query_pairs()
+        .find(|(k, _)| k == "from")
+        .map(|(_, v)| v.into_owned());
+    record(serde_json::json!({
+        "service": "registry",
+        "registry": host,
+        "method": method,
+        "path": url.path(),
+        "mount_from": mount_from,
+    }));
 }
 
 /// The SDK clients a deploy uses, all counting their calls.

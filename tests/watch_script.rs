@@ -4,16 +4,12 @@
 //! COMPLETED revision; the service-deployment API gives the final status), which the local
 //! stack does not model. The watch, the SDK's parsing and the verdict are shipit's own.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
-use common::loopback::LoopbackServer;
 use shipit::calls::Clients;
 use shipit::config::Names;
 use shipit::printer::{OutputFormat, Printer};
@@ -35,53 +31,78 @@ struct Step {
     service_deployment: Result<Value, &'static str>,
 }
 
-/// A fake ECS: each DescribeServices moves one step on (staying on the last), the other
-/// operations answer from the current step. It counts every operation.
+/// A fake ECS (wiremock on loopback): each DescribeServices moves one step on (staying on the
+/// last), the other operations answer from the current step. It counts every operation.
 struct FakeEcs {
     url: String,
     calls: Arc<Mutex<BTreeMap<String, u32>>>,
-    _server: LoopbackServer,
+    _server: wiremock::MockServer,
+    _runtime: tokio::runtime::Runtime,
+}
+
+/// The script's answers, by the operation in each request's X-Amz-Target.
+struct Scripted {
+    script: Vec<Step>,
+    /// DescribeServices calls so far: each starts a poll, and the poll's other calls answer
+    /// from the same step.
+    polls: Mutex<usize>,
+    calls: Arc<Mutex<BTreeMap<String, u32>>>,
+}
+
+impl wiremock::Respond for Scripted {
+    fn respond(&self, request: &wiremock::Request) -> wiremock::ResponseTemplate {
+        let operation = request
+            .headers
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit('.').next())
+            .unwrap_or_default()
+            .to_string();
+        *self
+            .calls
+            .lock()
+            .unwrap()
+            .entry(operation.clone())
+            .or_insert(0) += 1;
+        let step = {
+            let mut polls = self.polls.lock().unwrap();
+            if operation == "DescribeServices" {
+                *polls += 1;
+            }
+            &self.script[polls.saturating_sub(1).min(self.script.len() - 1)]
+        };
+        let body = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+        let (status, answer) = answer(&operation, &body, step);
+        wiremock::ResponseTemplate::new(status)
+            .set_body_raw(answer.to_string(), "application/x-amz-json-1.1")
+    }
 }
 
 impl FakeEcs {
     fn start(script: Vec<Step>) -> FakeEcs {
         let calls = Arc::new(Mutex::new(BTreeMap::new()));
-        let position = Arc::new(Mutex::new(0usize));
-        let script = Arc::new(script);
-        let counted = calls.clone();
-        let server = LoopbackServer::start(move |stream| {
-            let (calls, position, script) = (counted.clone(), position.clone(), script.clone());
-            async move {
-                let (read, mut write) = stream.into_split();
-                let mut reader = BufReader::new(read);
-                // Keep-alive: one connection carries many requests.
-                while let Some((operation, body)) = read_request(&mut reader).await {
-                    *calls.lock().unwrap().entry(operation.clone()).or_insert(0) += 1;
-                    let step = {
-                        // `position` counts the DescribeServices calls so far: each starts a
-                        // poll, and the poll's other calls answer from the same step.
-                        let mut polls = position.lock().unwrap();
-                        if operation == "DescribeServices" {
-                            *polls += 1;
-                        }
-                        script[polls.saturating_sub(1).min(script.len() - 1)].clone()
-                    };
-                    let (status, answer) = answer(&operation, &body, &step);
-                    let text = answer.to_string();
-                    let response = format!(
-                        "HTTP/1.1 {status}\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\n\r\n{text}",
-                        text.len()
-                    );
-                    if write.write_all(response.as_bytes()).await.is_err() {
-                        return;
-                    }
-                }
-            }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let server = runtime.block_on(async {
+            let server = wiremock::MockServer::start().await;
+            wiremock::Mock::given(wiremock::matchers::method("POST"))
+                .respond_with(Scripted {
+                    script,
+                    polls: Mutex::new(0),
+                    calls: calls.clone(),
+                })
+                .mount(&server)
+                .await;
+            server
         });
         FakeEcs {
-            url: server.url.clone(),
+            url: server.uri(),
             calls,
             _server: server,
+            _runtime: runtime,
         }
     }
 
@@ -95,39 +116,7 @@ impl FakeEcs {
     }
 }
 
-/// One HTTP/1.1 request: the operation (from X-Amz-Target) and the JSON body.
-async fn read_request<R: tokio::io::AsyncBufRead + Unpin>(
-    reader: &mut R,
-) -> Option<(String, Value)> {
-    let mut operation = String::new();
-    let mut length = 0usize;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).await.ok()? == 0 {
-            return None;
-        }
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        let (name, value) = line.split_once(':').unwrap_or((line, ""));
-        match name.to_ascii_lowercase().as_str() {
-            "x-amz-target" => {
-                operation = value.trim().rsplit('.').next()?.to_string();
-            }
-            "content-length" => length = value.trim().parse().ok()?,
-            _ => {}
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).await.ok()?;
-    Some((
-        operation,
-        serde_json::from_slice(&body).unwrap_or(Value::Null),
-    ))
-}
-
-fn answer(operation: &str, body: &Value, step: &Step) -> (&'static str, Value) {
+fn answer(operation: &str, body: &Value, step: &Step) -> (u16, Value) {
     match operation {
         "DescribeServices" => {
             let running = step
@@ -136,7 +125,7 @@ fn answer(operation: &str, body: &Value, step: &Step) -> (&'static str, Value) {
                 .map(|d| d["runningCount"].as_i64().unwrap_or(0))
                 .sum::<i64>();
             (
-                "200 OK",
+                200,
                 json!({ "services": [{
                     "serviceArn": "arn:aws:ecs:us-east-1:123456789012:service/prod/api",
                     "serviceName": "api",
@@ -161,24 +150,18 @@ fn answer(operation: &str, body: &Value, step: &Step) -> (&'static str, Value) {
             } else {
                 Vec::new()
             };
-            ("200 OK", json!({ "taskArns": arns }))
+            (200, json!({ "taskArns": arns }))
         }
-        "DescribeTasks" => (
-            "200 OK",
-            json!({ "tasks": step.stopped_tasks, "failures": [] }),
-        ),
+        "DescribeTasks" => (200, json!({ "tasks": step.stopped_tasks, "failures": [] })),
         "DescribeServiceDeployments" => match &step.service_deployment {
-            Ok(sd) => (
-                "200 OK",
-                json!({ "serviceDeployments": [sd], "failures": [] }),
-            ),
+            Ok(sd) => (200, json!({ "serviceDeployments": [sd], "failures": [] })),
             Err(code) => (
-                "400 Bad Request",
+                400,
                 json!({ "__type": code, "message": format!("scripted {code}") }),
             ),
         },
         other => (
-            "400 Bad Request",
+            400,
             json!({ "__type": "UnknownOperationException", "message": other }),
         ),
     }

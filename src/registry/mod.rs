@@ -300,14 +300,7 @@ impl Repository {
         if let Some(auth) = self.authorization.read().await.clone() {
             headers.insert(header::AUTHORIZATION, auth);
         }
-        crate::calls::record_registry(
-            method.as_str(),
-            &self.registry_host(),
-            url.path(),
-            url.query_pairs()
-                .find(|(k, _)| k == "from")
-                .map(|(_, v)| v.into_owned()),
-        );
+        crate::calls::record_registry(method.as_str(), &url);
         let mut request = self.http.request(method, url).headers(headers);
         if let Some(body) = body {
             request = request.body(body);
