@@ -6,6 +6,7 @@ use anyhow::Context;
 use crate::aws::error_chain;
 use crate::calls::Clients;
 use crate::ecs;
+use crate::plan::service::Dropped;
 use crate::plan::{ClusterPlan, LogGroupPlan, Operation, ServicePlan, TaskDefinitionPlan};
 
 /// Creates the cluster when the plan says so.
@@ -71,7 +72,7 @@ pub async fn service(
             .desired_count(wanted.desired_count)
             .launch_type(aws_sdk_ecs::types::LaunchType::Fargate)
             .network_configuration(wanted.network())
-            .deployment_configuration(wanted.deployment_configuration())
+            .deployment_configuration(wanted.deployment_configuration(Dropped::default()))
             .set_health_check_grace_period_seconds(
                 (wanted.health_check_grace_period > 0).then_some(wanted.health_check_grace_period),
             )
@@ -119,7 +120,7 @@ pub async fn service(
         request = request.network_configuration(wanted.network());
     }
     if plan.updates("deploymentConfiguration") {
-        request = request.deployment_configuration(wanted.deployment_configuration());
+        request = request.deployment_configuration(wanted.deployment_configuration(plan.dropped()));
     }
     if plan.updates("healthCheckGracePeriodSeconds") {
         // 0 when the config no longer names one: ECS keeps a value an update leaves out.

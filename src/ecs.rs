@@ -336,7 +336,45 @@ pub async fn service_deployment(
         rollback_reason: sd.rollback().and_then(|r| r.reason()).map(str::to_string),
         breaker_failures: breaker.map(|b| b.failure_count()),
         breaker_threshold: breaker.map(|b| b.threshold()),
+        strategy: sd
+            .deployment_configuration()
+            .and_then(|d| d.strategy())
+            .map(|s| s.as_str().to_string()),
+        production_traffic: sd
+            .target_service_revision()
+            .and_then(|r| r.requested_production_traffic_weight()),
+        test_traffic: sd
+            .target_service_revision()
+            .and_then(|r| r.requested_test_traffic_weight()),
+        hooks: sd
+            .lifecycle_hook_details()
+            .iter()
+            .map(|h| crate::rollout::HookView {
+                target_type: h
+                    .target_type()
+                    .map_or("AWS_LAMBDA", |t| t.as_str())
+                    .to_string(),
+                target_arn: h.target_arn().map(str::to_string),
+                status: h
+                    .status()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
+            })
+            .collect(),
     })
+}
+
+/// Stops a service deployment under way and has ECS roll it back to the previous revision
+/// (StopServiceDeployment, stop type ROLLBACK).
+pub async fn stop_service_deployment(client: &Client, arn: &str) -> anyhow::Result<()> {
+    client
+        .stop_service_deployment()
+        .service_deployment_arn(arn)
+        .stop_type(aws_sdk_ecs::types::StopServiceDeploymentStopType::Rollback)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("ECS StopServiceDeployment failed: {}", error_chain(&e)))?;
+    Ok(())
 }
 
 /// What the watch and `shipit run` read of a task.

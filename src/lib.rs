@@ -25,6 +25,7 @@ pub mod github;
 pub mod image;
 pub mod live_tail;
 pub mod logs;
+pub mod one_off;
 pub mod pipeline;
 pub mod plan;
 pub mod preflight;

@@ -87,7 +87,7 @@ pub struct Snapshot {
 
 /// One service deployment (DescribeServiceDeployments): ECS's own unambiguous word on how a
 /// deployment ended, and the circuit breaker's count.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServiceDeploymentView {
     pub arn: String,
     /// PENDING, IN_PROGRESS, SUCCESSFUL, STOP_REQUESTED, STOPPED, ROLLBACK_REQUESTED,
@@ -101,6 +101,110 @@ pub struct ServiceDeploymentView {
     /// The circuit breaker's failed-task count and the count that trips it.
     pub breaker_failures: Option<i32>,
     pub breaker_threshold: Option<i32>,
+    /// ROLLING, BLUE_GREEN, LINEAR or CANARY, when ECS says.
+    #[serde(default)]
+    pub strategy: Option<String>,
+    /// The share of production and test traffic ECS routes to the new revision, in percent.
+    #[serde(default)]
+    pub production_traffic: Option<f64>,
+    #[serde(default)]
+    pub test_traffic: Option<f64>,
+    /// The lifecycle hooks ECS is running or ran at the current stage.
+    #[serde(default)]
+    pub hooks: Vec<HookView>,
+}
+
+/// One lifecycle hook run (DescribeServiceDeployments' `lifecycleHookDetails`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HookView {
+    /// AWS_LAMBDA or PAUSE.
+    pub target_type: String,
+    pub target_arn: Option<String>,
+    /// AWAITING_ACTION, IN_PROGRESS, SUCCEEDED, FAILED or TIMED_OUT.
+    pub status: String,
+}
+
+impl HookView {
+    fn shown(&self) -> String {
+        match &self.target_arn {
+            Some(arn) => format!("hook {}", arn.rsplit(':').next().unwrap_or(arn)),
+            None => "pause hook".to_string(),
+        }
+    }
+}
+
+/// The lifecycle stages of a service deployment in the order ECS goes through them
+/// (ServiceDeploymentLifecycleStage). A rolling update has no traffic-shift stages.
+pub const LIFECYCLE_STAGES: &[&str] = &[
+    "RECONCILE_SERVICE",
+    "PRE_SCALE_UP",
+    "SCALE_UP",
+    "POST_SCALE_UP",
+    "TEST_TRAFFIC_SHIFT",
+    "POST_TEST_TRAFFIC_SHIFT",
+    "PRODUCTION_TRAFFIC_SHIFT",
+    "POST_PRODUCTION_TRAFFIC_SHIFT",
+    "BAKE_TIME",
+    "CLEAN_UP",
+];
+
+/// Stages only deployments that shift load-balancer traffic go through.
+pub fn is_traffic_stage(stage: &str) -> bool {
+    stage.contains("TRAFFIC_SHIFT")
+}
+
+fn stage_index(stage: &str) -> Option<usize> {
+    LIFECYCLE_STAGES.iter().position(|s| *s == stage)
+}
+
+/// When the watch may return.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WaitUntil {
+    /// ECS declares the deployment successful (with early success, while old tasks drain).
+    Deployed,
+    /// Deployed, and no task of an older revision is left.
+    Stable,
+    /// The service deployment reached this lifecycle stage (ECS's name) or went past it.
+    Stage(String),
+}
+
+impl WaitUntil {
+    /// `deployed`, `stable`, or a stage as `bake-time` / `BAKE_TIME`.
+    pub fn parse(text: &str) -> Result<WaitUntil, String> {
+        match text {
+            "deployed" => return Ok(WaitUntil::Deployed),
+            "stable" => return Ok(WaitUntil::Stable),
+            _ => {}
+        }
+        let stage = text.replace('-', "_").to_ascii_uppercase();
+        if stage_index(&stage).is_some() {
+            return Ok(WaitUntil::Stage(stage));
+        }
+        let stages: Vec<String> = LIFECYCLE_STAGES
+            .iter()
+            .map(|s| s.to_ascii_lowercase().replace('_', "-"))
+            .collect();
+        Err(format!(
+            "`{text}` is neither `deployed`, `stable` nor a lifecycle stage ({})",
+            stages.join(", ")
+        ))
+    }
+
+    pub fn shown(&self) -> String {
+        match self {
+            WaitUntil::Deployed => "deployed".to_string(),
+            WaitUntil::Stable => "stable".to_string(),
+            WaitUntil::Stage(stage) => stage.to_ascii_lowercase().replace('_', "-"),
+        }
+    }
+}
+
+impl std::str::FromStr for WaitUntil {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        WaitUntil::parse(text)
+    }
 }
 
 impl ServiceDeploymentView {
@@ -116,6 +220,18 @@ impl ServiceDeploymentView {
         self.rollback_reason
             .clone()
             .or_else(|| self.status_reason.clone())
+    }
+
+    /// A lifecycle hook that failed or timed out, as the cause of a rollback.
+    fn failed_hook(&self) -> Option<Cause> {
+        self.hooks
+            .iter()
+            .find(|h| matches!(h.status.as_str(), "FAILED" | "TIMED_OUT"))
+            .map(|h| Cause::LifecycleHookFailed {
+                hook: h.shown(),
+                stage: self.lifecycle_stage.clone().unwrap_or_default(),
+                status: h.status.clone(),
+            })
     }
 }
 
@@ -186,16 +302,36 @@ impl Default for Rules {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Cause {
-    ContainerExited { container: String, exit_code: i32 },
-    OutOfMemory { container: String },
+    ContainerExited {
+        container: String,
+        exit_code: i32,
+    },
+    OutOfMemory {
+        container: String,
+    },
     HealthCheckFailed,
     LoadBalancerHealthCheckFailed,
-    CannotPullImage { detail: String },
-    ResourceInitialization { detail: String },
-    CannotStartContainer { detail: String },
-    NoCapacity { detail: String },
+    CannotPullImage {
+        detail: String,
+    },
+    ResourceInitialization {
+        detail: String,
+    },
+    CannotStartContainer {
+        detail: String,
+    },
+    NoCapacity {
+        detail: String,
+    },
     StuckPending,
-    Other { detail: String },
+    LifecycleHookFailed {
+        hook: String,
+        stage: String,
+        status: String,
+    },
+    Other {
+        detail: String,
+    },
 }
 
 impl Cause {
@@ -224,6 +360,18 @@ impl Cause {
             }
             Cause::NoCapacity { detail } => format!("ECS could not place the tasks: {detail}"),
             Cause::StuckPending => "tasks stayed in PENDING".to_string(),
+            Cause::LifecycleHookFailed {
+                hook,
+                stage,
+                status,
+            } => {
+                let status = if status == "TIMED_OUT" {
+                    "timed out"
+                } else {
+                    "answered FAILED"
+                };
+                format!("the lifecycle {hook} {status} at stage {stage}")
+            }
             Cause::Other { detail } => detail.clone(),
         }
     }
@@ -257,6 +405,9 @@ impl Cause {
             }
             Cause::StuckPending => {
                 "tasks usually stay PENDING while the image is pulled: check the network path to ECR and the image size"
+            }
+            Cause::LifecycleHookFailed { .. } => {
+                "read the hook function's own logs (CloudWatch Logs group /aws/lambda/NAME): it decides whether the new revision may go on; a pause hook that timed out waited for ContinueServiceDeployment"
             }
             Cause::Other { .. } => "read the service events and the task's stopped reason below",
         }
@@ -421,6 +572,11 @@ pub enum Verdict {
     Succeeded {
         counts: Counts,
     },
+    /// `--wait-until STAGE`: the service deployment reached the stage, and goes on in ECS.
+    StageReached {
+        stage: String,
+        counts: Counts,
+    },
     /// Our deployment failed (ECS said so, or tasks keep stopping for one reason).
     Failed {
         cause: Cause,
@@ -546,6 +702,47 @@ pub fn evaluate(snapshot: &Snapshot, target: &Target, rules: &Rules) -> Verdict 
     Verdict::InProgress { counts }
 }
 
+/// The verdict for a watch that returns at `until`: `evaluate`'s, except that `stable` keeps
+/// a success in progress while tasks of older revisions remain, and a stage ends the watch
+/// once the service deployment reached it (a success is past every stage).
+pub fn evaluate_until(
+    snapshot: &Snapshot,
+    target: &Target,
+    rules: &Rules,
+    until: &WaitUntil,
+) -> Verdict {
+    let verdict = evaluate(snapshot, target, rules);
+    match (until, verdict) {
+        (WaitUntil::Stable, Verdict::Succeeded { counts }) if !old_tasks_gone(snapshot, target) => {
+            Verdict::InProgress { counts }
+        }
+        (WaitUntil::Stage(stage), Verdict::InProgress { counts }) => {
+            let reached = snapshot.service_deployment.as_ref().is_some_and(|sd| {
+                matches!(sd.status.as_str(), "IN_PROGRESS" | "PENDING")
+                    && sd.lifecycle_stage.as_deref().and_then(stage_index) >= stage_index(stage)
+            });
+            if reached {
+                Verdict::StageReached {
+                    stage: stage.clone(),
+                    counts,
+                }
+            } else {
+                Verdict::InProgress { counts }
+            }
+        }
+        (_, verdict) => verdict,
+    }
+}
+
+/// Only our deployment has tasks, all running: the older revisions' tasks are gone.
+pub fn old_tasks_gone(snapshot: &Snapshot, target: &Target) -> bool {
+    snapshot
+        .deployments
+        .iter()
+        .all(|d| d.id == target.deployment_id || (d.running == 0 && d.pending == 0))
+        && snapshot.running == snapshot.desired
+}
+
 /// The verdict the service deployment's status gives, or `None` while it is in progress.
 fn service_deployment_verdict(
     sd: &ServiceDeploymentView,
@@ -580,7 +777,7 @@ fn service_deployment_verdict(
                 .or_else(|| target.previous_task_definition.clone())
                 .unwrap_or_else(|| "the last completed revision".to_string()),
             ecs_reason: sd.reason(),
-            cause: latest_cause.clone(),
+            cause: sd.failed_hook().or_else(|| latest_cause.clone()),
         }),
         "ROLLBACK_FAILED" => Some(Verdict::Failed {
             cause: latest_cause.clone().unwrap_or_else(|| Cause::Other {
@@ -689,6 +886,29 @@ fn repeated_cause(snapshot: &Snapshot, target: &Target, n: usize) -> Option<(Cau
     })
 }
 
+/// `traffic 20% new / 80% old (test 100%)`, for strategies that shift traffic.
+pub fn traffic_split(sd: &ServiceDeploymentView) -> Option<String> {
+    let production = sd.production_traffic?;
+    let mut text = format!(
+        "traffic {}% new / {}% old",
+        trim_percent(production),
+        trim_percent(100.0 - production)
+    );
+    if let Some(test) = sd.test_traffic {
+        text.push_str(&format!(" (test {}%)", trim_percent(test)));
+    }
+    Some(text)
+}
+
+fn trim_percent(value: f64) -> String {
+    let rounded = (value * 10.0).round() / 10.0;
+    if rounded.fract() == 0.0 {
+        format!("{rounded:.0}")
+    } else {
+        format!("{rounded:.1}")
+    }
+}
+
 /// Lines describing what changed between two snapshots (for live progress).
 pub fn changes(before: Option<&Snapshot>, now: &Snapshot, target: &Target) -> Vec<String> {
     let mut lines = Vec::new();
@@ -710,6 +930,12 @@ pub fn changes(before: Option<&Snapshot>, now: &Snapshot, target: &Target) -> Ve
             let mut line = format!("service deployment: {}", sd.status);
             if let Some(stage) = &sd.lifecycle_stage {
                 line.push_str(&format!(", stage {stage}"));
+            }
+            if let Some(split) = traffic_split(sd) {
+                line.push_str(&format!(", {split}"));
+            }
+            for hook in &sd.hooks {
+                line.push_str(&format!(", {} {}", hook.shown(), hook.status));
             }
             if let (Some(failures), Some(threshold)) = (sd.breaker_failures, sd.breaker_threshold) {
                 line.push_str(&format!(
@@ -924,7 +1150,158 @@ mod tests {
             rollback_reason: None,
             breaker_failures: Some(0),
             breaker_threshold: Some(3),
+            strategy: None,
+            production_traffic: None,
+            test_traffic: None,
+            hooks: Vec::new(),
         }
+    }
+
+    fn at_stage(status: &str, stage: &str) -> ServiceDeploymentView {
+        let mut sd = service_deployment(status);
+        sd.lifecycle_stage = Some(stage.into());
+        sd.strategy = Some("BLUE_GREEN".into());
+        sd
+    }
+
+    #[test]
+    fn wait_until_takes_deployed_stable_and_stages_in_either_spelling() {
+        assert_eq!(WaitUntil::parse("deployed"), Ok(WaitUntil::Deployed));
+        assert_eq!(WaitUntil::parse("stable"), Ok(WaitUntil::Stable));
+        assert_eq!(
+            WaitUntil::parse("bake-time"),
+            Ok(WaitUntil::Stage("BAKE_TIME".into()))
+        );
+        assert_eq!(
+            WaitUntil::parse("POST_TEST_TRAFFIC_SHIFT"),
+            Ok(WaitUntil::Stage("POST_TEST_TRAFFIC_SHIFT".into()))
+        );
+        let err = WaitUntil::parse("baked").unwrap_err();
+        assert!(
+            err.contains("bake-time") && err.contains("clean-up"),
+            "{err}"
+        );
+        assert_eq!(
+            WaitUntil::Stage("BAKE_TIME".into()).shown(),
+            "bake-time".to_string()
+        );
+    }
+
+    /// A stage ends the watch when reached or passed (polls can skip one); not before, and a
+    /// success is past every stage.
+    #[test]
+    fn a_stage_is_reached_when_the_service_deployment_gets_there() {
+        let until = WaitUntil::Stage("BAKE_TIME".into());
+        let base = snapshot(
+            vec![
+                deployment("ecs-svc/new", "PRIMARY", NEW_TD, 2, "IN_PROGRESS"),
+                deployment("ecs-svc/old", "ACTIVE", OLD_TD, 2, "COMPLETED"),
+            ],
+            vec![],
+        );
+        let at = |sd: ServiceDeploymentView| {
+            evaluate_until(
+                &with_service_deployment(base.clone(), sd),
+                &target(),
+                &Rules::default(),
+                &until,
+            )
+        };
+        assert!(!at(at_stage("IN_PROGRESS", "PRODUCTION_TRAFFIC_SHIFT")).is_final());
+        assert!(matches!(
+            at(at_stage("IN_PROGRESS", "BAKE_TIME")),
+            Verdict::StageReached { stage, .. } if stage == "BAKE_TIME"
+        ));
+        assert!(matches!(
+            at(at_stage("IN_PROGRESS", "CLEAN_UP")),
+            Verdict::StageReached { .. }
+        ));
+        assert!(matches!(
+            at(at_stage("SUCCESSFUL", "CLEAN_UP")),
+            Verdict::Succeeded { .. }
+        ));
+        // A rollback during the bake time is a failure, not a stage reached.
+        let mut rolled = at_stage("ROLLBACK_IN_PROGRESS", "BAKE_TIME");
+        rolled.rollback_reason = Some("CloudWatch alarm 5xx in ALARM".into());
+        assert!(matches!(
+            at(rolled),
+            Verdict::RolledBack { ecs_reason: Some(r), .. } if r.contains("alarm")
+        ));
+    }
+
+    /// `stable` holds a success until only the new deployment has tasks; `deployed` does not.
+    #[test]
+    fn stable_waits_for_the_old_tasks_after_an_early_success() {
+        let draining = with_service_deployment(
+            snapshot(
+                vec![
+                    deployment("ecs-svc/new", "PRIMARY", NEW_TD, 2, "COMPLETED"),
+                    deployment("ecs-svc/old", "ACTIVE", OLD_TD, 1, "COMPLETED"),
+                ],
+                vec![],
+            ),
+            service_deployment("SUCCESSFUL"),
+        );
+        let rules = Rules::default();
+        assert!(matches!(
+            evaluate_until(&draining, &target(), &rules, &WaitUntil::Deployed),
+            Verdict::Succeeded { .. }
+        ));
+        assert!(!evaluate_until(&draining, &target(), &rules, &WaitUntil::Stable).is_final());
+        let mut gone = draining.clone();
+        gone.deployments.truncate(1);
+        assert!(matches!(
+            evaluate_until(&gone, &target(), &rules, &WaitUntil::Stable),
+            Verdict::Succeeded { .. }
+        ));
+    }
+
+    /// A lifecycle hook that answered FAILED is the rollback's cause, with its fix.
+    #[test]
+    fn a_failed_lifecycle_hook_is_named_as_the_cause() {
+        let mut sd = at_stage("ROLLBACK_IN_PROGRESS", "POST_TEST_TRAFFIC_SHIFT");
+        sd.hooks = vec![HookView {
+            target_type: "AWS_LAMBDA".into(),
+            target_arn: Some("arn:aws:lambda:us-east-1:123456789012:function:smoke-test".into()),
+            status: "FAILED".into(),
+        }];
+        let s = with_service_deployment(
+            snapshot(
+                vec![deployment(
+                    "ecs-svc/new",
+                    "PRIMARY",
+                    NEW_TD,
+                    2,
+                    "IN_PROGRESS",
+                )],
+                vec![],
+            ),
+            sd,
+        );
+        match evaluate(&s, &target(), &Rules::default()) {
+            Verdict::RolledBack {
+                cause: Some(cause), ..
+            } => {
+                assert_eq!(
+                    cause.describe(),
+                    "the lifecycle hook smoke-test answered FAILED at stage POST_TEST_TRAFFIC_SHIFT"
+                );
+                assert!(cause.fix().contains("/aws/lambda/"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn traffic_split_is_shown_for_traffic_shifting_deployments() {
+        let mut sd = at_stage("IN_PROGRESS", "PRODUCTION_TRAFFIC_SHIFT");
+        assert_eq!(traffic_split(&sd), None);
+        sd.production_traffic = Some(12.5);
+        sd.test_traffic = Some(100.0);
+        assert_eq!(
+            traffic_split(&sd).as_deref(),
+            Some("traffic 12.5% new / 87.5% old (test 100%)")
+        );
     }
 
     fn with_service_deployment(mut s: Snapshot, sd: ServiceDeploymentView) -> Snapshot {

@@ -41,6 +41,45 @@ fn check(calls: &Path, policy: Option<&Path>) -> Run {
     run(&mut cmd)
 }
 
+/// The check against `policy` with its statement `sid` taken out.
+fn check_without(calls: &Path, policy: &str, sid: &str, dir: &Path) -> Run {
+    let mut weaker: serde_json::Value = serde_json::from_str(policy).unwrap();
+    weaker["Statement"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|s| s["Sid"] != sid);
+    let path = dir.join(format!("without-{sid}.json"));
+    std::fs::write(&path, weaker.to_string()).unwrap();
+    check(calls, Some(&path))
+}
+
+/// A working folder whose shipit runs record every AWS request they send into `calls`.
+struct Recorded {
+    dir: tempfile::TempDir,
+    cache: tempfile::TempDir,
+    calls: PathBuf,
+}
+
+impl Recorded {
+    fn new() -> Recorded {
+        let dir = tempfile::tempdir().unwrap();
+        let calls = dir.path().join("calls.jsonl");
+        Recorded {
+            dir,
+            cache: tempfile::tempdir().unwrap(),
+            calls,
+        }
+    }
+
+    fn shipit(&self, args: &[&str]) -> Command {
+        let mut cmd = shipit_on_stack(self.dir.path());
+        cmd.env("SHIPIT_CACHE_DIR", self.cache.path())
+            .env("SHIPIT_RECORD_AWS_CALLS", &self.calls)
+            .args(args);
+        cmd
+    }
+}
+
 fn image(name: &str, version: &str) -> String {
     common::busybox_image(
         &format!("shipit-contract-{name}:{version}"),
@@ -79,16 +118,9 @@ fn every_request_shipit_makes_is_valid_and_allowed_by_the_policy_it_prints() {
     }
     let name = unique_name("contract");
     let pulled = common::PulledImages::of(&name);
-    let dir = tempfile::tempdir().unwrap();
-    let cache = tempfile::tempdir().unwrap();
-    let calls: PathBuf = dir.path().join("calls.jsonl");
-    let shipit = |args: &[&str]| {
-        let mut cmd = shipit_on_stack(dir.path());
-        cmd.env("SHIPIT_CACHE_DIR", cache.path())
-            .env("SHIPIT_RECORD_AWS_CALLS", &calls)
-            .args(args);
-        cmd
-    };
+    let run_dir = Recorded::new();
+    let (dir, calls) = (&run_dir.dir, &run_dir.calls);
+    let shipit = |args: &[&str]| run_dir.shipit(args);
     let write = |image: &str| std::fs::write(dir.path().join("deploy.yaml"), config(&name, image));
 
     write(&pulled.built(image(&name, "v1"))).unwrap();
@@ -146,7 +178,7 @@ fn every_request_shipit_makes_is_valid_and_allowed_by_the_policy_it_prints() {
     // it; the local stack names none, so that request is added as the watch sends it.
     let mut record = std::fs::OpenOptions::new()
         .append(true)
-        .open(&calls)
+        .open(calls)
         .unwrap();
     std::io::Write::write_all(
         &mut record,
@@ -165,7 +197,7 @@ fn every_request_shipit_makes_is_valid_and_allowed_by_the_policy_it_prints() {
     .unwrap();
 
     // Every request: valid for botocore, and allowed by the policy.
-    let checked = check(&calls, Some(&policy_path));
+    let checked = check(calls, Some(&policy_path));
     assert!(checked.code == Some(0), "{}", checked.dump());
     for operation in [
         "ecr:CreateRepository",
@@ -190,7 +222,7 @@ fn every_request_shipit_makes_is_valid_and_allowed_by_the_policy_it_prints() {
             checked.dump()
         );
     }
-    let recorded = std::fs::read_to_string(&calls).unwrap();
+    let recorded = std::fs::read_to_string(calls).unwrap();
     assert!(
         recorded.contains("/blobs/uploads/") && recorded.contains("/manifests/"),
         "the registry push was not recorded"
@@ -209,14 +241,7 @@ fn every_request_shipit_makes_is_valid_and_allowed_by_the_policy_it_prints() {
     }
 
     // The check bites: the policy without its tag-on-create statement for the cluster...
-    let mut policy: serde_json::Value = serde_json::from_str(&policy_out.stdout).unwrap();
-    policy["Statement"]
-        .as_array_mut()
-        .unwrap()
-        .retain(|s| s["Sid"] != "EcsClusterTags");
-    let weaker = dir.path().join("weaker.json");
-    std::fs::write(&weaker, policy.to_string()).unwrap();
-    let denied = check(&calls, Some(&weaker));
+    let denied = check_without(calls, &policy_out.stdout, "EcsClusterTags", dir.path());
     assert_eq!(denied.code, Some(1), "{}", denied.dump());
     assert!(
         denied.stdout.contains(&format!(
@@ -238,5 +263,162 @@ fn every_request_shipit_makes_is_valid_and_allowed_by_the_policy_it_prints() {
         invalid.stdout.contains("desiredCount") && invalid.stdout.contains("replicas"),
         "{}",
         invalid.dump()
+    );
+}
+
+/// The load balancer and deployment sections of one strategy (the stack's account).
+fn strategy_section(name: &str, strategy: &str) -> String {
+    let tg = |n: &str| {
+        format!(
+            "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/{n}/0123456789abcdef"
+        )
+    };
+    let shifting = format!(
+        "  load_balancer:
+    target_group_arn: {blue}
+    alternate_target_group_arn: {green}
+    production_listener_rule: arn:aws:elasticloadbalancing:us-east-1:000000000000:listener-rule/app/web/0123456789abcdef/0123456789abcdef/0123456789abcdef
+    test_listener_rule: arn:aws:elasticloadbalancing:us-east-1:000000000000:listener-rule/app/web/0123456789abcdef/0123456789abcdef/fedcba9876543210
+    role: arn:aws:iam::000000000000:role/{name}-ecs-infrastructure
+",
+        blue = tg("blue"),
+        green = tg("green")
+    );
+    match strategy {
+        "early_success" => {
+            "  deployment: { early_success: { healthy_percent: 100, cleanup: deferred } }\n"
+                .to_string()
+        }
+        "blue_green" => format!(
+            "{shifting}  deployment:
+    strategy: blue_green
+    bake_time: 5m
+    lifecycle_hooks:
+      - stages: [post_test_traffic_shift]
+        lambda: arn:aws:lambda:us-east-1:000000000000:function:{name}-smoke
+        role: arn:aws:iam::000000000000:role/{name}-hooks
+        timeout: 30m
+      - {{ stages: [pre_production_traffic_shift], pause: true, on_timeout: continue }}
+"
+        ),
+        "canary" => format!(
+            "{shifting}  deployment: {{ strategy: canary, bake_time: 10m, canary: {{ percent: 12.5, bake_time: 15m }} }}\n"
+        ),
+        "linear" => format!(
+            "{shifting}  deployment: {{ strategy: linear, bake_time: 0, linear: {{ step_percent: 25, step_bake_time: 2m }} }}\n"
+        ),
+        _ => String::new(),
+    }
+}
+
+/// Each deployment strategy as shipit sends it (CreateService, then UpdateService from one
+/// strategy to the next, hooks added and dropped), valid for botocore's model of ECS and
+/// allowed by the policy shipit prints for that config, iam:PassRole of the load balancer's
+/// and the hooks' roles to ECS included. No task runs (desired count 0): the requests are what
+/// is checked. After each deploy the plan is clean where the stack keeps what it was sent.
+#[test]
+fn every_deployment_strategy_is_sent_as_aws_defines_it() {
+    if !require_stack() || !require_docker() {
+        return;
+    }
+    let name = unique_name("strategy");
+    let pulled = common::PulledImages::of(&name);
+    let run_dir = Recorded::new();
+    let (dir, calls) = (&run_dir.dir, &run_dir.calls);
+    let shipit = |args: &[&str]| run_dir.shipit(args);
+    let built = pulled.built(image(&name, "v1"));
+    let mut policies = Vec::new();
+    for strategy in ["canary", "linear", "blue_green", "early_success", "rolling"] {
+        let text = config(&name, &built).replace(
+            "  desired_count: 1\n",
+            &format!("  desired_count: 0\n{}", strategy_section(&name, strategy)),
+        );
+        std::fs::write(dir.path().join("deploy.yaml"), text).unwrap();
+        let out = run(&mut shipit(&["deploy", "--no-wait"]));
+        assert!(out.code == Some(0), "{strategy}: {}", out.dump());
+        // The stack keeps every setting it was sent: only the record of a watched success
+        // (not watched: --no-wait) is left to write.
+        let plan = run(&mut shipit(&["plan"]));
+        assert!(
+            plan.code == Some(3)
+                && plan
+                    .stdout
+                    .contains("1 changes; deploy would call ECS:TagResource"),
+            "{strategy}: {}",
+            plan.dump()
+        );
+        let policy = run(&mut shipit(&["iam-policy"]));
+        assert!(policy.code == Some(0), "{}", policy.dump());
+        policies.push((strategy, policy.stdout));
+    }
+    // A rollback during a traffic shift stops the service deployment; the stack has none under
+    // way, so that request is added as `shipit rollback` sends it.
+    let mut record = std::fs::OpenOptions::new()
+        .append(true)
+        .open(calls)
+        .unwrap();
+    std::io::Write::write_all(
+        &mut record,
+        format!(
+            "{}\n",
+            serde_json::json!({
+                "service": "ECS",
+                "operation": "StopServiceDeployment",
+                "input": {
+                    "serviceDeploymentArn": format!("arn:aws:ecs:us-east-1:000000000000:service-deployment/{name}/{name}/Xq7eKQ2nB4"),
+                    "stopType": "ROLLBACK",
+                },
+            })
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    drop(record);
+    let recorded = std::fs::read_to_string(calls).unwrap();
+    for sent in [
+        "\"strategy\":\"CANARY\"",
+        "\"canaryPercent\":12.5",
+        "\"stepPercent\":25.0",
+        "\"strategy\":\"BLUE_GREEN\"",
+        "\"advancedConfiguration\"",
+        "\"targetType\":\"PAUSE\"",
+        "\"lifecycleHooks\":[]",
+        "\"earlySuccessCriteria\"",
+    ] {
+        assert!(
+            recorded.contains(sent),
+            "no request sent {sent}: {recorded}"
+        );
+    }
+    // The blue/green config's policy passes both roles to ECS; it must allow every request.
+    let (_, blue_green) = policies.iter().find(|(s, _)| *s == "blue_green").unwrap();
+    assert!(
+        blue_green.contains("PassDeploymentRoles") && blue_green.contains(&format!("{name}-hooks")),
+        "{blue_green}"
+    );
+    let policy_path = dir.path().join("policy.json");
+    std::fs::write(&policy_path, blue_green).unwrap();
+    let checked = check(calls, Some(&policy_path));
+    assert!(checked.code == Some(0), "{}", checked.dump());
+    for operation in [
+        "ecs:CreateService",
+        "ecs:UpdateService",
+        "ecs:StopServiceDeployment",
+    ] {
+        assert!(
+            checked.stdout.contains(operation),
+            "{operation}: {}",
+            checked.dump()
+        );
+    }
+    // The check bites: without the deployment roles' PassRole, the blue/green update is denied.
+    let denied = check_without(calls, blue_green, "PassDeploymentRoles", dir.path());
+    assert_eq!(denied.code, Some(1), "{}", denied.dump());
+    assert!(
+        denied.stdout.contains(&format!(
+            "denied: iam:PassRole on arn:aws:iam::000000000000:role/{name}-hooks"
+        )),
+        "{}",
+        denied.dump()
     );
 }

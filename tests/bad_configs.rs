@@ -56,6 +56,18 @@ const CASES: &[(&str, usize, &str)] = &[
     ("unknown-alias.yaml", 15, "unknown-alias"),
     ("empty.yaml", 1, "empty-file"),
     ("invalid-utf8.yaml", 6, "not-utf8"),
+    (
+        "strategy-needs-load-balancer.yaml",
+        12,
+        "strategy-needs-load-balancer",
+    ),
+    ("canary-percent.yaml", 20, "traffic-percent"),
+    ("hook-pause-stage.yaml", 20, "pause-stage"),
+    ("early-success-percent.yaml", 13, "early-success-percent"),
+    ("hooks-with-rolling.yaml", 13, "only-with-strategy"),
+    ("bake-time-unit.yaml", 18, "duration"),
+    ("hook-without-role.yaml", 20, "required"),
+    ("hook-container.yaml", 18, "unknown-container"),
 ];
 
 #[test]

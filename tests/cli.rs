@@ -374,3 +374,30 @@ fn config_errors_become_github_annotations_on_their_lines() {
         out.dump()
     );
 }
+
+/// `--wait-until`: an unknown value is a flag error; a traffic-shift stage with a rolling
+/// strategy is bad input before any AWS call (no endpoint is reachable here).
+#[test]
+fn wait_until_refuses_what_the_strategy_never_reaches() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "deploy.yaml", GOOD_CONFIG);
+    let out = run(shipit(dir.path()).args(["deploy", "--wait-until", "baked"]));
+    assert_eq!(out.code, Some(2), "{}", out.dump());
+    assert!(
+        out.stderr.contains("bake-time") && out.stderr.contains("stable"),
+        "{}",
+        out.dump()
+    );
+    for command in ["deploy", "rollback"] {
+        let out = run(shipit(dir.path())
+            .args([command, "--wait-until", "post-test-traffic-shift"])
+            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9"));
+        assert_eq!(out.code, Some(2), "{command}: {}", out.dump());
+        assert!(
+            out.stderr
+                .contains("a rolling deployment shifts no load-balancer traffic"),
+            "{command}: {}",
+            out.dump()
+        );
+    }
+}

@@ -331,8 +331,8 @@ fn sigint_during_the_watch_exits_130_and_says_the_deployment_goes_on() {
         .unwrap();
     // Interrupt as soon as the watch began.
     let mut stderr = child.stderr.take().unwrap();
-    let mut seen = common::read_until(&mut stderr, "waiting for the rollout");
-    assert!(seen.contains("waiting for the rollout"), "{seen}");
+    let mut seen = common::read_until(&mut stderr, "waiting until the rollout");
+    assert!(seen.contains("waiting until the rollout"), "{seen}");
     std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

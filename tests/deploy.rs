@@ -271,12 +271,39 @@ fn deploy_rolls_out_re_runs_as_a_no_op_plans_changes_and_fails_fast_on_a_broken_
     );
     std::fs::write(dir.path().join("deploy.yaml"), config(&name, &v1, "v1", 2)).unwrap();
 
-    // A new image: a new revision and a new deployment.
+    // A new image: a new revision and a new deployment, with early success, waited for until
+    // stable: when deploy returns, no task of revision 1 is left.
+    let early = |text: String| {
+        text.replace(
+            "  subnets:",
+            "  deployment: { early_success: { healthy_percent: 100 } }\n  subnets:",
+        )
+    };
     let v2 = pulled.built(build_image(&name, "v2", false));
-    std::fs::write(dir.path().join("deploy.yaml"), config(&name, &v2, "v2", 2)).unwrap();
-    let (out, doc) = deploy(dir.path(), cache.path(), &[]);
+    std::fs::write(
+        dir.path().join("deploy.yaml"),
+        early(config(&name, &v2, "v2", 2)),
+    )
+    .unwrap();
+    let (out, doc) = deploy(dir.path(), cache.path(), &["--wait-until", "stable"]);
     assert_eq!(out.code, Some(0), "{}", out.dump());
     assert_eq!(doc["result"], "deployed");
+    assert!(out.stderr.contains("is stable (timeout"), "{}", out.dump());
+    let status = run(shipit_on_stack(dir.path()).args(["status", "--output", "json"]));
+    let doc_status: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    let running: Vec<&str> = doc_status["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["last_status"] == "RUNNING")
+        .map(|t| t["revision"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        running,
+        vec![format!("{name}-task:2"); 2],
+        "stable: only the new revision runs\n{}",
+        status.dump()
+    );
     let second_td = doc["task_definition"]["arn"].as_str().unwrap().to_string();
     assert!(
         second_td.ends_with(&format!("{name}-task:2")),
@@ -291,7 +318,7 @@ fn deploy_rolls_out_re_runs_as_a_no_op_plans_changes_and_fails_fast_on_a_broken_
     let broken = pulled.built(build_image(&name, "v3", true));
     std::fs::write(
         dir.path().join("deploy.yaml"),
-        config(&name, &broken, "v3", 2),
+        early(config(&name, &broken, "v3", 2)),
     )
     .unwrap();
     let started = std::time::Instant::now();

@@ -240,6 +240,7 @@ fn every_managed_key_set_changed_and_removed_plans_exactly_what_deploy_applies()
                 ("service", "max_percent"),
                 ("service", "circuit_breaker.enable"),
                 ("service", "circuit_breaker.rollback"),
+                ("service", "deployment.strategy"),
                 ("service", "task_definition"),
                 ("service", "tags.shipit:task-definition"),
             ],
@@ -325,6 +326,27 @@ fn every_managed_key_set_changed_and_removed_plans_exactly_what_deploy_applies()
                 ("service", "max_percent"),
                 ("service", "circuit_breaker.rollback"),
             ],
+        },
+        Step {
+            what: "early success set",
+            keys: Keys {
+                service: "  deployment: { early_success: { healthy_percent: 100 } }\n",
+                ..base.clone()
+            },
+            fields: &[("service", "deployment.early_success")],
+        },
+        Step {
+            what: "early success changed",
+            keys: Keys {
+                service: "  deployment: { early_success: { healthy_percent: 100, cleanup: blocking } }\n",
+                ..base.clone()
+            },
+            fields: &[("service", "deployment.early_success")],
+        },
+        Step {
+            what: "early success removed",
+            keys: base.clone(),
+            fields: &[("service", "deployment.early_success")],
         },
         Step {
             what: "task size",

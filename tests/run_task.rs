@@ -123,3 +123,117 @@ fn one_off_tasks_stream_their_output_and_exit_with_the_containers_code() {
         "StopTask was sent"
     );
 }
+
+/// Before-deploy hooks run as one-off tasks of the new revision before the service is
+/// updated: a failing one stops the deploy with the service on its previous revision and the
+/// hook's output in the report; plan lists them; `--skip-hooks` goes on without them; a
+/// passing one lets the deploy through; a deploy with nothing to change runs none.
+#[test]
+fn before_deploy_hooks_gate_the_service_update() {
+    if !require_stack() || !require_docker() {
+        return;
+    }
+    let name = unique_name("hook");
+    let pulled = common::PulledImages::of(&name);
+    let dir = tempfile::tempdir().unwrap();
+    let image = pulled.built(common::busybox_image(
+        &format!("shipit-hook-{name}:v1"),
+        "RUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n",
+        &[],
+    ));
+    let write = |release: &str, hook: &str| {
+        let text = config(&name, &image).replace(
+            "  command: [/bin/sh, -c, 'exec sleep 3600']\n",
+            &format!(
+                "  command: [/bin/sh, -c, 'exec sleep 3600']\n  environment: {{ RELEASE: '{release}' }}\nhooks:\n  before_deploy:\n    - run: [/bin/sh, -c, '{hook}']\n      timeout: 2m\n"
+            ),
+        );
+        std::fs::write(dir.path().join("deploy.yaml"), text).unwrap();
+    };
+    let deploy = |extra: &[&str]| {
+        let out = run(shipit_on_stack(dir.path())
+            .args(["deploy", "--output", "json"])
+            .args(extra));
+        let doc: serde_json::Value =
+            serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.dump()));
+        (out, doc)
+    };
+
+    // The first deploy creates the service: the hook runs before CreateService.
+    write("1", "echo first migration");
+    let (out, doc) = deploy(&[]);
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    assert_eq!(doc["hooks"]["ran"][0]["exit_code"], 0, "{}", out.dump());
+    assert!(out.stderr.contains("  | first migration"), "{}", out.dump());
+    let first_td = doc["task_definition"]["arn"].as_str().unwrap().to_string();
+
+    // A failing hook: exit 1, the service untouched, the hook's output in the report.
+    write(
+        "2",
+        "echo applying 0042_add_index; echo relation already exists >&2; exit 3",
+    );
+    let plan = run(shipit_on_stack(dir.path()).arg("plan"));
+    assert_eq!(plan.code, Some(3), "{}", plan.dump());
+    assert!(
+        plan.stdout.contains("before-deploy hooks: ECS RunTask")
+            && plan
+                .stdout
+                .contains("  run `/bin/sh -c echo applying 0042_add_index;"),
+        "{}",
+        plan.dump()
+    );
+    let (out, doc) = deploy(&[]);
+    assert_eq!(out.code, Some(1), "{}", out.dump());
+    assert_eq!(doc["result"], "hook-failed", "{}", out.dump());
+    let failure = &doc["failure"];
+    assert!(
+        failure["summary"]
+            .as_str()
+            .unwrap()
+            .contains("exited with code 3; the service was not updated: it still runs"),
+        "{}",
+        out.dump()
+    );
+    let lines: Vec<&str> = failure["log_lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert!(
+        lines.contains(&"applying 0042_add_index") && lines.contains(&"relation already exists"),
+        "{}",
+        out.dump()
+    );
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let service_td = || {
+        runtime
+            .block_on(
+                common::ecs_client(&runtime)
+                    .describe_services()
+                    .cluster(&name)
+                    .services(&name)
+                    .send(),
+            )
+            .unwrap()
+            .services()[0]
+            .task_definition()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(service_td(), first_td, "the service still runs revision 1");
+
+    // --skip-hooks: the update goes through without the hook, and the result says so.
+    let (out, doc) = deploy(&["--skip-hooks"]);
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    assert_eq!(doc["hooks"]["skipped"], true);
+    assert_eq!(doc["hooks"]["ran"], serde_json::json!([]));
+    assert!(out.stderr.contains("(--skip-hooks)"), "{}", out.dump());
+    assert_ne!(service_td(), first_td);
+
+    // Nothing to change: no hook runs, even with a failing one configured.
+    let (out, doc) = deploy(&[]);
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    assert_eq!(doc["result"], "unchanged", "{}", out.dump());
+    assert_eq!(doc["hooks"]["ran"], serde_json::json!([]));
+}

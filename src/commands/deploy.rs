@@ -9,13 +9,15 @@ use clap::Args;
 use crate::calls::Clients;
 use crate::cli::GlobalArgs;
 use crate::config::Names;
+use crate::config::model::Strategy;
 use crate::ecs::short_task_definition;
+use crate::exit::BadInput;
 use crate::exit::ExitStatus;
 use crate::github::GitHub;
 use crate::pipeline::image::{Preflight, PushArgs, PushInputs, prepare_image};
 use crate::pipeline::{self, DeployResult, Outcome, Stack, WaitRules};
 use crate::printer::Printer;
-use crate::rollout::Rules;
+use crate::rollout::{Rules, WaitUntil, is_traffic_stage};
 
 #[derive(Debug, Args)]
 pub struct DeployArgs {
@@ -24,6 +26,9 @@ pub struct DeployArgs {
     /// Show what would change and change nothing (the same as `shipit plan`).
     #[arg(long)]
     pub dry_run: bool,
+    /// Do not run `hooks.before_deploy` (the result says they were skipped).
+    #[arg(long)]
+    pub skip_hooks: bool,
     #[command(flatten)]
     pub watch: WatchArgs,
 }
@@ -39,34 +44,34 @@ pub struct WatchArgs {
     /// Stop waiting when this many new tasks in a row stopped for the same reason.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=100))]
     pub fail_after: u16,
+    /// When to return: `deployed` (ECS declared the deployment successful; with early success
+    /// while old tasks still drain), `stable` (and the old tasks are gone), or a lifecycle
+    /// stage such as `bake-time` or `post-test-traffic-shift` (reached; the deployment goes on).
+    #[arg(long, default_value = "deployed", value_name = "WHEN")]
+    pub wait_until: WaitUntil,
+}
+
+impl WatchArgs {
+    /// A stage the service's strategy never goes through is bad input (exit 2), not a wait
+    /// that times out.
+    pub fn check_stage(&self, strategy: Strategy) -> Result<(), BadInput> {
+        match &self.wait_until {
+            WaitUntil::Stage(stage) if !strategy.shifts_traffic() && is_traffic_stage(stage) => {
+                Err(BadInput::new(format!(
+                    "--wait-until {}: a {strategy} deployment shifts no load-balancer traffic, so it never reaches that stage; wait for `deployed`, `stable`, `scale-up` or `bake-time`, or set `service.deployment.strategy`",
+                    self.wait_until.shown()
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// `90s`, `10m`, `1h`, `1h30m`, or plain seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let bad = || format!("`{text}` is not a duration: write 90s, 10m or 1h");
-    if let Ok(seconds) = text.parse::<u64>() {
-        return Ok(Duration::from_secs(seconds));
-    }
-    let mut total = 0u64;
-    let mut number = String::new();
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            number.push(c);
-            continue;
-        }
-        let n: u64 = number.parse().map_err(|_| bad())?;
-        number.clear();
-        total += n * match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            _ => return Err(bad()),
-        };
-    }
-    if !number.is_empty() || total == 0 {
-        return Err(bad());
-    }
-    Ok(Duration::from_secs(total))
+    crate::config::model::parse_seconds(text)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("`{text}` is not a duration: write 90s, 10m or 1h"))
 }
 
 pub async fn run(
@@ -78,6 +83,8 @@ pub async fn run(
         return super::plan::run(&args.push, global, printer).await;
     }
     let loaded = super::load_config(global, printer)?;
+    args.watch
+        .check_stage(loaded.config.service.deployment.strategy)?;
     let inputs = PushInputs::resolve(&loaded, &args.push, &global.aws)?;
     let aws = global.aws.load(loaded.config.region.as_deref()).await?;
     let clients = Clients::new(&aws.sdk);
@@ -127,9 +134,18 @@ pub async fn run(
         rules: Rules {
             fail_after_same_stops: args.watch.fail_after as usize,
         },
+        until: args.watch.wait_until.clone(),
     };
     let result = pipeline::deploy(
-        &stack, &inputs, &prepared, planned, &args.push, wait, printer, &group,
+        &stack,
+        &inputs,
+        &prepared,
+        planned,
+        &args.push,
+        wait,
+        args.skip_hooks,
+        printer,
+        &group,
     )
     .await?;
     if let Some(gh) = &github {
@@ -228,6 +244,16 @@ fn human(result: &DeployResult, names: &Names) -> String {
             "deployed {} to service {} in cluster {}: {td} is running ({:.1}s)\n",
             result.push.tagged_image, names.service, names.cluster, result.seconds
         )),
+        Outcome::StageReached => {
+            let stage = match result.rollout.as_ref().map(|r| &r.verdict) {
+                Some(crate::rollout::Verdict::StageReached { stage, .. }) => stage.as_str(),
+                _ => "?",
+            };
+            out.push_str(&format!(
+                "the deployment of {td} to service {} reached stage {stage} ({:.1}s); it goes on in ECS: follow it with `shipit status --watch`\n",
+                names.service, result.seconds
+            ))
+        }
         _ => {}
     }
     if let Some(f) = &result.failure {

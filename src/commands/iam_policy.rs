@@ -96,10 +96,11 @@ pub fn policy(config: &DeployConfig, names: &Names, region: &str, doctor: bool) 
         }),
         json!({
             // The watch reads ECS's own status of the deployment it started (where the
-            // service-deployment API answers).
+            // service-deployment API answers); `rollback` stops a blue/green, linear or canary
+            // deployment under way.
             "Sid": "EcsServiceDeployments",
             "Effect": "Allow",
-            "Action": ["ecs:DescribeServiceDeployments"],
+            "Action": ["ecs:DescribeServiceDeployments", "ecs:StopServiceDeployment"],
             "Resource": arn("ecs", &format!("service-deployment/{}/{}/*", names.cluster, names.service))
         }),
         json!({
@@ -182,6 +183,34 @@ pub fn policy(config: &DeployConfig, names: &Names, region: &str, doctor: bool) 
             "Action": ["iam:PassRole"],
             "Resource": roles,
             "Condition": { "StringEquals": { "iam:PassedToService": "ecs-tasks.amazonaws.com" } }
+        }));
+    }
+    // The roles ECS itself assumes during a deployment: the load balancer's (to move traffic
+    // between target groups) and the lifecycle hooks' (to invoke their functions).
+    let mut ecs_roles: Vec<&str> = config
+        .service
+        .load_balancer
+        .iter()
+        .filter(|_| config.service.deployment.strategy.shifts_traffic())
+        .filter_map(|lb| lb.role.as_deref())
+        .collect();
+    ecs_roles.extend(
+        config
+            .service
+            .deployment
+            .lifecycle_hooks
+            .iter()
+            .filter_map(|h| h.role.as_deref()),
+    );
+    ecs_roles.sort();
+    ecs_roles.dedup();
+    if !ecs_roles.is_empty() {
+        statements.push(json!({
+            "Sid": "PassDeploymentRoles",
+            "Effect": "Allow",
+            "Action": ["iam:PassRole"],
+            "Resource": ecs_roles,
+            "Condition": { "StringEquals": { "iam:PassedToService": "ecs.amazonaws.com" } }
         }));
     }
     json!({ "Version": "2012-10-17", "Statement": statements })

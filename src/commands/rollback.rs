@@ -1,5 +1,7 @@
-//! `shipit rollback`: put the service back on the task definition it ran before the last
-//! successful deploy (as shipit recorded it on the service), and wait like deploy.
+//! `shipit rollback`: during a blue/green, linear or canary deployment, stop it with a rollback
+//! (StopServiceDeployment) and wait until ECS has put the old revision back; otherwise put the
+//! service back on the task definition it ran before the last successful deploy (as shipit
+//! recorded it on the service), and wait like deploy.
 
 use std::time::Instant;
 
@@ -31,6 +33,7 @@ pub async fn run(
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
     let loaded = super::load_config(global, printer)?;
+    args.check_stage(loaded.config.service.deployment.strategy)?;
     let aws = global.aws.load(loaded.config.region.as_deref()).await?;
     let clients = Clients::new(&aws.sdk);
     let names = &loaded.names;
@@ -45,6 +48,9 @@ pub async fn run(
             names.cluster
         );
     };
+    if let Some(status) = stop_traffic_shift(&clients, &service, args, printer, started).await? {
+        return Ok(status);
+    }
     let current = service.task_definition().unwrap_or_default().to_string();
     let Some(previous) = tag_value(&service, TAG_PREVIOUS) else {
         bail!(
@@ -103,6 +109,7 @@ pub async fn run(
             names,
             &target,
             &rules,
+            &args.wait_until,
             args.timeout,
             since,
             printer,
@@ -146,4 +153,129 @@ pub async fn run(
     };
     printer.result(&result, &human)?;
     Ok(status)
+}
+
+#[derive(Debug, Serialize)]
+struct StoppedDeploymentResult {
+    ok: bool,
+    /// The service deployment that was stopped.
+    service_deployment: String,
+    strategy: String,
+    /// The service deployment's status at the end: ROLLBACK_SUCCESSFUL when it worked.
+    status: String,
+    reason: Option<String>,
+    seconds: f64,
+}
+
+/// A blue/green, linear or canary deployment under way is rolled back by ECS itself
+/// (StopServiceDeployment, stop type ROLLBACK): traffic goes back to the old revision, which
+/// still runs. Returns None when there is no such deployment (then rollback works as after a
+/// finished deploy).
+async fn stop_traffic_shift(
+    clients: &Clients,
+    service: &aws_sdk_ecs::types::Service,
+    args: &WatchArgs,
+    printer: &Printer,
+    started: Instant,
+) -> anyhow::Result<Option<ExitStatus>> {
+    let Some(arn) = ecs::current_service_deployment(service) else {
+        return Ok(None);
+    };
+    let Ok(sd) = ecs::service_deployment(&clients.ecs, &arn).await else {
+        return Ok(None);
+    };
+    let strategy = sd.strategy.clone().unwrap_or_else(|| "ROLLING".to_string());
+    if strategy == "ROLLING" || !matches!(sd.status.as_str(), "PENDING" | "IN_PROGRESS") {
+        return Ok(None);
+    }
+    printer.info(&format!(
+        "stopping the {} deployment under way (stage {}) and rolling it back",
+        strategy.to_ascii_lowercase(),
+        sd.lifecycle_stage.as_deref().unwrap_or("?")
+    ));
+    ecs::stop_service_deployment(&clients.ecs, &arn).await?;
+    let mut last = sd;
+    if !args.no_wait {
+        last = wait_for_rollback(clients, &arn, last, args.timeout, printer).await?;
+    }
+    let ok = args.no_wait || last.status == "ROLLBACK_SUCCESSFUL";
+    let result = StoppedDeploymentResult {
+        ok,
+        service_deployment: arn,
+        strategy,
+        status: last.status.clone(),
+        reason: last.rollback_reason.clone().or(last.status_reason.clone()),
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    let human = if args.no_wait {
+        "ECS accepted the rollback; it goes on (--no-wait)\n".to_string()
+    } else if ok {
+        format!(
+            "rolled back: production traffic is on the old revision again ({:.1}s)\n",
+            result.seconds
+        )
+    } else {
+        format!(
+            "the rollback did not finish: the service deployment is {}{}\n",
+            last.status,
+            result
+                .reason
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
+        )
+    };
+    printer.result(&result, &human)?;
+    Ok(Some(if ok {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    }))
+}
+
+/// Polls the service deployment until its rollback ended or the timeout passed, printing each
+/// stage and status as it changes.
+async fn wait_for_rollback(
+    clients: &Clients,
+    arn: &str,
+    mut last: crate::rollout::ServiceDeploymentView,
+    timeout: std::time::Duration,
+    printer: &Printer,
+) -> anyhow::Result<crate::rollout::ServiceDeploymentView> {
+    let started = Instant::now();
+    let mut interrupt = crate::signals::Interrupt::listen()?;
+    loop {
+        match ecs::service_deployment(&clients.ecs, arn).await {
+            Ok(now) => {
+                if (&now.status, &now.lifecycle_stage) != (&last.status, &last.lifecycle_stage) {
+                    printer.info(&format!(
+                        "  service deployment: {}{}",
+                        now.status,
+                        now.lifecycle_stage
+                            .as_deref()
+                            .map(|s| format!(", stage {s}"))
+                            .unwrap_or_default()
+                    ));
+                }
+                last = now;
+            }
+            Err(ecs::ServiceDeploymentUnread::Transient(why)) => {
+                tracing::debug!("DescribeServiceDeployments failed this poll: {why}");
+            }
+            Err(ecs::ServiceDeploymentUnread::Unavailable(why)) => {
+                bail!("cannot follow the rollback: DescribeServiceDeployments: {why}")
+            }
+        }
+        if matches!(
+            last.status.as_str(),
+            "ROLLBACK_SUCCESSFUL" | "ROLLBACK_FAILED" | "STOPPED" | "SUCCESSFUL"
+        ) || started.elapsed() >= timeout
+        {
+            return Ok(last);
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(2)) => {}
+            _ = interrupt.recv() => return Ok(last),
+        }
+    }
 }

@@ -10,15 +10,13 @@ use anyhow::{Context, bail};
 use clap::Args;
 use serde::Serialize;
 
-use crate::aws::error_chain;
 use crate::calls::Clients;
 use crate::cli::GlobalArgs;
 use crate::ecs::{self, short_task_definition};
 use crate::exit::{BadInput, ExitStatus};
+use crate::one_off::{self, OneOff};
 use crate::plan::service::ServiceSettings;
 use crate::printer::Printer;
-use crate::rollout::{TaskView, classify};
-use crate::signals::Interrupt;
 
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
@@ -50,12 +48,6 @@ struct RunResult {
     seconds: f64,
     interrupted: bool,
 }
-
-/// How often the task and its log stream are read.
-const POLL: Duration = Duration::from_secs(1);
-/// After the task stopped, how long to keep reading for lines the awslogs driver (which
-/// publishes every 5 s) has not delivered yet.
-const LATE_LINES: Duration = Duration::from_secs(10);
 
 pub async fn run(
     args: &RunArgs,
@@ -92,124 +84,59 @@ pub async fn run(
         .context("DescribeServices gave the service no task definition")?
         .to_string();
     let network = ServiceSettings::render(&loaded.config, names).network();
-    let out = clients
-        .ecs
-        .run_task()
-        .cluster(&names.cluster)
-        .task_definition(&task_definition)
-        .launch_type(aws_sdk_ecs::types::LaunchType::Fargate)
-        .network_configuration(network)
-        .started_by("shipit-run")
-        .overrides(
-            aws_sdk_ecs::types::TaskOverride::builder()
-                .container_overrides(
-                    aws_sdk_ecs::types::ContainerOverride::builder()
-                        .name(&container)
-                        .set_command(Some(args.command.clone()))
-                        .build(),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .map_err(|e| anyhow::anyhow!("ECS RunTask failed: {}", error_chain(&e)))?;
-    let Some(task) = out.tasks().first() else {
-        let why = out
-            .failures()
-            .first()
-            .map(|f| {
-                format!(
-                    "{} {}",
-                    f.reason().unwrap_or_default(),
-                    f.detail().unwrap_or_default()
-                )
-            })
-            .unwrap_or_else(|| "no reason given".to_string());
-        bail!("ECS did not start the task: {}", why.trim());
+    let job = OneOff {
+        cluster: &names.cluster,
+        task_definition: &task_definition,
+        container: &container,
+        command: &args.command,
+        network,
+        started_by: "shipit-run",
+        log_group: &names.log_group,
+        stream_prefix: &loaded.config.logs.stream_prefix,
+        timeout: args.timeout,
     };
-    let task_arn = task.task_arn().unwrap_or_default().to_string();
-    let task_id = task_arn.rsplit('/').next().unwrap_or(&task_arn).to_string();
-    printer.info(&format!(
-        "running `{}` in task {task_id} ({}, container {container})",
-        args.command.join(" "),
-        short_task_definition(&task_definition)
-    ));
-
-    let stream = crate::logs::stream_name(&loaded.config.logs.stream_prefix, &container, &task_id);
-    let mut follower = StreamFollower::new(&names.log_group, &stream);
-    let mut interrupt = Interrupt::listen()?;
-    let mut interrupted = false;
-    let mut stopped_at: Option<Instant> = None;
-    let mut last: Option<TaskView> = None;
-    loop {
-        for line in follower.read(&clients).await {
-            printer.raw(&format!("{line}\n"))?;
-        }
-        if let Some(at) = stopped_at {
-            // Stopped: read on until the late lines are in (or a few seconds with none).
-            if at.elapsed() >= LATE_LINES || (follower.lines > 0 && at.elapsed() >= 2 * POLL) {
-                break;
-            }
-        } else {
-            let view = describe(&clients, &names.cluster, &task_arn).await?;
-            if view.last_status == "STOPPED" {
-                stopped_at = Some(Instant::now());
-            }
-            last = Some(view);
-            if started.elapsed() >= args.timeout {
-                printer.warn(&format!(
-                    "timed out after {}s: stopping task {task_id}",
-                    args.timeout.as_secs()
-                ));
-                stop(
-                    &clients,
-                    &names.cluster,
-                    &task_arn,
-                    "timed out (shipit run)",
-                )
-                .await?;
-                bail!(
-                    "the task did not finish within {}s; it was stopped",
-                    args.timeout.as_secs()
-                );
-            }
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(POLL) => {}
-            _ = interrupt.recv(), if !interrupted && stopped_at.is_none() => {
-                interrupted = true;
-                stop(&clients, &names.cluster, &task_arn, "interrupted (shipit run)").await?;
-                printer.warn(&format!("interrupted: stopped task {task_id} (StopTask)"));
-            }
-        }
+    let end = one_off::run(
+        &clients,
+        &job,
+        &mut |task_id| {
+            printer.info(&format!(
+                "running `{}` in task {task_id} ({}, container {container})",
+                args.command.join(" "),
+                short_task_definition(&task_definition)
+            ))
+        },
+        &mut |line| printer.raw(&format!("{line}\n")),
+    )
+    .await?;
+    let task_id = &end.task_id;
+    if end.interrupted {
+        printer.warn(&format!("interrupted: stopped task {task_id} (StopTask)"));
     }
-
-    let task = last.context("the task was never described")?;
-    let exit_code = task
-        .containers
-        .iter()
-        .find(|c| c.name == container)
-        .and_then(|c| c.exit_code);
-    let (cause, fix) = match exit_code {
-        Some(_) => (None, None),
-        None => {
-            let cause = classify(&task);
-            (Some(cause.describe()), Some(cause.fix().to_string()))
-        }
-    };
+    if end.timed_out {
+        printer.warn(&format!(
+            "timed out after {}s: stopped task {task_id}",
+            args.timeout.as_secs()
+        ));
+        bail!(
+            "the task did not finish within {}s; it was stopped",
+            args.timeout.as_secs()
+        );
+    }
+    let exit_code = end.exit_code;
+    let (cause, fix) = end.never_ran().unzip();
     let result = RunResult {
-        ok: exit_code == Some(0) && !interrupted,
-        task_arn: task_arn.clone(),
+        ok: end.succeeded(),
+        task_arn: end.task_arn.clone(),
         task_definition,
         container,
         command: args.command.clone(),
         exit_code,
-        stopped_reason: task.stopped_reason.clone(),
+        stopped_reason: end.task.stopped_reason.clone(),
         cause: cause.clone(),
         fix: fix.clone(),
-        log_lines: follower.lines,
+        log_lines: end.line_count,
         seconds: started.elapsed().as_secs_f64(),
-        interrupted,
+        interrupted: end.interrupted,
     };
     let human = match (exit_code, &cause) {
         (Some(code), _) => format!("task {task_id} exited with code {code}\n"),
@@ -229,7 +156,7 @@ pub async fn run(
             printer.warn(human.trim_end());
         }
     }
-    Ok(if interrupted {
+    Ok(if end.interrupted {
         ExitStatus::Interrupted
     } else {
         match exit_code {
@@ -239,97 +166,4 @@ pub async fn run(
             None => ExitStatus::Failure,
         }
     })
-}
-
-async fn describe(clients: &Clients, cluster: &str, task_arn: &str) -> anyhow::Result<TaskView> {
-    let out = clients
-        .ecs
-        .describe_tasks()
-        .cluster(cluster)
-        .tasks(task_arn)
-        .send()
-        .await
-        .map_err(|e| anyhow::anyhow!("ECS DescribeTasks failed: {}", error_chain(&e)))?;
-    let task = out
-        .tasks()
-        .first()
-        .with_context(|| format!("task {task_arn} is gone from cluster {cluster}"))?;
-    Ok(ecs::task_view(task))
-}
-
-async fn stop(
-    clients: &Clients,
-    cluster: &str,
-    task_arn: &str,
-    reason: &str,
-) -> anyhow::Result<()> {
-    clients
-        .ecs
-        .stop_task()
-        .cluster(cluster)
-        .task(task_arn)
-        .reason(reason)
-        .send()
-        .await
-        .map_err(|e| anyhow::anyhow!("ECS StopTask failed: {}", error_chain(&e)))?;
-    Ok(())
-}
-
-/// Reads one log stream forward (GetLogEvents with the forward token): every line once, in
-/// order. The stream appears only once the container logged something.
-struct StreamFollower<'a> {
-    group: &'a str,
-    stream: &'a str,
-    token: Option<String>,
-    lines: usize,
-}
-
-impl<'a> StreamFollower<'a> {
-    fn new(group: &'a str, stream: &'a str) -> Self {
-        StreamFollower {
-            group,
-            stream,
-            token: None,
-            lines: 0,
-        }
-    }
-
-    /// The lines that arrived since the last read (none while the stream does not exist; a
-    /// failed read is tried again at the next poll).
-    async fn read(&mut self, clients: &Clients) -> Vec<String> {
-        let mut lines = Vec::new();
-        loop {
-            let answer = clients
-                .logs
-                .get_log_events()
-                .log_group_name(self.group)
-                .log_stream_name(self.stream)
-                .start_from_head(true)
-                .set_next_token(self.token.clone())
-                .send()
-                .await;
-            let out = match answer {
-                Ok(out) => out,
-                Err(err) => {
-                    tracing::debug!("GetLogEvents: {}", error_chain(&err));
-                    return lines;
-                }
-            };
-            let page: Vec<String> = out
-                .events()
-                .iter()
-                .filter_map(|e| e.message().map(|m| m.trim_end().to_string()))
-                .collect();
-            let next = out.next_forward_token().map(str::to_string);
-            let same = next == self.token;
-            self.token = next.or(self.token.take());
-            self.lines += page.len();
-            let empty = page.is_empty();
-            lines.extend(page);
-            // The forward token stays the same once the end is reached.
-            if same || empty {
-                return lines;
-            }
-        }
-    }
 }

@@ -16,7 +16,7 @@ use crate::config::Names;
 use crate::ecs::{self, short_task_definition};
 use crate::exit::ExitStatus;
 use crate::printer::Printer;
-use crate::rollout::{Snapshot, TaskView, classify};
+use crate::rollout::{ServiceDeploymentView, Snapshot, TaskView, classify, traffic_split};
 use crate::signals::Interrupt;
 
 #[derive(Debug, Args)]
@@ -38,6 +38,11 @@ pub struct Status {
     pub running: i32,
     pub pending: i32,
     pub task_definition: Option<String>,
+    /// rolling, blue_green, linear or canary.
+    pub strategy: Option<String>,
+    /// The service deployment ECS runs or ran last, where the service-deployment API answers:
+    /// its status, lifecycle stage, traffic split and hooks.
+    pub service_deployment: Option<ServiceDeploymentView>,
     pub deployments: Vec<DeploymentStatus>,
     pub tasks: Vec<TaskStatus>,
     pub events: Vec<EventStatus>,
@@ -135,6 +140,8 @@ pub async fn read_status(clients: &Clients, names: &Names) -> anyhow::Result<Sta
         running: 0,
         pending: 0,
         task_definition: None,
+        strategy: None,
+        service_deployment: None,
         deployments: Vec::new(),
         tasks: Vec::new(),
         events: Vec::new(),
@@ -159,6 +166,17 @@ pub async fn read_status(clients: &Clients, names: &Names) -> anyhow::Result<Sta
     }
     status.exists = true;
     status.task_definition = service.task_definition().map(str::to_string);
+    status.strategy = Some(
+        service
+            .deployment_configuration()
+            .and_then(|d| d.strategy())
+            .map_or("ROLLING", |s| s.as_str())
+            .to_ascii_lowercase(),
+    );
+    // Denied or not modelled (the local stack): status shows what DescribeServices says.
+    if let Some(arn) = ecs::current_service_deployment(&service) {
+        status.service_deployment = ecs::service_deployment(&clients.ecs, &arn).await.ok();
+    }
     status.desired = snapshot.desired;
     status.running = snapshot.running;
     status.pending = snapshot.pending;
@@ -345,9 +363,35 @@ fn human(s: &Status) -> String {
     }
     let _ = writeln!(
         out,
-        "service {} in cluster {}: {} desired, {} running, {} pending",
-        s.service, s.cluster, s.desired, s.running, s.pending
+        "service {} in cluster {} ({} deployments): {} desired, {} running, {} pending",
+        s.service,
+        s.cluster,
+        s.strategy.as_deref().unwrap_or("rolling"),
+        s.desired,
+        s.running,
+        s.pending
     );
+    if let Some(sd) = &s.service_deployment {
+        let mut line = format!("service deployment: {}", sd.status);
+        if let Some(stage) = &sd.lifecycle_stage {
+            let _ = write!(line, ", stage {stage}");
+        }
+        if let Some(split) = traffic_split(sd) {
+            let _ = write!(line, ", {split}");
+        }
+        for hook in &sd.hooks {
+            let _ = write!(
+                line,
+                ", hook {} {}",
+                hook.target_arn.as_deref().unwrap_or("pause"),
+                hook.status
+            );
+        }
+        if let Some(reason) = sd.rollback_reason.as_ref().or(sd.status_reason.as_ref()) {
+            let _ = write!(line, " ({reason})");
+        }
+        let _ = writeln!(out, "{line}");
+    }
     let _ = writeln!(out, "\ndeployments:");
     for d in &s.deployments {
         let _ = writeln!(

@@ -33,6 +33,75 @@ pub struct DeployConfig {
     pub container: ContainerConfig,
     #[serde(default)]
     pub logs: LogsConfig,
+    #[serde(default, skip_serializing_if = "HooksConfig::is_empty")]
+    pub hooks: HooksConfig,
+}
+
+/// Commands run as one-off tasks around a deploy.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct HooksConfig {
+    /// Run after the new task definition is registered and before the service is updated,
+    /// each as a one-off task of the new revision, in order (database migrations). A hook that
+    /// fails stops the deploy with the service untouched. They run only when the deploy moves
+    /// the service to another task definition; `--skip-hooks` skips them.
+    #[serde(default)]
+    pub before_deploy: Vec<BeforeDeployHook>,
+}
+
+impl HooksConfig {
+    pub fn is_empty(&self) -> bool {
+        self.before_deploy.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct BeforeDeployHook {
+    /// The command, in place of the container's: `[python, manage.py, migrate]`.
+    pub run: Vec<String>,
+    /// The container it runs in. Default: the app container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    /// Stop it and fail the deploy after this long: `90s`, `10m`, `1h`. Default: 10m.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
+}
+
+impl BeforeDeployHook {
+    /// A before-deploy hook's default timeout, in seconds.
+    pub const DEFAULT_TIMEOUT: u64 = 600;
+
+    pub fn timeout_seconds(&self) -> u64 {
+        self.timeout
+            .as_deref()
+            .and_then(parse_seconds)
+            .unwrap_or(Self::DEFAULT_TIMEOUT)
+    }
+}
+
+/// `90s`, `10m`, `1h`, `1h30m`, or plain seconds -> seconds; None for anything else or 0.
+pub fn parse_seconds(text: &str) -> Option<u64> {
+    if let Ok(seconds) = text.parse::<u64>() {
+        return (seconds > 0).then_some(seconds);
+    }
+    let mut total = 0u64;
+    let mut number = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let n: u64 = number.parse().ok()?;
+        number.clear();
+        total = total.checked_add(n.checked_mul(match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            _ => return None,
+        })?)?;
+    }
+    (number.is_empty() && total > 0).then_some(total)
 }
 
 /// The ECR repository the image is pushed to (created when missing).
@@ -196,6 +265,257 @@ pub struct ServiceConfig {
     pub health_check_grace_period: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load_balancer: Option<LoadBalancerConfig>,
+    #[serde(default)]
+    pub deployment: DeploymentConfig,
+}
+
+/// How ECS moves the service to a new revision: a rolling update (the default), or one of the
+/// strategies that shift load-balancer traffic between two revisions (blue/green, linear,
+/// canary).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct DeploymentConfig {
+    /// rolling (default), blue_green, linear or canary. The last three need
+    /// `service.load_balancer` with an alternate target group, a production listener rule and
+    /// a role.
+    #[serde(default)]
+    pub strategy: Strategy,
+    /// How long both revisions keep running after all production traffic moved (blue_green,
+    /// linear, canary; required for blue_green), or after early success (rolling): `10m`,
+    /// `1h`, `0`. Whole minutes, at most 24h.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bake_time: Option<Minutes>,
+    /// canary only: the share of production traffic the new revision gets first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<CanaryConfig>,
+    /// linear only: the share of production traffic moved at each step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linear: Option<LinearConfig>,
+    /// Lambda functions (or pauses) ECS runs at lifecycle stages; blue_green, linear, canary.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lifecycle_hooks: Vec<LifecycleHookConfig>,
+    /// rolling only: ECS declares success once this share of new tasks is healthy, and drains
+    /// the old tasks afterwards (`--wait-until deployed` returns then; `stable` waits for the
+    /// old tasks to be gone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub early_success: Option<EarlySuccessConfig>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    #[default]
+    Rolling,
+    BlueGreen,
+    Linear,
+    Canary,
+}
+
+impl Strategy {
+    /// The name ECS uses (`DeploymentStrategy`).
+    pub fn ecs_name(self) -> &'static str {
+        match self {
+            Strategy::Rolling => "ROLLING",
+            Strategy::BlueGreen => "BLUE_GREEN",
+            Strategy::Linear => "LINEAR",
+            Strategy::Canary => "CANARY",
+        }
+    }
+
+    /// Strategies that shift load-balancer traffic between two revisions.
+    pub fn shifts_traffic(self) -> bool {
+        self != Strategy::Rolling
+    }
+}
+
+impl fmt::Display for Strategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Strategy::Rolling => "rolling",
+            Strategy::BlueGreen => "blue_green",
+            Strategy::Linear => "linear",
+            Strategy::Canary => "canary",
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct CanaryConfig {
+    /// Percent of production traffic for the canary, 0.1-100 in steps of 0.1. Default: 5.
+    #[serde(default = "canary_percent_default")]
+    pub percent: f64,
+    /// How long the canary takes its share before the rest moves: `10m` (the default), at most
+    /// 24h.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bake_time: Option<Minutes>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct LinearConfig {
+    /// Percent of production traffic moved at each step, 3-100 in steps of 0.1. Default: 10.
+    #[serde(default = "step_percent_default")]
+    pub step_percent: f64,
+    /// How long each step lasts before the next: `6m` (the default), at most 24h.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_bake_time: Option<Minutes>,
+}
+
+/// A lifecycle hook: ECS calls the Lambda function (or pauses until `ContinueServiceDeployment`)
+/// at each of the stages, and rolls back when the function answers FAILED.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct LifecycleHookConfig {
+    /// The stages at which the hook runs (at least one).
+    pub stages: Vec<HookStage>,
+    /// ARN of the Lambda function ECS invokes. Either this or `pause: true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lambda: Option<String>,
+    /// Pause the deployment at the stages until someone continues it.
+    #[serde(default)]
+    pub pause: bool,
+    /// ARN of the role ECS assumes to invoke the function (required with `lambda`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// How long ECS waits for the hook (`30m`, `2h`; 1m-14d). Default: ECS's 24h.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Minutes>,
+    /// What ECS does when the hook times out: rollback (default) or continue.
+    #[serde(default)]
+    pub on_timeout: HookTimeoutAction,
+}
+
+/// The lifecycle stages a hook can run at, as ECS orders them.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum HookStage {
+    ReconcileService,
+    PreScaleUp,
+    PostScaleUp,
+    TestTrafficShift,
+    PostTestTrafficShift,
+    PreProductionTrafficShift,
+    ProductionTrafficShift,
+    PostProductionTrafficShift,
+}
+
+impl HookStage {
+    pub fn ecs_name(self) -> &'static str {
+        match self {
+            HookStage::ReconcileService => "RECONCILE_SERVICE",
+            HookStage::PreScaleUp => "PRE_SCALE_UP",
+            HookStage::PostScaleUp => "POST_SCALE_UP",
+            HookStage::TestTrafficShift => "TEST_TRAFFIC_SHIFT",
+            HookStage::PostTestTrafficShift => "POST_TEST_TRAFFIC_SHIFT",
+            HookStage::PreProductionTrafficShift => "PRE_PRODUCTION_TRAFFIC_SHIFT",
+            HookStage::ProductionTrafficShift => "PRODUCTION_TRAFFIC_SHIFT",
+            HookStage::PostProductionTrafficShift => "POST_PRODUCTION_TRAFFIC_SHIFT",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HookTimeoutAction {
+    #[default]
+    Rollback,
+    Continue,
+}
+
+impl HookTimeoutAction {
+    pub fn ecs_name(self) -> &'static str {
+        match self {
+            HookTimeoutAction::Rollback => "ROLLBACK",
+            HookTimeoutAction::Continue => "CONTINUE",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct EarlySuccessConfig {
+    /// Percent of the desired count that must run healthy on the new revision, 0-100, at
+    /// least `min_healthy_percent`.
+    pub healthy_percent: i64,
+    /// When the old tasks go: deferred (default: after success, in the background) or
+    /// blocking (before ECS declares success).
+    #[serde(default)]
+    pub cleanup: Cleanup,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Cleanup {
+    #[default]
+    Deferred,
+    Blocking,
+}
+
+impl Cleanup {
+    pub fn ecs_name(self) -> &'static str {
+        match self {
+            Cleanup::Deferred => "DEFERRED",
+            Cleanup::Blocking => "BLOCKING",
+        }
+    }
+}
+
+/// A duration ECS counts in minutes: `10m`, `1h`, `1h30m`, or `0`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Minutes {
+    Text(String),
+    /// Only `0` is accepted without a unit.
+    Number(i64),
+}
+
+impl Minutes {
+    pub fn minutes(&self) -> Option<i64> {
+        match self {
+            Minutes::Text(text) => parse_minutes(text),
+            Minutes::Number(0) => Some(0),
+            Minutes::Number(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for Minutes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Minutes::Text(text) => f.write_str(text),
+            Minutes::Number(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+/// `10m`, `1h`, `1h30m`, `0` -> minutes; None for anything else (seconds that are not whole
+/// minutes included: ECS counts these durations in minutes).
+pub fn parse_minutes(text: &str) -> Option<i64> {
+    let text = text.trim();
+    if text == "0" {
+        return Some(0);
+    }
+    let mut seconds = 0i64;
+    let mut number = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let n: i64 = number.parse().ok()?;
+        number.clear();
+        seconds = seconds.checked_add(n.checked_mul(match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86400,
+            _ => return None,
+        })?)?;
+    }
+    (number.is_empty() && !text.is_empty() && seconds % 60 == 0).then_some(seconds / 60)
 }
 
 /// ECS deployment circuit breaker: stop a deployment whose tasks keep failing.
@@ -229,6 +549,22 @@ pub struct LoadBalancerConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 65535))]
     pub container_port: Option<i64>,
+    /// blue_green, linear, canary: the second target group, which the new revision's tasks
+    /// join before traffic moves to them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alternate_target_group_arn: Option<String>,
+    /// blue_green, linear, canary: ARN of the listener rule (Application Load Balancer) or
+    /// listener (Network Load Balancer) that carries production traffic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub production_listener_rule: Option<String>,
+    /// Optional: the listener rule or listener for test traffic, which reaches the new
+    /// revision before production traffic does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_listener_rule: Option<String>,
+    /// blue_green, linear, canary: ARN of the role ECS assumes to change the listener rules
+    /// (the AmazonECSInfrastructureRolePolicyForLoadBalancers policy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
 }
 
 /// The task definition (Fargate).
@@ -443,13 +779,32 @@ fn memory_default() -> i64 {
 fn port_default() -> i64 {
     5000
 }
+fn canary_percent_default() -> f64 {
+    5.0
+}
+fn step_percent_default() -> f64 {
+    10.0
+}
 fn stream_prefix_default() -> String {
     "ecs".to_string()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::parse_size;
+    use super::{parse_minutes, parse_size};
+
+    #[test]
+    fn minutes_take_hours_and_whole_minutes() {
+        assert_eq!(parse_minutes("10m"), Some(10));
+        assert_eq!(parse_minutes("1h30m"), Some(90));
+        assert_eq!(parse_minutes("120s"), Some(2));
+        assert_eq!(parse_minutes("14d"), Some(20160));
+        assert_eq!(parse_minutes("0"), Some(0));
+        assert_eq!(parse_minutes("0m"), Some(0));
+        for bad in ["", "10", "90s", "5x", "m", "1h30"] {
+            assert_eq!(parse_minutes(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn sizes_take_binary_and_decimal_units() {

@@ -8,6 +8,7 @@
 //! `plan` stops after the plan; `push` applies the repository and pushes; `deploy` runs them
 //! all.
 
+pub mod hooks;
 pub mod image;
 pub mod push;
 pub mod report;
@@ -26,6 +27,7 @@ use crate::exit::ExitStatus;
 use crate::plan::{self, Change, Current, ImagePlan, Plan};
 use crate::printer::Printer;
 use crate::rollout::{Cause, Rules, Target, Verdict};
+pub use hooks::HooksOutcome;
 use image::{PreparedImage, PushArgs, PushInputs};
 use push::{PushResult, RegistryTarget, RepositoryOutcome};
 
@@ -192,6 +194,10 @@ pub async fn push(
 pub enum Outcome {
     /// The rollout finished: the service runs the new revision on every task.
     Deployed,
+    /// `--wait-until STAGE`: the deployment reached the stage and goes on in ECS.
+    StageReached,
+    /// A before-deploy hook failed: the service was not updated.
+    HookFailed,
     /// Nothing to change, and the service already runs this revision on every task.
     Unchanged,
     /// `--no-wait`: ECS accepted the change (or is still rolling it out).
@@ -206,7 +212,9 @@ pub enum Outcome {
 impl Outcome {
     pub fn exit_status(self) -> ExitStatus {
         match self {
-            Outcome::Deployed | Outcome::Unchanged | Outcome::Accepted => ExitStatus::Success,
+            Outcome::Deployed | Outcome::StageReached | Outcome::Unchanged | Outcome::Accepted => {
+                ExitStatus::Success
+            }
             Outcome::Interrupted => ExitStatus::Interrupted,
             _ => ExitStatus::Failure,
         }
@@ -215,6 +223,8 @@ impl Outcome {
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Deployed => "deployed",
+            Outcome::StageReached => "stage-reached",
+            Outcome::HookFailed => "hook-failed",
             Outcome::Unchanged => "unchanged",
             Outcome::Accepted => "accepted",
             Outcome::Failed => "failed",
@@ -299,6 +309,8 @@ pub struct DeployResult {
     pub log_group: plan::LogGroupPlan,
     pub task_definition: TaskDefinitionOutcome,
     pub service: ServiceOutcome,
+    /// `hooks.before_deploy`: what ran, or that `--skip-hooks` skipped them.
+    pub hooks: HooksOutcome,
     pub deployment_id: Option<String>,
     pub watched: Option<Watched>,
     pub rollout: Option<RolloutOutcome>,
@@ -308,11 +320,12 @@ pub struct DeployResult {
 }
 
 /// How to wait.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct WaitRules {
     pub wait: bool,
     pub timeout: Duration,
     pub rules: Rules,
+    pub until: crate::rollout::WaitUntil,
 }
 
 /// Applies the plan (after the image was read, checked and planned), then watches: the
@@ -326,6 +339,7 @@ pub async fn deploy(
     planned: Planned,
     args: &PushArgs,
     wait: WaitRules,
+    skip_hooks: bool,
     printer: &Printer,
     group: &dyn Fn(Option<&str>),
 ) -> anyhow::Result<DeployResult> {
@@ -363,17 +377,6 @@ pub async fn deploy(
             ecs::short_task_definition(&td_arn)
         ));
     }
-    let applied = crate::apply::service(clients, &plan.service, &td_arn).await?;
-    for change in plan
-        .service
-        .changes
-        .iter()
-        .filter(|c| c.operation != plan::Operation::TagResource && !plan.service.create)
-    {
-        printer.info(&format!("  {}", plan::human::change_line(change)));
-    }
-    group(None);
-
     // The image size against what the service ran before.
     if let Some(previous) = planned
         .current
@@ -385,7 +388,6 @@ pub async fn deploy(
         pushed.size_report.deployed_bytes =
             image::image_size_in_ecr(clients, stack.loaded, previous).await;
     }
-    printer.info(&format!("image {}", pushed.size_report.summary()));
 
     let previous_td = plan.service.current_task_definition.clone();
     let mut result = DeployResult {
@@ -400,18 +402,54 @@ pub async fn deploy(
             registered,
         },
         service: ServiceOutcome {
-            arn: applied.arn.clone(),
-            created: plan.service.create,
-            updated: plan.service.writes_service() && !plan.service.create,
+            arn: plan.service.arn.clone().unwrap_or_default(),
+            created: false,
+            updated: false,
             previous_task_definition: previous_td.clone(),
         },
-        deployment_id: applied.deployment_id.clone(),
+        hooks: HooksOutcome {
+            skipped: skip_hooks && !plan.hooks.is_empty(),
+            ran: Vec::new(),
+        },
+        deployment_id: None,
         watched: None,
         rollout: None,
         failure: None,
         seconds: 0.0,
         api_calls: BTreeMap::new(),
     };
+
+    // Before-deploy hooks: one-off tasks of the new revision. The service is updated only
+    // once each of them exited 0.
+    if result.hooks.skipped {
+        printer.info(&format!(
+            "skipping {} before-deploy hook(s) (--skip-hooks)",
+            plan.hooks.len()
+        ));
+    } else if !plan.hooks.is_empty() {
+        group(None);
+        let stopped = hooks::run_all(stack, plan, &td_arn, &mut result, printer, group).await?;
+        if stopped {
+            return Ok(finish(result, clients, started));
+        }
+        group(Some("service"));
+    }
+
+    let applied = crate::apply::service(clients, &plan.service, &td_arn).await?;
+    for change in plan
+        .service
+        .changes
+        .iter()
+        .filter(|c| c.operation != plan::Operation::TagResource && !plan.service.create)
+    {
+        printer.info(&format!("  {}", plan::human::change_line(change)));
+    }
+    group(None);
+    printer.info(&format!("image {}", result.push.size_report.summary()));
+    result.service.arn = applied.arn.clone();
+    result.service.created = plan.service.create;
+    result.service.updated = plan.service.writes_service() && !plan.service.create;
+    result.deployment_id = applied.deployment_id.clone();
 
     // The deployment to judge: ours, or the one ECS already runs for this task definition.
     let current_service = planned.current.service.as_ref();
@@ -473,7 +511,8 @@ pub async fn deploy(
             events: Vec::new(),
             service_deployment: None,
         };
-        if let Verdict::Succeeded { .. } = crate::rollout::evaluate(&snapshot, &target, &wait.rules)
+        if let Verdict::Succeeded { .. } =
+            crate::rollout::evaluate_until(&snapshot, &target, &wait.rules, &wait.until)
         {
             result.result = Outcome::Unchanged;
             crate::apply::record(clients, &plan.service, &result.service.arn, &td_arn).await?;
@@ -496,6 +535,7 @@ pub async fn deploy(
         names,
         &target,
         &wait.rules,
+        &wait.until,
         timeout,
         since,
         printer,
@@ -535,6 +575,8 @@ mod tests {
     fn outcome_names_agree_with_their_json() {
         for outcome in [
             Outcome::Deployed,
+            Outcome::StageReached,
+            Outcome::HookFailed,
             Outcome::Unchanged,
             Outcome::Accepted,
             Outcome::Failed,

@@ -72,6 +72,8 @@ pub async fn conclude(
                 ));
             }
         }
+        // Not recorded for rollback: the deployment may still roll back after the stage.
+        Verdict::StageReached { .. } => result.result = Outcome::StageReached,
         _ if interrupted => {
             result.result = Outcome::Interrupted;
             failure = Some(FailureReport::without_evidence(
@@ -126,20 +128,33 @@ pub async fn conclude(
                     .as_deref()
                     .filter(|p| *p != target.task_definition)
             {
-                clients
-                    .ecs
-                    .update_service()
-                    .cluster(&names.cluster)
-                    .service(&names.service)
-                    .task_definition(previous)
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        anyhow::anyhow!(
-                            "rolling back failed: ECS UpdateService: {}",
-                            error_chain(&e)
-                        )
-                    })?;
+                let strategy = loaded.config.service.deployment.strategy;
+                match &target.service_deployment_arn {
+                    // Blue/green, linear, canary: ECS moves the traffic back itself, to the
+                    // old revision that still runs; a new UpdateService would start another
+                    // traffic-shifting deployment.
+                    Some(arn) if strategy.shifts_traffic() => {
+                        crate::ecs::stop_service_deployment(&clients.ecs, arn)
+                            .await
+                            .map_err(|e| e.context("rolling back failed"))?;
+                    }
+                    _ => {
+                        clients
+                            .ecs
+                            .update_service()
+                            .cluster(&names.cluster)
+                            .service(&names.service)
+                            .task_definition(previous)
+                            .send()
+                            .await
+                            .map_err(|e| {
+                                anyhow::anyhow!(
+                                    "rolling back failed: ECS UpdateService: {}",
+                                    error_chain(&e)
+                                )
+                            })?;
+                    }
+                }
                 rolled_back_to = Some(previous.to_string());
                 result.result = Outcome::RolledBack;
             }

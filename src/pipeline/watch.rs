@@ -8,7 +8,7 @@ use crate::calls::Clients;
 use crate::config::Names;
 use crate::ecs::{self, short_task_definition};
 use crate::printer::Printer;
-use crate::rollout::{self, Rules, Snapshot, Target, Verdict};
+use crate::rollout::{self, Rules, Snapshot, Target, Verdict, WaitUntil};
 use crate::signals::Interrupt;
 
 /// Polls in a row that fail (each after the SDK's own retries) before the watch gives up.
@@ -25,13 +25,16 @@ pub struct WatchEnd {
     pub polls: u32,
 }
 
-/// Polls ECS until the verdict is final, the timeout passes or the user interrupts. Polls
-/// every second at first, then every two: a finished rollout is noticed within 2 s.
+/// Polls ECS until the verdict is final (see `rollout::evaluate_until` for what `until`
+/// changes), the timeout passes or the user interrupts. Polls every second at first, then
+/// every two: a finished rollout is noticed within 2 s.
+#[allow(clippy::too_many_arguments)]
 pub async fn watch(
     clients: &Clients,
     names: &Names,
     target: &Target,
     rules: &Rules,
+    until: &WaitUntil,
     timeout: Duration,
     since: f64,
     printer: &Printer,
@@ -41,10 +44,15 @@ pub async fn watch(
     let mut polls = 0u32;
     let mut interrupt = Interrupt::listen()?;
     printer.info(&format!(
-        "waiting for the rollout of {} (timeout {}s)",
+        "waiting until the rollout of {} is {} (timeout {}s)",
         short_task_definition(&target.task_definition),
+        match until {
+            WaitUntil::Stage(_) => format!("at stage {}", until.shown()),
+            _ => until.shown(),
+        },
         timeout.as_secs()
     ));
+    let mut said_draining = false;
     let mut failed_polls = 0u32;
     // Followed while the service-deployment API answers; DescribeServices judges alone after.
     let mut follow = target.service_deployment_arn.clone();
@@ -86,6 +94,11 @@ pub async fn watch(
                     printer.info(&format!(
                         "  the service-deployment API did not describe this deployment ({why}); judging from DescribeServices"
                     ));
+                    if let WaitUntil::Stage(_) = until {
+                        printer.info(
+                            "  without it no stage can be seen: waiting until the deployment is done, which is past every stage",
+                        );
+                    }
                     follow = None;
                 }
                 Err(ecs::ServiceDeploymentUnread::Transient(why)) => {
@@ -96,7 +109,17 @@ pub async fn watch(
         for line in rollout::changes(last.as_ref(), &snapshot, target) {
             printer.info(&format!("  {line}"));
         }
-        let verdict = rollout::evaluate(&snapshot, target, rules);
+        let verdict = rollout::evaluate_until(&snapshot, target, rules, until);
+        if !said_draining
+            && !verdict.is_final()
+            && matches!(
+                rollout::evaluate(&snapshot, target, rules),
+                Verdict::Succeeded { .. }
+            )
+        {
+            said_draining = true;
+            printer.info("  ECS declared the deployment successful; waiting for the old tasks to be gone (--wait-until stable)");
+        }
         last = Some(snapshot);
         let seconds = started.elapsed().as_secs_f64();
         if verdict.is_final() {

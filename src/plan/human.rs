@@ -53,6 +53,14 @@ pub fn render(plan: &Plan) -> String {
         }
         out.push_str(&format!("  {}\n", change_line(c)));
     }
+    if !plan.hooks.is_empty() {
+        out.push_str(
+            "before-deploy hooks: ECS RunTask, after the task definition is registered and before the service is updated\n",
+        );
+        for hook in &plan.hooks {
+            out.push_str(&format!("  {}\n", hook.shown()));
+        }
+    }
     out
 }
 

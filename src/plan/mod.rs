@@ -271,6 +271,28 @@ pub struct Plan {
     pub log_group: LogGroupPlan,
     pub task_definition: TaskDefinitionPlan,
     pub service: ServicePlan,
+    /// The before-deploy hooks this deploy runs: all of them when it moves the service to
+    /// another task definition (or creates it), none otherwise.
+    pub hooks: Vec<PlannedHook>,
+}
+
+/// A before-deploy hook: a one-off task of the new revision, run before the service update.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedHook {
+    pub command: Vec<String>,
+    pub container: String,
+    pub timeout_seconds: u64,
+}
+
+impl PlannedHook {
+    pub fn shown(&self) -> String {
+        format!(
+            "run `{}` in container {} (timeout {}s)",
+            self.command.join(" "),
+            self.container,
+            self.timeout_seconds
+        )
+    }
 }
 
 impl Plan {
@@ -291,9 +313,14 @@ impl Plan {
 
     /// The AWS write calls applying the plan makes (`ECS:UpdateService`...), each once.
     pub fn writes(&self) -> BTreeSet<&'static str> {
-        self.changes()
+        let mut writes: BTreeSet<&'static str> = self
+            .changes()
             .filter_map(|c| c.operation.api_name())
-            .collect()
+            .collect();
+        if !self.hooks.is_empty() {
+            writes.insert("ECS:RunTask");
+        }
+        writes
     }
 }
 
@@ -329,6 +356,23 @@ pub fn build(
         target,
         current.service.as_ref(),
     );
+    let hooks = if service.create || service.updates("taskDefinition") {
+        config
+            .hooks
+            .before_deploy
+            .iter()
+            .map(|h| PlannedHook {
+                command: h.run.clone(),
+                container: h
+                    .container
+                    .clone()
+                    .unwrap_or_else(|| names.container.clone()),
+                timeout_seconds: h.timeout_seconds(),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(Plan {
         repository,
         image,
@@ -336,6 +380,7 @@ pub fn build(
         log_group,
         task_definition,
         service,
+        hooks,
     })
 }
 
@@ -484,13 +529,16 @@ container:
                     .into(),
             container_name: "web".into(),
             container_port: 5000,
+            traffic_shift: None,
         }];
         let svc = aws_sdk_ecs::types::Service::builder()
             .service_arn("arn:aws:ecs:us-east-1:123456789012:service/default/web")
             .task_definition(td_arn)
             .desired_count(settings.desired_count)
             .network_configuration(settings.network())
-            .deployment_configuration(settings.deployment_configuration())
+            .deployment_configuration(
+                settings.deployment_configuration(service::Dropped::default()),
+            )
             .health_check_grace_period_seconds(60)
             .set_load_balancers(Some(settings.load_balancers()))
             .tags(

@@ -25,6 +25,7 @@ pub struct ServiceSettings {
     /// 0 is ECS's default and means none.
     pub health_check_grace_period: i32,
     pub load_balancers: Vec<LoadBalancerDef>,
+    pub deployment: DeploymentSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -32,6 +33,290 @@ pub struct LoadBalancerDef {
     pub target_group_arn: String,
     pub container_name: String,
     pub container_port: i32,
+    /// What blue/green, linear and canary deployments need (ECS's `advancedConfiguration`).
+    pub traffic_shift: Option<TrafficShiftDef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TrafficShiftDef {
+    pub alternate_target_group_arn: String,
+    pub production_listener_rule: String,
+    pub test_listener_rule: Option<String>,
+    pub role_arn: String,
+}
+
+/// The deployment strategy and what goes with it, as ECS's DeploymentConfiguration holds it.
+/// ECS's own defaults are written out (canary 5% for 10 minutes, linear 10% every 6 minutes,
+/// a hook's 24-hour timeout with rollback), so a config that leaves them out plans clean
+/// against the service ECS reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeploymentSettings {
+    /// ROLLING, BLUE_GREEN, LINEAR or CANARY.
+    pub strategy: String,
+    /// Minutes; None for a rolling update without one.
+    pub bake_time_minutes: Option<i32>,
+    /// Canary: (percent in tenths, minutes).
+    pub canary: Option<(i32, i32)>,
+    /// Linear: (step percent in tenths, minutes per step).
+    pub linear: Option<(i32, i32)>,
+    pub lifecycle_hooks: Vec<HookDef>,
+    /// Early success: (healthy percent, BLOCKING or DEFERRED).
+    pub early_success: Option<(i32, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HookDef {
+    /// AWS_LAMBDA or PAUSE.
+    pub target_type: String,
+    pub target_arn: Option<String>,
+    pub role_arn: Option<String>,
+    /// In ECS's order.
+    pub stages: Vec<String>,
+    pub timeout_minutes: i32,
+    /// ROLLBACK or CONTINUE.
+    pub on_timeout: String,
+}
+
+impl HookDef {
+    fn shown(&self) -> String {
+        let target = match &self.target_arn {
+            Some(arn) => format!("lambda {arn}"),
+            None => "pause".to_string(),
+        };
+        let role = self
+            .role_arn
+            .as_deref()
+            .map(|r| format!(" as {r}"))
+            .unwrap_or_default();
+        format!(
+            "{target}{role} at {}, timeout {}m then {}",
+            self.stages.join(","),
+            self.timeout_minutes,
+            self.on_timeout
+        )
+    }
+}
+
+/// Parts of the deployment configuration the service has and the config dropped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Dropped {
+    /// Send `lifecycleHooks: []`.
+    pub hooks: bool,
+    /// Send `earlySuccessCriteria: {enable: false}`.
+    pub early_success: bool,
+}
+
+/// A hook's timeout when none is set (ECS's default: 24 hours).
+const HOOK_TIMEOUT_MINUTES: i32 = 1440;
+const CANARY_BAKE_MINUTES: i32 = 10;
+const LINEAR_STEP_MINUTES: i32 = 6;
+
+fn tenths(percent: f64) -> i32 {
+    (percent * 10.0).round() as i32
+}
+
+fn percent_text(tenths: i32) -> String {
+    if tenths % 10 == 0 {
+        format!("{}%", tenths / 10)
+    } else {
+        format!("{}.{}%", tenths / 10, tenths % 10)
+    }
+}
+
+impl DeploymentSettings {
+    fn render(config: &crate::config::model::DeploymentConfig) -> DeploymentSettings {
+        use crate::config::model::{Minutes, Strategy};
+        let minutes = |value: Option<&Minutes>, default: i32| {
+            value
+                .and_then(Minutes::minutes)
+                .map_or(default, |m| m as i32)
+        };
+        let strategy = config.strategy;
+        let mut bake_time_minutes = config
+            .bake_time
+            .as_ref()
+            .and_then(Minutes::minutes)
+            .map(|m| m as i32);
+        if strategy == Strategy::Rolling && bake_time_minutes == Some(0) {
+            bake_time_minutes = None;
+        }
+        let canary = (strategy == Strategy::Canary).then(|| {
+            let c = config.canary.as_ref();
+            (
+                tenths(c.map_or(5.0, |c| c.percent)),
+                minutes(c.and_then(|c| c.bake_time.as_ref()), CANARY_BAKE_MINUTES),
+            )
+        });
+        let linear = (strategy == Strategy::Linear).then(|| {
+            let l = config.linear.as_ref();
+            (
+                tenths(l.map_or(10.0, |l| l.step_percent)),
+                minutes(
+                    l.and_then(|l| l.step_bake_time.as_ref()),
+                    LINEAR_STEP_MINUTES,
+                ),
+            )
+        });
+        let lifecycle_hooks = config
+            .lifecycle_hooks
+            .iter()
+            .map(|h| {
+                let mut stages = h.stages.clone();
+                stages.sort();
+                stages.dedup();
+                HookDef {
+                    target_type: if h.pause { "PAUSE" } else { "AWS_LAMBDA" }.to_string(),
+                    target_arn: h.lambda.clone(),
+                    role_arn: h.role.clone(),
+                    stages: stages.iter().map(|s| s.ecs_name().to_string()).collect(),
+                    timeout_minutes: minutes(h.timeout.as_ref(), HOOK_TIMEOUT_MINUTES),
+                    on_timeout: h.on_timeout.ecs_name().to_string(),
+                }
+            })
+            .collect();
+        DeploymentSettings {
+            strategy: strategy.ecs_name().to_string(),
+            bake_time_minutes,
+            canary,
+            linear,
+            lifecycle_hooks,
+            early_success: config
+                .early_success
+                .map(|e| (e.healthy_percent as i32, e.cleanup.ecs_name().to_string())),
+        }
+    }
+
+    fn from_ecs(d: Option<&aws_sdk_ecs::types::DeploymentConfiguration>) -> DeploymentSettings {
+        /// ECS's order of the stages, for comparing hooks whatever order they were listed in.
+        const ORDER: &[&str] = &[
+            "RECONCILE_SERVICE",
+            "PRE_SCALE_UP",
+            "POST_SCALE_UP",
+            "TEST_TRAFFIC_SHIFT",
+            "POST_TEST_TRAFFIC_SHIFT",
+            "PRE_PRODUCTION_TRAFFIC_SHIFT",
+            "PRODUCTION_TRAFFIC_SHIFT",
+            "POST_PRODUCTION_TRAFFIC_SHIFT",
+        ];
+        let strategy = d
+            .and_then(|d| d.strategy())
+            .map_or("ROLLING", |s| s.as_str())
+            .to_string();
+        let mut bake_time_minutes = d.and_then(|d| d.bake_time_in_minutes());
+        if strategy == "ROLLING" && bake_time_minutes == Some(0) {
+            bake_time_minutes = None;
+        }
+        let canary = (strategy == "CANARY").then(|| {
+            let c = d.and_then(|d| d.canary_configuration());
+            (
+                tenths(c.and_then(|c| c.canary_percent()).unwrap_or(5.0)),
+                c.and_then(|c| c.canary_bake_time_in_minutes())
+                    .unwrap_or(CANARY_BAKE_MINUTES),
+            )
+        });
+        let linear = (strategy == "LINEAR").then(|| {
+            let l = d.and_then(|d| d.linear_configuration());
+            (
+                tenths(l.and_then(|l| l.step_percent()).unwrap_or(10.0)),
+                l.and_then(|l| l.step_bake_time_in_minutes())
+                    .unwrap_or(LINEAR_STEP_MINUTES),
+            )
+        });
+        let lifecycle_hooks = d
+            .map(|d| d.lifecycle_hooks())
+            .unwrap_or_default()
+            .iter()
+            .map(|h| {
+                let mut stages: Vec<String> = h
+                    .lifecycle_stages()
+                    .iter()
+                    .map(|s| s.as_str().to_string())
+                    .collect();
+                stages.sort_by_key(|s| ORDER.iter().position(|o| o == s));
+                stages.dedup();
+                let timeout = h.timeout_configuration();
+                HookDef {
+                    target_type: h
+                        .target_type()
+                        .map_or("AWS_LAMBDA", |t| t.as_str())
+                        .to_string(),
+                    target_arn: h.hook_target_arn().map(str::to_string),
+                    role_arn: h.role_arn().map(str::to_string),
+                    stages,
+                    timeout_minutes: timeout
+                        .and_then(|t| t.timeout_in_minutes())
+                        .unwrap_or(HOOK_TIMEOUT_MINUTES),
+                    on_timeout: timeout
+                        .and_then(|t| t.action())
+                        .map_or("ROLLBACK", |a| a.as_str())
+                        .to_string(),
+                }
+            })
+            .collect();
+        let early_success = d
+            .and_then(|d| d.early_success_criteria())
+            .filter(|e| e.enable())
+            .map(|e| {
+                (
+                    e.healthy_percent().unwrap_or(100),
+                    e.source_service_revision_cleanup()
+                        .map_or("DEFERRED", |c| c.as_str())
+                        .to_string(),
+                )
+            });
+        DeploymentSettings {
+            strategy,
+            bake_time_minutes,
+            canary,
+            linear,
+            lifecycle_hooks,
+            early_success,
+        }
+    }
+
+    fn fields(&self, out: &mut Vec<Field>) {
+        const DEPLOYMENT: &str = "deploymentConfiguration";
+        out.push(Field::new(
+            "deployment.strategy",
+            self.strategy.clone(),
+            DEPLOYMENT,
+        ));
+        if let Some(minutes) = self.bake_time_minutes {
+            out.push(Field::new(
+                "deployment.bake_time",
+                format!("{minutes}m"),
+                DEPLOYMENT,
+            ));
+        }
+        if let Some((percent, minutes)) = self.canary {
+            out.push(Field::new(
+                "deployment.canary",
+                format!("{} for {minutes}m", percent_text(percent)),
+                DEPLOYMENT,
+            ));
+        }
+        if let Some((percent, minutes)) = self.linear {
+            out.push(Field::new(
+                "deployment.linear",
+                format!("{} every {minutes}m", percent_text(percent)),
+                DEPLOYMENT,
+            ));
+        }
+        for (i, hook) in self.lifecycle_hooks.iter().enumerate() {
+            out.push(Field::new(
+                format!("deployment.lifecycle_hooks[{i}]"),
+                hook.shown(),
+                DEPLOYMENT,
+            ));
+        }
+        if let Some((percent, cleanup)) = &self.early_success {
+            out.push(Field::new(
+                "deployment.early_success",
+                format!("{percent}% healthy, old tasks removed {cleanup}"),
+                DEPLOYMENT,
+            ));
+        }
+    }
 }
 
 impl ServiceSettings {
@@ -58,8 +343,23 @@ impl ServiceSettings {
                     target_group_arn: lb.target_group_arn.clone(),
                     container_name: names.container.clone(),
                     container_port: lb.container_port.unwrap_or(config.container.port) as i32,
+                    traffic_shift: s.deployment.strategy.shifts_traffic().then(|| {
+                        TrafficShiftDef {
+                            alternate_target_group_arn: lb
+                                .alternate_target_group_arn
+                                .clone()
+                                .unwrap_or_default(),
+                            production_listener_rule: lb
+                                .production_listener_rule
+                                .clone()
+                                .unwrap_or_default(),
+                            test_listener_rule: lb.test_listener_rule.clone(),
+                            role_arn: lb.role.clone().unwrap_or_default(),
+                        }
+                    }),
                 })
                 .collect(),
+            deployment: DeploymentSettings::render(&s.deployment),
         }
     }
 
@@ -96,8 +396,21 @@ impl ServiceSettings {
                     target_group_arn: lb.target_group_arn().unwrap_or_default().to_string(),
                     container_name: lb.container_name().unwrap_or_default().to_string(),
                     container_port: lb.container_port().unwrap_or_default(),
+                    traffic_shift: lb.advanced_configuration().map(|a| TrafficShiftDef {
+                        alternate_target_group_arn: a
+                            .alternate_target_group_arn()
+                            .unwrap_or_default()
+                            .to_string(),
+                        production_listener_rule: a
+                            .production_listener_rule()
+                            .unwrap_or_default()
+                            .to_string(),
+                        test_listener_rule: a.test_listener_rule().map(str::to_string),
+                        role_arn: a.role_arn().unwrap_or_default().to_string(),
+                    }),
                 })
                 .collect(),
+            deployment: DeploymentSettings::from_ecs(deployment),
         }
     }
 
@@ -123,6 +436,7 @@ impl ServiceSettings {
             Field::new("circuit_breaker.enable", self.circuit_breaker, DEPLOYMENT),
             Field::new("circuit_breaker.rollback", self.rollback, DEPLOYMENT),
         ]);
+        self.deployment.fields(&mut out);
         if self.health_check_grace_period > 0 {
             out.push(Field::new(
                 "health_check_grace_period",
@@ -136,14 +450,23 @@ impl ServiceSettings {
             } else {
                 format!("load_balancer[{i}]")
             };
-            out.push(Field::new(
-                name,
-                format!(
-                    "{} -> {}:{}",
-                    lb.target_group_arn, lb.container_name, lb.container_port
-                ),
-                "loadBalancers",
-            ));
+            let mut shown = format!(
+                "{} -> {}:{}",
+                lb.target_group_arn, lb.container_name, lb.container_port
+            );
+            if let Some(t) = &lb.traffic_shift {
+                shown.push_str(&format!(
+                    " (alternate {}, production {}{}, role {})",
+                    t.alternate_target_group_arn,
+                    t.production_listener_rule,
+                    t.test_listener_rule
+                        .as_deref()
+                        .map(|r| format!(", test {r}"))
+                        .unwrap_or_default(),
+                    t.role_arn
+                ));
+            }
+            out.push(Field::new(name, shown, "loadBalancers"));
         }
         out
     }
@@ -168,8 +491,45 @@ impl ServiceSettings {
             .build()
     }
 
-    pub fn deployment_configuration(&self) -> aws_sdk_ecs::types::DeploymentConfiguration {
-        use aws_sdk_ecs::types::{DeploymentCircuitBreaker, DeploymentConfiguration};
+    /// ECS's DeploymentConfiguration. `dropped`: what the config no longer has and the service
+    /// does, sent as its empty value, because ECS keeps what an update leaves out.
+    pub fn deployment_configuration(
+        &self,
+        dropped: Dropped,
+    ) -> aws_sdk_ecs::types::DeploymentConfiguration {
+        use aws_sdk_ecs::types::{
+            CanaryConfiguration, DeploymentCircuitBreaker, DeploymentConfiguration,
+            DeploymentEarlySuccessCriteria, DeploymentLifecycleHook, DeploymentLifecycleHookAction,
+            DeploymentLifecycleHookStage, DeploymentLifecycleHookTargetType,
+            DeploymentLifecycleHookTimeoutConfiguration, DeploymentStrategy, LinearConfiguration,
+            ServiceRevisionCleanup,
+        };
+        let d = &self.deployment;
+        let hooks: Vec<DeploymentLifecycleHook> = d
+            .lifecycle_hooks
+            .iter()
+            .map(|h| {
+                DeploymentLifecycleHook::builder()
+                    .target_type(DeploymentLifecycleHookTargetType::from(
+                        h.target_type.as_str(),
+                    ))
+                    .set_hook_target_arn(h.target_arn.clone())
+                    .set_role_arn(h.role_arn.clone())
+                    .set_lifecycle_stages(Some(
+                        h.stages
+                            .iter()
+                            .map(|s| DeploymentLifecycleHookStage::from(s.as_str()))
+                            .collect(),
+                    ))
+                    .timeout_configuration(
+                        DeploymentLifecycleHookTimeoutConfiguration::builder()
+                            .timeout_in_minutes(h.timeout_minutes)
+                            .action(DeploymentLifecycleHookAction::from(h.on_timeout.as_str()))
+                            .build(),
+                    )
+                    .build()
+            })
+            .collect();
         DeploymentConfiguration::builder()
             .minimum_healthy_percent(self.min_healthy_percent)
             .maximum_percent(self.max_percent)
@@ -179,6 +539,39 @@ impl ServiceSettings {
                     .rollback(self.rollback)
                     .build(),
             )
+            .strategy(DeploymentStrategy::from(d.strategy.as_str()))
+            .set_bake_time_in_minutes(d.bake_time_minutes)
+            .set_canary_configuration(d.canary.map(|(percent, minutes)| {
+                CanaryConfiguration::builder()
+                    .canary_percent(f64::from(percent) / 10.0)
+                    .canary_bake_time_in_minutes(minutes)
+                    .build()
+            }))
+            .set_linear_configuration(d.linear.map(|(percent, minutes)| {
+                LinearConfiguration::builder()
+                    .step_percent(f64::from(percent) / 10.0)
+                    .step_bake_time_in_minutes(minutes)
+                    .build()
+            }))
+            .set_lifecycle_hooks((!hooks.is_empty() || dropped.hooks).then_some(hooks))
+            .set_early_success_criteria(match &d.early_success {
+                Some((percent, cleanup)) => Some(
+                    DeploymentEarlySuccessCriteria::builder()
+                        .enable(true)
+                        .healthy_percent(*percent)
+                        .source_service_revision_cleanup(ServiceRevisionCleanup::from(
+                            cleanup.as_str(),
+                        ))
+                        .build(),
+                ),
+                // Only a rolling update takes the criteria, even switched off.
+                None if dropped.early_success && d.strategy == "ROLLING" => Some(
+                    DeploymentEarlySuccessCriteria::builder()
+                        .enable(false)
+                        .build(),
+                ),
+                None => None,
+            })
             .build()
     }
 
@@ -190,6 +583,14 @@ impl ServiceSettings {
                     .target_group_arn(&lb.target_group_arn)
                     .container_name(&lb.container_name)
                     .container_port(lb.container_port)
+                    .set_advanced_configuration(lb.traffic_shift.as_ref().map(|t| {
+                        aws_sdk_ecs::types::AdvancedConfiguration::builder()
+                            .alternate_target_group_arn(&t.alternate_target_group_arn)
+                            .production_listener_rule(&t.production_listener_rule)
+                            .set_test_listener_rule(t.test_listener_rule.clone())
+                            .role_arn(&t.role_arn)
+                            .build()
+                    }))
                     .build()
             })
             .collect()
@@ -293,6 +694,23 @@ impl ServicePlan {
             .any(|c| c.operation == Operation::UpdateService && c.argument == argument)
     }
 
+    /// What the config dropped from the deployment configuration, which the update must send
+    /// as its empty value.
+    pub fn dropped(&self) -> Dropped {
+        let removes = |field: &str| {
+            self.changes.iter().any(|c| {
+                c.operation == Operation::UpdateService
+                    && c.field.starts_with(field)
+                    && c.wanted.is_none()
+            })
+        };
+        Dropped {
+            hooks: removes("deployment.lifecycle_hooks")
+                && self.wanted.deployment.lifecycle_hooks.is_empty(),
+            early_success: removes("deployment.early_success"),
+        }
+    }
+
     /// CreateService or UpdateService: a call that may start a deployment.
     pub fn writes_service(&self) -> bool {
         self.changes.iter().any(|c| {
@@ -325,7 +743,7 @@ mod tests {
             .task_definition(TD)
             .desired_count(settings.desired_count)
             .network_configuration(settings.network())
-            .deployment_configuration(settings.deployment_configuration())
+            .deployment_configuration(settings.deployment_configuration(Dropped::default()))
             .health_check_grace_period_seconds(settings.health_check_grace_period)
             .set_load_balancers(Some(settings.load_balancers()))
             .tags(
@@ -363,6 +781,104 @@ mod tests {
                 "{extra}"
             );
         }
+    }
+
+    const LB_BLUE_GREEN: &str = "  load_balancer:\n    target_group_arn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/blue/0123456789abcdef'\n    alternate_target_group_arn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/green/fedcba9876543210'\n    production_listener_rule: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/web/0123456789abcdef/0123456789abcdef/0123456789abcdef'\n    role: 'arn:aws:iam::123456789012:role/ecs-infrastructure'\n";
+
+    /// Every strategy round-trips through ECS's types: a service created from the config plans
+    /// clean, whatever defaults the config left out.
+    #[test]
+    fn every_strategy_plans_clean_once_applied() {
+        let hooks = "    lifecycle_hooks:\n      - stages: [post_test_traffic_shift, pre_scale_up]\n        lambda: 'arn:aws:lambda:us-east-1:123456789012:function:smoke'\n        role: 'arn:aws:iam::123456789012:role/hooks'\n      - { stages: [post_production_traffic_shift], pause: true, timeout: 2h, on_timeout: continue }\n";
+        for extra in [
+            "  deployment: { early_success: { healthy_percent: 100 } }\n".to_string(),
+            "  deployment: { bake_time: 0 }\n".to_string(),
+            format!(
+                "{LB_BLUE_GREEN}  deployment:\n    strategy: blue_green\n    bake_time: 5m\n{hooks}"
+            ),
+            format!("{LB_BLUE_GREEN}  deployment: {{ strategy: canary, bake_time: 10m }}\n"),
+            format!(
+                "{LB_BLUE_GREEN}  deployment: {{ strategy: linear, bake_time: 0, linear: {{ step_percent: 12.5, step_bake_time: 1h }} }}\n"
+            ),
+        ] {
+            let l = loaded(&extra);
+            let settings = ServiceSettings::render(&l.config, &l.names);
+            assert_eq!(
+                plan(&extra, &service(&settings)).changes,
+                Vec::new(),
+                "{extra}"
+            );
+        }
+        let l = loaded(&format!(
+            "{LB_BLUE_GREEN}  deployment: {{ strategy: canary, bake_time: 10m }}\n"
+        ));
+        let d = ServiceSettings::render(&l.config, &l.names)
+            .deployment_configuration(Dropped::default());
+        let canary = d
+            .canary_configuration()
+            .expect("ECS's canary defaults are written out");
+        assert_eq!(canary.canary_percent(), Some(5.0));
+        assert_eq!(canary.canary_bake_time_in_minutes(), Some(10));
+        assert_eq!(d.strategy().map(|s| s.as_str()), Some("CANARY"));
+    }
+
+    /// Blue/green back to rolling: strategy and load balancer change, the hooks are sent empty
+    /// (ECS keeps hooks an update leaves out).
+    #[test]
+    fn dropping_a_strategy_and_its_hooks_is_planned_and_sent() {
+        let extra = format!(
+            "{LB_BLUE_GREEN}  deployment:\n    strategy: blue_green\n    bake_time: 5m\n    lifecycle_hooks:\n      - {{ stages: [post_scale_up], pause: true }}\n"
+        );
+        let l = loaded(&extra);
+        let before = service(&ServiceSettings::render(&l.config, &l.names));
+        let rolling = "  load_balancer: { target_group_arn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/blue/0123456789abcdef' }\n";
+        let p = plan(rolling, &before);
+        let fields: Vec<_> = p.changes.iter().map(|c| c.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            vec![
+                "deployment.strategy",
+                "load_balancer",
+                "deployment.bake_time",
+                "deployment.lifecycle_hooks[0]"
+            ]
+        );
+        assert!(p.dropped().hooks);
+        let sent = p.wanted.deployment_configuration(p.dropped());
+        assert_eq!(sent.lifecycle_hooks(), &[]);
+        assert!(sent.lifecycle_hooks.is_some());
+        assert!(
+            p.wanted.load_balancers()[0]
+                .advanced_configuration()
+                .is_none()
+        );
+    }
+
+    /// Early success dropped from a rolling service: sent switched off, which reads back as
+    /// none.
+    #[test]
+    fn dropping_early_success_sends_it_switched_off() {
+        let extra = "  deployment: { early_success: { healthy_percent: 100 } }\n";
+        let l = loaded(extra);
+        let before = service(&ServiceSettings::render(&l.config, &l.names));
+        let p = plan("", &before);
+        assert_eq!(
+            p.dropped(),
+            Dropped {
+                hooks: false,
+                early_success: true
+            }
+        );
+        let sent = p.wanted.deployment_configuration(p.dropped());
+        let criteria = sent.early_success_criteria().expect("sent");
+        assert!(!criteria.enable());
+        let after = aws_sdk_ecs::types::Service::builder()
+            .deployment_configuration(sent)
+            .build();
+        assert_eq!(
+            ServiceSettings::from_ecs(&after).deployment.early_success,
+            None
+        );
     }
 
     #[test]

@@ -207,13 +207,42 @@ def requirements(record, arn):
             )
         if operation == "DescribeClusters":
             return [Requirement(action, cluster_arn(c), why=why) for c in params["clusters"]]
+        def deployment_roles():
+            # Roles ECS assumes during a deployment (ECS's blue/green permissions page): the
+            # load balancer's advanced configuration, and each lifecycle hook's.
+            roles = [
+                (lb.get("advancedConfiguration") or {}).get("roleArn")
+                for lb in params.get("loadBalancers") or []
+            ]
+            roles += [
+                hook.get("roleArn")
+                for hook in (params.get("deploymentConfiguration") or {}).get("lifecycleHooks")
+                or []
+            ]
+            return [
+                Requirement(
+                    "iam:PassRole",
+                    role,
+                    {"iam:PassedToService": "ecs.amazonaws.com"},
+                    f"{action} with a deployment role",
+                )
+                for role in roles
+                if role
+            ]
+
         if operation == "CreateService":
             resource = service_arn(params["serviceName"])
-            return [Requirement(action, resource, why=why)] + tags_on_create(
-                resource, "CreateService"
+            return (
+                [Requirement(action, resource, why=why)]
+                + tags_on_create(resource, "CreateService")
+                + deployment_roles()
             )
         if operation == "UpdateService":
-            return [Requirement(action, service_arn(params["service"]), why=why)]
+            return [
+                Requirement(action, service_arn(params["service"]), why=why)
+            ] + deployment_roles()
+        if operation == "StopServiceDeployment":
+            return [Requirement(action, params["serviceDeploymentArn"], why=why)]
         if operation == "DescribeServices":
             return [Requirement(action, service_arn(s), why=why) for s in params["services"]]
         if operation == "TagResource":

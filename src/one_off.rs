@@ -1,0 +1,269 @@
+//! One-off tasks: run one task of a task definition with another command (a migration, a shell
+//! one-liner) in the service's network, follow its log stream as it runs, and report how it
+//! ended. `shipit run` and deploy's before-deploy hooks both use it.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+use crate::aws::error_chain;
+use crate::calls::Clients;
+use crate::ecs;
+use crate::rollout::{TaskView, classify};
+use crate::signals::Interrupt;
+
+/// How often the task and its log stream are read.
+const POLL: Duration = Duration::from_secs(1);
+/// After the task stopped, how long to keep reading for lines the awslogs driver (which
+/// publishes every 5 s) has not delivered yet.
+const LATE_LINES: Duration = Duration::from_secs(10);
+/// The last lines kept for a failure report.
+const KEPT_LINES: usize = 20;
+
+/// What to run.
+pub struct OneOff<'a> {
+    pub cluster: &'a str,
+    pub task_definition: &'a str,
+    pub container: &'a str,
+    pub command: &'a [String],
+    pub network: aws_sdk_ecs::types::NetworkConfiguration,
+    /// RunTask's `startedBy`, to tell these tasks from the service's.
+    pub started_by: &'a str,
+    pub log_group: &'a str,
+    pub stream_prefix: &'a str,
+    /// Stop the task (and report a timeout) after this long.
+    pub timeout: Duration,
+}
+
+/// How a one-off task ended.
+#[derive(Debug)]
+pub struct OneOffEnd {
+    pub task_arn: String,
+    pub task_id: String,
+    /// The container's exit code; None when it never ran the command (or was stopped first).
+    pub exit_code: Option<i32>,
+    pub task: TaskView,
+    /// The last lines of its output.
+    pub last_lines: Vec<String>,
+    pub line_count: usize,
+    pub interrupted: bool,
+    pub timed_out: bool,
+    pub seconds: f64,
+}
+
+impl OneOffEnd {
+    pub fn succeeded(&self) -> bool {
+        self.exit_code == Some(0) && !self.interrupted && !self.timed_out
+    }
+
+    /// Why it failed, in one line, and what to try (None when it ran and exited).
+    pub fn never_ran(&self) -> Option<(String, String)> {
+        if self.exit_code.is_some() || self.timed_out || self.interrupted {
+            return None;
+        }
+        let cause = classify(&self.task);
+        Some((cause.describe(), cause.fix().to_string()))
+    }
+}
+
+/// Starts the task, calls `on_line` with each line of its output as it arrives, and returns
+/// when it stopped (and its late lines are in), when the timeout passed (the task is stopped),
+/// or on Ctrl-C (the task is stopped). `on_start` is told the task id once it runs.
+pub async fn run(
+    clients: &Clients,
+    job: &OneOff<'_>,
+    on_start: &mut dyn FnMut(&str),
+    on_line: &mut dyn FnMut(&str) -> std::io::Result<()>,
+) -> anyhow::Result<OneOffEnd> {
+    let started = Instant::now();
+    let out = clients
+        .ecs
+        .run_task()
+        .cluster(job.cluster)
+        .task_definition(job.task_definition)
+        .launch_type(aws_sdk_ecs::types::LaunchType::Fargate)
+        .network_configuration(job.network.clone())
+        .started_by(job.started_by)
+        .overrides(
+            aws_sdk_ecs::types::TaskOverride::builder()
+                .container_overrides(
+                    aws_sdk_ecs::types::ContainerOverride::builder()
+                        .name(job.container)
+                        .set_command(Some(job.command.to_vec()))
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("ECS RunTask failed: {}", error_chain(&e)))?;
+    let Some(task) = out.tasks().first() else {
+        let why = out
+            .failures()
+            .first()
+            .map(|f| {
+                format!(
+                    "{} {}",
+                    f.reason().unwrap_or_default(),
+                    f.detail().unwrap_or_default()
+                )
+            })
+            .unwrap_or_else(|| "no reason given".to_string());
+        bail!("ECS did not start the task: {}", why.trim());
+    };
+    let task_arn = task.task_arn().unwrap_or_default().to_string();
+    let task_id = task_arn.rsplit('/').next().unwrap_or(&task_arn).to_string();
+    on_start(&task_id);
+
+    let stream = crate::logs::stream_name(job.stream_prefix, job.container, &task_id);
+    let mut follower = StreamFollower::new(job.log_group, &stream);
+    let mut interrupt = Interrupt::listen()?;
+    let mut interrupted = false;
+    let mut timed_out = false;
+    let mut stopped_at: Option<Instant> = None;
+    let mut last: Option<TaskView> = None;
+    let mut last_lines: Vec<String> = Vec::new();
+    loop {
+        for line in follower.read(clients).await {
+            on_line(&line)?;
+            last_lines.push(line);
+            if last_lines.len() > KEPT_LINES {
+                last_lines.remove(0);
+            }
+        }
+        if let Some(at) = stopped_at {
+            // Stopped: read on until the late lines are in (or a few seconds with none).
+            if at.elapsed() >= LATE_LINES || (follower.lines > 0 && at.elapsed() >= 2 * POLL) {
+                break;
+            }
+        } else {
+            let view = describe(clients, job.cluster, &task_arn).await?;
+            if view.last_status == "STOPPED" {
+                stopped_at = Some(Instant::now());
+            }
+            last = Some(view);
+            if stopped_at.is_none() && !timed_out && started.elapsed() >= job.timeout {
+                timed_out = true;
+                stop(clients, job.cluster, &task_arn, "timed out (shipit)").await?;
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(POLL) => {}
+            _ = interrupt.recv(), if !interrupted && stopped_at.is_none() => {
+                interrupted = true;
+                stop(clients, job.cluster, &task_arn, "interrupted (shipit)").await?;
+            }
+        }
+    }
+    let task = last.context("the task was never described")?;
+    let exit_code = task
+        .containers
+        .iter()
+        .find(|c| c.name == job.container)
+        .and_then(|c| c.exit_code);
+    Ok(OneOffEnd {
+        task_arn,
+        task_id,
+        // A task stopped by shipit reports the code of the kill, not of the command.
+        exit_code: exit_code.filter(|_| !timed_out && !interrupted),
+        task,
+        last_lines,
+        line_count: follower.lines,
+        interrupted,
+        timed_out,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+async fn describe(clients: &Clients, cluster: &str, task_arn: &str) -> anyhow::Result<TaskView> {
+    let out = clients
+        .ecs
+        .describe_tasks()
+        .cluster(cluster)
+        .tasks(task_arn)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("ECS DescribeTasks failed: {}", error_chain(&e)))?;
+    let task = out
+        .tasks()
+        .first()
+        .with_context(|| format!("task {task_arn} is gone from cluster {cluster}"))?;
+    Ok(ecs::task_view(task))
+}
+
+async fn stop(
+    clients: &Clients,
+    cluster: &str,
+    task_arn: &str,
+    reason: &str,
+) -> anyhow::Result<()> {
+    clients
+        .ecs
+        .stop_task()
+        .cluster(cluster)
+        .task(task_arn)
+        .reason(reason)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("ECS StopTask failed: {}", error_chain(&e)))?;
+    Ok(())
+}
+
+/// Reads one log stream forward (GetLogEvents with the forward token): every line once, in
+/// order. The stream appears only once the container logged something.
+struct StreamFollower<'a> {
+    group: &'a str,
+    stream: &'a str,
+    token: Option<String>,
+    lines: usize,
+}
+
+impl<'a> StreamFollower<'a> {
+    fn new(group: &'a str, stream: &'a str) -> Self {
+        StreamFollower {
+            group,
+            stream,
+            token: None,
+            lines: 0,
+        }
+    }
+
+    /// The lines that arrived since the last read (none while the stream does not exist; a
+    /// failed read is tried again at the next poll).
+    async fn read(&mut self, clients: &Clients) -> Vec<String> {
+        let mut lines = Vec::new();
+        loop {
+            let answer = clients
+                .logs
+                .get_log_events()
+                .log_group_name(self.group)
+                .log_stream_name(self.stream)
+                .start_from_head(true)
+                .set_next_token(self.token.clone())
+                .send()
+                .await;
+            let out = match answer {
+                Ok(out) => out,
+                Err(err) => {
+                    tracing::debug!("GetLogEvents: {}", error_chain(&err));
+                    return lines;
+                }
+            };
+            let page: Vec<String> = out
+                .events()
+                .iter()
+                .filter_map(|e| e.message().map(|m| m.trim_end().to_string()))
+                .collect();
+            let next = out.next_forward_token().map(str::to_string);
+            let same = next == self.token;
+            self.token = next.or(self.token.take());
+            self.lines += page.len();
+            let empty = page.is_empty();
+            lines.extend(page);
+            // The forward token stays the same once the end is reached.
+            if same || empty {
+                return lines;
+            }
+        }
+    }
+}
