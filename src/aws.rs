@@ -79,6 +79,10 @@ impl AwsArgs {
     /// Builds the SDK configuration: flag region > config region > the SDK's own chain.
     pub async fn load(&self, config_region: Option<&str>) -> Result<Aws, BadInput> {
         let endpoint = self.endpoint()?;
+        // The one service-specific endpoint shipit reads (see `calls::Clients`): checked alike.
+        if let Ok(url) = std::env::var(AUTOSCALING_ENDPOINT_VAR) {
+            check_transport(&url, self.allow_insecure_http)?;
+        }
         let max_attempts = self.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS);
         // Standard retry mode: throttling, 5xx and transient I/O errors, exponential backoff
         // with jitter capped at 20 s; the attempts bound the total time.
@@ -116,6 +120,9 @@ impl AwsArgs {
         })
     }
 }
+
+/// The AWS SDKs' service-specific endpoint variable for Application Auto Scaling.
+pub const AUTOSCALING_ENDPOINT_VAR: &str = "AWS_ENDPOINT_URL_APPLICATION_AUTO_SCALING";
 
 /// HTTPS, or plain HTTP to loopback only (unless `allow_insecure_http`): credentials and
 /// registry tokens never cross a network unencrypted by accident.

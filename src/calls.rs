@@ -167,6 +167,7 @@ pub struct Clients {
     pub ecr: aws_sdk_ecr::Client,
     pub ecs: aws_sdk_ecs::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub autoscaling: aws_sdk_applicationautoscaling::Client,
     pub calls: CallCounter,
 }
 
@@ -191,6 +192,18 @@ impl Clients {
                     logs.push_interceptor(SharedInterceptor::new(KeepEndpointHost));
                 }
                 logs.build()
+            }),
+            autoscaling: aws_sdk_applicationautoscaling::Client::from_conf({
+                let mut config = aws_sdk_applicationautoscaling::config::Builder::from(sdk)
+                    .interceptor(calls.clone());
+                // The AWS SDKs' service-specific endpoint variable wins over the shared one
+                // (the local stack has no Application Auto Scaling; the tests point this one
+                // at moto_server).
+                // `AwsArgs::load` checked its transport.
+                if let Ok(url) = std::env::var(crate::aws::AUTOSCALING_ENDPOINT_VAR) {
+                    config = config.endpoint_url(url);
+                }
+                config.build()
             }),
             calls,
         }

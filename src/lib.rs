@@ -12,6 +12,7 @@
 //! the only place that writes to the terminal.
 
 pub mod apply;
+pub mod autoscaling;
 pub mod aws;
 pub mod cache;
 pub mod calls;

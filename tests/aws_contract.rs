@@ -14,33 +14,6 @@ use std::process::{Command, Stdio};
 
 use common::{Run, require_docker, require_stack, run, shipit_on_stack, unique_name};
 
-/// The checker's python (a cached virtualenv with botocore and policy_sentry, pinned).
-fn checker_python() -> String {
-    let out = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/localstack/contract"))
-        .output()
-        .expect("localstack/contract runs");
-    assert!(
-        out.status.success(),
-        "localstack/contract failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
-fn check(calls: &Path, policy: Option<&Path>) -> Run {
-    let mut cmd = Command::new(checker_python());
-    cmd.arg(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/contract/check_aws_calls.py"
-    ))
-    .arg("--calls")
-    .arg(calls);
-    if let Some(policy) = policy {
-        cmd.arg("--policy").arg(policy);
-    }
-    run(&mut cmd)
-}
-
 /// The check against `policy` with its statement `sid` taken out.
 fn check_without(calls: &Path, policy: &str, sid: &str, dir: &Path) -> Run {
     let mut weaker: serde_json::Value = serde_json::from_str(policy).unwrap();
@@ -50,7 +23,7 @@ fn check_without(calls: &Path, policy: &str, sid: &str, dir: &Path) -> Run {
         .retain(|s| s["Sid"] != sid);
     let path = dir.join(format!("without-{sid}.json"));
     std::fs::write(&path, weaker.to_string()).unwrap();
-    check(calls, Some(&path))
+    common::check_aws_calls(calls, Some(&path))
 }
 
 /// A working folder whose shipit runs record every AWS request they send into `calls`.
@@ -197,7 +170,7 @@ fn every_request_shipit_makes_is_valid_and_allowed_by_the_policy_it_prints() {
     .unwrap();
 
     // Every request: valid for botocore, and allowed by the policy.
-    let checked = check(calls, Some(&policy_path));
+    let checked = common::check_aws_calls(calls, Some(&policy_path));
     assert!(checked.code == Some(0), "{}", checked.dump());
     for operation in [
         "ecr:CreateRepository",
@@ -257,7 +230,7 @@ fn every_request_shipit_makes_is_valid_and_allowed_by_the_policy_it_prints() {
         r#"{"service":"ECS","operation":"UpdateService","input":{"cluster":"c","service":"s","desiredCount":"two","replicas":2}}"#,
     )
     .unwrap();
-    let invalid = check(&bad, None);
+    let invalid = common::check_aws_calls(&bad, None);
     assert_eq!(invalid.code, Some(1), "{}", invalid.dump());
     assert!(
         invalid.stdout.contains("desiredCount") && invalid.stdout.contains("replicas"),
@@ -398,7 +371,7 @@ fn every_deployment_strategy_is_sent_as_aws_defines_it() {
     );
     let policy_path = dir.path().join("policy.json");
     std::fs::write(&policy_path, blue_green).unwrap();
-    let checked = check(calls, Some(&policy_path));
+    let checked = common::check_aws_calls(calls, Some(&policy_path));
     assert!(checked.code == Some(0), "{}", checked.dump());
     for operation in [
         "ecs:CreateService",

@@ -68,6 +68,7 @@ const CASES: &[(&str, usize, &str)] = &[
     ("bake-time-unit.yaml", 18, "duration"),
     ("hook-without-role.yaml", 20, "required"),
     ("hook-container.yaml", 18, "unknown-container"),
+    ("autoscaling-range.yaml", 14, "autoscaling-range"),
 ];
 
 #[test]

@@ -6,8 +6,7 @@ mod common;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -291,55 +290,9 @@ fn a_broken_live_tail_session_is_reopened_and_the_gap_caught_up() {
     assert_exactly_once_in_order(&run.lines, &run.streams, 2_500, 2_500);
 }
 
-/// moto_server from the cached virtualenv, on a free loopback port; stopped when dropped.
-struct Moto {
-    url: String,
-    child: std::process::Child,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_moto() -> Moto {
-    // Where localstack/moto installed it (it prints the path).
-    let out = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("localstack/moto"))
-        .output()
-        .expect("localstack/moto runs");
-    let binary = std::path::PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
-    assert!(
-        binary.exists(),
-        "{} is missing: `localstack/moto` installs moto 5.2.5 (.ci/run runs it)",
-        binary.display()
-    );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(binary)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "moto_server did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Moto {
-        url: format!("http://127.0.0.1:{port}"),
-        child,
-    }
-}
-
 #[test]
 fn backfill_follows_every_page_of_filter_log_events() {
-    let moto = start_moto();
+    let moto = common::start_moto();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let client = logs_client(&runtime, &moto.url);
     let name = unique_name("paged");

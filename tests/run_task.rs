@@ -205,18 +205,8 @@ fn before_deploy_hooks_gate_the_service_update() {
         "{}",
         out.dump()
     );
-    let runtime = tokio::runtime::Runtime::new().unwrap();
     let service_td = || {
-        runtime
-            .block_on(
-                common::ecs_client(&runtime)
-                    .describe_services()
-                    .cluster(&name)
-                    .services(&name)
-                    .send(),
-            )
-            .unwrap()
-            .services()[0]
+        common::describe_service(&name, &name)
             .task_definition()
             .unwrap()
             .to_string()

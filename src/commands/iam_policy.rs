@@ -185,6 +185,51 @@ pub fn policy(config: &DeployConfig, names: &Names, region: &str, doctor: bool) 
             "Condition": { "StringEquals": { "iam:PassedToService": "ecs-tasks.amazonaws.com" } }
         }));
     }
+    // Application Auto Scaling: the plan reads the service's scalable target (who owns the
+    // task count) and status its activities; targets have no ARN known before they exist, so
+    // the writes are scoped by condition to ECS services' desired count.
+    statements.push(json!({
+        "Sid": "AutoScalingReads",
+        "Effect": "Allow",
+        "Action": [
+            "application-autoscaling:DescribeScalableTargets",
+            "application-autoscaling:DescribeScalingPolicies",
+            "application-autoscaling:DescribeScalingActivities"
+        ],
+        "Resource": "*"
+    }));
+    let scaling_writes: &[&str] = if config.service.autoscaling.is_some() {
+        &[
+            "application-autoscaling:RegisterScalableTarget",
+            "application-autoscaling:PutScalingPolicy",
+            "application-autoscaling:DeleteScalingPolicy",
+            "application-autoscaling:DeregisterScalableTarget",
+        ]
+    } else {
+        // Only to remove the target shipit registered, once the config drops `autoscaling`.
+        &["application-autoscaling:DeregisterScalableTarget"]
+    };
+    statements.push(json!({
+        "Sid": "AutoScalingWrites",
+        "Effect": "Allow",
+        "Action": scaling_writes,
+        "Resource": "*",
+        "Condition": { "StringEquals": {
+            "application-autoscaling:service-namespace": "ecs",
+            "application-autoscaling:scalable-dimension": "ecs:service:DesiredCount"
+        } }
+    }));
+    if config.service.autoscaling.is_some() {
+        // The first RegisterScalableTarget in an account creates Application Auto Scaling's
+        // service-linked role for ECS.
+        statements.push(json!({
+            "Sid": "AutoScalingServiceLinkedRole",
+            "Effect": "Allow",
+            "Action": ["iam:CreateServiceLinkedRole"],
+            "Resource": format!("arn:{partition}:iam::{account}:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService"),
+            "Condition": { "StringLike": { "iam:AWSServiceName": "ecs.application-autoscaling.amazonaws.com" } }
+        }));
+    }
     // The roles ECS itself assumes during a deployment: the load balancer's (to move traffic
     // between target groups) and the lifecycle hooks' (to invoke their functions).
     let mut ecs_roles: Vec<&str> = config

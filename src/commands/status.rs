@@ -43,11 +43,24 @@ pub struct Status {
     /// The service deployment ECS runs or ran last, where the service-deployment API answers:
     /// its status, lifecycle stage, traffic split and hooks.
     pub service_deployment: Option<ServiceDeploymentView>,
+    /// Application Auto Scaling's range for the task count, when a scalable target exists.
+    pub autoscaling: Option<ScalingStatus>,
     pub deployments: Vec<DeploymentStatus>,
     pub tasks: Vec<TaskStatus>,
     pub events: Vec<EventStatus>,
     /// Scan-on-push findings of the running image, by severity, where the API offers them.
     pub scan: Option<ScanStatus>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ScalingStatus {
+    pub min: i32,
+    pub max: i32,
+    /// shipit's target-tracking policies (`shipit-cpu`: "ECSServiceAverageCPUUtilization
+    /// target 60, ...").
+    pub policies: BTreeMap<String, String>,
+    /// The newest scaling activities, where the API lists them.
+    pub activities: Vec<crate::autoscaling::Activity>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -142,6 +155,7 @@ pub async fn read_status(clients: &Clients, names: &Names) -> anyhow::Result<Sta
         task_definition: None,
         strategy: None,
         service_deployment: None,
+        autoscaling: None,
         deployments: Vec::new(),
         tasks: Vec::new(),
         events: Vec::new(),
@@ -176,6 +190,21 @@ pub async fn read_status(clients: &Clients, names: &Names) -> anyhow::Result<Sta
     // Denied or not modelled (the local stack): status shows what DescribeServices says.
     if let Some(arn) = ecs::current_service_deployment(&service) {
         status.service_deployment = ecs::service_deployment(&clients.ecs, &arn).await.ok();
+    }
+    let scaling_id = crate::plan::autoscaling::resource_id(&names.cluster, &names.service);
+    if let Ok(Some(scaling)) = crate::autoscaling::read(&clients.autoscaling, &scaling_id).await {
+        status.autoscaling = Some(ScalingStatus {
+            min: scaling.min,
+            max: scaling.max,
+            policies: scaling
+                .policies
+                .iter()
+                .map(|(name, p)| (name.clone(), p.shown()))
+                .collect(),
+            activities: crate::autoscaling::activities(&clients.autoscaling, &scaling_id, 5)
+                .await
+                .unwrap_or_default(),
+        });
     }
     status.desired = snapshot.desired;
     status.running = snapshot.running;
@@ -371,6 +400,32 @@ fn human(s: &Status) -> String {
         s.running,
         s.pending
     );
+    if let Some(a) = &s.autoscaling {
+        let _ = writeln!(
+            out,
+            "autoscaling: {}-{} tasks (now {}){}",
+            a.min,
+            a.max,
+            s.desired,
+            if a.policies.is_empty() {
+                ", set outside shipit".to_string()
+            } else {
+                format!(
+                    ", {}",
+                    a.policies.values().cloned().collect::<Vec<_>>().join("; ")
+                )
+            }
+        );
+        for activity in &a.activities {
+            let _ = writeln!(
+                out,
+                "  {:>8}  {} {}",
+                ago(activity.started_at),
+                activity.status,
+                activity.description
+            );
+        }
+    }
     if let Some(sd) = &s.service_deployment {
         let mut line = format!("service deployment: {}", sd.status);
         if let Some(stage) = &sd.lifecycle_stage {

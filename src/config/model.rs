@@ -267,6 +267,42 @@ pub struct ServiceConfig {
     pub load_balancer: Option<LoadBalancerConfig>,
     #[serde(default)]
     pub deployment: DeploymentConfig,
+    /// Let Application Auto Scaling set the task count between `min` and `max`. Then deploy
+    /// never writes the desired count (creating the service, it starts at `desired_count`
+    /// kept within the range).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<AutoscalingConfig>,
+}
+
+/// Target tracking: each metric given gets a policy that keeps it near its target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct AutoscalingConfig {
+    /// Fewest tasks.
+    pub min: i64,
+    /// Most tasks.
+    pub max: i64,
+    /// Target average CPU use of the service's tasks, in percent (1-100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<i64>,
+    /// Target average memory use, in percent (1-100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<i64>,
+    /// Target requests per task from the load balancer (needs
+    /// `service.load_balancer.load_balancer_arn`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests_per_target: Option<i64>,
+    /// Wait after a scale-in before the next: `5m` (the default), `90s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale_in_cooldown: Option<String>,
+    /// Wait after a scale-out before the next: `5m` (the default), `60s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale_out_cooldown: Option<String>,
+}
+
+impl AutoscalingConfig {
+    /// Application Auto Scaling's default cooldown for ECS services, in seconds.
+    pub const DEFAULT_COOLDOWN: u64 = 300;
 }
 
 /// How ECS moves the service to a new revision: a rolling update (the default), or one of the
@@ -549,6 +585,11 @@ pub struct LoadBalancerConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 65535))]
     pub container_port: Option<i64>,
+    /// ARN of the Application Load Balancer in front of the target group; needed by
+    /// `service.autoscaling.requests_per_target` (requests are counted per load balancer and
+    /// target group).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_balancer_arn: Option<String>,
     /// blue_green, linear, canary: the second target group, which the new revision's tasks
     /// join before traffic moves to them.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -81,6 +81,10 @@ regex!(
     LISTENER_RULE_ARN,
     r"^arn:aws(?:-cn|-us-gov)?:elasticloadbalancing:[a-z0-9-]+:\d{12}:(?:listener-rule/app/[A-Za-z0-9-]{1,32}/[0-9a-f]{16}/[0-9a-f]{16}/[0-9a-f]{16}|listener/net/[A-Za-z0-9-]{1,32}/[0-9a-f]{16}/[0-9a-f]{16})$"
 );
+regex!(
+    LOAD_BALANCER_ARN,
+    r"^arn:aws(?:-cn|-us-gov)?:elasticloadbalancing:[a-z0-9-]+:\d{12}:loadbalancer/app/[A-Za-z0-9-]{1,32}/[0-9a-f]{16}$"
+);
 regex!(ENV_NAME, r"^[A-Za-z_][A-Za-z0-9_]*$");
 regex!(LOG_GROUP, r"^[.\-_/#A-Za-z0-9]+$");
 
@@ -180,6 +184,7 @@ pub fn validate(
     check_container(&mut c, config);
     check_logs(&mut c, config, names);
     check_hooks(&mut c, config, names);
+    check_autoscaling(&mut c, config);
     c.found
         .sort_by(|a, b| (a.location, a.rule).cmp(&(b.location, b.rule)));
     c.found
@@ -870,6 +875,102 @@ fn check_container(c: &mut Checker, config: &DeployConfig) {
             0,
             300,
             " s",
+        );
+    }
+}
+
+fn check_autoscaling(c: &mut Checker, config: &DeployConfig) {
+    let s = &config.service;
+    let Some(a) = &s.autoscaling else {
+        return;
+    };
+    c.range("service.autoscaling.min", a.min, 0, 5000, " tasks");
+    c.range("service.autoscaling.max", a.max, 1, 5000, " tasks");
+    if a.max < a.min {
+        c.error(
+            "autoscaling-range",
+            "service.autoscaling.max",
+            format!("`max` ({}) is below `min` ({})", a.max, a.min),
+            "make `max` at least `min`",
+        );
+    }
+    if a.cpu.is_none() && a.memory.is_none() && a.requests_per_target.is_none() {
+        c.error(
+            "required",
+            "service.autoscaling",
+            "autoscaling without a metric never scales: name at least one of `cpu`, `memory`, `requests_per_target`".into(),
+            "add e.g. `cpu: 60` (keep the tasks' average CPU near 60%)",
+        );
+    }
+    for (key, value) in [("cpu", a.cpu), ("memory", a.memory)] {
+        if let Some(v) = value {
+            c.range(&format!("service.autoscaling.{key}"), v, 1, 100, "%");
+        }
+    }
+    if let Some(requests) = a.requests_per_target {
+        c.range(
+            "service.autoscaling.requests_per_target",
+            requests,
+            1,
+            1_000_000,
+            "",
+        );
+        if s.load_balancer
+            .as_ref()
+            .and_then(|lb| lb.load_balancer_arn.as_ref())
+            .is_none()
+        {
+            c.error(
+                "required",
+                "service.autoscaling.requests_per_target",
+                "requests per target are counted per load balancer and target group: `service.load_balancer.load_balancer_arn` is missing".into(),
+                "add `load_balancer_arn: arn:aws:elasticloadbalancing:REGION:ACCOUNT:loadbalancer/app/NAME/ID` under `service.load_balancer` (an Application Load Balancer)",
+            );
+        }
+    }
+    for key in ["scale_in_cooldown", "scale_out_cooldown"] {
+        let value = if key == "scale_in_cooldown" {
+            &a.scale_in_cooldown
+        } else {
+            &a.scale_out_cooldown
+        };
+        if let Some(text) = value
+            && super::model::parse_seconds(text).is_none_or(|s| s > 86_400)
+            && text != "0"
+        {
+            c.error(
+                "duration",
+                &format!("service.autoscaling.{key}"),
+                format!("`{text}` is not a cooldown from 0 to 24h"),
+                "write `60s`, `5m` (or `0`)",
+            );
+        }
+    }
+    if !(a.min..=a.max).contains(&s.desired_count) && a.min <= a.max {
+        c.warn(
+            "desired-count-outside-range",
+            "service.desired_count",
+            format!(
+                "desired_count {} is outside the autoscaling range {}-{}: a new service starts at {}",
+                s.desired_count,
+                a.min,
+                a.max,
+                s.desired_count.clamp(a.min, a.max)
+            ),
+            "with autoscaling, desired_count only sets the first count: keep it within min-max",
+        );
+    }
+    if let Some(arn) = s
+        .load_balancer
+        .as_ref()
+        .and_then(|lb| lb.load_balancer_arn.as_ref())
+        && !LOAD_BALANCER_ARN.is_match(arn)
+    {
+        c.error(
+            "arn",
+            "service.load_balancer.load_balancer_arn",
+            format!("`{arn}` is not an Application Load Balancer ARN"),
+            "write `arn:aws:elasticloadbalancing:REGION:ACCOUNT:loadbalancer/app/NAME/ID`",
         );
     }
 }

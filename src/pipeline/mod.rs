@@ -76,7 +76,23 @@ pub async fn plan(
     let clients = stack.clients;
     // Futures run only when awaited: outside the deploy scope these reads are never sent.
     let whole = scope == Scope::Deploy;
-    let (repository, cluster_active, log_group, task_definition, service) = tokio::try_join!(
+    // Application Auto Scaling: who owns the task count. Unreadable (denied; the local stack
+    // has no such service) counts as no target, unless the config asks for autoscaling.
+    let read_autoscaling = async {
+        if !whole {
+            return Ok(None);
+        }
+        let id = plan::autoscaling::resource_id(&names.cluster, &names.service);
+        match crate::autoscaling::read(&clients.autoscaling, &id).await {
+            Ok(found) => Ok(found),
+            Err(err) if stack.loaded.config.service.autoscaling.is_some() => Err(err),
+            Err(err) => {
+                tracing::debug!("no autoscaling read: {err:#}");
+                Ok(None)
+            }
+        }
+    };
+    let (repository, cluster_active, log_group, task_definition, service, autoscaling) = tokio::try_join!(
         crate::ecr::read_repository(&clients.ecr, &names.repository),
         read_if(
             whole,
@@ -98,6 +114,7 @@ pub async fn plan(
             None,
             ecs::describe_service(&clients.ecs, &names.cluster, &names.service)
         ),
+        read_autoscaling,
     )?;
     let uri = repository.as_ref().map(|r| r.uri.as_str()).unwrap_or("");
     let registry =
@@ -122,6 +139,7 @@ pub async fn plan(
         .into());
     }
     let current = Current {
+        autoscaling,
         repository,
         cluster_active,
         log_group: log_group.map(|g| plan::log_group::LogGroupState {
@@ -443,6 +461,16 @@ pub async fn deploy(
         .filter(|c| c.operation != plan::Operation::TagResource && !plan.service.create)
     {
         printer.info(&format!("  {}", plan::human::change_line(change)));
+    }
+    // The scalable target needs the service; its policies need the target.
+    if !plan.autoscaling.changes.is_empty() {
+        crate::autoscaling::apply(&clients.autoscaling, &plan.autoscaling).await?;
+        for change in &plan.autoscaling.changes {
+            printer.info(&format!(
+                "  autoscaling: {}",
+                plan::human::change_line(change)
+            ));
+        }
     }
     group(None);
     printer.info(&format!("image {}", result.push.size_report.summary()));

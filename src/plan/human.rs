@@ -53,6 +53,23 @@ pub fn render(plan: &Plan) -> String {
         }
         out.push_str(&format!("  {}\n", change_line(c)));
     }
+    match plan.autoscaling.desired_count_owner {
+        "autoscaling" => {
+            let range = plan
+                .autoscaling
+                .wanted
+                .as_ref()
+                .map(|w| format!(" ({}-{} tasks)", w.min, w.max))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "desired count: set by Application Auto Scaling{range}; deploy does not write it\n"
+            ));
+        }
+        "other" => out.push_str(
+            "desired count: set by a scalable target registered outside shipit; deploy does not write it\n",
+        ),
+        _ => {}
+    }
     if !plan.hooks.is_empty() {
         out.push_str(
             "before-deploy hooks: ECS RunTask, after the task definition is registered and before the service is updated\n",

@@ -10,6 +10,7 @@
 //! Building a plan is pure: [`build`] takes the [`Current`] state read from AWS and the config,
 //! and can be tested without the network.
 
+pub mod autoscaling;
 pub mod cluster;
 pub mod human;
 pub mod log_group;
@@ -39,6 +40,7 @@ pub enum Resource {
     LogGroup,
     TaskDefinition,
     Service,
+    Autoscaling,
 }
 
 impl Resource {
@@ -50,6 +52,7 @@ impl Resource {
             Resource::LogGroup => "log group",
             Resource::TaskDefinition => "task definition",
             Resource::Service => "service",
+            Resource::Autoscaling => "autoscaling",
         }
     }
 }
@@ -71,6 +74,10 @@ pub enum Operation {
     UpdateService,
     /// After the rollout succeeded: the task definitions shipit records for `rollback`.
     TagResource,
+    RegisterScalableTarget,
+    PutScalingPolicy,
+    DeleteScalingPolicy,
+    DeregisterScalableTarget,
 }
 
 impl Operation {
@@ -91,6 +98,12 @@ impl Operation {
             Operation::CreateService => "ECS:CreateService",
             Operation::UpdateService => "ECS:UpdateService",
             Operation::TagResource => "ECS:TagResource",
+            Operation::RegisterScalableTarget => "Application Auto Scaling:RegisterScalableTarget",
+            Operation::PutScalingPolicy => "Application Auto Scaling:PutScalingPolicy",
+            Operation::DeleteScalingPolicy => "Application Auto Scaling:DeleteScalingPolicy",
+            Operation::DeregisterScalableTarget => {
+                "Application Auto Scaling:DeregisterScalableTarget"
+            }
         })
     }
 
@@ -260,6 +273,8 @@ pub struct Current {
     /// The family's latest ACTIVE revision.
     pub task_definition: Option<aws_sdk_ecs::types::TaskDefinition>,
     pub service: Option<aws_sdk_ecs::types::Service>,
+    /// The service's scalable target with shipit's policies, when one is registered.
+    pub autoscaling: Option<autoscaling::ScalingSettings>,
 }
 
 /// Every change a deploy makes, per resource, in the order it makes them.
@@ -271,6 +286,7 @@ pub struct Plan {
     pub log_group: LogGroupPlan,
     pub task_definition: TaskDefinitionPlan,
     pub service: ServicePlan,
+    pub autoscaling: autoscaling::AutoscalingPlan,
     /// The before-deploy hooks this deploy runs: all of them when it moves the service to
     /// another task definition (or creates it), none otherwise.
     pub hooks: Vec<PlannedHook>,
@@ -305,6 +321,7 @@ impl Plan {
             .chain(&self.log_group.changes)
             .chain(&self.task_definition.changes)
             .chain(&self.service.changes)
+            .chain(&self.autoscaling.changes)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -350,11 +367,24 @@ pub fn build(
         Some(arn) if !task_definition.registers() => TaskDefinitionRef::Existing(arn.clone()),
         _ => TaskDefinitionRef::NewRevision,
     };
+    let autoscaling = autoscaling::AutoscalingPlan::new(
+        autoscaling::resource_id(&names.cluster, &names.service),
+        autoscaling::ScalingSettings::render(config),
+        current.autoscaling.clone(),
+    );
+    let mut settings = ServiceSettings::render(config, names);
+    if let Some(range) = &config.service.autoscaling {
+        // A new service starts within the range; after that the count is not shipit's.
+        settings.desired_count = settings
+            .desired_count
+            .clamp(range.min as i32, range.max.max(range.min) as i32);
+    }
     let service = ServicePlan::new(
-        ServiceSettings::render(config, names),
+        settings,
         names,
         target,
         current.service.as_ref(),
+        autoscaling.owns_desired_count(),
     );
     let hooks = if service.create || service.updates("taskDefinition") {
         config
@@ -380,6 +410,7 @@ pub fn build(
         log_group,
         task_definition,
         service,
+        autoscaling,
         hooks,
     })
 }
@@ -549,6 +580,7 @@ container:
             )
             .build();
         let current = Current {
+            autoscaling: None,
             repository: Some(RepositoryState {
                 uri: "h/web".into(),
                 arn: "arn:aws:ecr:us-east-1:123456789012:repository/web".into(),

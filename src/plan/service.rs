@@ -633,19 +633,29 @@ pub struct ServicePlan {
 }
 
 impl ServicePlan {
+    /// `count_scaled`: Application Auto Scaling sets the desired count, so an existing
+    /// service's count is never compared nor written (a new one starts at `wanted`'s).
     pub fn new(
         wanted: ServiceSettings,
         names: &Names,
         task_definition: TaskDefinitionRef,
         current: Option<&aws_sdk_ecs::types::Service>,
+        count_scaled: bool,
     ) -> ServicePlan {
         let td_field = |shown: String| Field::new("task_definition", shown, "taskDefinition");
+        let scaled = |fields: &mut Vec<Field>| {
+            if count_scaled && current.is_some() {
+                fields.retain(|f| f.name != "desired_count");
+            }
+        };
         let mut wanted_fields = wanted.fields();
+        scaled(&mut wanted_fields);
         wanted_fields.push(td_field(task_definition.shown()));
         let (operation, current_fields) = match current {
             None => (Operation::CreateService, Vec::new()),
             Some(service) => {
                 let mut fields = ServiceSettings::from_ecs(service).fields();
+                scaled(&mut fields);
                 if let Some(td) = service.task_definition() {
                     fields.push(td_field(short_task_definition(td).to_string()));
                 }
@@ -762,6 +772,7 @@ mod tests {
             &l.names,
             TaskDefinitionRef::Existing(TD.into()),
             Some(current),
+            false,
         )
     }
 
@@ -908,6 +919,23 @@ mod tests {
         assert!(p.wanted.load_balancers().is_empty());
     }
 
+    /// With autoscaling, an existing service's count is never planned, whatever it is.
+    #[test]
+    fn a_scaled_count_is_never_written() {
+        let l = loaded("");
+        let mut settings = ServiceSettings::render(&l.config, &l.names);
+        let current = service(&settings);
+        settings.desired_count = 7;
+        let p = ServicePlan::new(
+            settings,
+            &l.names,
+            TaskDefinitionRef::Existing(TD.into()),
+            Some(&current),
+            true,
+        );
+        assert!(p.changes.is_empty(), "{:?}", p.changes);
+    }
+
     #[test]
     fn desired_count_is_written_only_when_it_differs() {
         let l = loaded("");
@@ -928,6 +956,7 @@ mod tests {
             &l.names,
             TaskDefinitionRef::NewRevision,
             Some(&service(&settings)),
+            false,
         );
         let ops: Vec<_> = p
             .changes

@@ -222,6 +222,21 @@ pub fn ecs_client(runtime: &tokio::runtime::Runtime) -> aws_sdk_ecs::Client {
     aws_sdk_ecs::Client::new(&sdk_config(runtime))
 }
 
+/// The service as the stack's ECS describes it now.
+pub fn describe_service(cluster: &str, service: &str) -> aws_sdk_ecs::types::Service {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let out = runtime
+        .block_on(
+            ecs_client(&runtime)
+                .describe_services()
+                .cluster(cluster)
+                .services(service)
+                .send(),
+        )
+        .unwrap();
+    out.services()[0].clone()
+}
+
 /// Whether a Docker engine answers. Tests that need one fail without it, unless
 /// SHIPIT_ALLOW_SKIP=1 (then they skip with a message).
 pub fn require_docker() -> bool {
@@ -371,4 +386,81 @@ impl Drop for PulledImages {
             let _ = Command::new("docker").args(["rmi", reference]).output();
         }
     }
+}
+
+/// moto_server from the cached virtualenv, on a free loopback port; stopped when dropped.
+pub struct Moto {
+    pub url: String,
+    child: std::process::Child,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn start_moto() -> Moto {
+    // Where localstack/moto installed it (it prints the path).
+    let out = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("localstack/moto"))
+        .output()
+        .expect("localstack/moto runs");
+    let binary = std::path::PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
+    assert!(
+        binary.exists(),
+        "{} is missing: `localstack/moto` installs moto 5.2.5 (.ci/run runs it)",
+        binary.display()
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(binary)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "moto_server did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    Moto {
+        url: format!("http://127.0.0.1:{port}"),
+        child,
+    }
+}
+
+/// The checker's python (a cached virtualenv with botocore and policy_sentry, pinned).
+fn checker_python() -> String {
+    let out = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/localstack/contract"))
+        .output()
+        .expect("localstack/contract runs");
+    assert!(
+        out.status.success(),
+        "localstack/contract failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// Runs tests/contract/check_aws_calls.py on a call record (and a policy).
+pub fn check_aws_calls(calls: &Path, policy: Option<&Path>) -> Run {
+    let mut cmd = Command::new(checker_python());
+    cmd.arg(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/contract/check_aws_calls.py"
+    ))
+    .arg("--calls")
+    .arg(calls);
+    if let Some(policy) = policy {
+        cmd.arg("--policy").arg(policy);
+    }
+    run(&mut cmd)
 }

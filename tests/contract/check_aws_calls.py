@@ -33,6 +33,7 @@ SERVICES = {
     "ECR": ("ecr", "ecr"),
     "CloudWatch Logs": ("logs", "logs"),
     "STS": ("sts", "sts"),
+    "Application Auto Scaling": ("application-autoscaling", "application-autoscaling"),
 }
 
 # Calls that need no permission at all.
@@ -270,6 +271,22 @@ def requirements(record, arn):
         if operation == "ListServiceDeployments":
             return [Requirement(action, service_arn(params["service"]), why=why)]
         return None
+    if prefix == "application-autoscaling":
+        if operation.startswith("Describe"):
+            return [Requirement(action, "*", why=why)]
+        # Scalable targets' ARNs carry an id known only once they exist: the writes are
+        # granted on "*" and scoped by these condition keys.
+        return [
+            Requirement(
+                action,
+                "*",
+                {
+                    "application-autoscaling:service-namespace": params["ServiceNamespace"],
+                    "application-autoscaling:scalable-dimension": params["ScalableDimension"],
+                },
+                why,
+            )
+        ]
     if prefix == "logs":
         if operation == "DescribeLogGroups":
             return [Requirement(action, "*", why=why)]
