@@ -482,10 +482,15 @@ impl Cause {
 pub fn classify(task: &TaskView) -> Cause {
     let reason = task.stopped_reason.clone().unwrap_or_default();
     let lower = reason.to_ascii_lowercase();
+    // When one essential container exits, ECS stops the others (SIGTERM, then SIGKILL): their
+    // 143 and 137 are the consequence. The cause is the container that exited otherwise.
+    let failed = |c: &&ContainerView| c.exit_code.is_some_and(|code| code != 0);
     let exited = task
         .containers
         .iter()
-        .find(|c| c.exit_code.is_some_and(|code| code != 0));
+        .filter(failed)
+        .find(|c| !matches!(c.exit_code, Some(137 | 143)))
+        .or_else(|| task.containers.iter().find(failed));
     if let Some(c) = task.containers.iter().find(|c| {
         c.reason
             .as_deref()
@@ -1660,6 +1665,25 @@ mod tests {
             ],
         );
         assert!(!evaluate(&s, &target(), &Rules::default()).is_final());
+    }
+
+    /// A sidecar that crashes takes the app down with it (143): the sidecar is the cause.
+    #[test]
+    fn the_container_that_exited_first_is_named_not_the_one_stopped_after_it() {
+        let mut task = stopped("t1", 1.0, "Essential container in task exited", Some(143));
+        task.containers.push(ContainerView {
+            name: "log-router".into(),
+            exit_code: Some(2),
+            reason: None,
+            health_status: None,
+        });
+        assert_eq!(
+            classify(&task),
+            Cause::ContainerExited {
+                container: "log-router".into(),
+                exit_code: 2
+            }
+        );
     }
 
     #[test]

@@ -154,6 +154,24 @@ fn autoscaling_is_planned_applied_and_never_resets_the_count() {
         "autoscaling"
     );
     deploy_and_plan_clean("set");
+    // doctor reads the target as the plan does.
+    let doctor = shipit(&["doctor", "--output", "json"]);
+    let checks = json(&doctor)["checks"].clone();
+    let scaling = checks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "autoscaling")
+        .unwrap_or_else(|| panic!("no autoscaling check\n{}", doctor.dump()));
+    assert_eq!(scaling["status"], "ok", "{}", doctor.dump());
+    assert!(
+        scaling["detail"]
+            .as_str()
+            .unwrap()
+            .contains("0-3 tasks, 1 policies"),
+        "{}",
+        doctor.dump()
+    );
 
     // Application Auto Scaling scales the service out: the count is its, not the config's.
     runtime

@@ -69,6 +69,7 @@ const CASES: &[(&str, usize, &str)] = &[
     ("hook-without-role.yaml", 20, "required"),
     ("hook-container.yaml", 18, "unknown-container"),
     ("autoscaling-range.yaml", 14, "autoscaling-range"),
+    ("depends-on-health.yaml", 16, "depends-on"),
 ];
 
 #[test]

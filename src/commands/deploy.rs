@@ -207,6 +207,12 @@ fn report_to_github(gh: &GitHub, result: &DeployResult, names: &Names) -> anyhow
                 md.push_str(&format!("- {e}\n"));
             }
         }
+        if !failure.containers.is_empty() {
+            md.push_str(&format!(
+                "\n**Containers:** {}\n",
+                failure.containers.join(", ")
+            ));
+        }
         if !failure.log_lines.is_empty() {
             md.push_str(&format!(
                 "\n**Last log lines of task {}**\n\n```\n",
@@ -272,6 +278,9 @@ fn human(result: &DeployResult, names: &Names) -> String {
             for e in &f.events {
                 out.push_str(&format!("    {e}\n"));
             }
+        }
+        if !f.containers.is_empty() {
+            out.push_str(&format!("  containers: {}\n", f.containers.join(", ")));
         }
         if let Some(task) = &f.task {
             if f.log_lines.is_empty() {

@@ -280,6 +280,42 @@ async fn resource_checks(sdk: &aws_config::SdkConfig, loaded: &config::LoadedCon
         group,
     ));
 
+    // Autoscaling: the scalable target, read as the plan reads it (a denied read is the
+    // policy's gap; a target registered elsewhere owns the task count).
+    if let Some(scaling) = &c.service.autoscaling {
+        let id = crate::plan::autoscaling::resource_id(&names.cluster, &names.service);
+        checks.push(
+            match crate::autoscaling::read(&clients.autoscaling, &id).await {
+                Ok(Some(found)) if found.policies.is_empty() => Check::problem(
+                    "autoscaling",
+                    CheckStatus::Warn,
+                    format!(
+                        "{id} is registered ({}-{} tasks) by something other than shipit",
+                        found.min, found.max
+                    ),
+                    "shipit takes it over on the next deploy (range and its `shipit-*` policies); remove the other tool's settings first",
+                ),
+                Ok(Some(found)) => Check::ok(
+                    "autoscaling",
+                    format!("{id}: {}-{} tasks, {} policies", found.min, found.max, found.policies.len()),
+                ),
+                Ok(None) => Check::ok(
+                    "autoscaling",
+                    format!(
+                        "{id} is not registered yet: `shipit deploy` registers {}-{} tasks",
+                        scaling.min, scaling.max
+                    ),
+                ),
+                Err(err) => Check::problem(
+                    "autoscaling",
+                    CheckStatus::Fail,
+                    format!("cannot read the scalable target: {err:#}"),
+                    "grant the Application Auto Scaling statements of `shipit iam-policy`",
+                ),
+            },
+        );
+    }
+
     // EC2 and IAM through signed Query calls (see query_api: the SDK crates cost more to
     // build than the rest of shipit, for these three reads).
     let query = match crate::query_api::QueryClient::new(sdk) {

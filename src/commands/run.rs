@@ -60,10 +60,20 @@ pub async fn run(
         .container
         .clone()
         .unwrap_or_else(|| names.container.clone());
-    if container != names.container {
+    let known: Vec<String> = loaded
+        .config
+        .container_specs(&names.container)
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    if !known.contains(&container) {
         return Err(BadInput::new(format!(
-            "--container {container}: the task definition has one container, `{}`",
-            names.container
+            "--container {container}: the task definition's containers are {}",
+            known
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
         ))
         .into());
     }

@@ -87,6 +87,8 @@ pub struct TaskStatus {
     pub health_status: Option<String>,
     pub started_at: Option<f64>,
     pub stopped_reason: Option<String>,
+    /// Each container: its health and, once it stopped, its exit code.
+    pub containers: Vec<crate::rollout::ContainerView>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -259,6 +261,7 @@ fn task_status(t: &TaskView) -> TaskStatus {
         health_status: t.health_status.clone(),
         started_at: t.started_at,
         stopped_reason: (t.last_status == "STOPPED").then(|| classify(t).describe()),
+        containers: t.containers.clone(),
     }
 }
 
@@ -482,6 +485,21 @@ fn human(s: &Status) -> String {
                     .map(|r| format!(", stopped: {r}"))
                     .unwrap_or_default()
             );
+            // A task with sidecars: how each container is.
+            if t.containers.len() > 1 {
+                let each: Vec<String> = t
+                    .containers
+                    .iter()
+                    .map(|c| {
+                        let mut state = c.health_status.clone().unwrap_or_else(|| "-".into());
+                        if let Some(code) = c.exit_code {
+                            state = format!("exited {code}");
+                        }
+                        format!("{} {state}", c.name)
+                    })
+                    .collect();
+                let _ = writeln!(out, "    containers: {}", each.join(", "));
+            }
         }
     }
     if !s.events.is_empty() {

@@ -51,7 +51,10 @@ impl Names {
                 .clone()
                 .unwrap_or_else(|| "default".to_string()),
             service: config.service.name.clone().unwrap_or_else(|| app.clone()),
-            container: config.container.name.clone().unwrap_or_else(|| app.clone()),
+            container: match config.containers.iter().find(|c| c.image.is_none()) {
+                Some(app_container) => app_container.name.clone(),
+                None => config.container.name.clone().unwrap_or_else(|| app.clone()),
+            },
             log_group: config
                 .logs
                 .group
@@ -261,7 +264,7 @@ pub fn load_bytes(
         .iter()
         .map(|path| unknown_key(path, file, &map))
         .collect();
-    let config = match typed {
+    let mut config = match typed {
         Ok(config) => config,
         Err((err, path)) => {
             diagnostics.push(type_error(&err.to_string(), &path, file, &map));
@@ -274,6 +277,23 @@ pub fn load_bytes(
     diagnostics.sort_by_key(|d| d.location);
     if diagnostics.iter().any(Diagnostic::is_error) {
         return Err(fail(diagnostics));
+    }
+    // With `containers`, `container` stands for the app's entry: what reads the app container
+    // (the image preflight, the load balancer's default port, validate's summary) reads it.
+    if let Some(app) = config
+        .containers
+        .iter()
+        .find(|c| c.image.is_none())
+        .cloned()
+    {
+        config.container = model::ContainerConfig {
+            name: Some(app.name),
+            port: app.port.unwrap_or(config.container.port),
+            environment: app.environment,
+            secrets: app.secrets,
+            command: app.command,
+            health_check: app.health_check,
+        };
     }
     Ok(LoadedConfig {
         path: PathBuf::from(file),

@@ -31,6 +31,10 @@ pub struct DeployConfig {
     pub task: TaskConfig,
     #[serde(default)]
     pub container: ContainerConfig,
+    /// Several containers per task, instead of `container`: the one without `image` runs the
+    /// pushed image; the others (sidecars) run the image they name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub containers: Vec<ContainerSpec>,
     #[serde(default)]
     pub logs: LogsConfig,
     #[serde(default, skip_serializing_if = "HooksConfig::is_empty")]
@@ -698,6 +702,94 @@ impl Default for ContainerConfig {
             command: None,
             health_check: None,
         }
+    }
+}
+
+/// One container of a task with several (`containers:`). The one without `image` runs the
+/// pushed image (the app); the others run the image they name (sidecars: a log router, an
+/// agent, a proxy).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct ContainerSpec {
+    pub name: String,
+    /// A sidecar's image (`public.ecr.aws/aws-observability/aws-for-fluent-bit:2.32.4`); none
+    /// for the app container, which runs the pushed image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// When it stops, the task stops. Default: true.
+    #[serde(default = "yes")]
+    pub essential: bool,
+    /// The port it listens on, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: Option<i64>,
+    #[serde(default)]
+    pub environment: BTreeMap<String, EnvValue>,
+    #[serde(default)]
+    pub secrets: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<HealthCheckConfig>,
+    /// Containers that must reach a state first: name -> START, HEALTHY (it needs a health
+    /// check), COMPLETE or SUCCESS.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub depends_on: BTreeMap<String, DependsCondition>,
+    /// CPU units reserved for it, within the task's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<i64>,
+    /// Hard memory limit in MiB, within the task's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<i64>,
+    /// Memory in MiB reserved for it, within the task's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_reservation: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum DependsCondition {
+    Start,
+    Healthy,
+    Complete,
+    Success,
+}
+
+impl DependsCondition {
+    pub fn ecs_name(self) -> &'static str {
+        match self {
+            DependsCondition::Start => "START",
+            DependsCondition::Healthy => "HEALTHY",
+            DependsCondition::Complete => "COMPLETE",
+            DependsCondition::Success => "SUCCESS",
+        }
+    }
+}
+
+impl DeployConfig {
+    /// Every container of the task, the app's first: `containers` as written (app first), or
+    /// the one `container` (named `app_name`).
+    pub fn container_specs(&self, app_name: &str) -> Vec<ContainerSpec> {
+        if self.containers.is_empty() {
+            let c = &self.container;
+            return vec![ContainerSpec {
+                name: app_name.to_string(),
+                image: None,
+                essential: true,
+                port: Some(c.port),
+                environment: c.environment.clone(),
+                secrets: c.secrets.clone(),
+                command: c.command.clone(),
+                health_check: c.health_check.clone(),
+                depends_on: BTreeMap::new(),
+                cpu: None,
+                memory: None,
+                memory_reservation: None,
+            }];
+        }
+        let mut specs = self.containers.clone();
+        specs.sort_by_key(|c| c.image.is_some());
+        specs
     }
 }
 

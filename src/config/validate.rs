@@ -182,6 +182,7 @@ pub fn validate(
     check_deployment(&mut c, config);
     check_task(&mut c, config);
     check_container(&mut c, config);
+    check_containers(&mut c, config, names);
     check_logs(&mut c, config, names);
     check_hooks(&mut c, config, names);
     check_autoscaling(&mut c, config);
@@ -402,7 +403,9 @@ fn check_service(c: &mut Checker, config: &DeployConfig) {
                 "write `arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID`",
             );
         }
+        // With `containers`, check_containers compares with the app container's port.
         if let Some(port) = lb.container_port
+            && config.containers.is_empty()
             && port != config.container.port
         {
             c.error(
@@ -773,10 +776,36 @@ fn role_arn(c: &mut Checker, path: &str, arn: &str) {
 }
 
 fn check_container(c: &mut Checker, config: &DeployConfig) {
-    let k = &config.container;
-    c.range("container.port", k.port, 1, 65535, "");
-    for (name, value) in &k.environment {
-        let path = format!("container.environment.{name}");
+    if config.containers.is_empty() {
+        let k = &config.container;
+        check_container_parts(
+            c,
+            "container",
+            Some(k.port),
+            &k.environment,
+            &k.secrets,
+            k.command.as_ref(),
+            k.health_check.as_ref(),
+        );
+    }
+}
+
+/// The rules every container follows, `base` being where it is written (`container`,
+/// `containers[1]`).
+fn check_container_parts(
+    c: &mut Checker,
+    base: &str,
+    port: Option<i64>,
+    environment: &std::collections::BTreeMap<String, super::model::EnvValue>,
+    secrets: &std::collections::BTreeMap<String, String>,
+    command: Option<&Vec<String>>,
+    health_check: Option<&super::model::HealthCheckConfig>,
+) {
+    if let Some(port) = port {
+        c.range(&format!("{base}.port"), port, 1, 65535, "");
+    }
+    for (name, value) in environment {
+        let path = format!("{base}.environment.{name}");
         if !ENV_NAME.is_match(name) {
             c.error(
                 "env-name",
@@ -794,11 +823,11 @@ fn check_container(c: &mut Checker, config: &DeployConfig) {
                     "`{name}` looks like a secret, and environment values are readable by anyone who can describe the task definition"
                 ),
                 format!(
-                    "store it in SSM Parameter Store or Secrets Manager and list it under `container.secrets: {{ {name}: ARN }}`"
+                    "store it in SSM Parameter Store or Secrets Manager and list it under `{base}.secrets: {{ {name}: ARN }}`"
                 ),
             );
         }
-        if k.secrets.contains_key(name) {
+        if secrets.contains_key(name) {
             c.error(
                 "env-and-secret",
                 &path,
@@ -807,8 +836,8 @@ fn check_container(c: &mut Checker, config: &DeployConfig) {
             );
         }
     }
-    for (name, from) in &k.secrets {
-        let path = format!("container.secrets.{name}");
+    for (name, from) in secrets {
+        let path = format!("{base}.secrets.{name}");
         if !ENV_NAME.is_match(name) {
             c.error(
                 "env-name",
@@ -831,21 +860,22 @@ fn check_container(c: &mut Checker, config: &DeployConfig) {
             );
         }
     }
-    if let Some(command) = &k.command
+    if let Some(command) = command
         && (command.is_empty() || command[0].trim().is_empty())
     {
         c.error(
             "command",
-            "container.command",
-            "`container.command` is empty".into(),
+            &format!("{base}.command"),
+            format!("`{base}.command` is empty"),
             "list the program and its arguments, e.g. `[gunicorn, --bind, 0.0.0.0:5000, app:app]`, or remove it to use the image's CMD",
         );
     }
-    if let Some(hc) = &k.health_check {
+    if let Some(hc) = health_check {
+        let health = format!("{base}.health_check");
         match &hc.command {
             HealthCheckCommand::Shell(line) if line.trim().is_empty() => c.error(
                 "health-check-command",
-                "container.health_check.command",
+                &format!("{health}.command"),
                 "the health check command is empty".into(),
                 "write the check, e.g. `wget -q -O /dev/null http://localhost:5000/health || exit 1`",
             ),
@@ -857,7 +887,7 @@ fn check_container(c: &mut Checker, config: &DeployConfig) {
                 if !valid {
                     c.error(
                         "health-check-command",
-                        "container.health_check.command",
+                        &format!("{health}.command"),
                         "a health check list must start with `CMD` or `CMD-SHELL` and name a command".into(),
                         "write `[CMD-SHELL, \"curl -f http://localhost:5000/health || exit 1\"]`, or the command as one string",
                     );
@@ -865,17 +895,194 @@ fn check_container(c: &mut Checker, config: &DeployConfig) {
             }
             HealthCheckCommand::Shell(_) => {}
         }
-        let base = "container.health_check";
-        c.range(&format!("{base}.interval"), hc.interval, 5, 300, " s");
-        c.range(&format!("{base}.timeout"), hc.timeout, 2, 60, " s");
-        c.range(&format!("{base}.retries"), hc.retries, 1, 10, "");
+        c.range(&format!("{health}.interval"), hc.interval, 5, 300, " s");
+        c.range(&format!("{health}.timeout"), hc.timeout, 2, 60, " s");
+        c.range(&format!("{health}.retries"), hc.retries, 1, 10, "");
         c.range(
-            &format!("{base}.start_period"),
+            &format!("{health}.start_period"),
             hc.start_period,
             0,
             300,
             " s",
         );
+    }
+}
+
+/// `containers:`: the list as a whole (one app container, unique names, dependencies that
+/// exist and can be met, sizes within the task's) and each container's own rules.
+fn check_containers(c: &mut Checker, config: &DeployConfig, names: &Names) {
+    let list = &config.containers;
+    if list.is_empty() {
+        return;
+    }
+    if c.map.contains("container") {
+        c.error(
+            "container-and-containers",
+            "container",
+            "both `container` and `containers` are set".into(),
+            "move the app container into `containers` (the entry without `image`) and remove `container`",
+        );
+    }
+    let apps: Vec<usize> = (0..list.len())
+        .filter(|&i| list[i].image.is_none())
+        .collect();
+    match apps.as_slice() {
+        [] => c.error(
+            "app-container",
+            "containers",
+            "no container runs the pushed image: every entry names an `image`".into(),
+            "leave `image` out of the app container's entry: it runs the image shipit pushes",
+        ),
+        [_] => {}
+        [_, second, ..] => c.error(
+            "app-container",
+            &format!("containers[{second}]"),
+            "more than one container leaves `image` out: exactly one runs the pushed image".into(),
+            "give the sidecars their image (`image: public.ecr.aws/...`)",
+        ),
+    }
+    let by_name = |name: &str| list.iter().find(|k| k.name == name);
+    for (i, k) in list.iter().enumerate() {
+        let at = |key: &str| format!("containers[{i}].{key}");
+        if list[..i].iter().any(|earlier| earlier.name == k.name) {
+            c.error(
+                "duplicate",
+                &at("name"),
+                format!("two containers are named `{}`", k.name),
+                "give each container its own name",
+            );
+        }
+        c.ecs_name("container name", &at("name"), &k.name);
+        if let Some(image) = &k.image
+            && (image.trim().is_empty() || image.contains(char::is_whitespace))
+        {
+            c.error(
+                "image-reference",
+                &at("image"),
+                format!("`{image}` is not an image reference"),
+                "write `REGISTRY/NAME:TAG` or `REGISTRY/NAME@sha256:DIGEST`",
+            );
+        }
+        for (target, condition) in &k.depends_on {
+            let path = format!("containers[{i}].depends_on.{target}");
+            match by_name(target) {
+                None => c.error(
+                    "depends-on",
+                    &path,
+                    format!("`{}` depends on `{target}`, which is not a container of the task", k.name),
+                    format!(
+                        "name one of: {}",
+                        list.iter().map(|k| k.name.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                ),
+                Some(t) if t.name == k.name => c.error(
+                    "depends-on",
+                    &path,
+                    format!("`{}` depends on itself", k.name),
+                    "remove that entry",
+                ),
+                Some(t) if *condition == super::model::DependsCondition::Healthy
+                    && t.health_check.is_none() =>
+                {
+                    c.error(
+                        "depends-on",
+                        &path,
+                        format!("`{}` waits for `{target}` to be HEALTHY, but `{target}` has no health check", k.name),
+                        format!("add a `health_check` to `{target}`, or wait for START"),
+                    )
+                }
+                Some(t) if matches!(condition, super::model::DependsCondition::Complete | super::model::DependsCondition::Success)
+                    && t.essential =>
+                {
+                    c.error(
+                        "depends-on",
+                        &path,
+                        format!("`{}` waits for `{target}` to exit, but `{target}` is essential: its exit stops the task", k.name),
+                        format!("set `essential: false` on `{target}` (an init container), or wait for START or HEALTHY"),
+                    )
+                }
+                Some(t) if t.depends_on.contains_key(&k.name) => c.error(
+                    "depends-on",
+                    &path,
+                    format!("`{}` and `{target}` wait for each other: neither would start", k.name),
+                    "remove one of the two dependencies",
+                ),
+                Some(_) => {}
+            }
+        }
+        if let (Some(limit), Some(reserved)) = (k.memory, k.memory_reservation)
+            && reserved > limit
+        {
+            c.error(
+                "container-memory",
+                &at("memory_reservation"),
+                format!("{reserved} MiB reserved is more than the {limit} MiB limit"),
+                "keep `memory_reservation` at most `memory`",
+            );
+        }
+        check_container_parts(
+            c,
+            &format!("containers[{i}]"),
+            k.port,
+            &k.environment,
+            &k.secrets,
+            k.command.as_ref(),
+            k.health_check.as_ref(),
+        );
+    }
+    if !list.iter().any(|k| k.essential) {
+        c.error(
+            "essential",
+            "containers",
+            "no container is essential: ECS requires at least one".into(),
+            "leave `essential` at its default (true) on the app container",
+        );
+    }
+    let cpu: i64 = list.iter().filter_map(|k| k.cpu).sum();
+    if cpu > config.task.cpu {
+        c.error(
+            "container-cpu",
+            "containers",
+            format!(
+                "the containers reserve {cpu} CPU units; the task has {}",
+                config.task.cpu
+            ),
+            "lower the containers' `cpu`, or raise `task.cpu`",
+        );
+    }
+    let memory: i64 = list
+        .iter()
+        .filter_map(|k| k.memory_reservation.or(k.memory))
+        .sum();
+    if memory > config.task.memory {
+        c.error(
+            "container-memory",
+            "containers",
+            format!(
+                "the containers reserve {memory} MiB; the task has {} MiB",
+                config.task.memory
+            ),
+            "lower the containers' `memory_reservation` / `memory`, or raise `task.memory`",
+        );
+    }
+    if let Some(lb) = &config.service.load_balancer
+        && let Some(app) = by_name(&names.container)
+    {
+        match (app.port, lb.container_port) {
+            (None, _) => c.error(
+                "load-balancer-port",
+                "service.load_balancer",
+                format!("the load balancer sends to container `{}`, which has no `port`", app.name),
+                "give the app container its `port`",
+            ),
+            (Some(port), Some(lb_port)) if port != lb_port => c.error(
+                "load-balancer-port",
+                "service.load_balancer.container_port",
+                format!("the target group sends to port {lb_port}, but container `{}` listens on {port}", app.name),
+                "make `service.load_balancer.container_port` equal the app container's `port`, or remove it",
+            ),
+            _ => {}
+        }
     }
 }
 
@@ -986,17 +1193,25 @@ fn check_hooks(c: &mut Checker, config: &DeployConfig, names: &Names) {
                 "write the command as a list, e.g. `run: [python, manage.py, migrate]`",
             );
         }
+        let known: Vec<String> = config
+            .container_specs(&names.container)
+            .into_iter()
+            .map(|k| k.name)
+            .collect();
         if let Some(container) = &hook.container
-            && *container != names.container
+            && !known.contains(container)
         {
             c.error(
                 "unknown-container",
                 &at("container"),
                 format!(
-                    "the task definition has one container, `{}`, not `{container}`",
+                    "`{container}` is not a container of the task ({})",
+                    known.join(", ")
+                ),
+                format!(
+                    "remove `container` (the app's, `{}`), or name one of those",
                     names.container
                 ),
-                format!("remove `container`, or set it to `{}`", names.container),
             );
         }
         if let Some(timeout) = &hook.timeout {

@@ -149,6 +149,7 @@ fn failure(hook: &PlannedHook, end: &one_off::OneOffEnd, running: Option<&str>) 
         rolled_back_to: None,
         events: Vec::new(),
         task: Some(end.task_id.clone()),
+        containers: Vec::new(),
         log_lines: end.last_lines.clone(),
     }
 }

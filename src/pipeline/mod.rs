@@ -289,6 +289,9 @@ pub struct FailureReport {
     pub rolled_back_to: Option<String>,
     pub events: Vec<String>,
     pub task: Option<String>,
+    /// With sidecars: how each container of that task ended (`log-router exited with code 2`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub containers: Vec<String>,
     pub log_lines: Vec<String>,
 }
 
@@ -302,6 +305,7 @@ impl FailureReport {
             rolled_back_to: None,
             events: Vec::new(),
             task: None,
+            containers: Vec::new(),
             log_lines: Vec::new(),
         }
     }

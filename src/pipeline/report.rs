@@ -265,10 +265,16 @@ pub async fn report(
                 .map(|t| t.id().to_string())
         })
     });
+    // The container that failed (a sidecar, maybe), else the app's.
+    let container = match &cause {
+        Some(Cause::ContainerExited { container, .. } | Cause::OutOfMemory { container }) => {
+            container.as_str()
+        }
+        _ => names.container.as_str(),
+    };
     let log_lines = match &task {
         Some(task_id) => {
-            let stream =
-                logs::stream_name(&loaded.config.logs.stream_prefix, &names.container, task_id);
+            let stream = logs::stream_name(&loaded.config.logs.stream_prefix, container, task_id);
             // The awslogs driver publishes every 5 s: a task that just stopped may have lines
             // still on their way. Read again for up to 10 s while there are none.
             let mut waited = 0;
@@ -285,6 +291,21 @@ pub async fn report(
         }
         None => Vec::new(),
     };
+    // A task with sidecars: how each of its containers ended.
+    let containers = task
+        .as_ref()
+        .and_then(|id| last?.tasks.iter().find(|t| t.id() == id))
+        .filter(|t| t.containers.len() > 1)
+        .map(|t| {
+            t.containers
+                .iter()
+                .map(|c| match c.exit_code {
+                    Some(code) => format!("{} exited with code {code}", c.name),
+                    None => format!("{} did not exit", c.name),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     FailureReport {
         summary,
         fix: cause.as_ref().map(|c| c.fix().to_string()),
@@ -292,6 +313,7 @@ pub async fn report(
         rolled_back_to,
         events,
         task,
+        containers,
         log_lines,
     }
 }

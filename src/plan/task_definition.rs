@@ -44,6 +44,13 @@ pub struct ContainerDef {
     /// The awslogs driver's options (group, region, stream prefix, and any others).
     pub log_driver: Option<String>,
     pub log_options: BTreeMap<String, String>,
+    /// container -> START, HEALTHY, COMPLETE or SUCCESS.
+    pub depends_on: BTreeMap<String, String>,
+    /// CPU units reserved (None: ECS's 0, a share of the task's).
+    pub cpu: Option<i32>,
+    /// Hard memory limit and reservation, MiB.
+    pub memory: Option<i32>,
+    pub memory_reservation: Option<i32>,
     #[serde(skip)]
     pub unmanaged: Vec<Field>,
 }
@@ -66,10 +73,11 @@ pub fn looks_secret(name: &str) -> bool {
 }
 
 impl TaskDef {
-    /// The task definition for `config`, running `image` (pinned by digest).
+    /// The task definition for `config`: the app container runs `image` (pinned by digest),
+    /// sidecars the image they name. Every container logs to the same group, each under its
+    /// own stream (`prefix/container/task-id`).
     pub fn render(config: &DeployConfig, names: &Names, image: &str, region: &str) -> TaskDef {
-        let c = &config.container;
-        let log_options = [
+        let log_options: BTreeMap<String, String> = [
             ("awslogs-group", names.log_group.clone()),
             ("awslogs-region", region.to_string()),
             ("awslogs-stream-prefix", config.logs.stream_prefix.clone()),
@@ -77,6 +85,41 @@ impl TaskDef {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
+        let containers = config
+            .container_specs(&names.container)
+            .into_iter()
+            .map(|c| ContainerDef {
+                image: c.image.clone().unwrap_or_else(|| image.to_string()),
+                name: c.name,
+                essential: c.essential,
+                port: c.port.map(|p| p as i32),
+                environment: c
+                    .environment
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.to_string()))
+                    .collect(),
+                secrets: c.secrets,
+                command: c.command,
+                health_check: c.health_check.as_ref().map(|h| HealthCheckDef {
+                    command: h.command.to_ecs(),
+                    interval: h.interval as i32,
+                    timeout: h.timeout as i32,
+                    retries: h.retries as i32,
+                    start_period: h.start_period as i32,
+                }),
+                log_driver: Some("awslogs".to_string()),
+                log_options: log_options.clone(),
+                depends_on: c
+                    .depends_on
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.ecs_name().to_string()))
+                    .collect(),
+                cpu: c.cpu.filter(|&cpu| cpu > 0).map(|cpu| cpu as i32),
+                memory: c.memory.map(|m| m as i32),
+                memory_reservation: c.memory_reservation.map(|m| m as i32),
+                unmanaged: Vec::new(),
+            })
+            .collect();
         TaskDef {
             family: names.family.clone(),
             cpu: config.task.cpu.to_string(),
@@ -87,29 +130,7 @@ impl TaskDef {
             task_role_arn: config.task.task_role.clone(),
             cpu_architecture: config.task.cpu_architecture.to_string(),
             operating_system_family: "LINUX".to_string(),
-            containers: vec![ContainerDef {
-                name: names.container.clone(),
-                image: image.to_string(),
-                essential: true,
-                port: Some(c.port as i32),
-                environment: c
-                    .environment
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.to_string()))
-                    .collect(),
-                secrets: c.secrets.clone(),
-                command: c.command.clone(),
-                health_check: c.health_check.as_ref().map(|h| HealthCheckDef {
-                    command: h.command.to_ecs(),
-                    interval: h.interval as i32,
-                    timeout: h.timeout as i32,
-                    retries: h.retries as i32,
-                    start_period: h.start_period as i32,
-                }),
-                log_driver: Some("awslogs".to_string()),
-                log_options,
-                unmanaged: Vec::new(),
-            }],
+            containers,
             unmanaged: Vec::new(),
         }
     }
@@ -314,6 +335,18 @@ impl ContainerDef {
         for (k, v) in &self.log_options {
             out.push(Field::new(p(&format!("log_options.{k}")), v, CONTAINERS));
         }
+        for (k, v) in &self.depends_on {
+            out.push(Field::new(p(&format!("depends_on.{k}")), v, CONTAINERS));
+        }
+        for (name, value) in [
+            ("cpu", self.cpu),
+            ("memory", self.memory),
+            ("memory_reservation", self.memory_reservation),
+        ] {
+            if let Some(value) = value {
+                out.push(Field::new(p(name), value, CONTAINERS));
+            }
+        }
         for u in &self.unmanaged {
             out.push(Field {
                 name: p(&u.name),
@@ -365,6 +398,23 @@ impl ContainerDef {
         if let Some(command) = &self.command {
             container = container.set_command(Some(command.clone()));
         }
+        for (name, condition) in &self.depends_on {
+            container = container.depends_on(
+                aws_sdk_ecs::types::ContainerDependency::builder()
+                    .container_name(name)
+                    .condition(aws_sdk_ecs::types::ContainerCondition::from(
+                        condition.as_str(),
+                    ))
+                    .build()
+                    .expect("name and condition are set"),
+            );
+        }
+        if let Some(cpu) = self.cpu {
+            container = container.cpu(cpu);
+        }
+        container = container
+            .set_memory(self.memory)
+            .set_memory_reservation(self.memory_reservation);
         if let Some(h) = &self.health_check {
             container = container.health_check(
                 HealthCheck::builder()
@@ -404,13 +454,12 @@ fn container_from_ecs(c: &aws_sdk_ecs::types::ContainerDefinition) -> ContainerD
             );
         }
     }
-    let lists: [(&str, usize); 14] = [
+    let lists: [(&str, usize); 13] = [
         ("entry_point", c.entry_point().len()),
         ("links", c.links().len()),
         ("environment_files", c.environment_files().len()),
         ("mount_points", c.mount_points().len()),
         ("volumes_from", c.volumes_from().len()),
-        ("depends_on", c.depends_on().len()),
         ("dns_servers", c.dns_servers().len()),
         ("dns_search_domains", c.dns_search_domains().len()),
         ("extra_hosts", c.extra_hosts().len()),
@@ -437,13 +486,7 @@ fn container_from_ecs(c: &aws_sdk_ecs::types::ContainerDefinition) -> ContainerD
     let mut extra = |name: &str, value: String| {
         unmanaged.push(Field::new(name, value, "containerDefinitions"));
     };
-    let options: [(&str, Option<String>); 14] = [
-        ("cpu", (c.cpu() > 0).then(|| c.cpu().to_string())),
-        ("memory", c.memory().map(|m| m.to_string())),
-        (
-            "memory_reservation",
-            c.memory_reservation().map(|m| m.to_string()),
-        ),
+    let options: [(&str, Option<String>); 11] = [
         ("start_timeout", c.start_timeout().map(|t| t.to_string())),
         ("stop_timeout", c.stop_timeout().map(|t| t.to_string())),
         ("hostname", c.hostname().map(str::to_string)),
@@ -528,6 +571,20 @@ fn container_from_ecs(c: &aws_sdk_ecs::types::ContainerDefinition) -> ContainerD
             .and_then(|l| l.options())
             .map(|o| o.clone().into_iter().collect())
             .unwrap_or_default(),
+        depends_on: c
+            .depends_on()
+            .iter()
+            .map(|d| {
+                (
+                    d.container_name().to_string(),
+                    d.condition().as_str().to_string(),
+                )
+            })
+            .collect(),
+        // ECS answers 0 for a container without a reservation.
+        cpu: (c.cpu() > 0).then(|| c.cpu()),
+        memory: c.memory(),
+        memory_reservation: c.memory_reservation(),
         unmanaged,
     }
 }
@@ -653,6 +710,53 @@ container:
         // Sorted, so YAML order never makes a new revision.
         let keys: Vec<_> = td.containers[0].environment.keys().cloned().collect();
         assert_eq!(keys, vec!["A", "API_TOKEN", "B"]);
+    }
+
+    /// An app and a sidecar: the sidecar keeps its image, dependencies and reservations
+    /// round-trip through ECS's types, and the registered revision is reused.
+    #[test]
+    fn sidecars_render_and_plan_clean_once_registered() {
+        let text = "\
+app: demo
+image: { source: 'docker://demo:1', tag: v1 }
+service: { subnets: [subnet-0123456789abcdef0] }
+task: { execution_role: 'arn:aws:iam::123456789012:role/exec' }
+containers:
+  - name: log-router
+    image: public.ecr.aws/aws-observability/aws-for-fluent-bit:2.32.4
+    memory_reservation: 64
+    cpu: 0
+    health_check: { command: 'true' }
+  - name: api
+    port: 8080
+    depends_on: { log-router: HEALTHY }
+";
+        let l = config::load_bytes(text.as_bytes(), "d.yaml", &|_| None).unwrap();
+        assert_eq!(l.names.container, "api");
+        assert_eq!(
+            l.config.container.port, 8080,
+            "`container` stands for the app"
+        );
+        let td = TaskDef::render(&l.config, &l.names, "r/demo@sha256:abc", "us-east-1");
+        let (app, sidecar) = (&td.containers[0], &td.containers[1]);
+        assert_eq!(
+            (app.name.as_str(), app.image.as_str()),
+            ("api", "r/demo@sha256:abc")
+        );
+        assert_eq!(
+            app.depends_on.get("log-router").map(String::as_str),
+            Some("HEALTHY")
+        );
+        assert_eq!(
+            sidecar.image,
+            "public.ecr.aws/aws-observability/aws-for-fluent-bit:2.32.4"
+        );
+        assert_eq!(
+            (sidecar.cpu, sidecar.memory_reservation, sidecar.port),
+            (None, Some(64), None)
+        );
+        let plan = TaskDefinitionPlan::new(td.clone(), Some(&registered(&td)));
+        assert_eq!(plan.changes, Vec::new());
     }
 
     #[test]
