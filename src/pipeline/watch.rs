@@ -56,6 +56,11 @@ pub async fn watch(
     let mut failed_polls = 0u32;
     // Followed while the service-deployment API answers; DescribeServices judges alone after.
     let mut follow = target.service_deployment_arn.clone();
+    if follow.is_none() && matches!(until, WaitUntil::Stage(_)) {
+        printer.info(
+            "  ECS named no service deployment: no stage can be seen, so this waits until the deployment is done, which is past every stage",
+        );
+    }
     loop {
         // ECS throttles Describe*/List* per account and region: a poll that still fails after
         // the SDK's retries does not end the watch. Only when several in a row fail (or the

@@ -75,8 +75,7 @@ fn cooldown(text: Option<&str>) -> i32 {
 /// `app/NAME/ID/targetgroup/NAME/ID`, the label ALBRequestCountPerTarget takes.
 pub fn request_count_label(load_balancer_arn: &str, target_group_arn: &str) -> Option<String> {
     let lb = load_balancer_arn.split_once(":loadbalancer/")?.1;
-    let tg = target_group_arn.split_once(':').map(|_| target_group_arn)?;
-    let tg = &tg[tg.find("targetgroup/")?..];
+    let tg = &target_group_arn[target_group_arn.find(":targetgroup/")? + 1..];
     Some(format!("{lb}/{tg}"))
 }
 
@@ -184,8 +183,8 @@ pub struct AutoscalingPlan {
 }
 
 impl AutoscalingPlan {
-    /// `current`: the service's scalable target with shipit's policies, when one exists;
-    /// `foreign_target`: a target exists but carries none of shipit's policies.
+    /// `current`: the service's scalable target, when one is registered, with shipit's
+    /// policies on it (none: another tool registered it).
     pub fn new(
         resource_id: String,
         wanted: Option<ScalingSettings>,
