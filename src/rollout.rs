@@ -716,7 +716,16 @@ pub fn evaluate_until(
     rules: &Rules,
     until: &WaitUntil,
 ) -> Verdict {
-    let verdict = evaluate(snapshot, target, rules);
+    until_reached(evaluate(snapshot, target, rules), snapshot, target, until)
+}
+
+/// `evaluate`'s `verdict` on `snapshot`, as a watch that returns at `until` reads it.
+pub fn until_reached(
+    verdict: Verdict,
+    snapshot: &Snapshot,
+    target: &Target,
+    until: &WaitUntil,
+) -> Verdict {
     match (until, verdict) {
         (WaitUntil::Stable, Verdict::Succeeded { counts }) if !old_tasks_gone(snapshot, target) => {
             Verdict::InProgress { counts }

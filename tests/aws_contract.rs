@@ -14,6 +14,21 @@ use std::process::{Command, Stdio};
 
 use common::{Run, require_docker, require_stack, run, shipit_on_stack, unique_name};
 
+/// A service deployment's ARN as real ECS names one (the stack names none).
+fn service_deployment_arn(name: &str) -> String {
+    format!("arn:aws:ecs:us-east-1:000000000000:service-deployment/{name}/{name}/Xq7eKQ2nB4")
+}
+
+/// Appends a request to the call record as shipit sends it, for a call the stack never makes
+/// happen (it models no service deployment).
+fn add_request(calls: &Path, request: serde_json::Value) {
+    let mut record = std::fs::OpenOptions::new()
+        .append(true)
+        .open(calls)
+        .unwrap();
+    std::io::Write::write_all(&mut record, format!("{request}\n").as_bytes()).unwrap();
+}
+
 /// The check against `policy` with its statement `sid` taken out.
 fn check_without(calls: &Path, policy: &str, sid: &str, dir: &Path) -> Run {
     let mut weaker: serde_json::Value = serde_json::from_str(policy).unwrap();
@@ -149,25 +164,14 @@ fn every_request_shipit_makes_is_valid_and_allowed_by_the_policy_it_prints() {
 
     // Real ECS names a service deployment in UpdateService's answer and the watch describes
     // it; the local stack names none, so that request is added as the watch sends it.
-    let mut record = std::fs::OpenOptions::new()
-        .append(true)
-        .open(calls)
-        .unwrap();
-    std::io::Write::write_all(
-        &mut record,
-        format!(
-            "{}\n",
-            serde_json::json!({
-                "service": "ECS",
-                "operation": "DescribeServiceDeployments",
-                "input": { "serviceDeploymentArns": [
-                    format!("arn:aws:ecs:us-east-1:000000000000:service-deployment/{name}/{name}/Xq7eKQ2nB4")
-                ] },
-            })
-        )
-        .as_bytes(),
-    )
-    .unwrap();
+    add_request(
+        calls,
+        serde_json::json!({
+            "service": "ECS",
+            "operation": "DescribeServiceDeployments",
+            "input": { "serviceDeploymentArns": [service_deployment_arn(&name)] },
+        }),
+    );
 
     // Every request: valid for botocore, and allowed by the policy.
     let checked = common::check_aws_calls(calls, Some(&policy_path));
@@ -326,27 +330,17 @@ fn every_deployment_strategy_is_sent_as_aws_defines_it() {
     }
     // A rollback during a traffic shift stops the service deployment; the stack has none under
     // way, so that request is added as `shipit rollback` sends it.
-    let mut record = std::fs::OpenOptions::new()
-        .append(true)
-        .open(calls)
-        .unwrap();
-    std::io::Write::write_all(
-        &mut record,
-        format!(
-            "{}\n",
-            serde_json::json!({
-                "service": "ECS",
-                "operation": "StopServiceDeployment",
-                "input": {
-                    "serviceDeploymentArn": format!("arn:aws:ecs:us-east-1:000000000000:service-deployment/{name}/{name}/Xq7eKQ2nB4"),
-                    "stopType": "ROLLBACK",
-                },
-            })
-        )
-        .as_bytes(),
-    )
-    .unwrap();
-    drop(record);
+    add_request(
+        calls,
+        serde_json::json!({
+            "service": "ECS",
+            "operation": "StopServiceDeployment",
+            "input": {
+                "serviceDeploymentArn": service_deployment_arn(&name),
+                "stopType": "ROLLBACK",
+            },
+        }),
+    );
     let recorded = std::fs::read_to_string(calls).unwrap();
     for sent in [
         "\"strategy\":\"CANARY\"",

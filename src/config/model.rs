@@ -84,11 +84,18 @@ impl BeforeDeployHook {
     }
 }
 
-/// `90s`, `10m`, `1h`, `1h30m`, or plain seconds -> seconds; None for anything else or 0.
+/// `90s`, `10m`, `1h`, `1h30m`, or plain seconds (`0` included) -> seconds; None for anything
+/// else, and for a sum with units that is 0 (`0s`).
 pub fn parse_seconds(text: &str) -> Option<u64> {
     if let Ok(seconds) = text.parse::<u64>() {
-        return (seconds > 0).then_some(seconds);
+        return Some(seconds);
     }
+    sum_units(text, &[('s', 1), ('m', 60), ('h', 3600)]).filter(|&total| total > 0)
+}
+
+/// Numbers each followed by one of `units` (`1h30m`), summed in seconds. None for a bare or
+/// trailing number, an unknown unit, empty text, or a sum too large.
+fn sum_units(text: &str, units: &[(char, u64)]) -> Option<u64> {
     let mut total = 0u64;
     let mut number = String::new();
     for c in text.chars() {
@@ -98,14 +105,10 @@ pub fn parse_seconds(text: &str) -> Option<u64> {
         }
         let n: u64 = number.parse().ok()?;
         number.clear();
-        total = total.checked_add(n.checked_mul(match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            _ => return None,
-        })?)?;
+        let unit = units.iter().find(|(u, _)| *u == c)?.1;
+        total = total.checked_add(n.checked_mul(unit)?)?;
     }
-    (number.is_empty() && total > 0).then_some(total)
+    (number.is_empty() && !text.is_empty()).then_some(total)
 }
 
 /// The ECR repository the image is pushed to (created when missing).
@@ -443,6 +446,18 @@ pub enum HookStage {
 }
 
 impl HookStage {
+    /// Every stage, in ECS's order.
+    pub const ALL: [HookStage; 8] = [
+        HookStage::ReconcileService,
+        HookStage::PreScaleUp,
+        HookStage::PostScaleUp,
+        HookStage::TestTrafficShift,
+        HookStage::PostTestTrafficShift,
+        HookStage::PreProductionTrafficShift,
+        HookStage::ProductionTrafficShift,
+        HookStage::PostProductionTrafficShift,
+    ];
+
     pub fn ecs_name(self) -> &'static str {
         match self {
             HookStage::ReconcileService => "RECONCILE_SERVICE",
@@ -538,24 +553,8 @@ pub fn parse_minutes(text: &str) -> Option<i64> {
     if text == "0" {
         return Some(0);
     }
-    let mut seconds = 0i64;
-    let mut number = String::new();
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            number.push(c);
-            continue;
-        }
-        let n: i64 = number.parse().ok()?;
-        number.clear();
-        seconds = seconds.checked_add(n.checked_mul(match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86400,
-            _ => return None,
-        })?)?;
-    }
-    (number.is_empty() && !text.is_empty() && seconds % 60 == 0).then_some(seconds / 60)
+    let seconds = sum_units(text, &[('s', 1), ('m', 60), ('h', 3600), ('d', 86400)])?;
+    (seconds % 60 == 0).then(|| i64::try_from(seconds / 60).ok())?
 }
 
 /// ECS deployment circuit breaker: stop a deployment whose tasks keep failing.

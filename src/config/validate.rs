@@ -518,12 +518,10 @@ fn check_deployment(c: &mut Checker, config: &DeployConfig) {
                 c.error("alternate-target-group", path, "the alternate target group is the production one: the two revisions need a target group each".into(), "create a second target group (target type `ip`, same port and health check) and name it here");
             }
         }
-        for key in ["production_listener_rule", "test_listener_rule"] {
-            let value = if key == "production_listener_rule" {
-                &lb.production_listener_rule
-            } else {
-                &lb.test_listener_rule
-            };
+        for (key, value) in [
+            ("production_listener_rule", &lb.production_listener_rule),
+            ("test_listener_rule", &lb.test_listener_rule),
+        ] {
             if let Some(arn) = value
                 && !LISTENER_RULE_ARN.is_match(arn)
             {
@@ -1135,15 +1133,12 @@ fn check_autoscaling(c: &mut Checker, config: &DeployConfig) {
             );
         }
     }
-    for key in ["scale_in_cooldown", "scale_out_cooldown"] {
-        let value = if key == "scale_in_cooldown" {
-            &a.scale_in_cooldown
-        } else {
-            &a.scale_out_cooldown
-        };
+    for (key, value) in [
+        ("scale_in_cooldown", &a.scale_in_cooldown),
+        ("scale_out_cooldown", &a.scale_out_cooldown),
+    ] {
         if let Some(text) = value
             && super::model::parse_seconds(text).is_none_or(|s| s > 86_400)
-            && text != "0"
         {
             c.error(
                 "duration",
@@ -1216,7 +1211,7 @@ fn check_hooks(c: &mut Checker, config: &DeployConfig, names: &Names) {
         }
         if let Some(timeout) = &hook.timeout {
             match super::model::parse_seconds(timeout) {
-                None => c.error(
+                None | Some(0) => c.error(
                     "duration",
                     &at("timeout"),
                     format!("`{timeout}` is not a duration"),

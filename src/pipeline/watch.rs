@@ -114,14 +114,10 @@ pub async fn watch(
         for line in rollout::changes(last.as_ref(), &snapshot, target) {
             printer.info(&format!("  {line}"));
         }
-        let verdict = rollout::evaluate_until(&snapshot, target, rules, until);
-        if !said_draining
-            && !verdict.is_final()
-            && matches!(
-                rollout::evaluate(&snapshot, target, rules),
-                Verdict::Succeeded { .. }
-            )
-        {
+        let judged = rollout::evaluate(&snapshot, target, rules);
+        let ecs_succeeded = matches!(judged, Verdict::Succeeded { .. });
+        let verdict = rollout::until_reached(judged, &snapshot, target, until);
+        if !said_draining && !verdict.is_final() && ecs_succeeded {
             said_draining = true;
             printer.info("  ECS declared the deployment successful; waiting for the old tasks to be gone (--wait-until stable)");
         }

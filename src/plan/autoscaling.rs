@@ -62,13 +62,10 @@ impl PolicyDef {
     }
 }
 
-/// `0`, or a duration: seconds.
+/// A cooldown in seconds (validated: 0-24h), or the default.
 fn cooldown(text: Option<&str>) -> i32 {
-    match text {
-        Some("0") => 0,
-        Some(text) => parse_seconds(text).unwrap_or(AutoscalingConfig::DEFAULT_COOLDOWN) as i32,
-        None => AutoscalingConfig::DEFAULT_COOLDOWN as i32,
-    }
+    text.and_then(parse_seconds)
+        .unwrap_or(AutoscalingConfig::DEFAULT_COOLDOWN) as i32
 }
 
 /// `arn:...:loadbalancer/app/NAME/ID` and `arn:...:targetgroup/NAME/ID` ->

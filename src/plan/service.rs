@@ -187,17 +187,7 @@ impl DeploymentSettings {
     }
 
     fn from_ecs(d: Option<&aws_sdk_ecs::types::DeploymentConfiguration>) -> DeploymentSettings {
-        /// ECS's order of the stages, for comparing hooks whatever order they were listed in.
-        const ORDER: &[&str] = &[
-            "RECONCILE_SERVICE",
-            "PRE_SCALE_UP",
-            "POST_SCALE_UP",
-            "TEST_TRAFFIC_SHIFT",
-            "POST_TEST_TRAFFIC_SHIFT",
-            "PRE_PRODUCTION_TRAFFIC_SHIFT",
-            "PRODUCTION_TRAFFIC_SHIFT",
-            "POST_PRODUCTION_TRAFFIC_SHIFT",
-        ];
+        use crate::config::model::HookStage;
         let strategy = d
             .and_then(|d| d.strategy())
             .map_or("ROLLING", |s| s.as_str())
@@ -232,7 +222,8 @@ impl DeploymentSettings {
                     .iter()
                     .map(|s| s.as_str().to_string())
                     .collect();
-                stages.sort_by_key(|s| ORDER.iter().position(|o| o == s));
+                // ECS's order, for comparing hooks whatever order they were listed in.
+                stages.sort_by_key(|s| HookStage::ALL.iter().position(|h| h.ecs_name() == s));
                 stages.dedup();
                 let timeout = h.timeout_configuration();
                 HookDef {
