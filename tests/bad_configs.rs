@@ -70,6 +70,7 @@ const CASES: &[(&str, usize, &str)] = &[
     ("hook-container.yaml", 18, "unknown-container"),
     ("autoscaling-range.yaml", 14, "autoscaling-range"),
     ("depends-on-health.yaml", 16, "depends-on"),
+    ("sidecar-image.yaml", 18, "image-reference"),
 ];
 
 #[test]

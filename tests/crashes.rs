@@ -311,7 +311,6 @@ fn sigkill_in_every_stage_then_a_re_run_converges_and_tells_the_truth() {
         assert_eq!(state.service_image, digest, "kill {i}: the service runs it");
     }
     assert_eq!(tags.len(), 11);
-    scale_to_zero(&name);
 }
 
 #[test]
@@ -321,6 +320,7 @@ fn sigint_during_the_watch_exits_130_and_says_the_deployment_goes_on() {
     }
     let dir = tempfile::tempdir().unwrap();
     let name = unique_name("sigint");
+    let _pulled = common::PulledImages::of(&name);
     image(&dir.path().join("v1"), "v1");
     write_config(dir.path(), &name, &oci(&dir.path().join("v1")), "v1", 1);
     let mut child = shipit_on_stack(dir.path())
@@ -346,19 +346,6 @@ fn sigint_during_the_watch_exits_130_and_says_the_deployment_goes_on() {
         seen.contains("shipit status"),
         "says how to follow it: {seen}"
     );
-    scale_to_zero(&name);
-}
-
-fn scale_to_zero(name: &str) {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let ecs = common::ecs_client(&runtime);
-    let _ = runtime.block_on(
-        ecs.update_service()
-            .cluster("default")
-            .service(name)
-            .desired_count(0)
-            .send(),
-    );
 }
 
 #[test]
@@ -367,6 +354,7 @@ fn two_deploys_of_one_service_at_once_each_exit_with_the_truth() {
         return;
     }
     let name = unique_name("race");
+    let _pulled = common::PulledImages::of(&name);
     let base = tempfile::tempdir().unwrap();
     // The service exists first (with one task), so both runs update it.
     let first = base.path().join("first");
@@ -433,5 +421,4 @@ fn two_deploys_of_one_service_at_once_each_exit_with_the_truth() {
         );
     }
     assert_eq!(state.tags.len(), 3, "{:?}", state.tags);
-    scale_to_zero(&name);
 }

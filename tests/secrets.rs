@@ -6,7 +6,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use common::{require_docker, require_stack, run, shipit_on_stack, unique_name};
 
@@ -57,11 +56,12 @@ fn no_command_prints_or_writes_a_secret_even_at_trace_level() {
         password.as_str(),
     ];
 
-    let image = common::busybox_image(
+    let pulled = common::PulledImages::of(&name);
+    let image = pulled.built(common::busybox_image(
         &format!("shipit-secrets-{name}:1"),
         "CMD [\"/bin/busybox\", \"httpd\", \"-f\", \"-p\", \"5000\"]\n",
         &[],
-    );
+    ));
 
     let dir = tempfile::tempdir().unwrap();
     let cache = tempfile::tempdir().unwrap();
@@ -143,5 +143,4 @@ fn no_command_prints_or_writes_a_secret_even_at_trace_level() {
             );
         }
     }
-    let _ = Command::new("docker").args(["rmi", &image]).output();
 }

@@ -36,6 +36,20 @@ containers:
     )
 }
 
+/// Deploys the config in `dir`, then checks the next plan has nothing to change; returns it.
+fn deploy_then_plan_clean(dir: &std::path::Path, timeout: &str) -> common::Run {
+    let out = run(shipit_on_stack(dir).args(["deploy", "--timeout", timeout]));
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    let clean = run(shipit_on_stack(dir).arg("plan"));
+    assert_eq!(
+        clean.code,
+        Some(0),
+        "plan clean after the deploy\n{}",
+        clean.dump()
+    );
+    clean
+}
+
 #[test]
 fn an_app_and_its_sidecar_deploy_and_a_crashing_sidecar_is_named() {
     if !require_stack() || !require_docker() {
@@ -70,15 +84,7 @@ fn an_app_and_its_sidecar_deploy_and_a_crashing_sidecar_is_named() {
         assert!(plan.stdout.contains(wanted), "{wanted}\n{}", plan.dump());
     }
 
-    let out = run(shipit_on_stack(dir.path()).args(["deploy", "--timeout", "3m"]));
-    assert_eq!(out.code, Some(0), "{}", out.dump());
-    let clean = run(shipit_on_stack(dir.path()).arg("plan"));
-    assert_eq!(
-        clean.code,
-        Some(0),
-        "plan clean after the deploy\n{}",
-        clean.dump()
-    );
+    deploy_then_plan_clean(dir.path(), "3m");
 
     let status = run(shipit_on_stack(dir.path()).args(["status", "--output", "json"]));
     let doc: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
@@ -155,4 +161,173 @@ fn an_app_and_its_sidecar_deploy_and_a_crashing_sidecar_is_named() {
     );
     // The sidecar's own stream holds its last words.
     wait_for_line("log-router", "cannot reach the log backend");
+}
+
+/// Pushes a one-layer image built from `seed` with `shipit push` (to `registry_url` when given,
+/// else to the stack's ECR) and returns (repository URI, digest).
+fn push_image(
+    dir: &std::path::Path,
+    repository: &str,
+    seed: u64,
+    registry_url: Option<&str>,
+) -> (String, String) {
+    let layout = dir.join(format!("layout-{seed}"));
+    common::images::oci_layout(
+        &layout,
+        &[common::images::noise(4096, seed)],
+        "v1",
+        repository,
+    );
+    let folder = dir.join(repository);
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(
+        folder.join("deploy.yaml"),
+        common::push_config(repository, &format!("oci:{}", layout.display()), "v1"),
+    )
+    .unwrap();
+    let mut push = shipit_on_stack(&folder);
+    push.args(["push", "--output", "json"]);
+    if let Some(url) = registry_url {
+        push.args(["--registry-url", url]);
+    }
+    let out = run(&mut push);
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    (
+        doc["repository"]["uri"].as_str().unwrap().to_string(),
+        doc["digest"].as_str().unwrap().to_string(),
+    )
+}
+
+/// Sidecar images named by tag go into the task definition pinned by digest: one from a
+/// private ECR repository (looked up with DescribeImages), one from a registry's own API.
+/// The next plan is clean; with the registry gone the pinned digest is kept (no flapping);
+/// a new tag that cannot be looked up runs by tag, with a warning that says how to pin it.
+#[test]
+fn sidecar_images_by_tag_are_pinned_by_digest() {
+    if !require_stack() {
+        return;
+    }
+    let name = unique_name("pinned");
+    let dir = tempfile::tempdir().unwrap();
+    let registry = common::registry::LocalRegistry::start(None);
+    let (agent_uri, agent_digest) = push_image(dir.path(), &format!("{name}-agent"), 1, None);
+    let proxy_repository = format!("{name}-proxy");
+    let (_, proxy_digest) = push_image(dir.path(), &proxy_repository, 2, Some(&registry.url));
+    let layout = dir.path().join("app-layout");
+    common::images::oci_layout(&layout, &[common::images::noise(4096, 3)], "v1", &name);
+    let proxy = format!("127.0.0.1:{}/{proxy_repository}", registry.port);
+    let write = |proxy_tag: &str| {
+        std::fs::write(
+            dir.path().join("deploy.yaml"),
+            format!(
+                "app: {name}
+region: us-east-1
+image: {{ source: 'oci:{layout}', tag: v1 }}
+cluster: {name}
+service:
+  desired_count: 0
+  subnets: [subnet-0123456789abcdef0]
+task:
+  execution_role: arn:aws:iam::000000000000:role/ecsTaskExecutionRole
+containers:
+  - name: app
+  - name: agent
+    image: {agent_uri}:v1
+    essential: false
+  - name: proxy
+    image: {proxy}:{proxy_tag}
+    essential: false
+",
+                layout = layout.display()
+            ),
+        )
+        .unwrap()
+    };
+    write("v1");
+
+    let plan = run(shipit_on_stack(dir.path()).args(["plan", "--output", "json"]));
+    assert_eq!(plan.code, Some(3), "{}", plan.dump());
+    let doc: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    let pinned: Vec<(String, String, String)> = doc["sidecar_images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["container"].as_str().unwrap().to_string(),
+                i["image"].as_str().unwrap().to_string(),
+                i["pinning"]["how"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        pinned,
+        [
+            (
+                "agent".to_string(),
+                format!("{agent_uri}:v1@{agent_digest}"),
+                "resolved".to_string()
+            ),
+            (
+                "proxy".to_string(),
+                format!("{proxy}:v1@{proxy_digest}"),
+                "resolved".to_string()
+            ),
+        ],
+        "{}",
+        plan.dump()
+    );
+    let changes = doc["changes"].as_array().unwrap();
+    for (field, image) in [
+        (
+            "containers.agent.image",
+            format!("{agent_uri}:v1@{agent_digest}"),
+        ),
+        (
+            "containers.proxy.image",
+            format!("{proxy}:v1@{proxy_digest}"),
+        ),
+    ] {
+        assert!(
+            changes
+                .iter()
+                .any(|c| c["field"] == field && c["wanted"] == image.as_str()),
+            "{field} = {image}\n{}",
+            plan.dump()
+        );
+    }
+
+    let clean = deploy_then_plan_clean(dir.path(), "2m");
+    assert!(!clean.stdout.contains("warning"), "{}", clean.dump());
+
+    // The registry goes away: the digest the revision runs is kept, and the plan stays clean.
+    drop(registry);
+    let away = run(shipit_on_stack(dir.path()).arg("plan"));
+    assert_eq!(away.code, Some(0), "{}", away.dump());
+    assert!(
+        away.stdout.contains(&format!(
+            "warning: container proxy: could not look up `{proxy}:v1`"
+        )) && away.stdout.contains(&format!(
+            "keeping {proxy_digest}, the digest the current revision runs"
+        )),
+        "{}",
+        away.dump()
+    );
+
+    // A new tag that cannot be looked up: used by tag, and the warning says how to pin it.
+    write("v2");
+    let unpinned = run(shipit_on_stack(dir.path()).arg("plan"));
+    assert_eq!(unpinned.code, Some(3), "{}", unpinned.dump());
+    for wanted in [
+        format!("~ containers.proxy.image: {proxy}:v1@{proxy_digest} -> {proxy}:v2"),
+        format!("`{proxy}:v2` runs by tag, not pinned"),
+        format!("Pin it in the config as `{proxy}:v2@sha256:<digest>`"),
+    ] {
+        assert!(
+            unpinned.stdout.contains(&wanted),
+            "{wanted}\n{}",
+            unpinned.dump()
+        );
+    }
 }

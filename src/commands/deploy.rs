@@ -113,6 +113,14 @@ pub async fn run(
     group(None);
     group(Some("plan"));
     let planned = pipeline::plan(&stack, &inputs, &prepared, pipeline::Scope::Deploy).await?;
+    for warning in planned
+        .plan
+        .sidecar_images
+        .iter()
+        .filter_map(|i| i.warning())
+    {
+        printer.warn(&warning);
+    }
     let changes = planned.plan.changes().count();
     printer.info(&if changes == 0 {
         "plan: no changes".to_string()

@@ -9,6 +9,7 @@ use crate::cli::GlobalArgs;
 use crate::config::{DeployConfig, Names};
 use crate::exit::ExitStatus;
 use crate::printer::Printer;
+use crate::registry::reference::ImageReference;
 
 /// The account and partition from a role ARN (`arn:PARTITION:iam::ACCOUNT:role/...`).
 fn account_of(role: Option<&str>) -> (String, String) {
@@ -159,6 +160,31 @@ pub fn policy(config: &DeployConfig, names: &Names, region: &str, doctor: bool) 
             "Resource": format!("{log_group}:log-stream:*")
         }),
     ];
+    // Sidecar images in private ECR repositories: the plan looks their tags up to pin them
+    // by digest (the task's execution role pulls them; this role only reads the tag).
+    let sidecar_repositories: Vec<String> = config
+        .container_specs(&names.container)
+        .iter()
+        .filter_map(|c| ImageReference::parse(c.image.as_deref()?).ok())
+        .filter(|r| r.digest.is_none())
+        .filter_map(|r| {
+            let (account, region) = r.ecr_registry()?;
+            Some(format!(
+                "arn:{partition}:ecr:{region}:{account}:repository/{}",
+                r.repository
+            ))
+        })
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if !sidecar_repositories.is_empty() {
+        statements.push(json!({
+            "Sid": "EcrSidecarImageTags",
+            "Effect": "Allow",
+            "Action": ["ecr:DescribeImages"],
+            "Resource": sidecar_repositories
+        }));
+    }
     if doctor {
         // EC2's Describe calls have no resource-level permissions.
         statements.push(json!({
@@ -340,5 +366,41 @@ task:
         let with_doctor = policy(&loaded.config, &loaded.names, "eu-west-1", true);
         let text = with_doctor.to_string();
         assert!(text.contains("ec2:DescribeSubnets") && text.contains("iam:GetRole"));
+        assert!(!text.contains("EcrSidecarImageTags"));
+    }
+
+    /// The plan looks up sidecar tags in private ECR: DescribeImages on those repositories,
+    /// in their own account and region; none for images pinned in the config or elsewhere.
+    #[test]
+    fn sidecar_tags_in_private_ecr_can_be_looked_up() {
+        let text = "\
+app: shop
+region: eu-west-1
+image: { source: 'docker://shop:1', tag: v1 }
+service: { subnets: [subnet-0123456789abcdef0] }
+task: { execution_role: 'arn:aws:iam::123456789012:role/exec' }
+containers:
+  - name: shop
+  - name: agent
+    image: 210987654321.dkr.ecr.us-east-1.amazonaws.com/team/agent:3
+  - name: pinned
+    image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/proxy@sha256:00
+  - name: router
+    image: public.ecr.aws/aws-observability/aws-for-fluent-bit:2.32.4
+";
+        let loaded = crate::config::load_bytes(text.as_bytes(), "d.yaml", &|_| None).unwrap();
+        let doc = policy(&loaded.config, &loaded.names, "eu-west-1", false);
+        let statement = doc["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["Sid"] == "EcrSidecarImageTags")
+            .unwrap()
+            .clone();
+        assert_eq!(statement["Action"], json!(["ecr:DescribeImages"]));
+        assert_eq!(
+            statement["Resource"],
+            json!(["arn:aws:ecr:us-east-1:210987654321:repository/team/agent"])
+        );
     }
 }

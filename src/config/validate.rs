@@ -12,6 +12,7 @@ use super::model::{
 };
 use super::source_map::SourceMap;
 use crate::image::SourceRef;
+use crate::registry::reference::ImageReference;
 
 /// Retention periods CloudWatch Logs accepts (PutRetentionPolicy).
 pub const LOG_RETENTION_DAYS: &[i64] = &[
@@ -952,12 +953,12 @@ fn check_containers(c: &mut Checker, config: &DeployConfig, names: &Names) {
         }
         c.ecs_name("container name", &at("name"), &k.name);
         if let Some(image) = &k.image
-            && (image.trim().is_empty() || image.contains(char::is_whitespace))
+            && let Err(err) = ImageReference::parse(image)
         {
             c.error(
                 "image-reference",
                 &at("image"),
-                format!("`{image}` is not an image reference"),
+                err.to_string(),
                 "write `REGISTRY/NAME:TAG` or `REGISTRY/NAME@sha256:DIGEST`",
             );
         }

@@ -12,6 +12,7 @@ pub mod hooks;
 pub mod image;
 pub mod push;
 pub mod report;
+pub mod sidecar_images;
 pub mod watch;
 
 use std::collections::BTreeMap;
@@ -138,8 +139,26 @@ pub async fn plan(
         }
         .into());
     }
+    let sidecar_images = if whole {
+        let running: Vec<(String, String)> = task_definition
+            .iter()
+            .flat_map(|td| td.container_definitions())
+            .map(|c| {
+                let name = c.name().unwrap_or_default().to_string();
+                (name, c.image().unwrap_or_default().to_string())
+            })
+            .collect();
+        let lookup = sidecar_images::RegistryLookup {
+            ecr: clients.ecr.clone(),
+            region: stack.aws.region(),
+        };
+        sidecar_images::pin(&stack.loaded.config, &names.container, &running, &lookup).await
+    } else {
+        Vec::new()
+    };
     let current = Current {
         autoscaling,
+        sidecar_images,
         repository,
         cluster_active,
         log_group: log_group.map(|g| plan::log_group::LogGroupState {

@@ -70,6 +70,11 @@ pub fn render(plan: &Plan) -> String {
         ),
         _ => {}
     }
+    for image in &plan.sidecar_images {
+        if let Some(warning) = image.warning() {
+            out.push_str(&format!("warning: {warning}\n"));
+        }
+    }
     if !plan.hooks.is_empty() {
         out.push_str(
             "before-deploy hooks: ECS RunTask, after the task definition is registered and before the service is updated\n",

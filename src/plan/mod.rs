@@ -29,6 +29,7 @@ pub use service::{ServicePlan, ServiceSettings, TaskDefinitionRef};
 pub use task_definition::{TaskDef, TaskDefinitionPlan};
 
 use crate::config::LoadedConfig;
+use crate::pipeline::sidecar_images::SidecarImage;
 
 /// The AWS resources shipit manages, in the order a deploy touches them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -275,6 +276,8 @@ pub struct Current {
     pub service: Option<aws_sdk_ecs::types::Service>,
     /// The service's scalable target with shipit's policies, when one is registered.
     pub autoscaling: Option<autoscaling::ScalingSettings>,
+    /// Each sidecar's image as its registry pins it now (see `pipeline::sidecar_images`).
+    pub sidecar_images: Vec<SidecarImage>,
 }
 
 /// Every change a deploy makes, per resource, in the order it makes them.
@@ -290,6 +293,8 @@ pub struct Plan {
     /// The before-deploy hooks this deploy runs: all of them when it moves the service to
     /// another task definition (or creates it), none otherwise.
     pub hooks: Vec<PlannedHook>,
+    /// How each sidecar's image was pinned.
+    pub sidecar_images: Vec<SidecarImage>,
 }
 
 /// A before-deploy hook: a one-off task of the new revision, run before the service update.
@@ -361,7 +366,8 @@ pub fn build(
         config.logs.retention_days.map(|d| d as i32),
         current.log_group.as_ref(),
     );
-    let wanted_td = TaskDef::render(config, names, &image.reference, region);
+    let mut wanted_td = TaskDef::render(config, names, &image.reference, region);
+    wanted_td.use_sidecar_images(&current.sidecar_images);
     let task_definition = TaskDefinitionPlan::new(wanted_td, current.task_definition.as_ref());
     let target = match &task_definition.current_arn {
         Some(arn) if !task_definition.registers() => TaskDefinitionRef::Existing(arn.clone()),
@@ -412,6 +418,7 @@ pub fn build(
         service,
         autoscaling,
         hooks,
+        sidecar_images: current.sidecar_images.clone(),
     })
 }
 
@@ -581,6 +588,7 @@ container:
             .build();
         let current = Current {
             autoscaling: None,
+            sidecar_images: Vec::new(),
             repository: Some(RepositoryState {
                 uri: "h/web".into(),
                 arn: "arn:aws:ecr:us-east-1:123456789012:repository/web".into(),

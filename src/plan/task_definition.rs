@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::{Change, Field, Operation, Resource, diff, json_list};
 use crate::config::Names;
 use crate::config::model::{CpuArchitecture, DeployConfig};
+use crate::pipeline::sidecar_images::SidecarImage;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TaskDef {
@@ -73,6 +74,20 @@ pub fn looks_secret(name: &str) -> bool {
 }
 
 impl TaskDef {
+    /// Gives each sidecar the image its registry pins (`name:tag@sha256:...`) instead of the
+    /// one the config writes.
+    pub fn use_sidecar_images(&mut self, images: &[SidecarImage]) {
+        for image in images {
+            if let Some(c) = self
+                .containers
+                .iter_mut()
+                .find(|c| c.name == image.container)
+            {
+                c.image = image.image.clone();
+            }
+        }
+    }
+
     /// The task definition for `config`: the app container runs `image` (pinned by digest),
     /// sidecars the image they name. Every container logs to the same group, each under its
     /// own stream (`prefix/container/task-id`).

@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod mount_cache;
 pub mod push;
+pub mod reference;
 
 use std::time::Duration;
 
@@ -112,6 +113,8 @@ pub struct Repository {
     name: String,
     credentials: Option<Credentials>,
     authorization: RwLock<Option<HeaderValue>>,
+    /// What a bearer token is asked for: `pull,push` to push, `pull` to read.
+    token_actions: &'static str,
     pub retry: RetryPolicy,
 }
 
@@ -140,8 +143,21 @@ impl Repository {
             name: name.to_string(),
             credentials,
             authorization: RwLock::new(None),
+            token_actions: "pull,push",
             retry: RetryPolicy::default(),
         })
+    }
+
+    /// A client that only reads, anonymously where the registry allows it (Docker Hub, public
+    /// ECR and ghcr.io hand out pull tokens to anyone).
+    pub fn for_reading(
+        base: Url,
+        name: &str,
+        credentials: Option<Credentials>,
+    ) -> Result<Repository, RegistryError> {
+        let mut repository = Repository::new(base, name, credentials)?;
+        repository.token_actions = "pull";
+        Ok(repository)
     }
 
     pub fn name(&self) -> &str {
@@ -208,21 +224,26 @@ impl Repository {
             .get(header::WWW_AUTHENTICATE)
             .and_then(|v| v.to_str().ok())
             .and_then(Challenge::parse);
-        let Some(credentials) = &self.credentials else {
-            return Err(RegistryError::Unauthorized {
-                registry: self.registry_label(),
-                detail: "the registry asks for credentials and none were given".into(),
-            });
-        };
-        let value = match challenge {
-            Some(Challenge::Bearer { realm, service }) => {
-                self.bearer_token(credentials, &realm, service.as_deref())
+        let value = match (challenge, &self.credentials) {
+            (Some(Challenge::Bearer { realm, service }), credentials) => {
+                self.bearer_token(credentials.as_ref(), &realm, service.as_deref())
                     .await?
             }
             // Basic, or an unknown scheme: Basic is what ECR and htpasswd registries take.
-            _ => credentials.basic_header(),
+            (_, Some(credentials)) => credentials.basic_header(),
+            (_, None) => {
+                return Err(RegistryError::Unauthorized {
+                    registry: self.registry_label(),
+                    detail: "the registry asks for credentials and none were given".into(),
+                });
+            }
         };
         *self.authorization.write().await = Some(value);
+        let Some(credentials) = &self.credentials else {
+            // An anonymous token is scoped to one repository: some registries still refuse
+            // it on `/v2/`, so the first real request is its proof.
+            return Ok(());
+        };
         // Prove the credentials now, with a clear error, rather than at the first blob.
         let response = self
             .send_once(Method::GET, ping, HeaderMap::new(), None, "the /v2/ ping")
@@ -238,7 +259,7 @@ impl Repository {
 
     async fn bearer_token(
         &self,
-        credentials: &Credentials,
+        credentials: Option<&Credentials>,
         realm: &str,
         service: Option<&str>,
     ) -> Result<HeaderValue, RegistryError> {
@@ -248,22 +269,28 @@ impl Repository {
             if let Some(service) = service {
                 query.append_pair("service", service);
             }
-            query.append_pair("scope", &format!("repository:{}:pull,push", self.name));
+            query.append_pair(
+                "scope",
+                &format!("repository:{}:{}", self.name, self.token_actions),
+            );
         }
-        let response = self
-            .http
-            .get(url)
-            .header(header::AUTHORIZATION, credentials.basic_header())
+        let mut request = self.http.get(url);
+        if let Some(credentials) = credentials {
+            request = request.header(header::AUTHORIZATION, credentials.basic_header());
+        }
+        let response = request
             .send()
             .await
             .map_err(|e| self.network_error("the token server", &e))?;
         if response.status() == StatusCode::UNAUTHORIZED {
             return Err(RegistryError::Unauthorized {
                 registry: self.registry_label(),
-                detail: format!(
-                    "the token server did not accept user `{}`",
-                    credentials.username
-                ),
+                detail: match credentials {
+                    Some(c) => format!("the token server did not accept user `{}`", c.username),
+                    None => {
+                        "the token server gives no anonymous token: the image is private".into()
+                    }
+                },
             });
         }
         let text = check(self, response, "the token request")

@@ -338,52 +338,110 @@ impl PulledImages {
     }
 }
 
+/// Deletes the test's service (named after it, in its own cluster or `default`), so that the
+/// stack launches no more tasks. Without this a service left running keeps replacing its
+/// tasks, and each replacement pulls the image again after the test removed it. True when
+/// there was a service to delete.
+fn delete_service(name: &str) -> bool {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let ecs = ecs_client(&runtime);
+    let mut deleted = false;
+    for cluster in [name, "default"] {
+        deleted |= runtime
+            .block_on(
+                ecs.delete_service()
+                    .cluster(cluster)
+                    .service(name)
+                    .force(true)
+                    .send(),
+            )
+            .is_ok();
+    }
+    deleted
+}
+
+/// Removes the task containers and the images of `repository` the stack pulled (`HOST/NAME`);
+/// how many images it found.
+fn remove_pulled(repository: &str, container_suffix: &str) -> usize {
+    let docker_lines = |args: &[&str]| -> Vec<String> {
+        Command::new("docker")
+            .args(args)
+            .output()
+            .map(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .lines()
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    // The stack names task containers `ministack-ecs-TASK-CONTAINER`.
+    let mut containers = docker_lines(&[
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("name=ministack-ecs-.*-{container_suffix}"),
+    ]);
+    // By reference (NAME@DIGEST), never by id: an image with the same content under another
+    // name is not the stack's.
+    let references: std::collections::BTreeSet<String> = docker_lines(&[
+        "images",
+        "--digests",
+        "--format",
+        "{{.Repository}} {{.Digest}}",
+    ])
+    .iter()
+    .filter_map(|line| line.split_once(' '))
+    .filter(|(repo, digest)| *repo == repository && *digest != "<none>")
+    .map(|(repo, digest)| format!("{repo}@{digest}"))
+    .collect();
+    for reference in &references {
+        containers.extend(docker_lines(&[
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("ancestor={reference}"),
+        ]));
+    }
+    if !containers.is_empty() {
+        let _ = Command::new("docker")
+            .args(["rm", "-f"])
+            .args(&containers)
+            .output();
+    }
+    for reference in &references {
+        let _ = Command::new("docker").args(["rmi", reference]).output();
+    }
+    references.len()
+}
+
 impl Drop for PulledImages {
     fn drop(&mut self) {
+        let had_service = delete_service(&self.repository);
         for image in self.built.lock().unwrap().iter() {
             let _ = Command::new("docker").args(["rmi", "-f", image]).output();
         }
         let url = url::Url::parse(&endpoint()).unwrap();
-        let host = format!(
-            "{}:{}",
+        let pulled = format!(
+            "{}:{}/{}",
             url.host_str().unwrap_or("127.0.0.1"),
-            url.port_or_known_default().unwrap_or(4566)
+            url.port_or_known_default().unwrap_or(4566),
+            self.repository
         );
-        let wanted = format!("{host}/{}", self.repository);
-        // By reference (NAME@DIGEST), never by id: an image with the same content under
-        // another name is not the stack's.
-        let Ok(listed) = Command::new("docker")
-            .args([
-                "images",
-                "--digests",
-                "--format",
-                "{{.Repository}} {{.Digest}}",
-            ])
-            .output()
-        else {
-            return;
-        };
-        let references: std::collections::BTreeSet<String> =
-            String::from_utf8_lossy(&listed.stdout)
-                .lines()
-                .filter_map(|line| line.split_once(' '))
-                .filter(|(repo, digest)| *repo == wanted && *digest != "<none>")
-                .map(|(repo, digest)| format!("{repo}@{digest}"))
-                .collect();
-        for reference in &references {
-            let containers = Command::new("docker")
-                .args(["ps", "-aq", "--filter", &format!("ancestor={reference}")])
-                .output()
-                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-                .unwrap_or_default();
-            let containers: Vec<&str> = containers.split_whitespace().collect();
-            if !containers.is_empty() {
-                let _ = Command::new("docker")
-                    .args(["rm", "-f"])
-                    .args(&containers)
-                    .output();
+        // A task launch already under way when the service went may still pull the image and
+        // start a container (a service whose tasks keep failing is always launching one): after
+        // a service, look again until 3 quiet seconds passed.
+        let quiet_for = std::time::Duration::from_secs(if had_service { 3 } else { 0 });
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let mut quiet_since = std::time::Instant::now();
+        loop {
+            if remove_pulled(&pulled, &self.repository) > 0 {
+                quiet_since = std::time::Instant::now();
             }
-            let _ = Command::new("docker").args(["rmi", reference]).output();
+            if quiet_since.elapsed() >= quiet_for || std::time::Instant::now() > deadline {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(500));
         }
     }
 }
