@@ -170,6 +170,8 @@ fn stage_at_kill(stderr: &str) -> Option<&str> {
 fn kill_in(dir: &Path, stage: &str, delay: Duration) -> String {
     let mut child = shipit_on_stack(dir)
         .arg("deploy")
+        // A kill leaves the engine export's spool behind: in the test's folder, not the cache.
+        .env("SHIPIT_CACHE_DIR", dir.join("cache"))
         .env("GITHUB_ACTIONS", "true")
         .env_remove("GITHUB_OUTPUT")
         .env_remove("GITHUB_STEP_SUMMARY")
@@ -201,7 +203,9 @@ fn sigkill_in_every_stage_then_a_re_run_converges_and_tells_the_truth() {
     let name = unique_name("crash");
     let pulled = common::PulledImages::of(&name);
     let deploy = || {
-        let out = run(shipit_on_stack(dir.path()).args(["deploy", "--output", "json"]));
+        let out = run(shipit_on_stack(dir.path())
+            .env("SHIPIT_CACHE_DIR", dir.path().join("cache"))
+            .args(["deploy", "--output", "json"]));
         let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap_or_default();
         (out, doc)
     };

@@ -118,6 +118,57 @@ fn a_health_check_program_missing_from_the_image_is_refused_before_anything_is_p
     assert_eq!(out.code, Some(0), "{}", out.dump());
 }
 
+/// With `containers:`, the container that runs the pushed image is the one checked, and the
+/// error names its line in the list; a sidecar's health check is not (its image is not read).
+#[test]
+fn with_sidecars_the_app_containers_health_check_is_the_one_checked() {
+    if !require_stack() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let name = unique_name("nocurl-list");
+    image(&dir.path().join("layout"), false, 1024, "list");
+    let shorthand = config(
+        &name,
+        &dir.path().join("layout"),
+        "curl -f http://localhost:8080/health || exit 1",
+        "",
+    );
+    let (head, _) = shorthand.split_once("container:\n").unwrap();
+    std::fs::write(
+        dir.path().join("deploy.yaml"),
+        format!(
+            "{head}containers:
+  - name: agent
+    image: public.ecr.aws/example/agent@sha256:{zeros}
+    health_check: {{ command: 'agent-ctl ping' }}
+  - name: app
+    port: 8080
+    health_check:
+      command: curl -f http://localhost:8080/health || exit 1
+",
+            zeros = "0".repeat(64)
+        ),
+    )
+    .unwrap();
+    let out = run(shipit_on_stack(dir.path()).arg("deploy"));
+    assert_eq!(out.code, Some(2), "{}", out.dump());
+    assert!(
+        out.stderr
+            .contains("error[health-check-program]: deploy.yaml:18:16"),
+        "{}",
+        out.dump()
+    );
+    assert!(
+        out.stderr
+            .contains("runs `curl`, which is not in the image"),
+        "{}",
+        out.dump()
+    );
+    assert!(!out.stderr.contains("agent-ctl"), "{}", out.dump());
+    assert!(image_tags(&name).is_empty(), "nothing was pushed");
+}
+
 #[test]
 fn an_image_that_has_the_program_deploys_and_the_size_is_compared_with_the_deployed_one() {
     if !require_stack() {

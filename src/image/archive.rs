@@ -20,8 +20,10 @@ impl TarIndex {
         let file = std::fs::File::open(path).map_err(ImageError::io(path.display()))?;
         let mut archive = tar::Archive::new(file);
         let mut entries = HashMap::new();
+        // Seeking past each entry's bytes: a 1 GiB `docker save` is indexed by reading its few
+        // headers, not the whole file (a re-push with every blob in the registry waits on this).
         let iter = archive
-            .entries()
+            .entries_with_seek()
             .map_err(|e| ImageError::invalid(path.display(), format!("not a tar archive: {e}")))?;
         for entry in iter {
             let entry = entry.map_err(|e| {

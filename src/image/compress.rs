@@ -55,6 +55,7 @@ impl Compression {
 /// smaller on text (level 1 is zlib-ng's "quick" strategy). Incompressible blocks are stored.
 const GZIP_LEVEL: u32 = 2;
 const ZSTD_LEVEL: i32 = 3;
+const ZSTD_JOB_BYTES: u32 = 1024 * 1024;
 
 /// What a layer's bytes are, judged by their first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -220,7 +221,7 @@ fn compress_cached(
     let io_err = ImageError::io(source.path.display());
     let copied = match compression {
         Compression::Gzip => AdaptiveGzip::new(&mut output).compress_all(&mut input),
-        Compression::Zstd => zstd::stream::copy_encode(&mut input, &mut output, ZSTD_LEVEL),
+        Compression::Zstd => zstd_on_every_core(&mut input, &mut output, cores()),
     };
     copied.and_then(|()| output.inner.flush()).map_err(io_err)?;
     let HashingWriter {
@@ -298,6 +299,31 @@ pub fn build_image(config: Blob, layers: Vec<Blob>, layers_compressed: usize) ->
 /// Bytes per block judged for compressibility.
 const BLOCK: usize = 1024 * 1024;
 
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// zstd on `workers` threads (libzstd's multi-threaded mode, the `zstdmt` feature): the input
+/// is cut into jobs compressed side by side. Its output depends on the level and the job size,
+/// not on how many workers ran, so a layer gets the same bytes and digest on any machine (the
+/// unit test checks 1 against 3 workers). Single-threaded mode (0 workers) would give other
+/// bytes, so it is never used.
+fn zstd_on_every_core(
+    input: &mut impl Read,
+    out: &mut impl Write,
+    workers: usize,
+) -> std::io::Result<()> {
+    let mut encoder = zstd::stream::write::Encoder::new(out, ZSTD_LEVEL)?;
+    encoder.multithread(workers.max(1) as u32)?;
+    // libzstd's default job is 8 MiB at this level, and it keeps a pool of jobs per worker:
+    // over 60 MiB of buffers per layer. 1 MiB jobs keep a push's memory low and cost well
+    // under 1% of the size. (Part of the output's definition: never change it lightly.)
+    encoder.set_parameter(zstd::stream::raw::CParameter::JobSize(ZSTD_JOB_BYTES))?;
+    std::io::copy(input, &mut encoder)?;
+    encoder.finish()?;
+    Ok(())
+}
+
 /// A gzip writer that compresses one layer on every core, stores blocks which would not
 /// shrink and deflates the rest.
 ///
@@ -322,8 +348,7 @@ struct AdaptiveGzip<W: Write> {
 
 impl<W: Write> AdaptiveGzip<W> {
     fn new(out: W) -> Self {
-        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-        AdaptiveGzip::with_threads(out, threads)
+        AdaptiveGzip::with_threads(out, cores())
     }
 
     fn with_threads(out: W, threads: usize) -> Self {
@@ -589,6 +614,28 @@ mod tests {
         assert!(size(&text) < text.len() / 20, "deflated");
         assert!(incompressible(&noise[..BLOCK]));
         assert!(!incompressible(&text[..BLOCK]));
+    }
+
+    #[test]
+    fn zstd_gives_the_same_bytes_on_any_number_of_workers() {
+        // Several of libzstd's jobs (a job is a few MiB at level 3), text and noise mixed.
+        let mut rng = fastrand::Rng::with_seed(11);
+        let mut input = Vec::new();
+        while input.len() < 24 * 1024 * 1024 {
+            input.extend("a line of a config file, repeated with a number: ".bytes());
+            input.extend(rng.u32(..).to_string().bytes());
+            input.extend((0..8).map(|_| rng.u8(..)));
+        }
+        let compress = |workers: usize| {
+            let mut out = Vec::new();
+            zstd_on_every_core(&mut &input[..], &mut out, workers).unwrap();
+            out
+        };
+        let one = compress(1);
+        assert_eq!(zstd::decode_all(&one[..]).unwrap(), input);
+        assert!(one.len() < input.len() / 2);
+        assert_eq!(compress(3), one, "3 workers");
+        assert_eq!(compress(2), one, "2 workers");
     }
 
     #[tokio::test]

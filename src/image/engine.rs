@@ -3,6 +3,9 @@
 //! image as a `docker save` stream, which is spooled to a temporary file (blobs need random
 //! access and a retried upload reads them again) and read as a docker archive.
 
+use std::path::Path;
+use std::time::Duration;
+
 use bollard::Docker;
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
@@ -27,8 +30,9 @@ pub async fn read(name: &str, options: &ReadOptions) -> Result<ReadImage, ImageE
 
     std::fs::create_dir_all(&options.cache_dir)
         .map_err(ImageError::io(options.cache_dir.display()))?;
+    remove_stale_spools(&options.cache_dir, STALE_AFTER);
     let spool = tempfile::Builder::new()
-        .prefix("docker-export-")
+        .prefix(SPOOL_PREFIX)
         .suffix(".tar")
         .tempfile_in(&options.cache_dir)
         .map_err(ImageError::io(options.cache_dir.display()))?;
@@ -49,4 +53,61 @@ pub async fn read(name: &str, options: &ReadOptions) -> Result<ReadImage, ImageE
         image,
         _spool: Some(path),
     })
+}
+
+const SPOOL_PREFIX: &str = "docker-export-";
+
+/// A spool lives as long as one command. One this old was left by a process that was killed
+/// (SIGKILL, a power cut: nothing runs to delete it).
+const STALE_AFTER: Duration = Duration::from_secs(6 * 3600);
+
+/// Deletes the export spools in `cache` not written to for `stale_after`. Best effort: a spool
+/// that cannot be read or deleted is left for the next run.
+fn remove_stale_spools(cache: &Path, stale_after: Duration) {
+    let Ok(entries) = std::fs::read_dir(cache) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !name.starts_with(SPOOL_PREFIX) || !name.ends_with(".tar") {
+            continue;
+        }
+        let age = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|modified| modified.elapsed().ok());
+        if age.is_some_and(|age| age >= stale_after) {
+            tracing::debug!(spool = %name, "removing an export left by a killed run");
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spools_left_by_killed_runs_are_removed_and_nothing_else() {
+        let cache = tempfile::tempdir().unwrap();
+        let write = |name: &str, age: Duration| {
+            let path = cache.path().join(name);
+            let file = std::fs::File::create(&path).unwrap();
+            file.set_modified(std::time::SystemTime::now() - age)
+                .unwrap();
+            path
+        };
+        let stale = write(
+            "docker-export-AbC123.tar",
+            STALE_AFTER + Duration::from_secs(60),
+        );
+        let fresh = write("docker-export-XyZ789.tar", Duration::from_secs(60));
+        let layer = write("sha256-old.tar", STALE_AFTER * 2);
+        remove_stale_spools(cache.path(), STALE_AFTER);
+        assert!(!stale.exists());
+        assert!(fresh.exists(), "a spool of a run going on now stays");
+        assert!(layer.exists(), "only spools are touched");
+    }
 }

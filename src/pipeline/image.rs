@@ -201,8 +201,27 @@ async fn check_health_check(
     preflight: Preflight,
     printer: &Printer,
 ) -> anyhow::Result<()> {
-    let Some(health_check) = &loaded.config.container.health_check else {
+    // The container that runs the pushed image: the `container:` shorthand, or the entry of
+    // `containers:` without an image of its own.
+    let Some(app) = loaded
+        .config
+        .container_specs(&loaded.names.container)
+        .into_iter()
+        .find(|c| c.image.is_none())
+    else {
         return Ok(());
+    };
+    let Some(health_check) = &app.health_check else {
+        return Ok(());
+    };
+    let health_check_path = match loaded
+        .config
+        .containers
+        .iter()
+        .position(|c| c.image.is_none())
+    {
+        Some(i) => format!("containers[{i}].health_check.command"),
+        None => "container.health_check.command".to_string(),
     };
     let layers = image.layers.clone();
     let config_file = image.config.file.clone();
@@ -219,7 +238,7 @@ async fn check_health_check(
         Ok::<_, image::ImageError>((tree, preflight::image_path(&config_bytes)))
     })
     .await??;
-    let port = u16::try_from(loaded.config.container.port).unwrap_or(80);
+    let port = app.port.and_then(|p| u16::try_from(p).ok()).unwrap_or(80);
     let Err(missing) = preflight::check_health_check(&health_check.command, &tree, &path_var, port)
     else {
         tracing::debug!("health check preflight: every program is in the image");
@@ -243,7 +262,7 @@ async fn check_health_check(
         Preflight::Enforce => Err(loaded
             .problem(
                 "health-check-program",
-                "container.health_check.command",
+                &health_check_path,
                 message,
                 format!("{fix} (or deploy with --no-preflight)"),
             )
