@@ -160,6 +160,7 @@ impl Progress for PushProgress {
             BlobOutcome::Exists => "already in the registry",
             BlobOutcome::Mounted => "mounted from another repository",
             BlobOutcome::Uploaded => "uploaded",
+            BlobOutcome::UploadedWhileCompressed => "uploaded while compressed",
         };
         if let Some((_, bars)) = &self.bars {
             if let Some(bar) = bars.lock().expect("not poisoned").get(digest) {

@@ -493,6 +493,87 @@ fn an_upload_cut_mid_blob_is_retried_and_completes_with_the_right_digest() {
 }
 
 #[test]
+fn layers_are_uploaded_while_they_are_compressed_where_the_repository_exists() {
+    if !require_stack() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let name = unique_name("early");
+    // A first image creates the repository (nothing can be uploaded before it exists).
+    oci_layout(&dir.path().join("layout"), &[noise(1024, 3)], "v1", "e");
+    std::fs::write(
+        dir.path().join("deploy.yaml"),
+        push_config(&name, "oci:layout", "base"),
+    )
+    .unwrap();
+    let (out, doc) = push(dir.path(), cache.path(), &[]);
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    assert_eq!(doc["blobs_uploaded_while_compressed"], 0, "{}", out.dump());
+
+    // Then a docker archive: 12 MiB that does not compress (3 parts of 5 MiB, the last
+    // short) and a layer of text, both sent while compressed and completed by the push.
+    let text: Vec<u8> = "sent while it is compressed\n".repeat(50_000).into_bytes();
+    docker_archive(
+        &dir.path().join("app.tar"),
+        &[noise(12 * MIB, 21), text],
+        "app:1",
+        &name,
+    );
+    let (out, doc) = push(
+        dir.path(),
+        cache.path(),
+        &[
+            "--source",
+            "docker-archive:app.tar",
+            "--tag",
+            "v1",
+            "--chunk-size",
+            "5",
+        ],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    assert_eq!(doc["layers_compressed"], 2);
+    assert_eq!(
+        doc["blobs_uploaded"],
+        3,
+        "config and two layers: {}",
+        out.dump()
+    );
+    assert_eq!(doc["blobs_uploaded_while_compressed"], 2, "{}", out.dump());
+    let digest = doc["digest"].as_str().unwrap().to_string();
+
+    // What the registry holds reads back whole: skopeo copies it out, checking every digest.
+    let copy = dir.path().join("copy");
+    let copied = Command::new("skopeo")
+        .args(["copy", "--src-tls-verify=false", "--preserve-digests"])
+        .arg(format!("docker://{}/{name}:v1", host_of_endpoint()))
+        .arg(format!("oci:{}:v1", copy.display()))
+        .output()
+        .unwrap();
+    assert!(
+        copied.status.success(),
+        "{}",
+        String::from_utf8_lossy(&copied.stderr)
+    );
+    assert_eq!(
+        skopeo_digest(&format!("oci:{}:v1", copy.display()), None),
+        digest
+    );
+
+    // The layers are in the cache now: a push under another tag compresses nothing, so
+    // nothing is sent early, and every blob is already there.
+    let (out, doc) = push(
+        dir.path(),
+        cache.path(),
+        &["--source", "docker-archive:app.tar", "--tag", "v2"],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    assert_eq!(doc["digest"].as_str(), Some(digest.as_str()));
+    assert_eq!(doc["blobs_uploaded"], 0, "{}", out.dump());
+}
+
+#[test]
 fn chunked_uploads_use_parts_of_at_least_five_mib() {
     if !require_stack() {
         return;
@@ -533,11 +614,13 @@ fn an_image_built_by_the_docker_engine_is_pushed_from_the_engine() {
         return;
     }
     let name = unique_name("engine");
-    let image = common::busybox_image(
+    let pulled = common::PulledImages::of(&name);
+    // busybox is over 1 MiB: its layer is compressed while the export streams by.
+    let image = pulled.built(common::busybox_image(
         &format!("shipit-test-{name}:1"),
         "CMD [\"/bin/busybox\", \"httpd\", \"-f\", \"-p\", \"5000\"]\n",
         &[],
-    );
+    ));
 
     let dir = tempfile::tempdir().unwrap();
     let cache = tempfile::tempdir().unwrap();
@@ -546,15 +629,48 @@ fn an_image_built_by_the_docker_engine_is_pushed_from_the_engine() {
         push_config(&name, &format!("docker://{image}"), "v1"),
     )
     .unwrap();
-    let (out, doc) = push(dir.path(), cache.path(), &[]);
-    let _ = Command::new("docker").args(["rmi", &image]).output();
+    let (out, doc) = push(dir.path(), cache.path(), &["-vv"]);
     assert_eq!(out.code, Some(0), "{}", out.dump());
+    assert!(
+        out.stderr
+            .contains("compressed while the export streamed layers=1"),
+        "{}",
+        out.dump()
+    );
     assert_eq!(doc["layers"], 1);
+    assert_eq!(doc["layers_compressed"], 1);
     let digest = doc["digest"].as_str().unwrap();
     assert_eq!(
         skopeo_digest(&format!("docker://{}/{name}:v1", host_of_endpoint()), None),
         digest
     );
+
+    // The same image again under another tag: the cache holds its config and its compressed
+    // layer, so the engine exports nothing, and the image is byte for byte the same.
+    let (again, again_doc) = push(dir.path(), cache.path(), &["-vv", "--tag", "v2"]);
+    assert_eq!(again.code, Some(0), "{}", again.dump());
+    assert!(
+        again.stderr.contains("nothing exported"),
+        "{}",
+        again.dump()
+    );
+    assert_eq!(again_doc["digest"].as_str(), Some(digest));
+    assert_eq!(again_doc["layers_compressed"], 1);
+    assert_eq!(again_doc["blobs_uploaded"], 0, "{}", again.dump());
+
+    // Without the cache's config (an older cache, or another architecture), it is exported
+    // again and the layer found in the cache: again the same image.
+    std::fs::remove_dir_all(cache.path().join("engine-configs")).unwrap();
+    let (exported, exported_doc) = push(dir.path(), cache.path(), &["-vv", "--tag", "v3"]);
+    assert_eq!(exported.code, Some(0), "{}", exported.dump());
+    assert!(
+        exported
+            .stderr
+            .contains("compressed while the export streamed layers=0"),
+        "the cached layer is passed over: {}",
+        exported.dump()
+    );
+    assert_eq!(exported_doc["digest"].as_str(), Some(digest));
 }
 
 #[test]
@@ -630,6 +746,7 @@ fn a_registry_behind_htpasswd_answers_the_challenge_and_refuses_wrong_credential
         compression: Compression::Gzip,
         architecture: "amd64".into(),
         cache_dir: cache.path().to_path_buf(),
+        watcher: None,
     };
     let source = SourceRef::parse(&format!("oci:{}", dir.path().join("layout").display())).unwrap();
     let read = runtime

@@ -6,8 +6,10 @@ mod common;
 
 use std::sync::Arc;
 
+use shipit::image::compress::Watcher;
 use shipit::image::{Compression, ReadOptions, SourceRef};
 use shipit::registry::Repository;
+use shipit::registry::early_upload::EarlyUploads;
 use shipit::registry::push::{MIN_CHUNK, PushOptions, Silent};
 use wiremock::matchers::{method, path, path_regex, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -37,6 +39,7 @@ fn fixture(layer_bytes: usize) -> Fixture {
         compression: Compression::Gzip,
         architecture: "amd64".into(),
         cache_dir: cache.path().to_path_buf(),
+        watcher: None,
     };
     let source = SourceRef::parse(&format!("oci:{}", dir.path().join("layout").display())).unwrap();
     let image = runtime
@@ -330,4 +333,74 @@ fn an_immutable_tag_refused_because_a_concurrent_push_put_the_same_image_is_succ
     };
     let report = push(&f, options).unwrap();
     assert_eq!(report.digest, digest);
+}
+
+#[test]
+fn a_registry_that_refuses_parts_sent_while_compressing_gets_the_layer_after_the_compression() {
+    // The fixture's registry; its image is not used: this one is read from a docker archive,
+    // whose layer is compressed (and sent while compressed) by the read.
+    let f = fixture(1024);
+    f.runtime.block_on(async {
+        Mock::given(method("PATCH"))
+            .respond_with(ResponseTemplate::new(405))
+            .mount(&f.server)
+            .await;
+        Mock::given(method("DELETE"))
+            .respond_with(ResponseTemplate::new(204))
+            .mount(&f.server)
+            .await;
+    });
+    accept_uploads(&f);
+    let dir = tempfile::tempdir().unwrap();
+    let text: Vec<u8> = "a layer the source holds uncompressed\n"
+        .repeat(20_000)
+        .into_bytes();
+    common::images::docker_archive(&dir.path().join("app.tar"), &[text], "app:1", "edges");
+    let base = url::Url::parse(&f.server.uri()).unwrap();
+    let repo = Arc::new(Repository::new(base, "app", None).unwrap());
+    let (report, image) = f.runtime.block_on(async {
+        repo.login().await.unwrap();
+        let uploads = EarlyUploads::new(MIN_CHUNK);
+        uploads.start(repo.clone());
+        let options = ReadOptions {
+            compression: Compression::Gzip,
+            architecture: "amd64".into(),
+            cache_dir: dir.path().join("cache"),
+            watcher: Some(Watcher(uploads.clone())),
+        };
+        let source = SourceRef::parse(&format!(
+            "docker-archive:{}",
+            dir.path().join("app.tar").display()
+        ))
+        .unwrap();
+        let image = shipit::image::read(&source, &options).await.unwrap().image;
+        let uploaded_early = uploads.finish().await;
+        assert!(uploaded_early.is_empty(), "the part was refused");
+        let options = PushOptions {
+            uploaded_early,
+            ..PushOptions::default()
+        };
+        let report = shipit::registry::push::push(&repo, &image, "v1", &options, Arc::new(Silent))
+            .await
+            .unwrap();
+        (report, image)
+    });
+    assert_eq!(requests(&f, "PATCH").len(), 1, "the one part, refused");
+    assert_eq!(
+        requests(&f, "DELETE").len(),
+        0,
+        "refused, so nothing to cancel"
+    );
+    assert_eq!(report.blobs_uploaded, 2, "config and layer");
+    assert_eq!(report.blobs_uploaded_while_compressed, 0);
+    // The layer went up afterwards, whole, in one PUT with its digest.
+    let layer = &image.layers[0].descriptor;
+    let sent = requests(&f, "PUT").into_iter().any(|r| {
+        r.body.len() as u64 == layer.size
+            && r.url
+                .query()
+                .unwrap_or_default()
+                .contains(layer.digest.hex())
+    });
+    assert!(sent, "the layer was sent again after its compression");
 }

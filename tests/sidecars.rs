@@ -58,9 +58,12 @@ fn an_app_and_its_sidecar_deploy_and_a_crashing_sidecar_is_named() {
     let name = unique_name("sidecar");
     let pulled = common::PulledImages::of(&name);
     let dir = tempfile::tempdir().unwrap();
-    // One local image serves both: the app's is pushed, the sidecar's is referenced.
+    // One local image serves both: the app's is pushed, the sidecar's is referenced. Named
+    // under `localhost/`, so that the plan's digest lookup for the sidecar's tag stays on
+    // loopback (and fails there at once: it runs by tag, with a warning), where a plain name
+    // would send it to Docker Hub.
     let image = pulled.built(common::busybox_image(
-        &format!("shipit-sidecar-{name}:v1"),
+        &format!("localhost/shipit-sidecar-{name}:v1"),
         "RUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n",
         &[],
     ));

@@ -14,7 +14,7 @@ use crate::ecs::short_task_definition;
 use crate::exit::BadInput;
 use crate::exit::ExitStatus;
 use crate::github::GitHub;
-use crate::pipeline::image::{Preflight, PushArgs, PushInputs, prepare_image};
+use crate::pipeline::image::{Preflight, PushArgs, PushInputs};
 use crate::pipeline::{self, DeployResult, Outcome, Stack, WaitRules};
 use crate::printer::Printer;
 use crate::rollout::{Rules, WaitUntil, is_traffic_stage};
@@ -109,10 +109,19 @@ pub async fn run(
     };
     // The image is read and checked before anything in AWS changes.
     group(Some("read and check the image"));
-    let prepared = prepare_image(&loaded, &inputs, &args.push, Preflight::Enforce, printer).await?;
+    let (prepared, registry) =
+        pipeline::read_image_and_registry(&stack, &inputs, &args.push, Preflight::Enforce, printer)
+            .await?;
     group(None);
     group(Some("plan"));
-    let planned = pipeline::plan(&stack, &inputs, &prepared, pipeline::Scope::Deploy).await?;
+    let planned = pipeline::plan(
+        &stack,
+        &inputs,
+        &prepared,
+        pipeline::Scope::Deploy,
+        Some(registry),
+    )
+    .await?;
     for warning in planned
         .plan
         .sidecar_images

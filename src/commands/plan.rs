@@ -42,7 +42,7 @@ pub async fn run(
     };
     // The same image checks as deploy, as warnings: plan shows, it does not refuse.
     let prepared = prepare_image(&loaded, &inputs, args, Preflight::Warn, printer).await?;
-    let planned = pipeline::plan(&stack, &inputs, &prepared, pipeline::Scope::Deploy).await?;
+    let planned = pipeline::plan(&stack, &inputs, &prepared, pipeline::Scope::Deploy, None).await?;
     let plan = &planned.plan;
     let pending = !plan.is_empty();
     let result = PlanResult {

@@ -5,7 +5,7 @@
 use crate::calls::Clients;
 use crate::cli::GlobalArgs;
 use crate::exit::ExitStatus;
-use crate::pipeline::image::{Preflight, PushInputs, deployed_image_size, prepare_image};
+use crate::pipeline::image::{Preflight, PushInputs, deployed_image_size};
 use crate::pipeline::{self, Stack};
 use crate::printer::Printer;
 use crate::progress::mib;
@@ -26,8 +26,16 @@ pub async fn run(
         aws: &aws,
         clients: &clients,
     };
-    let prepared = prepare_image(&loaded, &inputs, args, Preflight::Warn, printer).await?;
-    let planned = pipeline::plan(&stack, &inputs, &prepared, pipeline::Scope::Image).await?;
+    let (prepared, registry) =
+        pipeline::read_image_and_registry(&stack, &inputs, args, Preflight::Warn, printer).await?;
+    let planned = pipeline::plan(
+        &stack,
+        &inputs,
+        &prepared,
+        pipeline::Scope::Image,
+        Some(registry),
+    )
+    .await?;
     let mut result = pipeline::push(&stack, &inputs, &prepared, &planned, args, printer).await?;
     result.size_report.deployed_bytes = deployed_image_size(&clients, &loaded).await;
     let report = &result.report;
@@ -38,7 +46,7 @@ pub async fn run(
         )
     } else {
         format!(
-            "pushed {}\n  image   {}\n  size    {}{}\n  blobs   {} uploaded ({}), {} already there, {} mounted, in {:.1} s\n",
+            "pushed {}\n  image   {}\n  size    {}{}\n  blobs   {} uploaded ({}{}), {} already there, {} mounted, in {:.1} s\n",
             result.tagged_image,
             result.image,
             result.size_report.summary(),
@@ -49,6 +57,10 @@ pub async fn run(
             },
             report.blobs_uploaded,
             mib(report.bytes_uploaded),
+            match report.blobs_uploaded_while_compressed {
+                0 => String::new(),
+                n => format!(", {n} sent while compressed"),
+            },
             report.blobs_existing,
             report.blobs_mounted,
             report.seconds

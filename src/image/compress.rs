@@ -87,6 +87,34 @@ pub fn sniff(file: &BlobFile) -> Result<LayerFormat, ImageError> {
     })
 }
 
+/// How far a layer's compression has come, for whoever reads its file as it grows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Growth {
+    /// This many compressed bytes are in the file so far.
+    Written(u64),
+    /// Complete: the file holds exactly this blob.
+    Finished(Descriptor),
+}
+
+/// Told of each layer as its compression starts (the registry side uploads it while it is
+/// compressed). A sender dropped before `Finished` means the layer was abandoned: damaged,
+/// not one of the image's, or its compression failed.
+pub trait LayerWatcher: Send + Sync {
+    /// `file` is the layer's compressed file, opened for reading before any byte is written
+    /// (it is renamed into the cache when complete; the open file stays valid).
+    fn compressing(&self, file: std::fs::File, growth: tokio::sync::watch::Receiver<Growth>);
+}
+
+/// A shared watcher, in `ReadOptions`.
+#[derive(Clone)]
+pub struct Watcher(pub std::sync::Arc<dyn LayerWatcher>);
+
+impl std::fmt::Debug for Watcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Watcher")
+    }
+}
+
 /// A layer as a source holds it.
 #[derive(Debug, Clone)]
 pub struct SourceLayer {
@@ -110,13 +138,15 @@ pub async fn prepare_layers(
     for (index, layer) in layers.into_iter().enumerate() {
         let gate = gate.clone();
         let compression = options.compression;
-        let cache = options.cache_dir.join("layers").join(compression.name());
+        let cache = cache_folder(&options.cache_dir, compression);
+        let watcher = options.watcher.clone();
         tasks.spawn(async move {
             let _permit = gate.acquire_owned().await.expect("never closed");
-            let result =
-                tokio::task::spawn_blocking(move || prepare_one(layer, compression, &cache))
-                    .await
-                    .expect("compression does not panic");
+            let result = tokio::task::spawn_blocking(move || {
+                prepare_one(layer, compression, &cache, watcher.as_ref())
+            })
+            .await
+            .expect("compression does not panic");
             (index, result)
         });
     }
@@ -142,6 +172,7 @@ fn prepare_one(
     layer: SourceLayer,
     compression: Compression,
     cache: &Path,
+    watcher: Option<&Watcher>,
 ) -> Result<(Blob, bool), ImageError> {
     let format = sniff(&layer.file)?;
     if format != LayerFormat::Tar {
@@ -176,7 +207,7 @@ fn prepare_one(
             false,
         ));
     }
-    let blob = compress_cached(&layer.file, &layer.diff_id, compression, cache)?;
+    let blob = compress_cached(&layer.file, &layer.diff_id, compression, cache, watcher)?;
     Ok((blob, true))
 }
 
@@ -193,72 +224,149 @@ fn compress_cached(
     diff_id: &Digest,
     compression: Compression,
     cache: &Path,
+    watcher: Option<&Watcher>,
 ) -> Result<Blob, ImageError> {
-    let (data_path, digest_path) = cache_paths(cache, diff_id);
-    if let Some(blob) = cached(&data_path, &digest_path, compression) {
+    if let Some(cached) = cached(cache, diff_id, compression) {
         tracing::debug!(%diff_id, "compressed layer found in the cache");
-        return Ok(blob);
+        return Ok(cached.blob);
     }
-    std::fs::create_dir_all(cache).map_err(ImageError::io(cache.display()))?;
+    let input = source
+        .open_blocking()
+        .map_err(ImageError::io(source.path.display()))?;
+    let written = compress_into_cache(input, compression, cache, watcher, |actual| {
+        actual == diff_id
+    })
+    .map_err(ImageError::io(source.path.display()))?;
+    match written {
+        Written::Kept(blob) => Ok(blob),
+        Written::Refused(actual) => Err(ImageError::invalid(
+            source.path.display(),
+            format!(
+                "layer content is {actual}, but the image config says {diff_id}: the archive is damaged"
+            ),
+        )),
+    }
+}
+
+/// What `compress_into_cache` did with a layer.
+pub enum Written {
+    /// Compressed and kept in the cache under its uncompressed digest.
+    Kept(Blob),
+    /// Its uncompressed digest (given) was not wanted: nothing was kept.
+    Refused(Digest),
+}
+
+/// Compresses a layer tar read from `input` into the cache, hashing what goes in and what comes
+/// out, and keeps it under its uncompressed digest if `wanted` accepts that digest. The one
+/// place the cache is written, so a layer compressed while an export streams by and one
+/// compressed from a file are the same bytes under the same name.
+pub fn compress_into_cache(
+    input: impl Read,
+    compression: Compression,
+    cache: &Path,
+    watcher: Option<&Watcher>,
+    wanted: impl FnOnce(&Digest) -> bool,
+) -> std::io::Result<Written> {
+    std::fs::create_dir_all(cache)?;
     // Written beside the final name and renamed when complete: a crash leaves no half file.
-    let temp = tempfile::NamedTempFile::new_in(cache).map_err(ImageError::io(cache.display()))?;
+    let temp = tempfile::NamedTempFile::new_in(cache)?;
+    let (growth, growth_seen) = tokio::sync::watch::channel(Growth::Written(0));
+    if let Some(Watcher(watcher)) = watcher {
+        // Its own open file: a clone of `temp`'s handle would share the write position.
+        watcher.compressing(std::fs::File::open(temp.path())?, growth_seen);
+    }
     let mut input = HashingReader {
-        inner: source
-            .open_blocking()
-            .map_err(ImageError::io(source.path.display()))?,
+        inner: input,
         hasher: Sha256::new(),
+        read: 0,
     };
     let mut output = HashingWriter {
         inner: std::io::BufWriter::with_capacity(
             256 * 1024,
-            temp.as_file()
-                .try_clone()
-                .map_err(ImageError::io(cache.display()))?,
+            GrowingFile {
+                file: temp.as_file().try_clone()?,
+                written: 0,
+                growth: &growth,
+            },
         ),
         hasher: Sha256::new(),
         written: 0,
     };
-    let io_err = ImageError::io(source.path.display());
-    let copied = match compression {
-        Compression::Gzip => AdaptiveGzip::new(&mut output).compress_all(&mut input),
-        Compression::Zstd => zstd_on_every_core(&mut input, &mut output, cores()),
-    };
-    copied.and_then(|()| output.inner.flush()).map_err(io_err)?;
+    match compression {
+        Compression::Gzip => AdaptiveGzip::new(&mut output).compress_all(&mut input)?,
+        Compression::Zstd => zstd_on_every_core(&mut input, &mut output, cores())?,
+    }
+    output.inner.flush()?;
     let HashingWriter {
         inner,
         hasher: output_hasher,
         written: size,
     } = output;
     drop(inner);
-    let actual_diff_id = Digest::from_hasher(input.hasher);
-    if &actual_diff_id != diff_id {
-        return Err(ImageError::invalid(
-            source.path.display(),
-            format!(
-                "layer content is {actual_diff_id}, but the image config says {diff_id}: the archive is damaged"
-            ),
-        ));
+    let diff_id = Digest::from_hasher(input.hasher);
+    if !wanted(&diff_id) {
+        return Ok(Written::Refused(diff_id));
     }
     let digest = Digest::from_hasher(output_hasher);
-    temp.persist(&data_path)
-        .map_err(|e| ImageError::io(data_path.display())(e.error))?;
-    std::fs::write(&digest_path, format!("{digest} {size}\n"))
-        .map_err(ImageError::io(digest_path.display()))?;
-    Ok(Blob {
-        descriptor: layer_descriptor(compression, digest, size),
+    let (data_path, record_path) = cache_paths(cache, &diff_id);
+    temp.persist(&data_path).map_err(|e| e.error)?;
+    // The uncompressed size too: an export can then tell a cached layer by its tar header.
+    std::fs::write(&record_path, format!("{digest} {size} {}\n", input.read))?;
+    let descriptor = layer_descriptor(compression, digest, size);
+    growth.send_replace(Growth::Finished(descriptor.clone()));
+    Ok(Written::Kept(Blob {
+        descriptor,
         file: BlobFile::whole(data_path, size),
-    })
+    }))
 }
 
-fn cached(data_path: &Path, digest_path: &Path, compression: Compression) -> Option<Blob> {
-    let record = std::fs::read_to_string(digest_path).ok()?;
-    let (digest, size) = record.trim().split_once(' ')?;
-    let digest = Digest::parse(digest).ok()?;
-    let size: u64 = size.parse().ok()?;
-    let on_disk = std::fs::metadata(data_path).ok()?.len();
-    (on_disk == size).then(|| Blob {
-        descriptor: layer_descriptor(compression, digest, size),
-        file: BlobFile::whole(data_path.to_path_buf(), size),
+/// The compressed layer's file, telling how many bytes are in it after each write.
+struct GrowingFile<'a> {
+    file: std::fs::File,
+    written: u64,
+    growth: &'a tokio::sync::watch::Sender<Growth>,
+}
+
+impl Write for GrowingFile<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.written += n as u64;
+        self.growth.send_replace(Growth::Written(self.written));
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+/// A compressed layer in the cache.
+pub struct CachedLayer {
+    pub blob: Blob,
+    /// The layer's uncompressed size (not recorded by versions before 2026-12-04).
+    pub uncompressed: Option<u64>,
+}
+
+/// The cache folder of compressed layers for `compression`.
+pub fn cache_folder(cache_dir: &Path, compression: Compression) -> PathBuf {
+    cache_dir.join("layers").join(compression.name())
+}
+
+/// The compressed form of the layer `diff_id`, if the cache holds it whole.
+pub fn cached(cache: &Path, diff_id: &Digest, compression: Compression) -> Option<CachedLayer> {
+    let (data_path, record_path) = cache_paths(cache, diff_id);
+    let record = std::fs::read_to_string(record_path).ok()?;
+    let mut fields = record.split_whitespace();
+    let digest = Digest::parse(fields.next()?).ok()?;
+    let size: u64 = fields.next()?.parse().ok()?;
+    let uncompressed = fields.next().and_then(|n| n.parse().ok());
+    let on_disk = std::fs::metadata(&data_path).ok()?.len();
+    (on_disk == size).then(|| CachedLayer {
+        blob: Blob {
+            descriptor: layer_descriptor(compression, digest, size),
+            file: BlobFile::whole(data_path, size),
+        },
+        uncompressed,
     })
 }
 
@@ -298,6 +406,10 @@ pub fn build_image(config: Blob, layers: Vec<Blob>, layers_compressed: usize) ->
 
 /// Bytes per block judged for compressibility.
 const BLOCK: usize = 1024 * 1024;
+/// Blocks per thread in one batch of the gzip compressor (two batches are in memory: the one
+/// deflated and the one read meanwhile). Measured on 2 cores with a 170 MiB Debian layer: 2 or
+/// 3 were no faster than 1 (1.20-1.27 s against 1.25-1.27 s), for 7-15 MiB more memory.
+const BLOCKS_PER_THREAD: usize = 1;
 
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
@@ -363,43 +475,44 @@ impl<W: Write> AdaptiveGzip<W> {
         // The fixed gzip header: deflate, no name, mtime 0, unknown OS.
         self.out
             .write_all(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff])?;
-        let mut batch: Vec<Vec<u8>> = (0..self.threads).map(|_| vec![0u8; BLOCK]).collect();
-        loop {
-            // Up to one block per thread, in order; a short block is the last.
-            let mut lengths = Vec::with_capacity(batch.len());
-            for block in batch.iter_mut() {
-                let n = read_full(input, block)?;
-                if n > 0 {
-                    lengths.push(n);
-                }
-                if n < BLOCK {
-                    break;
-                }
-            }
-            let blocks: Vec<&[u8]> = batch.iter().zip(&lengths).map(|(b, &n)| &b[..n]).collect();
-            for block in &blocks {
+        let threads = self.threads;
+        // Several blocks per thread in a batch: threads take the next block as they finish
+        // one, so a slow block does not leave the other cores waiting.
+        let batch_blocks = threads * BLOCKS_PER_THREAD;
+        let mut current = read_batch(input, batch_blocks)?;
+        while !current.is_empty() {
+            for block in &current {
                 self.crc.update(block);
             }
-            let pieces: Vec<std::io::Result<Vec<u8>>> = match blocks.as_slice() {
-                [] => Vec::new(),
-                [one] => vec![deflate_block(one)],
-                many => std::thread::scope(|scope| {
-                    let running: Vec<_> = many
-                        .iter()
-                        .map(|block| scope.spawn(move || deflate_block(block)))
-                        .collect();
-                    running
-                        .into_iter()
-                        .map(|t| t.join().expect("deflate does not panic"))
-                        .collect()
-                }),
-            };
+            // A short batch, or a short block, is the end of the input.
+            let last = current.len() < batch_blocks || current.last().map(Vec::len) != Some(BLOCK);
+            let pieces: Vec<std::sync::Mutex<Option<std::io::Result<Vec<u8>>>>> =
+                current.iter().map(|_| Default::default()).collect();
+            let taken = std::sync::atomic::AtomicUsize::new(0);
+            // The next batch is read (and hashed, by the caller's reader) while this one is
+            // deflated: the reading does not leave the cores idle.
+            let next = std::thread::scope(|scope| {
+                for _ in 0..threads.min(current.len()) {
+                    scope.spawn(|| {
+                        loop {
+                            let i = taken.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(block) = current.get(i) else { break };
+                            let piece = deflate_block(block);
+                            *pieces[i].lock().expect("not poisoned") = Some(piece);
+                        }
+                    });
+                }
+                if last {
+                    Ok(Vec::new())
+                } else {
+                    read_batch(input, batch_blocks)
+                }
+            });
             for piece in pieces {
-                self.out.write_all(&piece?)?;
+                let piece = piece.into_inner().expect("not poisoned");
+                self.out.write_all(&piece.expect("every block deflated")?)?;
             }
-            if lengths.len() < batch.len() || lengths.last() != Some(&BLOCK) {
-                break;
-            }
+            current = next?;
         }
         // The final block: empty, fixed Huffman (BFINAL 1, BTYPE 01, end-of-block), then the
         // gzip trailer.
@@ -445,6 +558,24 @@ fn deflate_block(data: &[u8]) -> std::io::Result<Vec<u8>> {
     }
 }
 
+/// Up to `count` blocks of `BLOCK` bytes, in order; a short block is the last.
+fn read_batch(input: &mut impl Read, count: usize) -> std::io::Result<Vec<Vec<u8>>> {
+    let mut blocks = Vec::with_capacity(count);
+    while blocks.len() < count {
+        let mut block = vec![0u8; BLOCK];
+        let n = read_full(input, &mut block)?;
+        if n == 0 {
+            break;
+        }
+        block.truncate(n);
+        blocks.push(block);
+        if n < BLOCK {
+            break;
+        }
+    }
+    Ok(blocks)
+}
+
 fn read_full(input: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
@@ -483,12 +614,14 @@ fn incompressible(block: &[u8]) -> bool {
 struct HashingReader<R> {
     inner: R,
     hasher: Sha256,
+    read: u64,
 }
 
 impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.hasher.update(&buf[..n]);
+        self.read += n as u64;
         Ok(n)
     }
 }
@@ -521,6 +654,7 @@ mod tests {
             compression,
             architecture: "amd64".into(),
             cache_dir: dir.join("cache"),
+            watcher: None,
         }
     }
 

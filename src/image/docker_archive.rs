@@ -7,7 +7,7 @@ use std::path::Path;
 use super::archive::TarIndex;
 use super::compress::{self, SourceLayer};
 use super::layout::{self, Store};
-use super::{Blob, Descriptor, Digest, Image, ImageError, OCI_CONFIG, ReadOptions};
+use super::{Blob, Image, ImageError, ReadOptions};
 
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -61,16 +61,10 @@ pub async fn read(path: &Path, options: &ReadOptions) -> Result<Image, ImageErro
             ),
         ));
     }
-    let config = Blob {
-        descriptor: Descriptor {
-            media_type: OCI_CONFIG.to_string(),
-            digest: Digest::of_bytes(&config_bytes),
-            size: config_bytes.len() as u64,
-            annotations: None,
-            platform: None,
-        },
-        file: index.blob(&entry.config).expect("read above, so present"),
-    };
+    let config = Blob::config(
+        &config_bytes,
+        index.blob(&entry.config).expect("read above, so present"),
+    );
     let mut sources = Vec::new();
     for (layer, diff_id) in entry.layers.iter().zip(diff_ids) {
         let file = index

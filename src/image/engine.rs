@@ -1,16 +1,31 @@
 //! `docker://NAME[:TAG]`: an image held by the local Docker engine, read through its API on
-//! the unix socket (DOCKER_HOST is honoured); no docker CLI is needed. The engine exports the
-//! image as a `docker save` stream, which is spooled to a temporary file (blobs need random
-//! access and a retried upload reads them again) and read as a docker archive.
+//! the unix socket (DOCKER_HOST is honoured); no docker CLI is needed.
+//!
+//! A classic engine hands out an image only as a `docker save` stream of uncompressed layers.
+//! Three things keep that off a deploy's critical path:
+//! - an image whose config and compressed layers are all in the cache (a re-run, a re-push) is
+//!   read without exporting anything: the engine's inspect names the config (the image id) and
+//!   the layers' uncompressed digests, the cache has the rest;
+//! - otherwise layers are compressed as the export streams by, on every core, while the
+//!   export goes on (a layer the cache already holds is only passed over);
+//! - the export is still spooled to a temporary file and read as a docker archive, which finds
+//!   every layer in the cache: whatever the streaming pass could not do (an engine that exports
+//!   another layout, a layer it passed over by mistake) is done from the spool as before.
 
-use std::path::Path;
+use std::collections::HashSet;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bollard::Docker;
+use bytes::Bytes;
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 
-use super::{ImageError, ReadImage, ReadOptions, docker_archive};
+use super::compress::{self, Written};
+use super::{
+    Blob, BlobFile, Digest, Image, ImageError, ReadImage, ReadOptions, docker_archive, layout,
+};
 
 pub async fn read(name: &str, options: &ReadOptions) -> Result<ReadImage, ImageError> {
     let docker = Docker::connect_with_defaults().map_err(|e| {
@@ -19,7 +34,7 @@ pub async fn read(name: &str, options: &ReadOptions) -> Result<ReadImage, ImageE
         ))
     })?;
     // A clear "not found" before streaming anything.
-    docker.inspect_image(name).await.map_err(|e| match e {
+    let inspected = docker.inspect_image(name).await.map_err(|e| match e {
         bollard::errors::Error::DockerResponseServerError {
             status_code: 404, ..
         } => ImageError::Engine(format!(
@@ -27,6 +42,14 @@ pub async fn read(name: &str, options: &ReadOptions) -> Result<ReadImage, ImageE
         )),
         other => ImageError::Engine(format!("cannot inspect `{name}`: {other}")),
     })?;
+    let known = KnownImage::from_inspect(&inspected);
+    if let Some(image) = known.as_ref().and_then(|k| k.read_from_cache(options)) {
+        tracing::debug!(%name, "config and every layer found in the cache: nothing exported");
+        return Ok(ReadImage {
+            image,
+            _spool: None,
+        });
+    }
 
     std::fs::create_dir_all(&options.cache_dir)
         .map_err(ImageError::io(options.cache_dir.display()))?;
@@ -37,7 +60,18 @@ pub async fn read(name: &str, options: &ReadOptions) -> Result<ReadImage, ImageE
         .tempfile_in(&options.cache_dir)
         .map_err(ImageError::io(options.cache_dir.display()))?;
     let (file, path) = spool.into_parts();
-    let mut out = tokio::io::BufWriter::new(tokio::fs::File::from_std(file));
+    // Large writes: each one is a hop to a blocking thread.
+    let mut out = tokio::io::BufWriter::with_capacity(BATCH_BYTES, tokio::fs::File::from_std(file));
+
+    // The streaming pass reads what the spool gets, through a short queue: the export waits
+    // for the compressor rather than buffering the image in memory. The queue holds a few
+    // batches of the compressor's blocks, so the export goes on while it compresses one.
+    let (to_compressor, queue) = tokio::sync::mpsc::channel::<Bytes>(QUEUED_BATCHES);
+    let mut batch = bytes::BytesMut::with_capacity(BATCH_BYTES);
+    let streaming = StreamingPass::new(known.as_ref(), options);
+    let compressor = tokio::task::spawn_blocking(move || streaming.run(queue));
+    let mut to_compressor = Some(to_compressor);
+
     let mut stream = docker.export_image(name);
     while let Some(chunk) = stream.next().await {
         let chunk =
@@ -45,15 +79,222 @@ pub async fn read(name: &str, options: &ReadOptions) -> Result<ReadImage, ImageE
         out.write_all(&chunk)
             .await
             .map_err(ImageError::io(path.display()))?;
+        if let Some(sender) = &to_compressor {
+            batch.extend_from_slice(&chunk);
+            // A pass that stopped (its error is logged) leaves the work to the spool.
+            if batch.len() >= BATCH_BYTES && sender.send(batch.split().freeze()).await.is_err() {
+                to_compressor = None;
+            }
+        }
+    }
+    if let Some(sender) = to_compressor
+        && !batch.is_empty()
+    {
+        let _ = sender.send(batch.freeze()).await;
     }
     out.flush().await.map_err(ImageError::io(path.display()))?;
     drop(out);
+    let compressed_on_the_way = compressor.await.expect("the streaming pass does not panic");
+    tracing::debug!(
+        layers = compressed_on_the_way,
+        "compressed while the export streamed"
+    );
+
     let image = docker_archive::read(&path, options).await?;
+    if let Some(known) = &known {
+        known.remember_config(&image, options);
+    }
     Ok(ReadImage {
         image,
         _spool: Some(path),
     })
 }
+
+/// What the engine says of an image before exporting it.
+struct KnownImage {
+    /// The image id: the digest of its config on a classic engine, of its manifest or index on
+    /// the containerd image store. Either way it names one content, so it keys the cache.
+    id: Digest,
+    /// The layers' uncompressed digests, in order (`RootFS.Layers`).
+    diff_ids: Vec<Digest>,
+}
+
+impl KnownImage {
+    fn from_inspect(inspected: &bollard::models::ImageInspect) -> Option<KnownImage> {
+        let id = Digest::parse(inspected.id.as_deref()?).ok()?;
+        let diff_ids = inspected
+            .root_fs
+            .as_ref()?
+            .layers
+            .as_ref()?
+            .iter()
+            .map(|d| Digest::parse(d).ok())
+            .collect::<Option<Vec<_>>>()?;
+        Some(KnownImage { id, diff_ids })
+    }
+
+    /// Where the config of this image, as its export held it, is kept for the next read.
+    fn config_path(&self, options: &ReadOptions) -> PathBuf {
+        options.cache_dir.join("engine-configs").join(format!(
+            "{}-{}.json",
+            self.id.hex(),
+            options.architecture
+        ))
+    }
+
+    /// The image built from the cache alone: its config as a past export held it, and every
+    /// layer compressed. The same manifest the export would give, since both are made by
+    /// `build_image` from the same blobs.
+    fn read_from_cache(&self, options: &ReadOptions) -> Option<Image> {
+        let path = self.config_path(options);
+        let config = std::fs::read(&path).ok()?;
+        if layout::diff_ids(&config, &path.display().to_string()).ok()? != self.diff_ids {
+            return None;
+        }
+        let folder = compress::cache_folder(&options.cache_dir, options.compression);
+        let layers = self
+            .diff_ids
+            .iter()
+            .map(|diff_id| compress::cached(&folder, diff_id, options.compression).map(|c| c.blob))
+            .collect::<Option<Vec<_>>>()?;
+        let config = Blob::config(&config, BlobFile::whole(path, config.len() as u64));
+        // Counted as the export's read counts them: every layer the engine holds uncompressed.
+        let layers_compressed = layers.len();
+        Some(compress::build_image(config, layers, layers_compressed))
+    }
+
+    /// Keeps the config the export held, if its layers are the ones the engine named (best
+    /// effort: a config not kept only means the next read exports again).
+    fn remember_config(&self, image: &Image, options: &ReadOptions) {
+        let keep = || -> std::io::Result<()> {
+            let mut config = Vec::new();
+            image
+                .config
+                .file
+                .open_blocking()?
+                .read_to_end(&mut config)?;
+            let source = image.config.file.path.display().to_string();
+            if layout::diff_ids(&config, &source).ok().as_ref() != Some(&self.diff_ids) {
+                return Ok(());
+            }
+            let path = self.config_path(options);
+            let folder = path.parent().expect("a file in a folder");
+            std::fs::create_dir_all(folder)?;
+            let mut temp = tempfile::NamedTempFile::new_in(folder)?;
+            std::io::Write::write_all(&mut temp, &config)?;
+            temp.persist(&path).map_err(|e| e.error)?;
+            Ok(())
+        };
+        if let Err(err) = keep() {
+            tracing::debug!(%err, "the image config was not kept in the cache");
+        }
+    }
+}
+
+/// Compresses the layers of an export as its bytes stream by. Only an optimisation: what it
+/// keeps is the cache's usual content under the layer's real digest; what it skips or fails
+/// on is done from the spool afterwards.
+struct StreamingPass {
+    compression: compress::Compression,
+    cache: PathBuf,
+    /// The image's layers: anything else in the export is not kept.
+    wanted: HashSet<Digest>,
+    /// Uncompressed sizes of this image's layers the cache holds: an entry of such a size is
+    /// passed over (if it was another layer after all, the spool's pass compresses it).
+    cached_sizes: HashSet<u64>,
+    watcher: Option<compress::Watcher>,
+}
+
+/// Entries smaller than this are metadata or tiny layers: left to the spool's pass.
+const STREAMED_MIN_BYTES: u64 = 1024 * 1024;
+
+impl StreamingPass {
+    fn new(known: Option<&KnownImage>, options: &ReadOptions) -> StreamingPass {
+        let cache = compress::cache_folder(&options.cache_dir, options.compression);
+        let diff_ids = known.map(|k| k.diff_ids.clone()).unwrap_or_default();
+        let cached_sizes = diff_ids
+            .iter()
+            .filter_map(|d| compress::cached(&cache, d, options.compression)?.uncompressed)
+            .collect();
+        StreamingPass {
+            compression: options.compression,
+            cache,
+            wanted: diff_ids.into_iter().collect(),
+            cached_sizes,
+            watcher: options.watcher.clone(),
+        }
+    }
+
+    /// Returns how many layers it compressed.
+    fn run(self, queue: tokio::sync::mpsc::Receiver<Bytes>) -> usize {
+        if self.wanted.is_empty() {
+            return 0;
+        }
+        let mut compressed = 0;
+        let mut archive = tar::Archive::new(QueueReader {
+            queue,
+            current: Bytes::new(),
+        });
+        let result = (|| -> std::io::Result<()> {
+            for entry in archive.entries()? {
+                let mut entry = entry?;
+                let size = entry.size();
+                if !entry.header().entry_type().is_file()
+                    || size < STREAMED_MIN_BYTES
+                    || self.cached_sizes.contains(&size)
+                {
+                    continue;
+                }
+                let mut head = [0u8; 4];
+                entry.read_exact(&mut head)?;
+                if head[..2] == [0x1f, 0x8b] || head == [0x28, 0xb5, 0x2f, 0xfd] {
+                    continue; // already compressed (the containerd image store's export)
+                }
+                let input = (&head[..]).chain(entry);
+                let written = compress::compress_into_cache(
+                    input,
+                    self.compression,
+                    &self.cache,
+                    self.watcher.as_ref(),
+                    |diff_id| self.wanted.contains(diff_id),
+                )?;
+                if let Written::Kept(_) = written {
+                    compressed += 1;
+                }
+            }
+            Ok(())
+        })();
+        if let Err(err) = result {
+            tracing::debug!(%err, "compressing the export as it streamed stopped; the spool's pass finishes");
+        }
+        compressed
+    }
+}
+
+/// The export's bytes as a `Read`, for the tar reader on a blocking thread.
+struct QueueReader {
+    queue: tokio::sync::mpsc::Receiver<Bytes>,
+    current: Bytes,
+}
+
+impl Read for QueueReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.queue.blocking_recv() {
+                Some(next) => self.current = next,
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current.split_to(n));
+        Ok(n)
+    }
+}
+
+/// The export goes to the streaming pass in batches of this size, at most this many queued:
+/// 8 MiB waiting, while the compressor works on the 1 MiB blocks of another.
+const BATCH_BYTES: usize = 1024 * 1024;
+const QUEUED_BATCHES: usize = 8;
 
 const SPOOL_PREFIX: &str = "docker-export-";
 

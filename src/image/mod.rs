@@ -95,6 +95,22 @@ pub struct Blob {
     pub file: BlobFile,
 }
 
+impl Blob {
+    /// An image config, whose bytes (already read) are in `file`.
+    pub fn config(bytes: &[u8], file: BlobFile) -> Blob {
+        Blob {
+            descriptor: Descriptor {
+                media_type: OCI_CONFIG.to_string(),
+                digest: Digest::of_bytes(bytes),
+                size: bytes.len() as u64,
+                annotations: None,
+                platform: None,
+            },
+            file,
+        }
+    }
+}
+
 /// An image ready to push: all layers compressed, the manifest's bytes fixed.
 #[derive(Debug, Clone)]
 pub struct Image {
@@ -155,6 +171,8 @@ pub struct ReadOptions {
     pub architecture: String,
     /// Where compressed layers are kept between runs, so a re-push recompresses nothing.
     pub cache_dir: PathBuf,
+    /// Told of each layer as it is compressed (a push that uploads while compressing).
+    pub watcher: Option<compress::Watcher>,
 }
 
 #[derive(Debug, thiserror::Error)]

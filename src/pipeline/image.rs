@@ -14,6 +14,8 @@ use crate::exit::BadInput;
 use crate::image::{self, Compression, ReadOptions, SourceRef};
 use crate::preflight::{self, SizeReport};
 use crate::printer::Printer;
+use crate::registry::early_upload::EarlyUploads;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Default, Args)]
 pub struct PushArgs {
@@ -51,6 +53,7 @@ pub enum Preflight {
 }
 
 /// What a push needs besides AWS, checked before any call: bad input exits 2 here.
+#[derive(Clone)]
 pub struct PushInputs {
     pub source: SourceRef,
     pub tag: String,
@@ -100,6 +103,7 @@ impl PushInputs {
             }
             .to_string(),
             cache_dir: crate::cache::cache_dir(),
+            watcher: None,
         };
         Ok(PushInputs {
             source,
@@ -115,6 +119,8 @@ impl PushInputs {
 pub struct PreparedImage {
     pub read: image::ReadImage,
     pub size: SizeReport,
+    /// Layers uploaded while they were compressed (deploy and push), for the push to complete.
+    pub early_uploads: Option<Arc<EarlyUploads>>,
 }
 
 /// Reads (maybe compresses) the image, then the guardrails: the size budget, and the health
@@ -146,7 +152,11 @@ pub async fn prepare_image(
     if !args.no_preflight {
         check_health_check(loaded, &read.image, source, preflight, printer).await?;
     }
-    Ok(PreparedImage { read, size })
+    Ok(PreparedImage {
+        read,
+        size,
+        early_uploads: None,
+    })
 }
 
 /// Why the image could not be read. A damaged or missing file is bad input (exit 2) with the
@@ -202,26 +212,25 @@ async fn check_health_check(
     printer: &Printer,
 ) -> anyhow::Result<()> {
     // The container that runs the pushed image: the `container:` shorthand, or the entry of
-    // `containers:` without an image of its own.
-    let Some(app) = loaded
-        .config
-        .container_specs(&loaded.names.container)
-        .into_iter()
-        .find(|c| c.image.is_none())
-    else {
-        return Ok(());
+    // `containers:` without an image of its own; and where its health check is written.
+    let config = &loaded.config;
+    let (app, health_check_path) = if config.containers.is_empty() {
+        let mut specs = config.container_specs(&loaded.names.container);
+        (
+            specs.remove(0),
+            "container.health_check.command".to_string(),
+        )
+    } else {
+        let Some(i) = config.containers.iter().position(|c| c.image.is_none()) else {
+            return Ok(());
+        };
+        (
+            config.containers[i].clone(),
+            format!("containers[{i}].health_check.command"),
+        )
     };
     let Some(health_check) = &app.health_check else {
         return Ok(());
-    };
-    let health_check_path = match loaded
-        .config
-        .containers
-        .iter()
-        .position(|c| c.image.is_none())
-    {
-        Some(i) => format!("containers[{i}].health_check.command"),
-        None => "container.health_check.command".to_string(),
     };
     let layers = image.layers.clone();
     let config_file = image.config.file.clone();

@@ -65,13 +65,86 @@ async fn read_if<T>(
     if wanted { read.await } else { Ok(skipped) }
 }
 
+/// The registry side of a plan: the repository as ECR describes it, the registry logged in, and
+/// the image the tag names there now.
+pub struct RegistryLookup {
+    repository: Option<crate::plan::RepositoryState>,
+    registry: RegistryTarget,
+    tagged: Option<crate::image::Digest>,
+}
+
+async fn look_up_registry(
+    stack: &Stack<'_>,
+    inputs: &PushInputs,
+) -> anyhow::Result<RegistryLookup> {
+    let names = &stack.loaded.names;
+    let repository = crate::ecr::read_repository(&stack.clients.ecr, &names.repository).await?;
+    let uri = repository.as_ref().map(|r| r.uri.as_str()).unwrap_or("");
+    let registry =
+        RegistryTarget::connect(stack.aws, stack.clients, inputs, &names.repository, uri).await?;
+    let tagged = match &repository {
+        Some(_) => registry.repo.manifest_digest(&inputs.tag).await?,
+        None => None,
+    };
+    Ok(RegistryLookup {
+        repository,
+        registry,
+        tagged,
+    })
+}
+
+/// Upload parts sent while layers are compressed, unless `--chunk-size` says otherwise: few
+/// requests per layer, and little left to send when the compression ends.
+const EARLY_UPLOAD_PART: u64 = 16 * 1024 * 1024;
+
+/// Reads and checks the image (`deploy`, `push`) while the registry is looked up, so the
+/// registry's round trips are not waited for after the read. Where the repository exists and
+/// the tag may take a new image, each layer compressed during the read is uploaded as it is
+/// compressed; the push completes those uploads after the plan (nothing is visible in the
+/// registry before that).
+pub async fn read_image_and_registry(
+    stack: &Stack<'_>,
+    inputs: &PushInputs,
+    args: &PushArgs,
+    preflight: image::Preflight,
+    printer: &Printer,
+) -> anyhow::Result<(PreparedImage, RegistryLookup)> {
+    let uploads = crate::registry::early_upload::EarlyUploads::new(
+        args.chunk_size
+            .map_or(EARLY_UPLOAD_PART, |mib| mib * 1024 * 1024),
+    );
+    let mut reading = inputs.clone();
+    reading.options.watcher = Some(crate::image::compress::Watcher(uploads.clone()));
+    let mutable_tag = stack.loaded.config.repository.tag_mutability
+        == crate::config::model::TagMutability::Mutable;
+    let lookup = async {
+        let found = look_up_registry(stack, inputs).await;
+        match &found {
+            Ok(found) if found.repository.is_some() && (found.tagged.is_none() || mutable_tag) => {
+                uploads.start(found.registry.repo.clone())
+            }
+            _ => uploads.off(),
+        }
+        found
+    };
+    // An image that cannot be read or is refused ends the command at once, as before any
+    // lookup: its error is the one shown, and the lookup is dropped.
+    let (mut prepared, found) = tokio::try_join!(
+        image::prepare_image(stack.loaded, &reading, args, preflight, printer),
+        async { Ok(lookup.await) }
+    )?;
+    prepared.early_uploads = Some(uploads);
+    Ok((prepared, found?))
+}
+
 /// Reads what AWS holds for every resource the config names, and plans the changes that ship
-/// `image`.
+/// `image`. The registry side is looked up here unless `looked_up` brings it.
 pub async fn plan(
     stack: &Stack<'_>,
     inputs: &PushInputs,
     image: &PreparedImage,
     scope: Scope,
+    looked_up: Option<RegistryLookup>,
 ) -> anyhow::Result<Planned> {
     let names = &stack.loaded.names;
     let clients = stack.clients;
@@ -93,8 +166,14 @@ pub async fn plan(
             }
         }
     };
-    let (repository, cluster_active, log_group, task_definition, service, autoscaling) = tokio::try_join!(
-        crate::ecr::read_repository(&clients.ecr, &names.repository),
+    let registry_lookup = async {
+        match looked_up {
+            Some(found) => Ok(found),
+            None => look_up_registry(stack, inputs).await,
+        }
+    };
+    let (lookup, cluster_active, log_group, task_definition, service, autoscaling) = tokio::try_join!(
+        registry_lookup,
         read_if(
             whole,
             true,
@@ -117,14 +196,12 @@ pub async fn plan(
         ),
         read_autoscaling,
     )?;
-    let uri = repository.as_ref().map(|r| r.uri.as_str()).unwrap_or("");
-    let registry =
-        RegistryTarget::connect(stack.aws, clients, inputs, &names.repository, uri).await?;
+    let RegistryLookup {
+        repository,
+        registry,
+        tagged,
+    } = lookup;
     let digest = image.read.image.digest();
-    let tagged = match &repository {
-        Some(_) => registry.repo.manifest_digest(&inputs.tag).await?,
-        None => None,
-    };
     // An immutable tag on another image: refuse now, before anything changes.
     if let Some(existing) = &tagged
         && *existing != digest

@@ -137,6 +137,10 @@ pub async fn push_stage(
         chunk_size: args.chunk_size.map(|m| (m * 1024 * 1024).max(MIN_CHUNK)),
         immutable: config.repository.tag_mutability == TagMutability::Immutable,
         mount_sources,
+        uploaded_early: match &prepared.early_uploads {
+            Some(uploads) => uploads.finish().await,
+            None => HashMap::new(),
+        },
     };
     printer.info(&format!(
         "pushing {host}/{}:{tag} ({}, {} blobs)",

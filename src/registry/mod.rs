@@ -6,6 +6,7 @@
 //! One `Repository` talks to one repository of one registry. `push` holds the push algorithm.
 
 pub mod auth;
+pub mod early_upload;
 pub mod mount_cache;
 pub mod push;
 pub mod reference;

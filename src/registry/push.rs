@@ -28,6 +28,8 @@ pub enum BlobOutcome {
     /// Linked from another repository of the same registry, no bytes sent.
     Mounted,
     Uploaded,
+    /// Sent while it was compressed; the push completed the upload.
+    UploadedWhileCompressed,
 }
 
 /// Progress callbacks; the CLI draws bars or prints lines, tests count.
@@ -53,6 +55,9 @@ pub struct PushOptions {
     pub immutable: bool,
     /// Blobs known to be in other repositories of this registry: digest -> repository.
     pub mount_sources: HashMap<Digest, String>,
+    /// Open uploads that already hold a whole blob (sent while it was compressed): the push
+    /// completes them instead of sending the bytes again.
+    pub uploaded_early: HashMap<Digest, Url>,
 }
 
 impl Default for PushOptions {
@@ -62,6 +67,7 @@ impl Default for PushOptions {
             chunk_size: None,
             immutable: true,
             mount_sources: HashMap::new(),
+            uploaded_early: HashMap::new(),
         }
     }
 }
@@ -76,6 +82,8 @@ pub struct PushReport {
     pub blobs_existing: usize,
     pub blobs_mounted: usize,
     pub bytes_uploaded: u64,
+    /// Of the blobs uploaded, those sent while they were compressed (the push completed them).
+    pub blobs_uploaded_while_compressed: usize,
     /// The tag already named this image: nothing was pushed.
     pub unchanged: bool,
     pub seconds: f64,
@@ -98,6 +106,7 @@ pub async fn push(
         blobs_existing: 0,
         blobs_mounted: 0,
         bytes_uploaded: 0,
+        blobs_uploaded_while_compressed: 0,
         unchanged: false,
         seconds: 0.0,
     };
@@ -157,6 +166,11 @@ pub async fn push(
                 report.blobs_uploaded += 1;
                 report.bytes_uploaded += size;
             }
+            Ok(BlobOutcome::UploadedWhileCompressed) => {
+                report.blobs_uploaded += 1;
+                report.blobs_uploaded_while_compressed += 1;
+                report.bytes_uploaded += size;
+            }
             Err(err) => {
                 // Stop the others: the push failed, and a re-run skips what did arrive.
                 tasks.abort_all();
@@ -205,6 +219,18 @@ async fn push_blob(
 ) -> Result<BlobOutcome, RegistryError> {
     let digest = &blob.descriptor.digest;
     progress.blob_started(digest, blob.descriptor.size);
+    if let Some(session) = options.uploaded_early.get(digest) {
+        match complete_early_upload(repo, blob, session.clone(), progress).await {
+            Ok(outcome) => {
+                progress.blob_finished(digest, outcome);
+                return Ok(outcome);
+            }
+            Err(err) => tracing::info!(
+                %digest, %err,
+                "the upload made while compressing was not accepted; uploading again"
+            ),
+        }
+    }
     let mut attempt = 1;
     loop {
         match push_blob_once(repo, blob, options, progress).await {
@@ -278,13 +304,30 @@ async fn push_blob_once(
     Ok(BlobOutcome::Uploaded)
 }
 
-enum Started {
+/// A blob whose bytes were all sent while it was compressed: unless the registry has it by now,
+/// the PUT with its digest completes the open upload.
+async fn complete_early_upload(
+    repo: &Repository,
+    blob: &Blob,
+    session: Url,
+    progress: &Arc<dyn Progress>,
+) -> Result<BlobOutcome, RegistryError> {
+    let digest = &blob.descriptor.digest;
+    if repo.blob_exists(digest).await? {
+        return Ok(BlobOutcome::Exists);
+    }
+    finish_upload(repo, session, digest).await?;
+    progress.blob_sent(digest, blob.descriptor.size);
+    Ok(BlobOutcome::UploadedWhileCompressed)
+}
+
+pub(super) enum Started {
     Session(Url),
     Mounted,
 }
 
 /// `POST /blobs/uploads/`, optionally asking to mount the blob from another repository.
-async fn start_upload(
+pub(super) async fn start_upload(
     repo: &Repository,
     mount: Option<(&Digest, &String)>,
 ) -> Result<Started, RegistryError> {
@@ -391,27 +434,50 @@ async fn upload_chunked(
     let mut offset = 0;
     while offset < size {
         let len = chunk.min(size - offset);
-        let mut headers = HeaderMap::new();
-        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/octet-stream"),
-        );
-        headers.insert(
-            header::CONTENT_RANGE,
-            HeaderValue::from_str(&format!("{}-{}", offset, offset + len - 1)).expect("ascii"),
-        );
         let what = format!("part {}-{} of {}", offset, offset + len - 1, digest.short());
         let body = body_for(blob, offset, len, offset, progress).await?;
-        let response = repo
-            .send_once(Method::PATCH, session.clone(), headers, Some(body), &what)
-            .await?;
-        let response = check(repo, response, &what).await?;
-        if response.headers().contains_key(header::LOCATION) {
-            session = repo.location(&response, &what)?;
-        }
+        session = send_part(repo, session, offset, len, body, &what).await?;
         offset += len;
     }
+    finish_upload(repo, session, digest).await
+}
+
+/// PATCH one part of an upload: `len` bytes from `offset`, in `body`. Returns where the upload
+/// goes on (ECR answers 201 where the spec says 202; both pass).
+pub(super) async fn send_part(
+    repo: &Repository,
+    session: Url,
+    offset: u64,
+    len: u64,
+    body: reqwest::Body,
+    what: &str,
+) -> Result<Url, RegistryError> {
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    headers.insert(
+        header::CONTENT_RANGE,
+        HeaderValue::from_str(&format!("{}-{}", offset, offset + len - 1)).expect("ascii"),
+    );
+    let response = repo
+        .send_once(Method::PATCH, session.clone(), headers, Some(body), what)
+        .await?;
+    let response = check(repo, response, what).await?;
+    if response.headers().contains_key(header::LOCATION) {
+        return repo.location(&response, what);
+    }
+    Ok(session)
+}
+
+/// The PUT with the digest, no body, that ends an upload sent in parts.
+async fn finish_upload(
+    repo: &Repository,
+    session: Url,
+    digest: &Digest,
+) -> Result<(), RegistryError> {
     let what = format!("completing the upload of {}", digest.short());
     let response = repo
         .send(
