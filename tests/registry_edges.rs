@@ -360,7 +360,7 @@ fn a_registry_that_refuses_parts_sent_while_compressing_gets_the_layer_after_the
     let repo = Arc::new(Repository::new(base, "app", None).unwrap());
     let (report, image) = f.runtime.block_on(async {
         repo.login().await.unwrap();
-        let uploads = EarlyUploads::new(MIN_CHUNK);
+        let uploads = EarlyUploads::new(MIN_CHUNK, 4);
         uploads.start(repo.clone());
         let options = ReadOptions {
             compression: Compression::Gzip,

@@ -35,7 +35,8 @@ pub struct PushArgs {
     /// Compression for layers the source holds uncompressed, instead of `image.compression`.
     #[arg(long, value_enum)]
     pub compression: Option<Compression>,
-    /// Upload each blob in parts of this many MiB (at least 5) instead of one streaming request.
+    /// Upload each blob in parts of this many MiB (at least 5) instead of one streaming request;
+    /// also the part size of layers uploaded while they are compressed (default 16).
     #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(5..=4096))]
     pub chunk_size: Option<u64>,
     /// Do not look inside the image for the programs the health check runs.

@@ -112,6 +112,7 @@ pub async fn read_image_and_registry(
     let uploads = crate::registry::early_upload::EarlyUploads::new(
         args.chunk_size
             .map_or(EARLY_UPLOAD_PART, |mib| mib * 1024 * 1024),
+        args.parallel as usize,
     );
     let mut reading = inputs.clone();
     reading.options.watcher = Some(crate::image::compress::Watcher(uploads.clone()));

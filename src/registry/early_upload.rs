@@ -38,16 +38,20 @@ enum Target {
 pub struct EarlyUploads {
     target: watch::Sender<Target>,
     part: u64,
+    /// Uploads under way at once, as in the push (`--parallel`): the others wait their turn.
+    gate: Arc<tokio::sync::Semaphore>,
     runtime: tokio::runtime::Handle,
     running: Mutex<Vec<JoinHandle<Option<OpenUpload>>>>,
 }
 
 impl EarlyUploads {
-    /// Parts of `part` bytes (at least 5 MiB). Call within the tokio runtime.
-    pub fn new(part: u64) -> Arc<EarlyUploads> {
+    /// Parts of `part` bytes (at least 5 MiB), `parallel` layers at once. Call within the
+    /// tokio runtime.
+    pub fn new(part: u64, parallel: usize) -> Arc<EarlyUploads> {
         Arc::new(EarlyUploads {
             target: watch::Sender::new(Target::Pending),
             part: part.max(super::push::MIN_CHUNK),
+            gate: Arc::new(tokio::sync::Semaphore::new(parallel.max(1))),
             runtime: tokio::runtime::Handle::current(),
             running: Mutex::new(Vec::new()),
         })
@@ -81,6 +85,7 @@ impl LayerWatcher for EarlyUploads {
     fn compressing(&self, file: std::fs::File, growth: watch::Receiver<Growth>) {
         let mut target = self.target.subscribe();
         let part = self.part;
+        let gate = self.gate.clone();
         let upload = self.runtime.spawn(async move {
             let repo = loop {
                 match target.borrow_and_update().clone() {
@@ -92,6 +97,7 @@ impl LayerWatcher for EarlyUploads {
                     return None;
                 }
             };
+            let _permit = gate.acquire_owned().await.expect("never closed");
             match upload_growing(&repo, file, growth, part).await {
                 Ok(done) => done,
                 Err(err) => {
