@@ -1,6 +1,7 @@
 //! Uploading layers while they are compressed. A layer the source holds uncompressed is sent
-//! in parts as its compressed file grows (PATCH, each part at least ECR's 5 MiB but the last),
-//! so that when the compression ends only the last part is left to send. The upload is left
+//! in parts as its compressed file grows (PATCH; each part at least ECR's 5 MiB but the last,
+//! at most the part size), so that when the compression ends only the last part is left to
+//! send. The upload is left
 //! open: no blob exists in the registry until the push completes it (PUT with the digest),
 //! after the plan, so reading and checking the image still changes nothing. An upload the push
 //! does not complete (the deploy stopped before it, a registry that refused a part) holds
@@ -15,7 +16,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use url::Url;
 
-use super::push::{self, Started, start_upload};
+use super::push::{self, MIN_CHUNK, Started, start_upload};
 use super::{RegistryError, Repository};
 use crate::image::Digest;
 use crate::image::compress::{Growth, LayerWatcher};
@@ -45,12 +46,12 @@ pub struct EarlyUploads {
 }
 
 impl EarlyUploads {
-    /// Parts of `part` bytes (at least 5 MiB), `parallel` layers at once. Call within the
-    /// tokio runtime.
+    /// Parts of at most `part` bytes (raised to 5 MiB if under), `parallel` layers at once.
+    /// Call within the tokio runtime.
     pub fn new(part: u64, parallel: usize) -> Arc<EarlyUploads> {
         Arc::new(EarlyUploads {
             target: watch::Sender::new(Target::Pending),
-            part: part.max(super::push::MIN_CHUNK),
+            part: part.max(MIN_CHUNK),
             gate: Arc::new(tokio::sync::Semaphore::new(parallel.max(1))),
             runtime: tokio::runtime::Handle::current(),
             running: Mutex::new(Vec::new()),
@@ -127,8 +128,10 @@ async fn upload_growing(
             Growth::Written(n) => (*n, None),
             Growth::Finished(descriptor) => (descriptor.size, Some(descriptor.digest.clone())),
         };
-        // Whole parts while the file grows; what is left once it is complete.
-        while available - sent >= part || (finished.is_some() && sent < available) {
+        // While the file grows, a part as soon as ECR's minimum is there, with all there is up
+        // to `part` (the link never waits for a whole part to fill); what is left once it is
+        // complete.
+        while available - sent >= MIN_CHUNK || (finished.is_some() && sent < available) {
             let len = part.min(available - sent);
             session = send_file_part(repo, &file, session, sent, len).await?;
             sent += len;
