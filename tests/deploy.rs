@@ -454,9 +454,13 @@ fn a_command_that_does_not_exist_fails_fast_on_the_second_stop() {
     assert_eq!(out.code, Some(1), "{}", out.dump());
     assert_eq!(doc["result"], "failed", "{}", out.dump());
     let verdict = &doc["rollout"];
+    // Every stopped task a poll sees is printed before the verdict. The local runtime can stop
+    // several in one poll interval (when it words the failure as a 409 name conflict, no
+    // container ever starts: seen with 5 in 12 s), so the bound leaves room for that; waiting
+    // for ECS's breaker or the timeout would print many more, and take minutes.
     let stopped = out.stderr.matches(" stopped: ").count();
     assert!(
-        took.as_secs() < 90 && stopped <= 4,
+        took.as_secs() < 90 && stopped <= 8,
         "failed fast: {took:?}, {stopped} stopped tasks printed\n{}",
         out.dump()
     );
