@@ -247,7 +247,7 @@ impl StreamingPass {
                 }
                 let mut head = [0u8; 4];
                 entry.read_exact(&mut head)?;
-                if head[..2] == [0x1f, 0x8b] || head == [0x28, 0xb5, 0x2f, 0xfd] {
+                if compress::LayerFormat::of_head(head) != compress::LayerFormat::Tar {
                     continue; // already compressed (the containerd image store's export)
                 }
                 let input = (&head[..]).chain(entry);

@@ -1,9 +1,9 @@
 //! Uploading layers while they are compressed. A layer the source holds uncompressed is sent
 //! in parts as its compressed file grows (PATCH; each part at least ECR's 5 MiB but the last,
 //! at most the part size), so that when the compression ends only the last part is left to
-//! send. The upload is left
-//! open: no blob exists in the registry until the push completes it (PUT with the digest),
-//! after the plan, so reading and checking the image still changes nothing. An upload the push
+//! send. The upload is left open: no blob exists in the registry until the push completes it
+//! (PUT with the digest), after the plan, so reading and checking the image still changes
+//! nothing. An upload the push
 //! does not complete (the deploy stopped before it, a registry that refused a part) holds
 //! nothing visible, and the registry discards it; the push then uploads the layer as usual.
 
@@ -20,8 +20,6 @@ use super::push::{self, MIN_CHUNK, Started, start_upload};
 use super::{RegistryError, Repository};
 use crate::image::Digest;
 use crate::image::compress::{Growth, LayerWatcher};
-
-const READ_BUFFER: usize = 256 * 1024;
 
 /// A layer's digest and the open upload that holds all its bytes.
 type OpenUpload = (Digest, Url);
@@ -165,20 +163,22 @@ async fn send_file_part(
     offset: u64,
     len: u64,
 ) -> Result<Url, RegistryError> {
-    use tokio::io::{AsyncReadExt, AsyncSeekExt};
     let source_error = |e: std::io::Error| RegistryError::Source {
         what: "a compressed layer".to_string(),
         detail: e.to_string(),
     };
-    let mut reader = tokio::fs::File::from_std(file.try_clone().map_err(source_error)?);
-    reader
-        .seek(std::io::SeekFrom::Start(offset))
+    let reader = tokio::fs::File::from_std(file.try_clone().map_err(source_error)?);
+    let stream = push::file_range(reader, offset, len)
         .await
         .map_err(source_error)?;
-    let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(
-        reader.take(len),
-        READ_BUFFER,
-    ));
     let what = format!("part {}-{} of a layer", offset, offset + len - 1);
-    push::send_part(repo, session, offset, len, body, &what).await
+    push::send_part(
+        repo,
+        session,
+        offset,
+        len,
+        reqwest::Body::wrap_stream(stream),
+        &what,
+    )
+    .await
 }

@@ -162,14 +162,12 @@ pub async fn push(
         match outcome {
             Ok(BlobOutcome::Exists) => report.blobs_existing += 1,
             Ok(BlobOutcome::Mounted) => report.blobs_mounted += 1,
-            Ok(BlobOutcome::Uploaded) => {
+            Ok(outcome @ (BlobOutcome::Uploaded | BlobOutcome::UploadedWhileCompressed)) => {
                 report.blobs_uploaded += 1;
                 report.bytes_uploaded += size;
-            }
-            Ok(BlobOutcome::UploadedWhileCompressed) => {
-                report.blobs_uploaded += 1;
-                report.blobs_uploaded_while_compressed += 1;
-                report.bytes_uploaded += size;
+                if outcome == BlobOutcome::UploadedWhileCompressed {
+                    report.blobs_uploaded_while_compressed += 1;
+                }
             }
             Err(err) => {
                 // Stop the others: the push failed, and a re-run skips what did arrive.
@@ -365,24 +363,21 @@ async fn body_for(
     sent_before: u64,
     progress: &Arc<dyn Progress>,
 ) -> Result<reqwest::Body, RegistryError> {
-    use tokio::io::AsyncSeekExt;
     let source_error = |e: std::io::Error| RegistryError::Source {
         what: blob.file.path.display().to_string(),
         detail: e.to_string(),
     };
-    let mut file = tokio::fs::File::open(&blob.file.path)
+    let file = tokio::fs::File::open(&blob.file.path)
         .await
         .map_err(source_error)?;
-    file.seek(std::io::SeekFrom::Start(blob.file.offset + offset))
-        .await
-        .map_err(source_error)?;
-    let reader = tokio::io::AsyncReadExt::take(file, len);
     let digest = blob.descriptor.digest.clone();
     let sent = AtomicU64::new(sent_before);
     // The stream is read later, by the HTTP client: it owns its handle on the callbacks.
     let progress = progress.clone();
-    let stream =
-        tokio_util::io::ReaderStream::with_capacity(reader, READ_BUFFER).inspect(move |chunk| {
+    let stream = file_range(file, blob.file.offset + offset, len)
+        .await
+        .map_err(source_error)?
+        .inspect(move |chunk| {
             if let Ok(bytes) = chunk {
                 let total =
                     sent.fetch_add(bytes.len() as u64, Ordering::Relaxed) + bytes.len() as u64;
@@ -390,6 +385,20 @@ async fn body_for(
             }
         });
     Ok(reqwest::Body::wrap_stream(stream))
+}
+
+/// `len` bytes of `file` from `offset`, as a stream of chunks for a request body.
+pub(super) async fn file_range(
+    mut file: tokio::fs::File,
+    offset: u64,
+    len: u64,
+) -> std::io::Result<tokio_util::io::ReaderStream<tokio::io::Take<tokio::fs::File>>> {
+    use tokio::io::{AsyncReadExt, AsyncSeekExt};
+    file.seek(std::io::SeekFrom::Start(offset)).await?;
+    Ok(tokio_util::io::ReaderStream::with_capacity(
+        file.take(len),
+        READ_BUFFER,
+    ))
 }
 
 /// One streaming PUT with the whole blob and its digest.
