@@ -637,6 +637,11 @@ fn an_image_built_by_the_docker_engine_is_pushed_from_the_engine() {
         "{}",
         out.dump()
     );
+    assert!(
+        out.stderr.contains("nothing spooled"),
+        "the image is read from the cache the export filled: {}",
+        out.dump()
+    );
     assert_eq!(doc["layers"], 1);
     assert_eq!(doc["layers_compressed"], 1);
     let digest = doc["digest"].as_str().unwrap();
@@ -647,16 +652,9 @@ fn an_image_built_by_the_docker_engine_is_pushed_from_the_engine() {
 
     // The same image again under another tag: the cache holds its config and its compressed
     // layer, so the engine exports nothing, and the image is byte for byte the same.
-    let (again, again_doc) = push(dir.path(), cache.path(), &["-vv", "--tag", "v2"]);
-    assert_eq!(again.code, Some(0), "{}", again.dump());
-    assert!(
-        again.stderr.contains("nothing exported"),
-        "{}",
-        again.dump()
-    );
-    assert_eq!(again_doc["digest"].as_str(), Some(digest));
+    let again_doc = push_exporting_nothing(dir.path(), cache.path(), "v2", digest);
     assert_eq!(again_doc["layers_compressed"], 1);
-    assert_eq!(again_doc["blobs_uploaded"], 0, "{}", again.dump());
+    assert_eq!(again_doc["blobs_uploaded"], 0, "{again_doc}");
 
     // Without the cache's config (an older cache, or another architecture), it is exported
     // again and the layer found in the cache: again the same image.
@@ -670,7 +668,94 @@ fn an_image_built_by_the_docker_engine_is_pushed_from_the_engine() {
         "the cached layer is passed over: {}",
         exported.dump()
     );
+    assert!(
+        exported.stderr.contains("nothing spooled"),
+        "{}",
+        exported.dump()
+    );
     assert_eq!(exported_doc["digest"].as_str(), Some(digest));
+}
+
+#[test]
+fn an_engine_layer_passed_over_by_mistake_is_compressed_from_a_spooled_export() {
+    if !require_stack() || !require_docker() {
+        return;
+    }
+    let name = unique_name("engine-spool");
+    let pulled = common::PulledImages::of(&name);
+    // Two layers of the same size (same file name length and file size): once the first is in
+    // the cache, the streaming pass passes over the second too, as if it were the first.
+    let same_size = 1024 * 1024 + 4096;
+    let first = pulled.built(common::busybox_image(
+        &format!("shipit-test-{name}:1"),
+        "COPY a.txt /a.txt\n",
+        &[("a.txt", &"a".repeat(same_size))],
+    ));
+    let context = tempfile::tempdir().unwrap();
+    std::fs::write(context.path().join("b.txt"), "b".repeat(same_size)).unwrap();
+    std::fs::write(
+        context.path().join("Dockerfile"),
+        format!("FROM {first}\nCOPY b.txt /b.txt\n"),
+    )
+    .unwrap();
+    let second = pulled.built(format!("shipit-test-{name}:2"));
+    let built = Command::new("docker")
+        .args(["build", "-q", "-t", &second])
+        .arg(context.path())
+        .output()
+        .unwrap();
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let config = |image: &str| {
+        std::fs::write(
+            dir.path().join("deploy.yaml"),
+            push_config(&name, &format!("docker://{image}"), "v1"),
+        )
+        .unwrap()
+    };
+    config(&first);
+    let (out, _) = push(dir.path(), cache.path(), &["-vv"]);
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+
+    config(&second);
+    let (out, doc) = push(dir.path(), cache.path(), &["-vv", "--tag", "v2"]);
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    assert!(
+        out.stderr
+            .contains("the export left layers to compress: exporting again, to a spool"),
+        "{}",
+        out.dump()
+    );
+    assert_eq!(doc["layers"], 3);
+    let digest = doc["digest"].as_str().unwrap();
+    assert_eq!(
+        skopeo_digest(&format!("docker://{}/{name}:v2", host_of_endpoint()), None),
+        digest,
+        "every layer is in the registry, under the digests of the manifest"
+    );
+
+    // Every layer is cached now: the next push exports nothing and gives the same image.
+    push_exporting_nothing(dir.path(), cache.path(), "v3", digest);
+}
+
+/// Pushes an engine image again under `tag`, with everything in the cache: nothing is
+/// exported and the image is byte for byte the one pushed before (`digest`).
+fn push_exporting_nothing(dir: &Path, cache: &Path, tag: &str, digest: &str) -> serde_json::Value {
+    let (again, again_doc) = push(dir, cache, &["-vv", "--tag", tag]);
+    assert_eq!(again.code, Some(0), "{}", again.dump());
+    assert!(
+        again.stderr.contains("nothing exported"),
+        "{}",
+        again.dump()
+    );
+    assert_eq!(again_doc["digest"].as_str(), Some(digest));
+    again_doc
 }
 
 #[test]

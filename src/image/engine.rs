@@ -7,10 +7,12 @@
 //!   read without exporting anything: the engine's inspect names the config (the image id) and
 //!   the layers' uncompressed digests, the cache has the rest;
 //! - otherwise layers are compressed as the export streams by, on every core, while the
-//!   export goes on (a layer the cache already holds is only passed over);
-//! - the export is still spooled to a temporary file and read as a docker archive, which finds
-//!   every layer in the cache: whatever the streaming pass could not do (an engine that exports
-//!   another layout, a layer it passed over by mistake) is done from the spool as before.
+//!   export goes on (a layer the cache already holds is only passed over), and the config is
+//!   picked out of the stream by its digest: the image is then read from the cache, and the
+//!   export is never written to disk;
+//! - where that cannot work (the containerd image store exports layers compressed; a layer
+//!   passed over by mistake), the export is spooled to a temporary file and read as a docker
+//!   archive, which finds in the cache every layer the streaming pass did compress.
 
 use std::collections::HashSet;
 use std::io::Read;
@@ -50,9 +52,28 @@ pub async fn read(name: &str, options: &ReadOptions) -> Result<ReadImage, ImageE
             _spool: None,
         });
     }
-
     std::fs::create_dir_all(&options.cache_dir)
         .map_err(ImageError::io(options.cache_dir.display()))?;
+
+    // The classic image store exports layers uncompressed and names the config by the image
+    // id; the containerd store (the one inspect gives a descriptor for) exports the layers as
+    // it pulled them, compressed, which only the docker-archive reader passes on as they are.
+    let classic_store = inspected.descriptor.is_none();
+    if let Some(known) = known.as_ref().filter(|_| classic_store) {
+        let streamed = export(&docker, name, Some(known), options, None).await?;
+        if let Some(config) = &streamed.config {
+            known.keep_config(config, options);
+        }
+        if let Some(image) = known.read_from_cache(options) {
+            tracing::debug!(%name, "read from the export as it streamed: nothing spooled");
+            return Ok(ReadImage {
+                image,
+                _spool: None,
+            });
+        }
+        tracing::debug!(%name, "the export left layers to compress: exporting again, to a spool");
+    }
+
     remove_stale_spools(&options.cache_dir, STALE_AFTER);
     let spool = tempfile::Builder::new()
         .prefix(SPOOL_PREFIX)
@@ -60,15 +81,48 @@ pub async fn read(name: &str, options: &ReadOptions) -> Result<ReadImage, ImageE
         .tempfile_in(&options.cache_dir)
         .map_err(ImageError::io(options.cache_dir.display()))?;
     let (file, path) = spool.into_parts();
-    // Large writes: each one is a hop to a blocking thread.
-    let mut out = tokio::io::BufWriter::with_capacity(BATCH_BYTES, tokio::fs::File::from_std(file));
+    let streamed = export(&docker, name, known.as_ref(), options, Some((file, &path))).await?;
+    if let (Some(known), Some(config)) = (&known, &streamed.config) {
+        known.keep_config(config, options);
+    }
+    let image = docker_archive::read(&path, options).await?;
+    Ok(ReadImage {
+        image,
+        _spool: Some(path),
+    })
+}
 
-    // The streaming pass reads what the spool gets, through a short queue: the export waits
-    // for the compressor rather than buffering the image in memory. The queue holds a few
-    // batches of the compressor's blocks, so the export goes on while it compresses one.
+/// What the streaming pass took out of an export.
+#[derive(Default)]
+struct Streamed {
+    /// Layers compressed into the cache as they streamed by.
+    layers_compressed: usize,
+    /// The image's config, found by its digest (the classic store's image id).
+    config: Option<Vec<u8>>,
+}
+
+/// Streams the export of `name` through the streaming pass and, when given one, into a spool
+/// file. Without a spool a pass that stops early ends the export: what it did not do is left
+/// for the spooled export.
+async fn export(
+    docker: &Docker,
+    name: &str,
+    known: Option<&KnownImage>,
+    options: &ReadOptions,
+    spool: Option<(std::fs::File, &Path)>,
+) -> Result<Streamed, ImageError> {
+    // Large writes: each one is a hop to a blocking thread.
+    let mut spool = spool.map(|(file, path)| {
+        let out = tokio::io::BufWriter::with_capacity(BATCH_BYTES, tokio::fs::File::from_std(file));
+        (out, path)
+    });
+
+    // The streaming pass reads the export through a short queue: the export waits for the
+    // compressor rather than buffering the image in memory. The queue holds a few batches of
+    // the compressor's blocks, so the export goes on while it compresses one.
     let (to_compressor, queue) = tokio::sync::mpsc::channel::<Bytes>(QUEUED_BATCHES);
     let mut batch = bytes::BytesMut::with_capacity(BATCH_BYTES);
-    let streaming = StreamingPass::new(known.as_ref(), options);
+    let streaming = StreamingPass::new(known, options);
     let compressor = tokio::task::spawn_blocking(move || streaming.run(queue));
     let mut to_compressor = Some(to_compressor);
 
@@ -76,9 +130,11 @@ pub async fn read(name: &str, options: &ReadOptions) -> Result<ReadImage, ImageE
     while let Some(chunk) = stream.next().await {
         let chunk =
             chunk.map_err(|e| ImageError::Engine(format!("exporting `{name}` failed: {e}")))?;
-        out.write_all(&chunk)
-            .await
-            .map_err(ImageError::io(path.display()))?;
+        if let Some((out, path)) = &mut spool {
+            out.write_all(&chunk)
+                .await
+                .map_err(ImageError::io(path.display()))?;
+        }
         if let Some(sender) = &to_compressor {
             batch.extend_from_slice(&chunk);
             // A pass that stopped (its error is logged) leaves the work to the spool.
@@ -86,28 +142,24 @@ pub async fn read(name: &str, options: &ReadOptions) -> Result<ReadImage, ImageE
                 to_compressor = None;
             }
         }
+        if to_compressor.is_none() && spool.is_none() {
+            break;
+        }
     }
     if let Some(sender) = to_compressor
         && !batch.is_empty()
     {
         let _ = sender.send(batch.freeze()).await;
     }
-    out.flush().await.map_err(ImageError::io(path.display()))?;
-    drop(out);
-    let compressed_on_the_way = compressor.await.expect("the streaming pass does not panic");
+    if let Some((mut out, path)) = spool {
+        out.flush().await.map_err(ImageError::io(path.display()))?;
+    }
+    let streamed = compressor.await.expect("the streaming pass does not panic");
     tracing::debug!(
-        layers = compressed_on_the_way,
+        layers = streamed.layers_compressed,
         "compressed while the export streamed"
     );
-
-    let image = docker_archive::read(&path, options).await?;
-    if let Some(known) = &known {
-        known.remember_config(&image, options);
-    }
-    Ok(ReadImage {
-        image,
-        _spool: Some(path),
-    })
+    Ok(streamed)
 }
 
 /// What the engine says of an image before exporting it.
@@ -165,23 +217,20 @@ impl KnownImage {
 
     /// Keeps the config the export held, if its layers are the ones the engine named (best
     /// effort: a config not kept only means the next read exports again).
-    fn remember_config(&self, image: &Image, options: &ReadOptions) {
+    fn keep_config(&self, config: &[u8], options: &ReadOptions) {
+        let path = self.config_path(options);
         let keep = || -> std::io::Result<()> {
-            let mut config = Vec::new();
-            image
-                .config
-                .file
-                .open_blocking()?
-                .read_to_end(&mut config)?;
-            let source = image.config.file.path.display().to_string();
-            if layout::diff_ids(&config, &source).ok().as_ref() != Some(&self.diff_ids) {
+            if layout::diff_ids(config, &path.display().to_string())
+                .ok()
+                .as_ref()
+                != Some(&self.diff_ids)
+            {
                 return Ok(());
             }
-            let path = self.config_path(options);
             let folder = path.parent().expect("a file in a folder");
             std::fs::create_dir_all(folder)?;
             let mut temp = tempfile::NamedTempFile::new_in(folder)?;
-            std::io::Write::write_all(&mut temp, &config)?;
+            std::io::Write::write_all(&mut temp, config)?;
             temp.persist(&path).map_err(|e| e.error)?;
             Ok(())
         };
@@ -191,22 +240,26 @@ impl KnownImage {
     }
 }
 
-/// Compresses the layers of an export as its bytes stream by. Only an optimisation: what it
-/// keeps is the cache's usual content under the layer's real digest; what it skips or fails
-/// on is done from the spool afterwards.
+/// Compresses the layers of an export as its bytes stream by, and picks out the image's
+/// config. Only an optimisation: what it keeps is the cache's usual content under the layer's
+/// real digest; what it skips or fails on is done from a spooled export afterwards.
 struct StreamingPass {
     compression: compress::Compression,
     cache: PathBuf,
     /// The image's layers: anything else in the export is not kept.
     wanted: HashSet<Digest>,
-    /// Uncompressed sizes of this image's layers the cache holds: an entry of such a size is
-    /// passed over (if it was another layer after all, the spool's pass compresses it).
+    /// The config's digest (the classic store's image id).
+    config: Option<Digest>,
+    /// Uncompressed sizes of this image's layers the cache holds: a large entry of such a size
+    /// is passed over unread (if it was another layer after all, the image read from the cache
+    /// lacks it and the export is spooled).
     cached_sizes: HashSet<u64>,
     watcher: Option<compress::Watcher>,
 }
 
-/// Entries smaller than this are metadata or tiny layers: left to the spool's pass.
-const STREAMED_MIN_BYTES: u64 = 1024 * 1024;
+/// Entries smaller than this (metadata, the config, small layers) are read whole and told
+/// apart by their digest; larger ones are compressed as they stream, or passed over by size.
+const SMALL_ENTRY_BYTES: u64 = 1024 * 1024;
 
 impl StreamingPass {
     fn new(known: Option<&KnownImage>, options: &ReadOptions) -> StreamingPass {
@@ -220,17 +273,17 @@ impl StreamingPass {
             compression: options.compression,
             cache,
             wanted: diff_ids.into_iter().collect(),
+            config: known.map(|k| k.id.clone()),
             cached_sizes,
             watcher: options.watcher.clone(),
         }
     }
 
-    /// Returns how many layers it compressed.
-    fn run(self, queue: tokio::sync::mpsc::Receiver<Bytes>) -> usize {
+    fn run(self, queue: tokio::sync::mpsc::Receiver<Bytes>) -> Streamed {
+        let mut streamed = Streamed::default();
         if self.wanted.is_empty() {
-            return 0;
+            return streamed;
         }
-        let mut compressed = 0;
         let mut archive = tar::Archive::new(QueueReader {
             queue,
             current: Bytes::new(),
@@ -239,10 +292,18 @@ impl StreamingPass {
             for entry in archive.entries()? {
                 let mut entry = entry?;
                 let size = entry.size();
-                if !entry.header().entry_type().is_file()
-                    || size < STREAMED_MIN_BYTES
-                    || self.cached_sizes.contains(&size)
-                {
+                if !entry.header().entry_type().is_file() {
+                    continue;
+                }
+                if size < SMALL_ENTRY_BYTES {
+                    let mut bytes = Vec::with_capacity(size as usize);
+                    entry.read_to_end(&mut bytes)?;
+                    if self.keep_small(bytes, &mut streamed)? {
+                        streamed.layers_compressed += 1;
+                    }
+                    continue;
+                }
+                if self.cached_sizes.contains(&size) {
                     continue;
                 }
                 let mut head = [0u8; 4];
@@ -250,24 +311,54 @@ impl StreamingPass {
                 if compress::LayerFormat::of_head(head) != compress::LayerFormat::Tar {
                     continue; // already compressed (the containerd image store's export)
                 }
-                let input = (&head[..]).chain(entry);
-                let written = compress::compress_into_cache(
-                    input,
-                    self.compression,
-                    &self.cache,
-                    self.watcher.as_ref(),
-                    |diff_id| self.wanted.contains(diff_id),
-                )?;
-                if let Written::Kept(_) = written {
-                    compressed += 1;
+                if self.compress((&head[..]).chain(entry), |diff_id| {
+                    self.wanted.contains(diff_id)
+                })? {
+                    streamed.layers_compressed += 1;
                 }
             }
             Ok(())
         })();
         if let Err(err) = result {
-            tracing::debug!(%err, "compressing the export as it streamed stopped; the spool's pass finishes");
+            tracing::debug!(%err, "compressing the export as it streamed stopped; a spooled export finishes");
         }
-        compressed
+        streamed
+    }
+
+    /// A small entry: the config, a small layer of the image not yet cached (compressed; returns
+    /// true), or anything else (dropped).
+    fn keep_small(&self, bytes: Vec<u8>, streamed: &mut Streamed) -> std::io::Result<bool> {
+        let digest = Digest::of_bytes(&bytes);
+        if self.config.as_ref() == Some(&digest) {
+            streamed.config = Some(bytes);
+            return Ok(false);
+        }
+        let is_tar = bytes
+            .first_chunk::<4>()
+            .is_none_or(|head| compress::LayerFormat::of_head(*head) == compress::LayerFormat::Tar);
+        if !is_tar
+            || !self.wanted.contains(&digest)
+            || compress::cached(&self.cache, &digest, self.compression).is_some()
+        {
+            return Ok(false);
+        }
+        self.compress(&bytes[..], |diff_id| *diff_id == digest)
+    }
+
+    /// Compresses a layer into the cache; true if it was one of the image's.
+    fn compress(
+        &self,
+        input: impl Read,
+        wanted: impl FnOnce(&Digest) -> bool,
+    ) -> std::io::Result<bool> {
+        let written = compress::compress_into_cache(
+            input,
+            self.compression,
+            &self.cache,
+            self.watcher.as_ref(),
+            wanted,
+        )?;
+        Ok(matches!(written, Written::Kept(_)))
     }
 }
 
