@@ -298,9 +298,7 @@ impl StreamingPass {
                 if size < SMALL_ENTRY_BYTES {
                     let mut bytes = Vec::with_capacity(size as usize);
                     entry.read_to_end(&mut bytes)?;
-                    if self.keep_small(bytes, &mut streamed)? {
-                        streamed.layers_compressed += 1;
-                    }
+                    self.take_small(bytes, &mut streamed)?;
                     continue;
                 }
                 if self.cached_sizes.contains(&size) {
@@ -325,13 +323,13 @@ impl StreamingPass {
         streamed
     }
 
-    /// A small entry: the config, a small layer of the image not yet cached (compressed; returns
-    /// true), or anything else (dropped).
-    fn keep_small(&self, bytes: Vec<u8>, streamed: &mut Streamed) -> std::io::Result<bool> {
+    /// A small entry: the config (kept), a small layer of the image not yet cached
+    /// (compressed), or anything else (dropped).
+    fn take_small(&self, bytes: Vec<u8>, streamed: &mut Streamed) -> std::io::Result<()> {
         let digest = Digest::of_bytes(&bytes);
         if self.config.as_ref() == Some(&digest) {
             streamed.config = Some(bytes);
-            return Ok(false);
+            return Ok(());
         }
         let is_tar = bytes
             .first_chunk::<4>()
@@ -340,9 +338,12 @@ impl StreamingPass {
             || !self.wanted.contains(&digest)
             || compress::cached(&self.cache, &digest, self.compression).is_some()
         {
-            return Ok(false);
+            return Ok(());
         }
-        self.compress(&bytes[..], |diff_id| *diff_id == digest)
+        if self.compress(&bytes[..], |diff_id| *diff_id == digest)? {
+            streamed.layers_compressed += 1;
+        }
+        Ok(())
     }
 
     /// Compresses a layer into the cache; true if it was one of the image's.
