@@ -219,22 +219,14 @@ impl KnownImage {
     /// effort: a config not kept only means the next read exports again).
     fn keep_config(&self, config: &[u8], options: &ReadOptions) {
         let path = self.config_path(options);
-        let keep = || -> std::io::Result<()> {
-            if layout::diff_ids(config, &path.display().to_string())
-                .ok()
-                .as_ref()
-                != Some(&self.diff_ids)
-            {
-                return Ok(());
-            }
-            let folder = path.parent().expect("a file in a folder");
-            std::fs::create_dir_all(folder)?;
-            let mut temp = tempfile::NamedTempFile::new_in(folder)?;
-            std::io::Write::write_all(&mut temp, config)?;
-            temp.persist(&path).map_err(|e| e.error)?;
-            Ok(())
-        };
-        if let Err(err) = keep() {
+        if layout::diff_ids(config, &path.display().to_string())
+            .ok()
+            .as_ref()
+            != Some(&self.diff_ids)
+        {
+            return;
+        }
+        if let Err(err) = crate::cache::write_atomically(&path, config) {
             tracing::debug!(%err, "the image config was not kept in the cache");
         }
     }

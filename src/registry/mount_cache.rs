@@ -42,12 +42,8 @@ impl MountCache {
 
     /// Saves atomically (write beside, then rename).
     pub fn save(&self) -> std::io::Result<()> {
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir)?;
-        let temp = tempfile::NamedTempFile::new_in(dir)?;
-        serde_json::to_writer(temp.as_file(), &self.entries).map_err(std::io::Error::other)?;
-        temp.persist(&self.path).map_err(|e| e.error)?;
-        Ok(())
+        let bytes = serde_json::to_vec(&self.entries).map_err(std::io::Error::other)?;
+        crate::cache::write_atomically(&self.path, &bytes)
     }
 }
 
