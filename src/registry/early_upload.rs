@@ -3,9 +3,9 @@
 //! at most the part size), so that when the compression ends only the last part is left to
 //! send. The upload is left open: no blob exists in the registry until the push completes it
 //! (PUT with the digest), after the plan, so reading and checking the image still changes
-//! nothing. An upload the push
-//! does not complete (the deploy stopped before it, a registry that refused a part) holds
-//! nothing visible, and the registry discards it; the push then uploads the layer as usual.
+//! nothing. An upload the push does not complete (the deploy stopped before it, a registry
+//! that refused a part) holds nothing visible, and the registry discards it; the push then
+//! uploads the layer as usual.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
