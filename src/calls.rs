@@ -106,12 +106,20 @@ impl Intercept for CallCounter {
 
 /// The call record's file, when `SHIPIT_RECORD_AWS_CALLS` names one.
 static RECORD: std::sync::LazyLock<Option<Mutex<std::fs::File>>> = std::sync::LazyLock::new(|| {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let path = std::env::var_os("SHIPIT_RECORD_AWS_CALLS")?;
-    match std::fs::OpenOptions::new()
+    // The record holds every value sent (environment values included): readable by its owner
+    // only, also when the file was there before with wider permissions.
+    let opened = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(0o600)
         .open(&path)
-    {
+        .and_then(|file| {
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+            Ok(file)
+        });
+    match opened {
         Ok(file) => Some(Mutex::new(file)),
         Err(err) => {
             tracing::warn!(

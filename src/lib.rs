@@ -33,6 +33,7 @@ pub mod preflight;
 pub mod printer;
 pub mod progress;
 pub mod query_api;
+pub mod redact;
 pub mod registry;
 pub mod rollout;
 pub mod signals;

@@ -112,15 +112,18 @@ impl Printer {
             (ExitStatus::Failure, "failure")
         };
         if self.is_json() {
-            let diagnostics = err
+            let mut diagnostics = err
                 .downcast_ref::<ConfigError>()
                 .map(|e| e.diagnostics.clone())
                 .unwrap_or_default();
+            for d in &mut diagnostics {
+                d.message = crate::redact::mask_text(&d.message);
+            }
             let doc = serde_json::json!({
                 "ok": false,
                 "error": {
                     "kind": kind,
-                    "message": format!("{err:#}"),
+                    "message": crate::redact::mask_text(&format!("{err:#}")),
                     "diagnostics": diagnostics,
                 }
             });

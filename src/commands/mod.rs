@@ -23,8 +23,7 @@ use crate::printer::Printer;
 pub fn load_config(global: &GlobalArgs, printer: &Printer) -> anyhow::Result<LoadedConfig> {
     let loaded = config::load(&global.config)?;
     if !printer.is_json() {
-        let source = std::fs::read_to_string(&global.config).ok();
-        printer.diagnostics(&loaded.warnings, source.as_deref());
+        printer.diagnostics(&loaded.warnings, Some(&loaded.source_text));
     }
     Ok(loaded)
 }

@@ -15,7 +15,7 @@ struct Validated<'a> {
     image_tag: Option<String>,
     image_tag_origin: Option<TagOrigin>,
     warnings: &'a [Diagnostic],
-    config: &'a DeployConfig,
+    config: DeployConfig,
 }
 
 pub fn run(global: &GlobalArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
@@ -104,7 +104,7 @@ pub fn run(global: &GlobalArgs, printer: &Printer) -> anyhow::Result<ExitStatus>
             image_tag,
             image_tag_origin,
             warnings: &loaded.warnings,
-            config: c,
+            config: c.with_secrets_masked(),
         },
         &human,
     )?;

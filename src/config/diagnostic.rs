@@ -90,17 +90,23 @@ impl Diagnostic {
         let _ = writeln!(
             out,
             "{label}[{}]: {}:{}:{}: {}",
-            self.rule, self.file, self.location.line, self.location.column, self.message
+            self.rule,
+            self.file,
+            self.location.line,
+            self.location.column,
+            crate::redact::mask_text(&self.message)
         );
         if let Some(line) = source.and_then(|s| s.lines().nth(self.location.line - 1)) {
             let number = self.location.line.to_string();
             let gutter = " ".repeat(number.len());
-            // Tabs would shift the caret: show them as one space each.
+            // Tabs would shift the caret: show them as one space each. A secret-shaped value on
+            // the line (a config that is not one, such as ~/.aws/credentials) is masked.
             let shown: String = line
                 .chars()
                 .take(200)
                 .map(|c| if c == '\t' { ' ' } else { c })
                 .collect();
+            let shown = crate::redact::mask_text(&shown);
             let _ = writeln!(out, "{gutter} |");
             let _ = writeln!(out, "{number} | {shown}");
             let caret_at = (self.location.column - 1).min(shown.chars().count());

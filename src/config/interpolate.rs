@@ -1,10 +1,12 @@
 //! `${VAR}` and `${VAR:-default}` in config values, from the environment.
 //!
-//! Only values are interpolated, never keys or comments. `$${` writes a literal `${`. A plain
-//! (unquoted) scalar is typed again after substitution, so `port: ${PORT:-5000}` is a number.
+//! Only values are interpolated, never keys or comments. `$${` writes a literal `${`. An
+//! interpolated value is the text it was: `VERSION=1.10` stays `1.10`, `SHORT_SHA=0347126`
+//! stays `0347126`. Only where the config's model wants a number or a boolean (`port:
+//! ${PORT:-5000}`) is the text read as one (`config::load` does that, by the path serde names).
 
 use super::diagnostic::{Diagnostic, Location};
-use super::yaml::{Node, Value, resolve_plain};
+use super::yaml::{Node, Value};
 
 /// Interpolates every string value in the tree; returns all problems found.
 pub fn interpolate_tree(
@@ -19,13 +21,9 @@ pub fn interpolate_tree(
             && text.contains('$')
         {
             match expand(text, lookup) {
-                Ok(expanded) => {
-                    node.value = if node.plain {
-                        resolve_plain(&expanded)
-                    } else {
-                        Value::String(expanded)
-                    };
-                }
+                // A plain scalar keeps `plain`: `source_map::to_json` offers its typed reading
+                // to the fields that need one.
+                Ok(expanded) => node.value = Value::String(expanded),
                 Err(problem) => {
                     let location = problem_location(node, text, problem.offset);
                     problems.push(problem.into_diagnostic(file, location));
@@ -208,7 +206,7 @@ mod tests {
     }
 
     #[test]
-    fn plain_values_are_typed_after_substitution_and_errors_point_at_the_variable() {
+    fn interpolated_values_keep_their_text_and_errors_point_at_the_variable() {
         let mut root = yaml::parse(
             "port: ${PORT}\nname: \"${PORT}\"\ntag: v-${NOPE}\n",
             "d.yaml",
@@ -221,7 +219,10 @@ mod tests {
         let Value::Map(entries) = &root.value else {
             panic!()
         };
-        assert_eq!(entries[0].value.value, Value::Int(8080));
+        // The text as it was; `config::load` reads it as a number where a field wants one.
+        assert_eq!(entries[0].value.value, Value::String("8080".into()));
+        assert!(entries[0].value.plain);
         assert_eq!(entries[1].value.value, Value::String("8080".into()));
+        assert!(!entries[1].value.plain);
     }
 }

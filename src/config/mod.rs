@@ -74,7 +74,7 @@ pub struct LoadedConfig {
     pub warnings: Vec<Diagnostic>,
     /// The file's text and where each value is in it, for problems found later (a health
     /// check the image cannot run) that still belong to a line of the file.
-    source_text: Arc<str>,
+    pub source_text: Arc<str>,
     places: Arc<SourceMap>,
 }
 
@@ -155,7 +155,7 @@ impl std::error::Error for ConfigError {}
 /// Reads and checks a config file, interpolating from the process environment.
 pub fn load(path: &Path) -> Result<LoadedConfig, ConfigError> {
     let file = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|err| {
+    let bytes = read_config_file(path).map_err(|err| {
         let (rule, fix) = match err.kind() {
             std::io::ErrorKind::NotFound => (
                 "no-config",
@@ -180,6 +180,39 @@ pub fn load(path: &Path) -> Result<LoadedConfig, ConfigError> {
     Ok(loaded)
 }
 
+/// Reads a config from a regular file of at most `MAX_FILE_BYTES`, never from a device
+/// (`-c /dev/zero`), a pipe or the kernel's files (`/proc/self/environ`, which a committed
+/// symlink can name: it would put the environment's secrets in an error message).
+fn read_config_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::{Error, ErrorKind, Read};
+    let real = std::fs::canonicalize(path)?;
+    if ["/proc", "/sys", "/dev"]
+        .iter()
+        .any(|top| real.starts_with(top))
+    {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!(
+                "it is {}, a system file, not a config (a symlink?)",
+                real.display()
+            ),
+        ));
+    }
+    let file = std::fs::File::open(&real)?;
+    // The opened file itself is checked, so a swap after the look above changes nothing.
+    if !file.metadata()?.is_file() {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            "it is not a regular file (a device, a pipe or a directory)",
+        ));
+    }
+    let mut bytes = Vec::new();
+    // One byte more than allowed, so that `load_bytes` can say the file is too large.
+    file.take(MAX_FILE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// Reads and checks config text. `env` answers `${VAR}` look-ups. Never panics.
 pub fn load_bytes(
     bytes: &[u8],
@@ -196,7 +229,7 @@ pub fn load_bytes(
                 file,
                 top,
                 format!(
-                    "the file is {} bytes; a deploy.yaml may be at most {MAX_FILE_BYTES}",
+                    "the file is {} bytes or more; a deploy.yaml may be at most {MAX_FILE_BYTES}",
                     bytes.len()
                 ),
             )
@@ -226,6 +259,36 @@ pub fn load_bytes(
             ));
         }
     };
+    // YAML is printable text: a control character (a NUL in /proc/self/environ, a binary
+    // file) means this is no config, and nothing of it is quoted back.
+    if let Some((index, c)) = text
+        .char_indices()
+        .find(|(_, c)| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        let before = &text[..index];
+        let line = before.matches('\n').count() + 1;
+        let column = before
+            .rsplit('\n')
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .count()
+            + 1;
+        return Err(ConfigError::single(
+            file,
+            None,
+            Diagnostic::error(
+                "not-text",
+                file,
+                Location { line, column },
+                format!(
+                    "the file holds control character U+{:04X}: it is not YAML text",
+                    c as u32
+                ),
+            )
+            .with_fix("point -c at your deploy.yaml; a config is plain UTF-8 text"),
+        ));
+    }
     let fail = |diagnostics: Vec<Diagnostic>| ConfigError {
         file: file.to_string(),
         source_text: Some(text.to_string()),
@@ -252,13 +315,24 @@ pub fn load_bytes(
         return Err(fail(interpolation));
     }
 
-    let (json, map) = source_map::to_json(&root);
+    let (mut json, map) = source_map::to_json(&root);
     let mut unknown = Vec::new();
-    let typed: Result<DeployConfig, _> = {
+    // An interpolated value stays text; where a field wants a number or a boolean instead,
+    // serde names its path and that one value is read as YAML would type it. Each retry types
+    // one more value, so this ends.
+    let typed: Result<DeployConfig, _> = loop {
+        unknown.clear();
         let mut track = serde_path_to_error::Track::new();
         let de = serde_path_to_error::Deserializer::new(&json, &mut track);
-        serde_ignored::deserialize(de, |path| unknown.push(ignored_path(&path)))
-            .map_err(|err| (err, track.path()))
+        match serde_ignored::deserialize(de, |path| unknown.push(ignored_path(&path))) {
+            Ok(config) => break Ok(config),
+            Err(err) => {
+                let path = track.path();
+                if !map.use_typed_reading(&tracked_path(&path), &mut json) {
+                    break Err((err, path));
+                }
+            }
+        }
     };
     let mut diagnostics: Vec<Diagnostic> = unknown
         .iter()
@@ -405,8 +479,10 @@ fn type_error(
 
 /// The keys the schema allows in the mapping at `path` (for "did you mean").
 fn known_keys(path: &str) -> Vec<String> {
-    let schema = schemars::schema_for!(DeployConfig);
-    let root = schema.as_value();
+    // Made once: a file with thousands of unknown keys asks thousands of times.
+    static SCHEMA: std::sync::LazyLock<schemars::Schema> =
+        std::sync::LazyLock::new(|| schemars::schema_for!(DeployConfig));
+    let root = SCHEMA.as_value();
     let mut node = root;
     for segment in path.split('.').filter(|s| !s.is_empty()) {
         // Sequence indexes are not mapping keys: strip `[n]` suffixes.
@@ -516,6 +592,88 @@ task:
         load_bytes(text.as_bytes(), "deploy.yaml", &no_env)
             .expect_err("should fail")
             .diagnostics
+    }
+
+    #[test]
+    fn interpolated_values_are_the_text_they_were_and_numbers_only_where_wanted() {
+        let text = format!(
+            "{GOOD}  cpu: ${{CPU}}\ncontainer:\n  port: ${{PORT}}\n  environment:\n    APP_VERSION: ${{VERSION}}\n    SHORT: ${{SHORT_SHA}}\n    PIN: ${{PIN}}\n    DEBUG: ${{FLAG}}\n    EMPTY: ${{UNSET:-}}\n"
+        )
+        .replace(
+            "  source: docker://multi-stage-app:latest\n",
+            "  source: docker://multi-stage-app:latest\n  tag: ${DIGITS}\n",
+        );
+        let env = |name: &str| {
+            Some(
+                match name {
+                    "VERSION" => "1.10",
+                    "SHORT_SHA" => "0347126",
+                    "PIN" => "0x1F",
+                    "FLAG" => "true",
+                    "DIGITS" => "1234567",
+                    "PORT" => "8080",
+                    "CPU" => "256",
+                    _ => return None,
+                }
+                .to_string(),
+            )
+        };
+        let loaded = load_bytes(text.as_bytes(), "deploy.yaml", &env).unwrap();
+        let c = &loaded.config;
+        let shown = |name: &str| c.container.environment[name].to_string();
+        assert_eq!(shown("APP_VERSION"), "1.10");
+        assert_eq!(shown("SHORT"), "0347126");
+        assert_eq!(shown("PIN"), "0x1F");
+        assert_eq!(shown("DEBUG"), "true");
+        assert_eq!(shown("EMPTY"), "");
+        assert_eq!(c.image.tag.as_deref(), Some("1234567"));
+        // Where the model wants a number, the text is read as one.
+        assert_eq!(c.container.port, 8080);
+        assert_eq!(c.task.cpu, 256);
+    }
+
+    #[test]
+    fn a_config_that_is_not_text_is_refused_without_quoting_it() {
+        let err = load_bytes(
+            b"AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG\0GITHUB_TOKEN=ghp_x\0",
+            "deploy.yaml",
+            &no_env,
+        )
+        .unwrap_err();
+        assert_eq!(err.diagnostics[0].rule, "not-text");
+        assert!(err.source_text.is_none());
+        let shown = err.render();
+        assert!(
+            !shown.contains("wJalr") && !shown.contains("ghp_"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn devices_and_kernel_files_are_never_read_as_a_config() {
+        for path in ["/dev/zero", "/proc/self/environ"] {
+            let err = load(Path::new(path)).unwrap_err();
+            assert_eq!(err.diagnostics[0].rule, "unreadable", "{path}");
+            assert!(err.source_text.is_none());
+        }
+        // Through a symlink too, as a branch could commit one.
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("deploy.yaml");
+        std::os::unix::fs::symlink("/proc/self/environ", &link).unwrap();
+        let err = load(&link).unwrap_err();
+        assert!(err.render().contains("system file"), "{}", err.render());
+    }
+
+    #[test]
+    fn thousands_of_unknown_keys_are_reported_quickly() {
+        let mut text = GOOD.to_string();
+        for i in 0..16_000 {
+            text.push_str(&format!("unknown_{i}: x\n"));
+        }
+        // 25 s when the schema was made for each key (not timed here: tests do not time).
+        let err = load_bytes(text.as_bytes(), "deploy.yaml", &no_env).unwrap_err();
+        assert_eq!(err.diagnostics.len(), 16_000);
+        assert!(err.diagnostics.iter().all(|d| d.rule == "unknown-key"));
     }
 
     #[test]

@@ -792,6 +792,26 @@ impl DeployConfig {
     }
 }
 
+impl DeployConfig {
+    /// The config as `validate --output json` shows it: environment values that look secret
+    /// (by name or by shape, `redact::is_secret`) replaced by the mask.
+    pub fn with_secrets_masked(&self) -> DeployConfig {
+        let mask = |environment: &mut BTreeMap<String, EnvValue>| {
+            for (name, value) in environment.iter_mut() {
+                if crate::redact::is_secret(name, &value.to_string()) {
+                    *value = EnvValue::Text(crate::redact::MASK.to_string());
+                }
+            }
+        };
+        let mut shown = self.clone();
+        mask(&mut shown.container.environment);
+        for container in &mut shown.containers {
+            mask(&mut container.environment);
+        }
+        shown
+    }
+}
+
 /// An environment value: YAML numbers and booleans are passed on as their text.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::diagnostic::Location;
-use super::yaml::{Node, Value};
+use super::yaml::{Node, Value, resolve_plain};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Place {
@@ -16,6 +16,9 @@ pub struct Place {
 #[derive(Debug, Default)]
 pub struct SourceMap {
     places: HashMap<String, Place>,
+    /// Plain scalars that are strings in the JSON but read as a number, a boolean or null by
+    /// YAML's rules (an interpolated `${PORT}`): path -> (JSON pointer, that typed reading).
+    typed_readings: HashMap<String, (String, serde_json::Value)>,
 }
 
 impl SourceMap {
@@ -52,6 +55,22 @@ impl SourceMap {
     pub fn contains(&self, path: &str) -> bool {
         self.places.contains_key(path)
     }
+
+    /// Where the field at `path` wants a number or a boolean and the file has text that reads
+    /// as one (an interpolated `${PORT}`): writes that reading into `json`. False when the
+    /// value has no other reading (a real type error).
+    pub fn use_typed_reading(&self, path: &str, json: &mut serde_json::Value) -> bool {
+        let Some((pointer, typed)) = self.typed_readings.get(path) else {
+            return false;
+        };
+        match json.pointer_mut(pointer) {
+            Some(slot) if slot != typed => {
+                *slot = typed.clone();
+                true
+            }
+            _ => false,
+        }
+    }
 }
 
 /// `a.b[2]` -> `a.b`, `a.b` -> `a`, `a` -> `` (the root), `` -> none.
@@ -86,11 +105,31 @@ pub fn to_json(root: &Node) -> (serde_json::Value, SourceMap) {
             value: root.location,
         },
     );
-    (convert(root, String::new(), &mut map), map)
+    (convert(root, String::new(), String::new(), &mut map), map)
 }
 
-fn convert(node: &Node, path: String, map: &mut SourceMap) -> serde_json::Value {
+/// `pointer` is `path` as an RFC 6901 JSON pointer (`/service/subnets/0`).
+fn convert(node: &Node, path: String, pointer: String, map: &mut SourceMap) -> serde_json::Value {
     use serde_json::Value as J;
+    if let Value::String(text) = &node.value
+        && node.plain
+    {
+        let reading = resolve_plain(text);
+        if !matches!(reading, Value::String(_)) {
+            let typed = convert(
+                &Node {
+                    value: reading,
+                    location: node.location,
+                    plain: false,
+                },
+                path.clone(),
+                pointer.clone(),
+                map,
+            );
+            map.typed_readings
+                .insert(path.clone(), (pointer.clone(), typed));
+        }
+    }
     match &node.value {
         Value::Null => J::Null,
         Value::Bool(b) => J::Bool(*b),
@@ -112,7 +151,7 @@ fn convert(node: &Node, path: String, map: &mut SourceMap) -> serde_json::Value 
                             value: item.location,
                         },
                     );
-                    convert(item, child, map)
+                    convert(item, child, format!("{pointer}/{index}"), map)
                 })
                 .collect(),
         ),
@@ -128,7 +167,12 @@ fn convert(node: &Node, path: String, map: &mut SourceMap) -> serde_json::Value 
                             value: entry.value.location,
                         },
                     );
-                    (entry.key.clone(), convert(&entry.value, child, map))
+                    let escaped = entry.key.replace('~', "~0").replace('/', "~1");
+                    let child_pointer = format!("{pointer}/{escaped}");
+                    (
+                        entry.key.clone(),
+                        convert(&entry.value, child, child_pointer, map),
+                    )
                 })
                 .collect(),
         ),

@@ -38,9 +38,6 @@ const MOVING_TAGS: &[&str] = &[
     "current",
 ];
 
-/// Words in an environment variable's name that suggest its value is a secret.
-const SECRET_WORDS: &[&str] = &["PASSWORD", "PASSWD", "TOKEN", "SECRET", "KEY", "CREDENTIAL"];
-
 macro_rules! regex {
     ($name:ident, $pattern:expr) => {
         static $name: LazyLock<Regex> = LazyLock::new(|| Regex::new($pattern).expect("valid"));
@@ -813,8 +810,7 @@ fn check_container_parts(
                 "use letters, digits and `_`, not starting with a digit",
             );
         }
-        let upper = name.to_ascii_uppercase();
-        if SECRET_WORDS.iter().any(|w| upper.contains(w)) && !value.to_string().is_empty() {
+        if crate::redact::is_secret(name, &value.to_string()) {
             c.warn(
                 "secret-in-environment",
                 &path,

@@ -18,6 +18,9 @@ use super::diagnostic::{Diagnostic, Location};
 pub const MAX_DEPTH: usize = 64;
 /// Upper bound on nodes after alias expansion (guards against "billion laughs" files).
 pub const MAX_NODES: usize = 200_000;
+/// Upper bound on the text (scalars and keys) after alias expansion: a few aliases of one long
+/// string are few nodes but many bytes. Four times the largest file shipit reads.
+pub const MAX_EXPANDED_BYTES: usize = 4 * super::MAX_FILE_BYTES;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -137,6 +140,7 @@ struct Reader {
     stack: Vec<Open>,
     anchors: HashMap<usize, Node>,
     nodes: usize,
+    bytes: usize,
     root: Option<Node>,
     documents: usize,
 }
@@ -147,6 +151,7 @@ pub fn parse(text: &str, file: &str) -> Result<Node, Box<Diagnostic>> {
         stack: Vec::new(),
         anchors: HashMap::new(),
         nodes: 0,
+        bytes: 0,
         root: None,
         documents: 0,
     };
@@ -189,6 +194,7 @@ impl Reader {
                 }
             }
             Event::Scalar(text, style, anchor, tag) => {
+                self.count(0, text.len(), here, file)?;
                 let plain = style == ScalarStyle::Plain && tag.is_none();
                 let value = if plain {
                     resolve_plain(&text)
@@ -261,7 +267,8 @@ impl Reader {
                 let Some(node) = self.anchors.get(&anchor).cloned() else {
                     return Err(Box::new(unknown_alias(file, here)));
                 };
-                self.count(count_nodes(&node), here, file)?;
+                let (nodes, bytes) = weigh(&node);
+                self.count(nodes, bytes, here, file)?;
                 // Keep the original's content but point at the alias for errors.
                 let node = Node {
                     location: here,
@@ -287,27 +294,39 @@ impl Reader {
         Ok(())
     }
 
-    fn count(&mut self, n: usize, here: Location, file: &str) -> Result<(), Box<Diagnostic>> {
-        self.nodes += n;
-        if self.nodes > MAX_NODES {
-            return Err(Box::new(
-                Diagnostic::error(
-                    "too-large",
-                    file,
-                    here,
-                    format!("more than {MAX_NODES} values (after expanding aliases)"),
-                )
-                .with_fix(
-                    "deploy.yaml describes one service: remove the repeated or generated content",
-                ),
-            ));
-        }
-        Ok(())
+    fn count(
+        &mut self,
+        nodes: usize,
+        bytes: usize,
+        here: Location,
+        file: &str,
+    ) -> Result<(), Box<Diagnostic>> {
+        self.nodes += nodes;
+        self.bytes += bytes;
+        let over = if self.nodes > MAX_NODES {
+            format!("more than {MAX_NODES} values")
+        } else if self.bytes > MAX_EXPANDED_BYTES {
+            format!("more than {MAX_EXPANDED_BYTES} bytes of text")
+        } else {
+            return Ok(());
+        };
+        Err(Box::new(
+            Diagnostic::error(
+                "too-large",
+                file,
+                here,
+                format!("{over} (after expanding aliases)"),
+            )
+            .with_fix(
+                "deploy.yaml describes one service: remove the repeated or generated content",
+            ),
+        ))
     }
 
     /// Places a finished node in its parent (or as the document root).
     fn finish(&mut self, node: Node, anchor: usize, file: &str) -> Result<(), Box<Diagnostic>> {
-        self.count(1, node.location, file)?;
+        // Text is counted where it is read (a scalar, or an alias weighed whole).
+        self.count(1, 0, node.location, file)?;
         if anchor != 0 {
             self.anchors.insert(anchor, node.clone());
         }
@@ -438,18 +457,23 @@ fn too_deep(file: &str, at: Location) -> Diagnostic {
     .with_fix("deploy.yaml needs a few levels at most: check the indentation and brackets")
 }
 
-fn count_nodes(node: &Node) -> usize {
-    let mut total = 0;
+/// The nodes and the bytes of text (scalars and keys) in a tree: what an alias to it adds.
+fn weigh(node: &Node) -> (usize, usize) {
+    let (mut nodes, mut bytes) = (0, 0);
     let mut pending = vec![node];
     while let Some(n) = pending.pop() {
-        total += 1;
+        nodes += 1;
         match &n.value {
+            Value::String(text) => bytes += text.len(),
             Value::Seq(items) => pending.extend(items.iter()),
-            Value::Map(entries) => pending.extend(entries.iter().map(|e| &e.value)),
+            Value::Map(entries) => {
+                bytes += entries.iter().map(|e| e.key.len()).sum::<usize>();
+                pending.extend(entries.iter().map(|e| &e.value));
+            }
             _ => {}
         }
     }
-    total
+    (nodes, bytes)
 }
 
 /// Turns a scanner error into a diagnostic, recognising the common causes.
@@ -605,6 +629,21 @@ mod tests {
             ));
         }
         assert_eq!(parse(&text, "t.yaml").unwrap_err().rule, "too-large");
+    }
+
+    #[test]
+    fn aliases_of_long_text_are_weighed_by_their_bytes() {
+        // Few nodes, many bytes: 64 aliases to a 100 KiB string would be 6.4 MiB of text.
+        let long = "x".repeat(100 * 1024);
+        let mut text = format!("a: &a {long}\nb: [");
+        text.push_str(&vec!["*a"; 64].join(", "));
+        text.push_str("]\n");
+        let err = parse(&text, "t.yaml").unwrap_err();
+        assert_eq!(err.rule, "too-large");
+        assert!(err.message.contains("bytes of text"), "{}", err.message);
+        // The same aliases to a short string are fine.
+        let fine = format!("a: &a short\nb: [{}]\n", vec!["*a"; 64].join(", "));
+        assert!(parse(&fine, "t.yaml").is_ok());
     }
 
     #[test]

@@ -65,14 +65,6 @@ pub struct HealthCheckDef {
     pub start_period: i32,
 }
 
-/// Environment values whose names look secret are never printed.
-pub fn looks_secret(name: &str) -> bool {
-    let upper = name.to_ascii_uppercase();
-    ["PASSWORD", "PASSWD", "TOKEN", "SECRET", "KEY", "CREDENTIAL"]
-        .iter()
-        .any(|w| upper.contains(w))
-}
-
 impl TaskDef {
     /// Gives each sidecar the image its registry pins (`name:tag@sha256:...`) instead of the
     /// one the config writes.
@@ -316,7 +308,8 @@ impl ContainerDef {
         }
         for (k, v) in &self.environment {
             out.push(
-                Field::new(p(&format!("environment.{k}")), v, CONTAINERS).secret(looks_secret(k)),
+                Field::new(p(&format!("environment.{k}")), v, CONTAINERS)
+                    .secret(crate::redact::is_secret(k, &v.to_string())),
             );
         }
         for (k, v) in &self.secrets {
