@@ -29,10 +29,21 @@ pub struct AwsArgs {
     #[arg(long, global = true, env = "SHIPIT_MAX_ATTEMPTS", value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=20))]
     pub max_attempts: Option<u32>,
+    /// Seconds one attempt of an AWS call or a registry request may take, its answer included,
+    /// before it is retried (a stalled connection never answers). Uploads of large layers are
+    /// bounded by a read timeout instead. Default: 30.
+    #[arg(long, global = true, env = "SHIPIT_CALL_TIMEOUT", value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..=900))]
+    pub call_timeout: Option<u64>,
 }
 
 /// Attempts per call when `--max-attempts` is not given.
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
+/// Seconds per attempt when `--call-timeout` is not given: ECS and ECR answer in well under a
+/// second; the AWS CLI waits 60 s for a read, which a CI log feels as a hang.
+pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(30);
+/// The SDK's standard retry mode backs off at most 20 s between attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(20);
 
 /// Where the region came from, for `doctor` and error messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -48,6 +59,8 @@ pub struct Aws {
     pub sdk: SdkConfig,
     /// For the registry client, which retries on its own.
     pub max_attempts: u32,
+    /// One attempt of a call or a registry request, its answer included.
+    pub call_timeout: Duration,
     pub region_source: Option<RegionSource>,
     pub endpoint: Option<String>,
     pub allow_insecure_http: bool,
@@ -79,17 +92,30 @@ impl AwsArgs {
     /// Builds the SDK configuration: flag region > config region > the SDK's own chain.
     pub async fn load(&self, config_region: Option<&str>) -> Result<Aws, BadInput> {
         let endpoint = self.endpoint()?;
-        // The one service-specific endpoint shipit reads (see `calls::Clients`): checked alike.
-        if let Ok(url) = std::env::var(AUTOSCALING_ENDPOINT_VAR) {
-            check_transport(&url, self.allow_insecure_http)?;
+        // The SDK reads the service-specific variables (AWS_ENDPOINT_URL_ECS, ..._ECR, ...)
+        // itself: each is checked like the shared one, so none sends credentials in clear text.
+        for (name, url) in std::env::vars() {
+            if name.starts_with("AWS_ENDPOINT_URL_") && !url.is_empty() {
+                check_transport(&url, self.allow_insecure_http)
+                    .map_err(|err| BadInput::new(format!("{name}: {}", err.message)))?;
+            }
         }
         let max_attempts = self.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS);
+        let call_timeout = self
+            .call_timeout
+            .map(Duration::from_secs)
+            .unwrap_or(DEFAULT_CALL_TIMEOUT);
         // Standard retry mode: throttling, 5xx and transient I/O errors, exponential backoff
-        // with jitter capped at 20 s; the attempts bound the total time.
+        // with jitter capped at 20 s; the attempts bound the total time. Each attempt has a
+        // deadline (a stalled connection never answers), and so does the whole call.
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .timeout_config(
                 TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_secs(5))
+                    .connect_timeout(Duration::from_secs(5).min(call_timeout))
+                    .operation_attempt_timeout(call_timeout)
+                    .operation_timeout(
+                        call_timeout * max_attempts + MAX_BACKOFF * (max_attempts - 1),
+                    )
                     .build(),
             )
             .retry_config(RetryConfig::standard().with_max_attempts(max_attempts));
@@ -114,6 +140,7 @@ impl AwsArgs {
         Ok(Aws {
             sdk,
             max_attempts,
+            call_timeout,
             region_source,
             endpoint,
             allow_insecure_http: self.allow_insecure_http,

@@ -12,11 +12,13 @@ use std::sync::{Arc, Mutex};
 
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+    BeforeDeserializationInterceptorContextMut, BeforeSerializationInterceptorContextRef,
+    BeforeTransmitInterceptorContextRef,
 };
 use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor};
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::config_bag::ConfigBag;
 
 use crate::live_tail::KeepEndpointHost;
@@ -104,6 +106,53 @@ impl Intercept for CallCounter {
     }
 }
 
+/// The largest AWS answer shipit reads. The biggest it asks for (a page of log events,
+/// DescribeTaskDefinition with many containers) stay well under 2 MiB; an answer of gigabytes
+/// from a broken or hostile endpoint must not take all memory.
+pub const MAX_ANSWER_BYTES: usize = 16 * 1024 * 1024;
+
+/// Bounds the body of every AWS answer to `MAX_ANSWER_BYTES` (Live Tail's stream excepted: it
+/// is long by design and read event by event).
+#[derive(Debug, Clone, Copy)]
+pub struct BoundedAnswers;
+
+impl Intercept for BoundedAnswers {
+    fn name(&self) -> &'static str {
+        "shipit-bounded-answers"
+    }
+
+    fn modify_before_deserialization(
+        &self,
+        context: &mut BeforeDeserializationInterceptorContextMut<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if cfg
+            .load::<Metadata>()
+            .is_some_and(|meta| meta.name() == "StartLiveTail")
+        {
+            return Ok(());
+        }
+        let response = context.response_mut();
+        let declared = response
+            .headers()
+            .get("content-length")
+            .and_then(|v| v.parse::<u64>().ok());
+        if let Some(length) = declared
+            && length > MAX_ANSWER_BYTES as u64
+        {
+            return Err(format!(
+                "the answer is {length} bytes, more than the {MAX_ANSWER_BYTES} shipit reads"
+            )
+            .into());
+        }
+        let body = std::mem::replace(response.body_mut(), SdkBody::taken());
+        *response.body_mut() =
+            SdkBody::from_body_1_x(http_body_util::Limited::new(body, MAX_ANSWER_BYTES));
+        Ok(())
+    }
+}
+
 /// The call record's file, when `SHIPIT_RECORD_AWS_CALLS` names one.
 static RECORD: std::sync::LazyLock<Option<Mutex<std::fs::File>>> = std::sync::LazyLock::new(|| {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -186,16 +235,19 @@ impl Clients {
             ecr: aws_sdk_ecr::Client::from_conf(
                 aws_sdk_ecr::config::Builder::from(sdk)
                     .interceptor(calls.clone())
+                    .interceptor(BoundedAnswers)
                     .build(),
             ),
             ecs: aws_sdk_ecs::Client::from_conf(
                 aws_sdk_ecs::config::Builder::from(sdk)
                     .interceptor(calls.clone())
+                    .interceptor(BoundedAnswers)
                     .build(),
             ),
             logs: aws_sdk_cloudwatchlogs::Client::from_conf({
                 let mut logs = aws_sdk_cloudwatchlogs::config::Builder::from(sdk);
                 logs.push_interceptor(SharedInterceptor::new(calls.clone()));
+                logs.push_interceptor(SharedInterceptor::new(BoundedAnswers));
                 if sdk.endpoint_url().is_some() {
                     logs.push_interceptor(SharedInterceptor::new(KeepEndpointHost));
                 }
@@ -203,7 +255,8 @@ impl Clients {
             }),
             autoscaling: aws_sdk_applicationautoscaling::Client::from_conf({
                 let mut config = aws_sdk_applicationautoscaling::config::Builder::from(sdk)
-                    .interceptor(calls.clone());
+                    .interceptor(calls.clone())
+                    .interceptor(BoundedAnswers);
                 // The AWS SDKs' service-specific endpoint variable wins over the shared one
                 // (the local stack has no Application Auto Scaling; the tests point this one
                 // at moto_server).

@@ -110,21 +110,26 @@ fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Man => commands::completions::man(printer),
         Command::IamPolicy(args) => commands::iam_policy::run(&args, &global, printer),
         Command::Cost(args) => commands::cost::run(&args, &global, printer),
-        Command::Doctor => runtime()?.block_on(commands::doctor::run(&global, printer)),
-        Command::Push(args) => runtime()?.block_on(commands::push::run(&args, &global, printer)),
-        Command::Deploy(args) => {
-            runtime()?.block_on(commands::deploy::run(&args, &global, printer))
-        }
-        Command::Plan(args) => runtime()?.block_on(commands::plan::run(&args, &global, printer)),
-        Command::Logs(args) => runtime()?.block_on(commands::logs::run(&args, &global, printer)),
-        Command::Status(args) => {
-            runtime()?.block_on(commands::status::run(&args, &global, printer))
-        }
-        Command::Rollback(args) => {
-            runtime()?.block_on(commands::rollback::run(&args, &global, printer))
-        }
-        Command::Run(args) => runtime()?.block_on(commands::run::run(&args, &global, printer)),
+        Command::Doctor => block_on(commands::doctor::run(&global, printer)),
+        Command::Push(args) => block_on(commands::push::run(&args, &global, printer)),
+        Command::Deploy(args) => block_on(commands::deploy::run(&args, &global, printer)),
+        Command::Plan(args) => block_on(commands::plan::run(&args, &global, printer)),
+        Command::Logs(args) => block_on(commands::logs::run(&args, &global, printer)),
+        Command::Status(args) => block_on(commands::status::run(&args, &global, printer)),
+        Command::Rollback(args) => block_on(commands::rollback::run(&args, &global, printer)),
+        Command::Run(args) => block_on(commands::run::run(&args, &global, printer)),
     }
+}
+
+/// Runs an async command to its end, or until Ctrl-C / SIGTERM ends it (exit 130). Work left
+/// on the runtime's threads (a compression, a call in flight) is not waited for.
+fn block_on(
+    command: impl std::future::Future<Output = anyhow::Result<ExitStatus>>,
+) -> anyhow::Result<ExitStatus> {
+    let runtime = runtime()?;
+    let status = runtime.block_on(crate::signals::until_interrupted(command));
+    runtime.shutdown_background();
+    status
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

@@ -53,7 +53,9 @@ impl Printer {
                 json.push('\n');
                 json
             }
-            OutputFormat::Human => human.to_string(),
+            // Human text quotes what AWS and registries said (events, reasons, messages):
+            // no control character of theirs reaches the terminal.
+            OutputFormat::Human => crate::redact::printable(human, usize::MAX),
         };
         write_quietly(&mut anstream::stdout(), &text)
     }
@@ -66,13 +68,14 @@ impl Printer {
     /// A progress or status line on stderr (hidden by -q).
     pub fn info(&self, line: &str) {
         if self.verbosity >= 0 {
-            eprintln!("{line}");
+            eprintln!("{}", crate::redact::printable(line, usize::MAX));
         }
     }
 
     /// A warning on stderr (hidden by -qq), also raised as a GitHub annotation in Actions.
     pub fn warn(&self, line: &str) {
         if self.verbosity >= -1 {
+            let line = crate::redact::printable(line, usize::MAX);
             eprintln!("{WARNING}warning{WARNING:#}: {line}");
         }
         if let Some(gh) = crate::github::GitHub::detect() {
@@ -82,6 +85,7 @@ impl Printer {
 
     pub fn success(&self, line: &str) {
         if self.verbosity >= 0 {
+            let line = crate::redact::printable(line, usize::MAX);
             eprintln!("{GOOD}{line}{GOOD:#}");
         }
     }
@@ -158,7 +162,8 @@ impl Printer {
                 if errors == 1 { "" } else { "s" }
             );
         } else {
-            eprintln!("{ERROR}error:{ERROR:#} {err:#}");
+            let text = crate::redact::printable(&format!("{err:#}"), usize::MAX);
+            eprintln!("{ERROR}error:{ERROR:#} {text}");
         }
         status
     }

@@ -559,7 +559,7 @@ pub fn classify(task: &TaskView) -> Cause {
 }
 
 /// Progress of the watched deployment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
     pub desired: i32,
     pub running: i32,

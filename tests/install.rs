@@ -1,7 +1,8 @@
 //! The GitHub Action's install script (action/install) against a fake release served on
-//! loopback: the runner's archive installs and runs, a wrong checksum is refused, a platform
-//! without a binary falls back to `cargo install` saying so, and a cached install is reused
-//! without a download.
+//! loopback: the runner's archive installs and runs, a wrong checksum or a missing attestation
+//! (a stand-in `gh` that says yes or no) is refused, a platform without a binary falls back to
+//! `cargo install` saying so, and a cached archive is reused without a download, verified and
+//! unpacked again (a binary changed in the cache is never run).
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -99,6 +100,28 @@ struct Installed {
     github_path: String,
 }
 
+/// A stand-in for GitHub's CLI in `work/gh-bin`: `gh attestation verify` records its
+/// arguments in `work/gh.log` and succeeds when `attested`.
+fn fake_gh(work: &Path, attested: bool) -> PathBuf {
+    let bin = work.join("gh-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::write(
+        bin.join("gh"),
+        format!(
+            "#!/bin/bash\necho \"$@\" >> {}\n{}\n",
+            work.join("gh.log").display(),
+            if attested {
+                "exit 0"
+            } else {
+                "echo 'no attestations found' >&2; exit 1"
+            }
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(bin.join("gh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    bin
+}
+
 /// Runs action/install as the action does, with the runner's variables.
 fn install(work: &Path, os: &str, arch: &str, url: &str, extra_path: Option<&Path>) -> Installed {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("action/install");
@@ -106,6 +129,9 @@ fn install(work: &Path, os: &str, arch: &str, url: &str, extra_path: Option<&Pat
     let mut path = std::env::var("PATH").unwrap();
     if let Some(extra) = extra_path {
         path = format!("{}:{path}", extra.display());
+    }
+    if work.join("gh-bin").exists() {
+        path = format!("{}:{path}", work.join("gh-bin").display());
     }
     let out = Command::new("bash")
         .arg(script)
@@ -133,8 +159,16 @@ fn install(work: &Path, os: &str, arch: &str, url: &str, extra_path: Option<&Pat
 fn the_runners_archive_installs_and_runs_then_comes_from_the_cache() {
     let work = tempfile::tempdir().unwrap();
     let server = serve(&release(work.path(), false));
+    fake_gh(work.path(), true);
     let first = install(work.path(), "Linux", "X64", &server.url, None);
     assert_eq!(first.code, Some(0), "{}", first.output);
+    // The provenance policy pinned in the action: this repository's release workflow, the tag.
+    let asked = std::fs::read_to_string(work.path().join("gh.log")).unwrap();
+    assert!(
+        asked.starts_with("attestation verify ")
+            && asked.contains(&format!("{ARCHIVE} --repo example/shipit --signer-workflow example/shipit/.github/workflows/release.yml --source-ref refs/tags/v9.9.9")),
+        "{asked}"
+    );
     assert!(
         first
             .output
@@ -143,7 +177,7 @@ fn the_runners_archive_installs_and_runs_then_comes_from_the_cache() {
         first.output
     );
     assert!(
-        first.output.contains("checksum verified"),
+        first.output.contains("checksum and attestation verified"),
         "{}",
         first.output
     );
@@ -158,15 +192,47 @@ fn the_runners_archive_installs_and_runs_then_comes_from_the_cache() {
         "{bin}"
     );
 
-    // The release is gone: the cached binary is used, with no download.
+    // The release is gone: the cached archive is used, with no download, verified again and
+    // unpacked afresh, so a binary changed in the cache is replaced, not run.
     drop(server);
+    std::fs::write(Path::new(&bin).join("shipit"), "#!/bin/sh\necho tampered\n").unwrap();
     let again = install(work.path(), "Linux", "X64", "http://127.0.0.1:9", None);
     assert_eq!(again.code, Some(0), "{}", again.output);
     assert!(
-        again.output.contains("from the tool cache"),
+        again
+            .output
+            .contains("from the tool cache, attestation verified"),
         "{}",
         again.output
     );
+    assert!(again.output.ends_with("shipit 9.9.9\n"), "{}", again.output);
+
+    // An archive in the cache that no longer has its attestation is refused.
+    fake_gh(work.path(), false);
+    let refused = install(work.path(), "Linux", "X64", "http://127.0.0.1:9", None);
+    assert_eq!(refused.code, Some(1), "{}", refused.output);
+    assert!(
+        refused.output.contains("refusing to install it"),
+        "{}",
+        refused.output
+    );
+}
+
+#[test]
+fn an_archive_without_the_release_workflows_attestation_is_refused() {
+    let work = tempfile::tempdir().unwrap();
+    let server = serve(&release(work.path(), false));
+    fake_gh(work.path(), false);
+    let out = install(work.path(), "Linux", "X64", &server.url, None);
+    assert_eq!(out.code, Some(1), "{}", out.output);
+    assert!(
+        out.output.contains(&format!(
+            "{ARCHIVE} has no attestation from example/shipit's release workflow at tag v9.9.9: refusing to install it"
+        )),
+        "{}",
+        out.output
+    );
+    assert_eq!(out.github_path, "", "nothing put on the PATH");
 }
 
 #[test]

@@ -131,7 +131,11 @@ pub async fn run(global: &GlobalArgs, printer: &Printer) -> anyhow::Result<ExitS
     ));
 
     if region.is_some() {
-        let sts = aws_sdk_sts::Client::new(&aws.sdk);
+        let sts = aws_sdk_sts::Client::from_conf(
+            aws_sdk_sts::config::Builder::from(&aws.sdk)
+                .interceptor(crate::calls::BoundedAnswers)
+                .build(),
+        );
         checks.push(match sts.get_caller_identity().send().await {
             Ok(identity) => Check::ok(
                 "credentials",

@@ -387,7 +387,9 @@ impl Output<'_> {
         let mut parts = stream.rsplitn(3, '/');
         let task = parts.next().unwrap_or(stream);
         let container = parts.next().unwrap_or_default();
-        let message = event.message.trim_end_matches('\n');
+        let message = event.message.trim_end_matches(['\n', '\r']);
+        // What the application logged, made safe for a terminal (JSON escapes it itself).
+        let shown = crate::redact::printable(message, MAX_EVENT_CHARS);
         let text = if self.printer.is_json() {
             let line = Line {
                 timestamp: event.timestamp,
@@ -406,15 +408,18 @@ impl Output<'_> {
                     .task_colors
                     .entry(task.to_string())
                     .or_insert(PALETTE[next]);
-                format!("\x1b[{color}m{short}\x1b[0m {message}\n")
+                format!("\x1b[{color}m{short}\x1b[0m {shown}\n")
             } else {
-                format!("{short} {message}\n")
+                format!("{short} {shown}\n")
             }
         };
         self.printer.raw(&text)?;
         Ok(())
     }
 }
+
+/// CloudWatch Logs events hold at most 256 KiB (the PutLogEvents quota).
+const MAX_EVENT_CHARS: usize = 256 * 1024;
 
 #[cfg(test)]
 mod tests {

@@ -42,6 +42,10 @@ pub struct PushArgs {
     /// Do not look inside the image for the programs the health check runs.
     #[arg(long)]
     pub no_preflight: bool,
+    /// Send the ECR login to this registry host although it is neither ECR, loopback nor
+    /// the --endpoint-url host (a `registry_url` that a branch can change must not get it).
+    #[arg(long, value_name = "HOST")]
+    pub trust_registry_host: Option<String>,
 }
 
 /// What a health check the image cannot run does to the push stage.
@@ -95,6 +99,11 @@ impl PushInputs {
             .or_else(|| config.repository.registry_url.clone());
         if let Some(url) = &registry_override {
             aws::check_transport(url, aws_args.allow_insecure_http)?;
+            check_registry_host(
+                url,
+                aws_args.endpoint()?.as_deref(),
+                args.trust_registry_host.as_deref(),
+            )?;
         }
         let options = ReadOptions {
             compression: args.compression.unwrap_or(config.image.compression),
@@ -113,6 +122,40 @@ impl PushInputs {
             options,
         })
     }
+}
+
+/// The registry override receives the ECR login (a 12-hour token for every repository of the
+/// account): only ECR itself, loopback, the --endpoint-url host, or a host named with
+/// `--trust-registry-host` may get it. `plan` logs in too, so this holds before any call.
+pub fn check_registry_host(
+    url: &str,
+    endpoint: Option<&str>,
+    trusted: Option<&str>,
+) -> Result<(), BadInput> {
+    let parsed = url::Url::parse(url)
+        .map_err(|err| BadInput::new(format!("registry URL `{url}` is not a URL ({err})")))?;
+    let host = parsed.host_str().unwrap_or_default().to_ascii_lowercase();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let ecr = host.contains(".dkr.ecr.")
+        && (host.ends_with(".amazonaws.com") || host.ends_with(".amazonaws.com.cn"));
+    let loopback = host == "localhost"
+        || host.ends_with(".localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    let endpoint_host = endpoint
+        .and_then(|e| url::Url::parse(e).ok())
+        .and_then(|e| e.host_str().map(str::to_ascii_lowercase));
+    if ecr
+        || loopback
+        || endpoint_host.as_deref() == Some(host)
+        || trusted.is_some_and(|t| t.eq_ignore_ascii_case(host))
+    {
+        return Ok(());
+    }
+    Err(BadInput::new(format!(
+        "registry URL `{url}` is not ECR, loopback or the --endpoint-url host: shipit would send it the ECR login; if this registry is yours, pass --trust-registry-host {host}"
+    )))
 }
 
 /// An image read from its source and checked against the config, before any AWS call: a
@@ -331,4 +374,38 @@ pub async fn image_size_in_ecr(
     let manifest = found.images().first()?.image_manifest()?;
     let manifest: image::Manifest = serde_json::from_str(manifest).ok()?;
     Some(manifest.config.size + manifest.layers.iter().map(|l| l.size).sum::<u64>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ecr_login_goes_only_to_ecr_loopback_the_endpoint_or_a_trusted_host() {
+        let ok = |url, endpoint, trusted| check_registry_host(url, endpoint, trusted).is_ok();
+        assert!(ok(
+            "https://123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+            None,
+            None
+        ));
+        assert!(ok("http://127.0.0.1:4566", None, None));
+        assert!(ok("http://[::1]:5000", None, None));
+        assert!(ok(
+            "https://ls.example.com",
+            Some("https://ls.example.com:4566"),
+            None
+        ));
+        assert!(!ok("https://collector.example.net", None, None));
+        assert!(!ok("https://dkr.ecr.evil.example.net", None, None));
+        assert!(ok(
+            "https://mirror.example.net",
+            None,
+            Some("mirror.example.net")
+        ));
+        let err = check_registry_host("https://collector.example.net", None, None).unwrap_err();
+        assert!(
+            err.message
+                .contains("--trust-registry-host collector.example.net")
+        );
+    }
 }

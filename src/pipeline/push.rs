@@ -79,6 +79,7 @@ impl RegistryTarget {
         let mut repo =
             Repository::new(base, repository, Some(credentials)).map_err(anyhow::Error::from)?;
         repo.retry.attempts = aws.max_attempts;
+        repo.retry.attempt_timeout = aws.call_timeout;
         repo.login().await?;
         let host = repo.registry_host();
         Ok(RegistryTarget {

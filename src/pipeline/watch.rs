@@ -9,7 +9,7 @@ use crate::config::Names;
 use crate::ecs::{self, short_task_definition};
 use crate::printer::Printer;
 use crate::rollout::{self, Rules, Snapshot, Target, Verdict, WaitUntil};
-use crate::signals::Interrupt;
+use crate::signals::{self, Interrupt};
 
 /// Polls in a row that fail (each after the SDK's own retries) before the watch gives up.
 pub const LOST_CONTACT_AFTER: u32 = 3;
@@ -52,6 +52,10 @@ pub async fn watch(
         },
         timeout.as_secs()
     ));
+    signals::under_way(format!(
+        "the deployment goes on in ECS: follow it with {}",
+        super::report::follow_command(names)
+    ));
     let mut said_draining = false;
     let mut failed_polls = 0u32;
     // Followed while the service-deployment API answers; DescribeServices judges alone after.
@@ -61,13 +65,43 @@ pub async fn watch(
             "  ECS named no service deployment: no stage can be seen, so this waits until the deployment is done, which is past every stage",
         );
     }
+    // The timeout and Ctrl-C hold while a call is under way too: a connection that stalls
+    // (a NAT dropping state) must not keep the watch past either.
+    let deadline = tokio::time::Instant::from_std(started + timeout);
+    let mut verdict = Verdict::InProgress {
+        counts: Default::default(),
+    };
+    let ended = |verdict: Verdict, last: Option<Snapshot>, polls: u32, how: Ending| WatchEnd {
+        verdict,
+        last,
+        seconds: started.elapsed().as_secs_f64(),
+        polls,
+        timed_out: how == Ending::TimedOut,
+        interrupted: how == Ending::Interrupted,
+    };
     loop {
+        let read = async {
+            let snapshot = ecs::snapshot(&clients.ecs, &names.cluster, &names.service, since).await;
+            let deployment = match (&snapshot, follow.as_deref()) {
+                (Ok(_), Some(arn)) => Some(ecs::service_deployment(&clients.ecs, arn).await),
+                _ => None,
+            };
+            (snapshot, deployment)
+        };
+        let (snapshot, deployment) = tokio::select! {
+            read = read => read,
+            _ = interrupt.recv() => {
+                return Ok(ended(verdict, last, polls + 1, Ending::Interrupted));
+            }
+            _ = tokio::time::sleep_until(deadline) => {
+                printer.info("  ECS did not answer before the timeout");
+                return Ok(ended(verdict, last, polls + 1, Ending::TimedOut));
+            }
+        };
         // ECS throttles Describe*/List* per account and region: a poll that still fails after
         // the SDK's retries does not end the watch. Only when several in a row fail (or the
         // timeout comes) is contact lost, which is not a verdict on the deployment.
-        let mut snapshot = match ecs::snapshot(&clients.ecs, &names.cluster, &names.service, since)
-            .await
-        {
+        let mut snapshot = match snapshot {
             Ok(snapshot) => {
                 failed_polls = 0;
                 snapshot
@@ -86,62 +120,46 @@ pub async fn watch(
                 tokio::select! {
                     _ = tokio::time::sleep(pause) => {}
                     _ = interrupt.recv() => {
-                        return Err(err.context("interrupted while ECS did not answer"));
+                        return Ok(ended(verdict, last, polls + 1, Ending::Interrupted));
                     }
                 }
                 continue;
             }
         };
-        if let Some(arn) = follow.as_deref() {
-            match ecs::service_deployment(&clients.ecs, arn).await {
-                Ok(view) => snapshot.service_deployment = Some(view),
-                Err(ecs::ServiceDeploymentUnread::Unavailable(why)) => {
-                    printer.info(&format!(
-                        "  the service-deployment API did not describe this deployment ({why}); judging from DescribeServices"
-                    ));
-                    if let WaitUntil::Stage(_) = until {
-                        printer.info(
-                            "  without it no stage can be seen: waiting until the deployment is done, which is past every stage",
-                        );
-                    }
-                    follow = None;
+        match deployment {
+            Some(Ok(view)) => snapshot.service_deployment = Some(view),
+            Some(Err(ecs::ServiceDeploymentUnread::Unavailable(why))) => {
+                printer.info(&format!(
+                    "  the service-deployment API did not describe this deployment ({why}); judging from DescribeServices"
+                ));
+                if let WaitUntil::Stage(_) = until {
+                    printer.info(
+                        "  without it no stage can be seen: waiting until the deployment is done, which is past every stage",
+                    );
                 }
-                Err(ecs::ServiceDeploymentUnread::Transient(why)) => {
-                    tracing::debug!("DescribeServiceDeployments failed this poll: {why}");
-                }
+                follow = None;
             }
+            Some(Err(ecs::ServiceDeploymentUnread::Transient(why))) => {
+                tracing::debug!("DescribeServiceDeployments failed this poll: {why}");
+            }
+            None => {}
         }
         for line in rollout::changes(last.as_ref(), &snapshot, target) {
             printer.info(&format!("  {line}"));
         }
         let judged = rollout::evaluate(&snapshot, target, rules);
         let ecs_succeeded = matches!(judged, Verdict::Succeeded { .. });
-        let verdict = rollout::until_reached(judged, &snapshot, target, until);
+        verdict = rollout::until_reached(judged, &snapshot, target, until);
         if !said_draining && !verdict.is_final() && ecs_succeeded {
             said_draining = true;
             printer.info("  ECS declared the deployment successful; waiting for the old tasks to be gone (--wait-until stable)");
         }
         last = Some(snapshot);
-        let seconds = started.elapsed().as_secs_f64();
         if verdict.is_final() {
-            return Ok(WatchEnd {
-                verdict,
-                last,
-                seconds,
-                polls: polls + 1,
-                timed_out: false,
-                interrupted: false,
-            });
+            return Ok(ended(verdict, last, polls + 1, Ending::Final));
         }
         if started.elapsed() >= timeout {
-            return Ok(WatchEnd {
-                verdict,
-                last,
-                seconds,
-                polls: polls + 1,
-                timed_out: true,
-                interrupted: false,
-            });
+            return Ok(ended(verdict, last, polls + 1, Ending::TimedOut));
         }
         polls += 1;
         let pause = if polls < 30 {
@@ -152,8 +170,15 @@ pub async fn watch(
         tokio::select! {
             _ = tokio::time::sleep(pause) => {}
             _ = interrupt.recv() => {
-                return Ok(WatchEnd { verdict, last, seconds, polls: polls + 1, timed_out: false, interrupted: true });
+                return Ok(ended(verdict, last, polls + 1, Ending::Interrupted));
             }
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    Final,
+    TimedOut,
+    Interrupted,
 }

@@ -32,6 +32,10 @@ pub struct RetryPolicy {
     pub attempts: u32,
     pub base_delay: Duration,
     pub max_delay: Duration,
+    /// How long one attempt of a request without a streaming body may take, its answer read
+    /// included (a stalled connection never answers). Uploads are bounded by the client's
+    /// read timeout instead: a large blob takes long, a silent connection does not.
+    pub attempt_timeout: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -40,9 +44,16 @@ impl Default for RetryPolicy {
             attempts: 5,
             base_delay: Duration::from_millis(250),
             max_delay: Duration::from_secs(8),
+            attempt_timeout: Duration::from_secs(30),
         }
     }
 }
+
+/// The most of an error answer's body that is read (for its message): a registry that
+/// answers 500 with gigabytes is not read to the end.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+/// The most of a token server's answer that is read.
+const MAX_TOKEN_BODY: usize = 1024 * 1024;
 
 impl RetryPolicy {
     /// The pause before retry number `attempt` (1-based): random in [0, min(max, base*2^n)].
@@ -191,9 +202,26 @@ impl Repository {
             .get(header::LOCATION)
             .and_then(|v| v.to_str().ok())
             .ok_or_else(|| self.protocol_error(what, "no Location header in the answer"))?;
-        self.base
+        let url = self
+            .base
             .join(value)
-            .map_err(|e| self.protocol_error(what, &format!("bad Location `{value}`: {e}")))
+            .map_err(|e| self.protocol_error(what, &format!("bad Location `{value}`: {e}")))?;
+        // Uploads go on where the registry says; never in plain text to another host.
+        if !self.same_origin(&url) && crate::aws::check_transport(url.as_str(), false).is_err() {
+            return Err(self.protocol_error(
+                what,
+                &format!(
+                    "the registry sent the upload to `{}`, plain HTTP on another host; refused",
+                    crate::redact::printable(url.as_str(), 200)
+                ),
+            ));
+        }
+        Ok(url)
+    }
+
+    /// The registry's own scheme, host and port: the only place its credentials go.
+    fn same_origin(&self, url: &Url) -> bool {
+        url.origin() == self.base.origin()
     }
 
     fn protocol_error(&self, what: &str, detail: &str) -> RegistryError {
@@ -265,6 +293,24 @@ impl Repository {
         service: Option<&str>,
     ) -> Result<HeaderValue, RegistryError> {
         let mut url = Url::parse(realm).map_err(|e| self.protocol_error("auth", &e.to_string()))?;
+        if credentials.is_some() && !self.same_origin(&url) {
+            return Err(RegistryError::Unauthorized {
+                registry: self.registry_label(),
+                detail: format!(
+                    "the registry asks for a token from `{}`, another host; shipit sends the registry's credentials only to the registry itself",
+                    crate::redact::printable(realm, 200)
+                ),
+            });
+        }
+        crate::aws::check_transport(url.as_str(), false).map_err(|_| {
+            self.protocol_error(
+                "auth",
+                &format!(
+                    "the token server `{}` is plain HTTP on a host that is not loopback; refused",
+                    crate::redact::printable(realm, 200)
+                ),
+            )
+        })?;
         {
             let mut query = url.query_pairs_mut();
             if let Some(service) = service {
@@ -275,7 +321,7 @@ impl Repository {
                 &format!("repository:{}:{}", self.name, self.token_actions),
             );
         }
-        let mut request = self.http.get(url);
+        let mut request = self.http.get(url).timeout(self.retry.attempt_timeout);
         if let Some(credentials) = credentials {
             request = request.header(header::AUTHORIZATION, credentials.basic_header());
         }
@@ -294,12 +340,15 @@ impl Repository {
                 },
             });
         }
-        let text = check(self, response, "the token request")
-            .await?
-            .text()
+        let answer = check(self, response, "the token request").await?;
+        let text = read_bounded(answer, MAX_TOKEN_BODY)
             .await
-            .map_err(|e| self.network_error("the token request", &e))?;
-        let body: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|detail| RegistryError::Network {
+                registry: self.registry_label(),
+                what: "the token request".into(),
+                detail,
+            })?;
+        let body: serde_json::Value = serde_json::from_slice(&text)
             .map_err(|e| self.protocol_error("the token request", &e.to_string()))?;
         let token = body["token"]
             .as_str()
@@ -325,11 +374,18 @@ impl Repository {
         body: Option<reqwest::Body>,
         what: &str,
     ) -> Result<Response, RegistryError> {
-        if let Some(auth) = self.authorization.read().await.clone() {
+        // Credentials go to the registry itself only, never to a host a Location names.
+        if self.same_origin(&url)
+            && let Some(auth) = self.authorization.read().await.clone()
+        {
             headers.insert(header::AUTHORIZATION, auth);
         }
         crate::calls::record_registry(method.as_str(), &url);
+        let streaming = body.as_ref().is_some_and(|b| b.as_bytes().is_none());
         let mut request = self.http.request(method, url).headers(headers);
+        if !streaming {
+            request = request.timeout(self.retry.attempt_timeout);
+        }
         if let Some(body) = body {
             request = request.body(body);
         }
@@ -455,6 +511,32 @@ impl Repository {
     }
 }
 
+/// How long the rest of an answer's body may take to arrive once its headers came.
+const BODY_DEADLINE: Duration = Duration::from_secs(10);
+
+/// Reads at most `max` bytes of an answer's body, for at most `BODY_DEADLINE`. A body that
+/// is larger is an error; one still trickling at the deadline is an error too.
+async fn read_bounded(mut response: Response, max: usize) -> Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    let read = async {
+        while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
+            if bytes.len() + chunk.len() > max {
+                return Err(format!("the answer is larger than {max} bytes"));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(())
+    };
+    match tokio::time::timeout(BODY_DEADLINE, read).await {
+        Ok(Ok(())) => Ok(bytes),
+        Ok(Err(err)) => Err(err),
+        Err(_) => Err(format!(
+            "the answer did not arrive within {}s",
+            BODY_DEADLINE.as_secs()
+        )),
+    }
+}
+
 pub(crate) fn retryable_status(status: StatusCode) -> bool {
     status.is_server_error()
         || status == StatusCode::TOO_MANY_REQUESTS
@@ -475,7 +557,12 @@ async fn check(
 
 async fn status_error(repo: &Repository, response: Response, what: &str) -> RegistryError {
     let status = response.status();
-    let text = response.text().await.unwrap_or_default();
+    // What the registry says about its error, bounded in size and time: a huge or trickled
+    // body gives no detail rather than a hang or all memory.
+    let bytes = read_bounded(response, MAX_ERROR_BODY)
+        .await
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&bytes);
     let detail = registry_message(&text).unwrap_or_else(|| {
         let trimmed: String = text.chars().take(300).collect();
         if trimmed.is_empty() {
@@ -484,6 +571,8 @@ async fn status_error(repo: &Repository, response: Response, what: &str) -> Regi
             trimmed
         }
     });
+    // Remote text: no escape sequences reach the terminal.
+    let detail = crate::redact::printable(&detail, 1000);
     if status == StatusCode::UNAUTHORIZED {
         return RegistryError::Unauthorized {
             registry: repo.registry_label(),
