@@ -89,6 +89,19 @@ impl AwsArgs {
         Ok(Some(text.trim_end_matches('/').to_string()))
     }
 
+    /// `--region`, refused unless it is a region name (`*` would print wildcard ARNs).
+    pub fn checked_region(&self) -> Result<Option<&str>, BadInput> {
+        match &self.region {
+            Some(region) if !crate::config::validate::is_region(region) => {
+                Err(BadInput::new(format!(
+                    "--region `{}` is not an AWS region name; write one such as eu-west-1",
+                    crate::redact::printable(region, 100)
+                )))
+            }
+            region => Ok(region.as_deref()),
+        }
+    }
+
     /// Builds the SDK configuration: flag region > config region > the SDK's own chain.
     pub async fn load(&self, config_region: Option<&str>) -> Result<Aws, BadInput> {
         let endpoint = self.endpoint()?;
@@ -119,6 +132,7 @@ impl AwsArgs {
                     .build(),
             )
             .retry_config(RetryConfig::standard().with_max_attempts(max_attempts));
+        self.checked_region()?;
         let (region, mut region_source) = match (&self.region, config_region) {
             (Some(r), _) => (Some(r.clone()), Some(RegionSource::Flag)),
             (None, Some(r)) => (Some(r.to_string()), Some(RegionSource::Config)),
@@ -226,6 +240,16 @@ mod tests {
         );
         assert!(with_endpoint("http://10.0.0.5:4566", true).is_ok());
         assert!(with_endpoint("ftp://127.0.0.1", false).is_err());
+        let region = |r: &str| {
+            AwsArgs {
+                region: Some(r.to_string()),
+                ..AwsArgs::default()
+            }
+            .checked_region()
+            .is_ok()
+        };
+        assert!(region("eu-west-1") && region("us-gov-west-1"));
+        assert!(!region("*") && !region("eu-west-1; rm") && !region(""));
         assert!(with_endpoint("not a url", false).is_err());
     }
 }

@@ -90,6 +90,10 @@ pub async fn apply_repository(
     let name = &plan.name;
     let wanted = &plan.wanted;
     let (mut uri, mut arn) = (plan.uri.clone(), plan.arn.clone());
+    // Settings that a create sets; re-applied where a create lost a race to another deploy
+    // (two services of one repository deployed at once for the first time).
+    let mut fix_mutability = plan.has(Operation::PutImageTagMutability);
+    let mut fix_scanning = plan.has(Operation::PutImageScanningConfiguration);
     if plan.has(Operation::CreateRepository) {
         let mut encryption =
             EncryptionConfiguration::builder().encryption_type(match wanted.encryption {
@@ -110,17 +114,37 @@ pub async fn apply_repository(
             )
             .encryption_configuration(encryption.build().context("encryption settings")?)
             .send()
-            .await
-            .map_err(|e| {
-                anyhow::anyhow!("ECR CreateRepository `{name}` failed: {}", error_chain(&e))
-            })?;
-        let repo = created
-            .repository()
-            .context("CreateRepository answered without the repository")?;
-        uri = repo.repository_uri().unwrap_or_default().to_string();
-        arn = repo.repository_arn().unwrap_or_default().to_string();
+            .await;
+        match created {
+            Ok(created) => {
+                let repo = created
+                    .repository()
+                    .context("CreateRepository answered without the repository")?;
+                uri = repo.repository_uri().unwrap_or_default().to_string();
+                arn = repo.repository_arn().unwrap_or_default().to_string();
+            }
+            // Another run created it between our read and our create: the repository exists,
+            // which is what was wanted. Its settings are read and brought to the config's.
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_repository_already_exists_exception()) =>
+            {
+                let state = read_repository(client, name)
+                    .await?
+                    .with_context(|| format!("ECR said `{name}` exists, then that it does not"))?;
+                uri = state.uri;
+                arn = state.arn;
+                fix_mutability = state.tag_mutability != mutability(wanted.tag_mutability).as_str();
+                fix_scanning = state.scan_on_push != wanted.scan_on_push;
+            }
+            Err(err) => bail!(
+                "ECR CreateRepository `{name}` failed: {}",
+                error_chain(&err)
+            ),
+        }
     }
-    if plan.has(Operation::PutImageTagMutability) {
+    if fix_mutability {
         client
             .put_image_tag_mutability()
             .repository_name(name)
@@ -131,7 +155,7 @@ pub async fn apply_repository(
                 anyhow::anyhow!("ECR PutImageTagMutability failed: {}", error_chain(&e))
             })?;
     }
-    if plan.has(Operation::PutImageScanningConfiguration) {
+    if fix_scanning {
         client
             .put_image_scanning_configuration()
             .repository_name(name)

@@ -66,6 +66,43 @@ impl OneOffEnd {
     }
 }
 
+/// The tag every one-off task carries (value: the task family), so that the policy
+/// `shipit iam-policy` prints lets shipit stop its own tasks and no other.
+pub const ONE_OFF_TAG: &str = "shipit:one-off";
+
+/// ECS API reference, RunTask `overrides`: "A total of 8192 characters are allowed for
+/// overrides. This limit includes the JSON formatting characters of the override structure."
+pub const MAX_OVERRIDES_CHARS: usize = 8192;
+
+/// The size of the overrides shipit sends for `command` in `container`, counted as ECS
+/// counts it: the JSON of the override structure.
+pub fn overrides_chars(container: &str, command: &[String]) -> usize {
+    serde_json::json!({ "containerOverrides": [{ "name": container, "command": command }] })
+        .to_string()
+        .chars()
+        .count()
+}
+
+/// `arn:...:task-definition/FAMILY:REVISION` or `FAMILY:REVISION` -> FAMILY.
+fn family_of(task_definition: &str) -> &str {
+    let name = task_definition
+        .rsplit('/')
+        .next()
+        .unwrap_or(task_definition);
+    name.split(':').next().unwrap_or(name)
+}
+
+/// Refuses a command whose overrides ECS would refuse, before anything starts.
+pub fn check_overrides(container: &str, command: &[String]) -> Result<(), crate::exit::BadInput> {
+    let size = overrides_chars(container, command);
+    if size > MAX_OVERRIDES_CHARS {
+        return Err(crate::exit::BadInput::new(format!(
+            "the command makes RunTask overrides of {size} characters, and ECS takes at most {MAX_OVERRIDES_CHARS}: put the long part in a script in the image, and run the script"
+        )));
+    }
+    Ok(())
+}
+
 /// Starts the task, calls `on_line` with each line of its output as it arrives, and returns
 /// when it stopped (and its late lines are in), when the timeout passed (the task is stopped),
 /// or on Ctrl-C (the task is stopped). `on_start` is told the task id once it runs.
@@ -75,6 +112,7 @@ pub async fn run(
     on_start: &mut dyn FnMut(&str),
     on_line: &mut dyn FnMut(&str) -> std::io::Result<()>,
 ) -> anyhow::Result<OneOffEnd> {
+    check_overrides(job.container, job.command)?;
     let started = Instant::now();
     let out = clients
         .ecs
@@ -84,6 +122,12 @@ pub async fn run(
         .launch_type(aws_sdk_ecs::types::LaunchType::Fargate)
         .network_configuration(job.network.clone())
         .started_by(job.started_by)
+        .tags(
+            aws_sdk_ecs::types::Tag::builder()
+                .key(ONE_OFF_TAG)
+                .value(family_of(job.task_definition))
+                .build(),
+        )
         .overrides(
             aws_sdk_ecs::types::TaskOverride::builder()
                 .container_overrides(

@@ -241,6 +241,33 @@ fn every_request_shipit_makes_is_valid_and_allowed_by_the_policy_it_prints() {
         "{}",
         invalid.dump()
     );
+    // ...and requests of the right shape that break AWS's documented rules.
+    let long_command = "x".repeat(9000);
+    let rules = dir.path().join("rules.jsonl");
+    std::fs::write(
+        &rules,
+        [
+            serde_json::json!({"service":"ECS","operation":"UpdateService","input":{"cluster":"c","service":"s","deploymentConfiguration":{"strategy":"CANARY","deploymentCircuitBreaker":{"enable":true,"rollback":true}}}}),
+            serde_json::json!({"service":"ECS","operation":"RunTask","input":{"taskDefinition":"t:1","overrides":{"containerOverrides":[{"name":"app","command":["sh","-c",long_command]}]}}}),
+            serde_json::json!({"service":"ECS","operation":"RegisterTaskDefinition","input":{"family":"t","containerDefinitions":[{"name":"app","image":"i","memory":256,"memoryReservation":256}]}}),
+        ]
+        .map(|r| r.to_string())
+        .join("\n"),
+    )
+    .unwrap();
+    let broken = common::check_aws_calls(&rules, None);
+    assert_eq!(broken.code, Some(1), "{}", broken.dump());
+    for wanted in [
+        "deploymentCircuitBreaker sent with strategy CANARY",
+        "RunTask overrides of 9",
+        "memory 256 is not greater than memoryReservation 256",
+    ] {
+        assert!(
+            broken.stdout.contains(wanted),
+            "{wanted}: {}",
+            broken.dump()
+        );
+    }
 }
 
 /// The load balancer and deployment sections of one strategy (the stack's account).

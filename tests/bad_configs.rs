@@ -71,6 +71,9 @@ const CASES: &[(&str, usize, &str)] = &[
     ("autoscaling-range.yaml", 14, "autoscaling-range"),
     ("depends-on-health.yaml", 16, "depends-on"),
     ("sidecar-image.yaml", 18, "image-reference"),
+    ("hook-overrides-too-long.yaml", 16, "hook-too-long"),
+    ("container-memory-equal.yaml", 20, "container-memory"),
+    ("alias-bytes.yaml", 4, "too-large"),
 ];
 
 #[test]

@@ -85,6 +85,16 @@ fn a_health_check_program_missing_from_the_image_is_refused_before_anything_is_p
     )
     .unwrap();
 
+    // plan and deploy --dry-run answer as deploy does: exit 2, not "changes pending".
+    for dry in [vec!["plan"], vec!["deploy", "--dry-run"]] {
+        let out = run(shipit_on_stack(dir.path()).args(&dry));
+        assert_eq!(out.code, Some(2), "{dry:?}: {}", out.dump());
+        assert!(
+            out.stderr.contains("error[health-check-program]"),
+            "{dry:?}: {}",
+            out.dump()
+        );
+    }
     let out = run(shipit_on_stack(dir.path()).arg("deploy"));
     assert_eq!(out.code, Some(2), "{}", out.dump());
     // The file, the line of the health check's command, the program, the fix with what the

@@ -178,6 +178,96 @@ fn an_oci_layout_is_pushed_as_is_and_a_re_push_uploads_nothing() {
 }
 
 #[test]
+fn two_first_pushes_to_one_new_repository_at_once_both_succeed() {
+    if !require_stack() {
+        return;
+    }
+    // Two services of one repository, deployed together for the first time: each reads "no
+    // repository" and creates it; the create that loses the race is success, not an error.
+    let dir = tempfile::tempdir().unwrap();
+    oci_layout(&dir.path().join("a"), &[noise(16 * 1024, 5)], "v1", "a");
+    oci_layout(&dir.path().join("b"), &[noise(16 * 1024, 6)], "v1", "b");
+    for round in 0..3 {
+        let name = unique_name("race");
+        let children: Vec<_> = ["a", "b"]
+            .iter()
+            .map(|which| {
+                let work = dir.path().join(format!("{which}-{round}"));
+                std::fs::create_dir_all(&work).unwrap();
+                std::fs::write(
+                    work.join("deploy.yaml"),
+                    push_config(
+                        &name,
+                        &format!("oci:../{which}"),
+                        &format!("{which}-{round}"),
+                    ),
+                )
+                .unwrap();
+                let cache = dir.path().join(format!("cache-{which}-{round}"));
+                shipit_on_stack(&work)
+                    .env("SHIPIT_CACHE_DIR", &cache)
+                    .arg("push")
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "round {round}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
+
+#[test]
+fn a_layer_whose_bytes_do_not_match_its_digest_is_refused_before_the_repository_is_made() {
+    if !require_stack() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let name = unique_name("corrupt");
+    oci_layout(
+        &dir.path().join("layout"),
+        &[noise(32 * 1024, 9)],
+        "v1",
+        "c",
+    );
+    // Flip one byte of the layer blob (the largest file), keeping its size.
+    let blobs = dir.path().join("layout/blobs/sha256");
+    let layer = std::fs::read_dir(&blobs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .max_by_key(|p| std::fs::metadata(p).unwrap().len())
+        .unwrap();
+    let mut bytes = std::fs::read(&layer).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&layer, bytes).unwrap();
+    std::fs::write(
+        dir.path().join("deploy.yaml"),
+        push_config(&name, "oci:layout", "v1"),
+    )
+    .unwrap();
+    let (out, _) = push(dir.path(), cache.path(), &[]);
+    assert_eq!(out.code, Some(2), "{}", out.dump());
+    assert!(
+        out.stderr.contains("does not match its digest"),
+        "{}",
+        out.dump()
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let ecr = ecr_client(&rt);
+    let found = rt.block_on(ecr.describe_repositories().repository_names(&name).send());
+    assert!(found.is_err(), "nothing was created: {found:?}");
+}
+
+#[test]
 fn another_image_under_an_immutable_tag_is_refused_naming_both_digests() {
     if !require_stack() {
         return;

@@ -78,10 +78,24 @@ pub fn policy(config: &DeployConfig, names: &Names, region: &str, doctor: bool) 
             "Resource": arn("ecr", &format!("repository/{}", names.repository))
         }),
         json!({
-            "Sid": "EcsActionsWithoutResourceLevelPermissions",
+            // DescribeTaskDefinition has no resource-level permissions.
+            "Sid": "EcsTaskDefinitionReads",
             "Effect": "Allow",
-            "Action": ["ecs:CreateCluster", "ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition"],
+            "Action": ["ecs:DescribeTaskDefinition"],
             "Resource": "*"
+        }),
+        json!({
+            "Sid": "EcsClusterCreate",
+            "Effect": "Allow",
+            "Action": ["ecs:CreateCluster"],
+            "Resource": cluster
+        }),
+        json!({
+            // Any revision of this family: the next one's number is not known before.
+            "Sid": "EcsTaskDefinitionRegister",
+            "Effect": "Allow",
+            "Action": ["ecs:RegisterTaskDefinition"],
+            "Resource": arn("ecs", &format!("task-definition/{}:*", names.family))
         }),
         json!({
             "Sid": "EcsCluster",
@@ -128,11 +142,23 @@ pub fn policy(config: &DeployConfig, names: &Names, region: &str, doctor: bool) 
             "Condition": { "ArnEquals": { "ecs:cluster": cluster } }
         }),
         json!({
-            "Sid": "EcsStopTasks",
+            // One-off tasks carry one_off::ONE_OFF_TAG (tag-on-create needs TagResource)...
+            "Sid": "EcsOneOffTaskTags",
+            "Effect": "Allow",
+            "Action": ["ecs:TagResource"],
+            "Resource": arn("ecs", &format!("task/{}/*", names.cluster)),
+            "Condition": { "StringEquals": { "ecs:CreateAction": "RunTask" } }
+        }),
+        json!({
+            // ...so that shipit stops its own one-off tasks and no other task of the cluster.
+            "Sid": "EcsStopOneOffTasks",
             "Effect": "Allow",
             "Action": ["ecs:StopTask"],
             "Resource": arn("ecs", &format!("task/{}/*", names.cluster)),
-            "Condition": { "ArnEquals": { "ecs:cluster": cluster } }
+            "Condition": {
+                "ArnEquals": { "ecs:cluster": cluster },
+                "StringEquals": { format!("ecs:ResourceTag/{}", crate::one_off::ONE_OFF_TAG): names.family }
+            }
         }),
         json!({
             "Sid": "EcsTasks",
@@ -246,6 +272,25 @@ pub fn policy(config: &DeployConfig, names: &Names, region: &str, doctor: bool) 
         } }
     }));
     if config.service.autoscaling.is_some() {
+        // Application Auto Scaling makes and deletes a target-tracking policy's CloudWatch
+        // alarms with the caller's permissions (Application Auto Scaling user guide,
+        // "Permissions for Amazon ECS"). Its alarms are named after the resource:
+        // TargetTracking-service/CLUSTER/SERVICE-AlarmHigh-..., -AlarmLow-...
+        statements.push(json!({
+            "Sid": "AutoScalingAlarmReads",
+            "Effect": "Allow",
+            "Action": ["cloudwatch:DescribeAlarms"],
+            "Resource": "*"
+        }));
+        statements.push(json!({
+            "Sid": "AutoScalingAlarms",
+            "Effect": "Allow",
+            "Action": ["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"],
+            "Resource": arn(
+                "cloudwatch",
+                &format!("alarm:TargetTracking-service/{}/{}-*", names.cluster, names.service)
+            )
+        }));
         // The first RegisterScalableTarget in an account creates Application Auto Scaling's
         // service-linked role for ECS.
         statements.push(json!({
@@ -295,8 +340,8 @@ pub fn run(
     let loaded = super::load_config(global, printer)?;
     let region = global
         .aws
-        .region
-        .clone()
+        .checked_region()?
+        .map(str::to_string)
         .or_else(|| loaded.config.region.clone())
         .or_else(|| std::env::var("AWS_REGION").ok())
         .unwrap_or_else(|| "*".to_string());

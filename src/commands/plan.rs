@@ -40,8 +40,9 @@ pub async fn run(
         aws: &aws,
         clients: &clients,
     };
-    // The same image checks as deploy, as warnings: plan shows, it does not refuse.
-    let prepared = prepare_image(&loaded, &inputs, args, Preflight::Warn, printer).await?;
+    // The same image checks as deploy, refused as deploy refuses them: plan and --dry-run say
+    // what deploy would do, and deploy would stop here with exit 2 (--no-preflight skips it).
+    let prepared = prepare_image(&loaded, &inputs, args, Preflight::Enforce, printer).await?;
     let planned = pipeline::plan(&stack, &inputs, &prepared, pipeline::Scope::Deploy, None).await?;
     let plan = &planned.plan;
     let pending = !plan.is_empty();

@@ -77,6 +77,7 @@ pub async fn run(
         ))
         .into());
     }
+    crate::one_off::check_overrides(&container, &args.command)?;
     let aws = global.aws.load(loaded.config.region.as_deref()).await?;
     let clients = Clients::new(&aws.sdk);
     let started = Instant::now();

@@ -45,6 +45,11 @@ macro_rules! regex {
 }
 
 regex!(REGION, r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$");
+
+/// An AWS region name (`eu-west-1`, `us-gov-west-1`), as the config and `--region` take it.
+pub fn is_region(text: &str) -> bool {
+    REGION.is_match(text)
+}
 regex!(
     ECR_NAME,
     r"^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$"
@@ -1005,14 +1010,18 @@ fn check_containers(c: &mut Checker, config: &DeployConfig, names: &Names) {
                 Some(_) => {}
             }
         }
+        // ECS API reference, ContainerDefinition: "If you specify both, memory must be
+        // greater than memoryReservation."
         if let (Some(limit), Some(reserved)) = (k.memory, k.memory_reservation)
-            && reserved > limit
+            && reserved >= limit
         {
             c.error(
                 "container-memory",
                 &at("memory_reservation"),
-                format!("{reserved} MiB reserved is more than the {limit} MiB limit"),
-                "keep `memory_reservation` at most `memory`",
+                format!(
+                    "{reserved} MiB reserved is not below the {limit} MiB limit; ECS needs the limit greater than the reservation"
+                ),
+                "keep `memory_reservation` below `memory`, or leave one of them out",
             );
         }
         check_container_parts(
@@ -1204,6 +1213,19 @@ fn check_hooks(c: &mut Checker, config: &DeployConfig, names: &Names) {
                     "remove `container` (the app's, `{}`), or name one of those",
                     names.container
                 ),
+            );
+        }
+        let container = hook.container.as_deref().unwrap_or(&names.container);
+        let size = crate::one_off::overrides_chars(container, &hook.run);
+        if size > crate::one_off::MAX_OVERRIDES_CHARS {
+            c.error(
+                "hook-too-long",
+                &at("run"),
+                format!(
+                    "the command makes RunTask overrides of {size} characters; ECS takes at most {}",
+                    crate::one_off::MAX_OVERRIDES_CHARS
+                ),
+                "put the long part in a script in the image, and run the script",
             );
         }
         if let Some(timeout) = &hook.timeout {

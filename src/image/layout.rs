@@ -153,7 +153,12 @@ pub async fn read_store_compressing(
         .iter()
         .all(|l| is_compressed_layer(&l.media_type))
     {
-        return read_store(store, reference, &options.architecture);
+        let image = read_store(store, reference, &options.architecture)?;
+        let as_is: Vec<&Blob> = std::iter::once(&image.config)
+            .chain(&image.layers)
+            .collect();
+        verify_blobs(&as_is, &options.cache_dir, &store.name()).await?;
+        return Ok(image);
     }
     let config_bytes = store.blob_bytes(&manifest.config)?;
     let diff_ids = diff_ids(&config_bytes, &store.name())?;
@@ -175,12 +180,108 @@ pub async fn read_store_compressing(
             descriptor: is_compressed_layer(&descriptor.media_type).then(|| descriptor.clone()),
         });
     }
+    // Layers already compressed are pushed as they are: their bytes must match their digest.
+    let as_is: Vec<Blob> = sources
+        .iter()
+        .filter_map(|s| {
+            s.descriptor.clone().map(|descriptor| Blob {
+                descriptor,
+                file: s.file.clone(),
+            })
+        })
+        .collect();
+    verify_blobs(
+        &as_is.iter().collect::<Vec<_>>(),
+        &options.cache_dir,
+        &store.name(),
+    )
+    .await?;
     let (layers, compressed) = compress::prepare_layers(sources, options).await?;
     let config = Blob {
         descriptor: manifest.config.clone(),
         file: store.blob(&manifest.config)?,
     };
     Ok(compress::build_image(config, layers, compressed))
+}
+
+/// Checks that blobs pushed as they are hold what their digests say, before anything is
+/// written anywhere: a corrupt layer is bad input (exit 2), not a push that fails after the
+/// repository was made. A blob checked once is remembered in the cache by its file's identity
+/// (device, inode, size, modification time, range), so a re-push reads nothing again.
+async fn verify_blobs(blobs: &[&Blob], cache_dir: &Path, source: &str) -> Result<(), ImageError> {
+    let work: Vec<(Blob, PathBuf, String)> = blobs
+        .iter()
+        .filter_map(|blob| {
+            let marker = cache_dir
+                .join("verified")
+                .join(blob.descriptor.digest.hex());
+            let identity = file_identity(&blob.file)?;
+            let known = std::fs::read_to_string(&marker).is_ok_and(|k| k == identity);
+            (!known).then(|| ((*blob).clone(), marker, identity))
+        })
+        .collect();
+    if work.is_empty() {
+        return Ok(());
+    }
+    let source = source.to_string();
+    tokio::task::spawn_blocking(move || {
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads.min(work.len()))
+                .map(|_| {
+                    scope.spawn(|| -> Result<(), ImageError> {
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some((blob, marker, identity)) = work.get(i) else {
+                                return Ok(());
+                            };
+                            let reader = blob
+                                .file
+                                .open_blocking()
+                                .map_err(|e| ImageError::invalid(&source, e.to_string()))?;
+                            let (digest, _) = Digest::of_reader(reader)
+                                .map_err(|e| ImageError::invalid(&source, e.to_string()))?;
+                            if digest != blob.descriptor.digest {
+                                return Err(ImageError::invalid(
+                                    &source,
+                                    format!(
+                                        "blob {} does not match its digest (its bytes hash to {digest}): the image is corrupt; build or export it again",
+                                        blob.descriptor.digest
+                                    ),
+                                ));
+                            }
+                            // A cache that cannot be written only means checking again next time.
+                            let _ = crate::cache::write_atomically(marker, identity.as_bytes());
+                        }
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .try_for_each(|w| w.join().expect("a digest worker panicked"))
+        })
+    })
+    .await
+    .expect("the digest check panicked")
+}
+
+/// What identifies a blob's bytes on disk without reading them; None where the file system
+/// does not say (then the blob is checked every time).
+fn file_identity(file: &BlobFile) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(&file.path).ok()?;
+    Some(format!(
+        "{} {} {} {}.{} {} {} {}",
+        meta.dev(),
+        meta.ino(),
+        meta.len(),
+        meta.mtime(),
+        meta.mtime_nsec(),
+        file.offset,
+        file.len,
+        file.path.display()
+    ))
 }
 
 /// The `rootfs.diff_ids` of an image config.

@@ -88,12 +88,22 @@ pub async fn watch(
             };
             (snapshot, deployment)
         };
+        // `--timeout 0` (and --no-wait) is one look: that first read is bounded by the calls'
+        // own deadlines, not cut at once.
+        let one_look = timeout.is_zero() && last.is_none();
+        let past_deadline = async {
+            if one_look {
+                std::future::pending::<()>().await
+            } else {
+                tokio::time::sleep_until(deadline).await
+            }
+        };
         let (snapshot, deployment) = tokio::select! {
             read = read => read,
             _ = interrupt.recv() => {
                 return Ok(ended(verdict, last, polls + 1, Ending::Interrupted));
             }
-            _ = tokio::time::sleep_until(deadline) => {
+            _ = past_deadline => {
                 printer.info("  ECS did not answer before the timeout");
                 return Ok(ended(verdict, last, polls + 1, Ending::TimedOut));
             }

@@ -124,6 +124,14 @@ fn percent_text(tenths: i32) -> String {
 }
 
 impl DeploymentSettings {
+    /// The circuit breaker is documented for rolling and blue/green deployments only (ECS
+    /// developer guide, "How the Amazon ECS deployment circuit breaker detects failures"):
+    /// linear and canary deployments are judged by their alarms and bake times, and shipit
+    /// sends them no breaker.
+    pub fn takes_circuit_breaker(&self) -> bool {
+        matches!(self.strategy.as_str(), "ROLLING" | "BLUE_GREEN")
+    }
+
     fn render(config: &crate::config::model::DeploymentConfig) -> DeploymentSettings {
         use crate::config::model::{Minutes, Strategy};
         let minutes = |value: Option<&Minutes>, default: i32| {
@@ -424,9 +432,13 @@ impl ServiceSettings {
             Field::new("assign_public_ip", self.assign_public_ip, NETWORK),
             Field::new("min_healthy_percent", self.min_healthy_percent, DEPLOYMENT),
             Field::new("max_percent", self.max_percent, DEPLOYMENT),
-            Field::new("circuit_breaker.enable", self.circuit_breaker, DEPLOYMENT),
-            Field::new("circuit_breaker.rollback", self.rollback, DEPLOYMENT),
         ]);
+        if self.deployment.takes_circuit_breaker() {
+            out.extend([
+                Field::new("circuit_breaker.enable", self.circuit_breaker, DEPLOYMENT),
+                Field::new("circuit_breaker.rollback", self.rollback, DEPLOYMENT),
+            ]);
+        }
         self.deployment.fields(&mut out);
         if self.health_check_grace_period > 0 {
             out.push(Field::new(
@@ -524,12 +536,12 @@ impl ServiceSettings {
         DeploymentConfiguration::builder()
             .minimum_healthy_percent(self.min_healthy_percent)
             .maximum_percent(self.max_percent)
-            .deployment_circuit_breaker(
+            .set_deployment_circuit_breaker(d.takes_circuit_breaker().then(|| {
                 DeploymentCircuitBreaker::builder()
                     .enable(self.circuit_breaker)
                     .rollback(self.rollback)
-                    .build(),
-            )
+                    .build()
+            }))
             .strategy(DeploymentStrategy::from(d.strategy.as_str()))
             .set_bake_time_in_minutes(d.bake_time_minutes)
             .set_canary_configuration(d.canary.map(|(percent, minutes)| {

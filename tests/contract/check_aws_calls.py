@@ -83,6 +83,33 @@ def extra_shape_checks(value, shape, name, problems):
             problems.append(f"{name}: {len(value)} entries, at most {maximum} allowed")
 
 
+def business_rules(model_name, operation, params):
+    """AWS's documented rules beyond the request shapes; each names its source."""
+    problems = []
+    if model_name != "ecs":
+        return problems
+    if operation in ("CreateService", "UpdateService"):
+        deployment = params.get("deploymentConfiguration") or {}
+        strategy = deployment.get("strategy", "ROLLING")
+        # Developer guide, deployment-circuit-breaker: rolling and blue/green only.
+        if strategy in ("LINEAR", "CANARY") and "deploymentCircuitBreaker" in deployment:
+            problems.append(f"deploymentCircuitBreaker sent with strategy {strategy}")
+    if operation == "RunTask":
+        # API reference, RunTask overrides: at most 8,192 characters of JSON.
+        size = len(json.dumps(params.get("overrides") or {}, separators=(",", ":")))
+        if size > 8192:
+            problems.append(f"RunTask overrides of {size} characters (at most 8192)")
+    if operation == "RegisterTaskDefinition":
+        # API reference, ContainerDefinition: memory must be greater than memoryReservation.
+        for container in params.get("containerDefinitions") or []:
+            memory, reserved = container.get("memory"), container.get("memoryReservation")
+            if memory is not None and reserved is not None and memory <= reserved:
+                problems.append(
+                    f"container {container.get('name')}: memory {memory} is not greater than memoryReservation {reserved}"
+                )
+    return problems
+
+
 def check_models(records):
     session = botocore.session.get_session()
     models = {}
@@ -112,6 +139,9 @@ def check_models(records):
         if shape:
             extra_shape_checks(params, shape, "input", found)
         problems.extend(f"{model_name}:{operation}: {p}" for p in found)
+        problems.extend(
+            f"{model_name}:{operation}: {p}" for p in business_rules(model_name, operation, params)
+        )
         checked += 1
         operations.add(f"{model_name}:{operation}")
     return checked, operations, problems
@@ -187,6 +217,7 @@ def requirements(record, arn):
             if operation == "RegisterTaskDefinition":
                 family = params["family"]
                 # The revision is not known before the call: any revision of the family.
+                needs = [Requirement(action, arn("ecs", f"task-definition/{family}:1"), why=why)]
                 needs += tags_on_create(
                     arn("ecs", f"task-definition/{family}:1"), "RegisterTaskDefinition"
                 )
@@ -261,11 +292,19 @@ def requirements(record, arn):
                 for t in params["tasks"]
             ]
         if operation == "RunTask":
-            return [Requirement(action, params["taskDefinition"], {"ecs:cluster": cluster}, why)]
+            task_definition = params["taskDefinition"]
+            if not task_definition.startswith("arn:"):
+                task_definition = arn("ecs", f"task-definition/{task_definition}")
+            return [
+                Requirement(action, task_definition, {"ecs:cluster": cluster}, why)
+            ] + tags_on_create(arn("ecs", f"task/{cluster_name}/new"), "RunTask")
         if operation == "StopTask":
             task = params["task"]
             resource = task if task.startswith("arn:") else arn("ecs", f"task/{cluster_name}/{task}")
-            return [Requirement(action, resource, {"ecs:cluster": cluster}, why)]
+            # The task's own tags, as the RunTask that started it set them.
+            context = {"ecs:cluster": cluster}
+            context.update({f"ecs:ResourceTag/{k}": v for k, v in ONE_OFF_TASK_TAGS.items()})
+            return [Requirement(action, resource, context, why)]
         if operation == "DescribeServiceDeployments":
             return [Requirement(action, a, why=why) for a in params["serviceDeploymentArns"]]
         if operation == "ListServiceDeployments":
@@ -367,8 +406,16 @@ def check_against_authorization_tables(requirement, problems):
             f"{requirement.action}: {requirement.resource} fits none of its resource types {formats}"
         )
     for key in requirement.context:
-        if key not in keys:
+        if not key_listed(key, keys):
             problems.append(f"{requirement.action}: condition key {key} is not one AWS lists for it")
+
+
+def key_listed(key, listed):
+    """Whether a condition key is one AWS lists: exactly, or as a template (`ecs:ResourceTag/
+    shipit:one-off` is `ecs:ResourceTag/${TagKey}`)."""
+    return key in listed or any(
+        "${" in template and key.startswith(template.split("${", 1)[0]) for template in listed
+    )
 
 
 def wildcards(fmt):
@@ -436,16 +483,26 @@ def policy_condition_problems(policy):
             for e in entries:
                 listed.update(e["condition_keys"])
             for key in keys:
-                if not key.startswith("aws:") and key not in listed:
+                if not key.startswith("aws:") and not key_listed(key, listed):
                     problems.append(
                         f"statement {statement.get('Sid')}: {action} has no condition key {key}"
                     )
     return problems
 
 
+# Tags that the recorded RunTask requests put on their tasks (key -> value): a StopTask of
+# such a task is evaluated with them as the task's resource tags.
+ONE_OFF_TASK_TAGS = {}
+
+
 def check_policy(records, policy, account, region, partition="aws"):
     def arn(service, resource):
         return f"arn:{partition}:{service}:{region}:{account}:{resource}"
+
+    for record in records:
+        if record.get("operation") == "RunTask":
+            for tag in (record.get("input") or {}).get("tags") or []:
+                ONE_OFF_TASK_TAGS[tag["key"]] = tag["value"]
 
     problems = policy_condition_problems(policy)
     checked = 0
