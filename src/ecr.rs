@@ -2,7 +2,7 @@
 //! (kept in memory only).
 
 use crate::aws::error_chain;
-use crate::config::model::{Encryption, TagMutability};
+use crate::config::model::{Encryption, RepositoryConfig, TagMutability};
 use crate::plan::repository::keep_last_policy;
 use crate::plan::{Operation, RepositoryPlan, RepositoryState};
 use crate::registry::{Credentials, Secret};
@@ -10,12 +10,35 @@ use anyhow::{Context, bail};
 use aws_sdk_ecr::Client;
 use aws_sdk_ecr::types::{
     EncryptionConfiguration, EncryptionType, ImageScanningConfiguration, ImageTagMutability,
+    ImageTagMutabilityExclusionFilter, ImageTagMutabilityExclusionFilterType,
 };
 
-fn mutability(m: TagMutability) -> ImageTagMutability {
-    match m {
-        TagMutability::Immutable => ImageTagMutability::Immutable,
-        TagMutability::Mutable => ImageTagMutability::Mutable,
+/// The repository's mutability as ECR takes it, and its exclusion filters (none unless
+/// IMMUTABLE_WITH_EXCLUSION).
+fn mutability(
+    wanted: &RepositoryConfig,
+) -> (
+    ImageTagMutability,
+    Option<Vec<ImageTagMutabilityExclusionFilter>>,
+) {
+    match (wanted.tag_mutability, wanted.mutable_tags.as_slice()) {
+        (TagMutability::Mutable, _) => (ImageTagMutability::Mutable, None),
+        (TagMutability::Immutable, []) => (ImageTagMutability::Immutable, None),
+        (TagMutability::Immutable, filters) => (
+            ImageTagMutability::ImmutableWithExclusion,
+            Some(
+                filters
+                    .iter()
+                    .map(|filter| {
+                        ImageTagMutabilityExclusionFilter::builder()
+                            .filter_type(ImageTagMutabilityExclusionFilterType::Wildcard)
+                            .filter(filter)
+                            .build()
+                            .expect("both fields are set")
+                    })
+                    .collect(),
+            ),
+        ),
     }
 }
 
@@ -71,6 +94,11 @@ pub async fn read_repository(
             .image_tag_mutability()
             .map_or("MUTABLE", |m| m.as_str())
             .to_string(),
+        mutable_tags: repo
+            .image_tag_mutability_exclusion_filters()
+            .iter()
+            .map(|f| f.filter().to_string())
+            .collect(),
         scan_on_push: repo
             .image_scanning_configuration()
             .is_some_and(|c| c.scan_on_push()),
@@ -80,6 +108,45 @@ pub async fn read_repository(
         kms_key: encryption.and_then(|c| c.kms_key()).map(str::to_string),
         lifecycle_policy,
     }))
+}
+
+/// Whether the registry's own scanning configuration scans `repository`'s images when they
+/// are pushed (a SCAN_ON_PUSH or CONTINUOUS_SCAN rule whose filter matches it): its
+/// description (`the registry's BASIC scanning, SCAN_ON_PUSH for `*``), or None when no rule
+/// does. Repository-level scan on push is deprecated in favour of this (ECR user guide, "Image
+/// scanning"); where a rule covers the repository, ECR ignores the repository's own flag.
+/// An unreadable configuration (an older policy, an endpoint without it) is None too: the
+/// repository's own flag then keeps the promise, as before.
+pub async fn registry_scanning(client: &Client, repository: &str) -> Option<String> {
+    let answer = match client.get_registry_scanning_configuration().send().await {
+        Ok(answer) => answer,
+        Err(err) => {
+            tracing::debug!(
+                "GetRegistryScanningConfiguration failed: {}",
+                error_chain(&err)
+            );
+            return None;
+        }
+    };
+    let configuration = answer.scanning_configuration()?;
+    let scan_type = configuration
+        .scan_type()
+        .map_or("BASIC", |t| t.as_str())
+        .to_string();
+    configuration.rules().iter().find_map(|rule| {
+        let frequency = rule.scan_frequency().as_str();
+        if frequency == "MANUAL" {
+            return None;
+        }
+        let filter = rule
+            .repository_filters()
+            .iter()
+            .map(|f| f.filter())
+            .find(|f| crate::config::model::wildcard_matches(f, repository))?;
+        Some(format!(
+            "the registry's {scan_type} scanning, {frequency} for `{filter}`"
+        ))
+    })
 }
 
 /// Applies the repository's planned changes; returns its URI and ARN.
@@ -103,10 +170,12 @@ pub async fn apply_repository(
         if let Some(key) = &wanted.kms_key {
             encryption = encryption.kms_key(key);
         }
+        let (tag_mutability, exclusions) = mutability(wanted);
         let created = client
             .create_repository()
             .repository_name(name)
-            .image_tag_mutability(mutability(wanted.tag_mutability))
+            .image_tag_mutability(tag_mutability)
+            .set_image_tag_mutability_exclusion_filters(exclusions)
             .image_scanning_configuration(
                 ImageScanningConfiguration::builder()
                     .scan_on_push(wanted.scan_on_push)
@@ -133,10 +202,10 @@ pub async fn apply_repository(
                 let state = read_repository(client, name)
                     .await?
                     .with_context(|| format!("ECR said `{name}` exists, then that it does not"))?;
+                fix_mutability = state.mutability_shown() != wanted.mutability_shown();
+                fix_scanning = state.scan_on_push != wanted.scan_on_push;
                 uri = state.uri;
                 arn = state.arn;
-                fix_mutability = state.tag_mutability != mutability(wanted.tag_mutability).as_str();
-                fix_scanning = state.scan_on_push != wanted.scan_on_push;
             }
             Err(err) => bail!(
                 "ECR CreateRepository `{name}` failed: {}",
@@ -145,10 +214,12 @@ pub async fn apply_repository(
         }
     }
     if fix_mutability {
+        let (tag_mutability, exclusions) = mutability(wanted);
         client
             .put_image_tag_mutability()
             .repository_name(name)
-            .image_tag_mutability(mutability(wanted.tag_mutability))
+            .image_tag_mutability(tag_mutability)
+            .set_image_tag_mutability_exclusion_filters(exclusions)
             .send()
             .await
             .map_err(|e| {
@@ -225,4 +296,58 @@ pub fn by_digest(digest: &str) -> aws_sdk_ecr::types::ImageIdentifier {
     aws_sdk_ecr::types::ImageIdentifier::builder()
         .image_digest(digest)
         .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wiremock::matchers::{header, method};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    /// An ECR client against a scripted endpoint that answers GetRegistryScanningConfiguration.
+    async fn answering(body: serde_json::Value) -> (MockServer, Client) {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(header(
+                "x-amz-target",
+                "AmazonEC2ContainerRegistry_V20150921.GetRegistryScanningConfiguration",
+            ))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header("content-type", "application/x-amz-json-1.1")
+                    .set_body_json(body),
+            )
+            .mount(&server)
+            .await;
+        let config = aws_sdk_ecr::Config::builder()
+            .behavior_version(aws_sdk_ecr::config::BehaviorVersion::latest())
+            .region(aws_sdk_ecr::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_ecr::config::Credentials::new(
+                "test", "test", None, None, "test",
+            ))
+            .endpoint_url(server.uri())
+            .build();
+        (server, Client::from_conf(config))
+    }
+
+    #[tokio::test]
+    async fn a_registry_rule_that_matches_the_repository_is_named() {
+        let (_server, client) = answering(serde_json::json!({
+            "registryId": "123456789012",
+            "scanningConfiguration": {
+                "scanType": "ENHANCED",
+                "rules": [
+                    { "scanFrequency": "MANUAL", "repositoryFilters": [{ "filter": "*", "filterType": "WILDCARD" }] },
+                    { "scanFrequency": "CONTINUOUS_SCAN", "repositoryFilters": [{ "filter": "prod-*", "filterType": "WILDCARD" }] }
+                ]
+            }
+        }))
+        .await;
+        assert_eq!(
+            registry_scanning(&client, "prod-shop").await.as_deref(),
+            Some("the registry's ENHANCED scanning, CONTINUOUS_SCAN for `prod-*`")
+        );
+        // A MANUAL rule scans nothing on push; no other rule matches.
+        assert_eq!(registry_scanning(&client, "dev-shop").await, None);
+    }
 }

@@ -74,6 +74,7 @@ const CASES: &[(&str, usize, &str)] = &[
     ("hook-overrides-too-long.yaml", 16, "hook-too-long"),
     ("container-memory-equal.yaml", 20, "container-memory"),
     ("alias-bytes.yaml", 4, "too-large"),
+    ("mutable-tags.yaml", 18, "mutable-tags"),
 ];
 
 #[test]

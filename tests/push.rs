@@ -268,6 +268,62 @@ fn a_layer_whose_bytes_do_not_match_its_digest_is_refused_before_the_repository_
 }
 
 #[test]
+fn tags_named_in_mutable_tags_move_while_release_tags_stay_fixed() {
+    if !require_stack() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let name = unique_name("exclusion");
+    let first = oci_layout(&dir.path().join("a"), &[noise(16 * 1024, 11)], "v1", "a");
+    let second = oci_layout(&dir.path().join("b"), &[noise(16 * 1024, 12)], "v1", "b");
+    let calls = dir.path().join("calls.jsonl");
+    let config = |tag: &str| {
+        format!(
+            "{}repository:\n  mutable_tags: [latest, 'dev-*']\n",
+            push_config(&name, "oci:a", tag)
+        )
+    };
+    let push_as = |tag: &str, source: &str| {
+        std::fs::write(dir.path().join("deploy.yaml"), config(tag)).unwrap();
+        run(shipit_on_stack(dir.path())
+            .env("SHIPIT_CACHE_DIR", cache.path())
+            .env("SHIPIT_RECORD_AWS_CALLS", &calls)
+            .args(["push", "--output", "json", "--source", source]))
+    };
+    // `latest` moves from one image to the next...
+    assert_eq!(push_as("latest", "oci:a").code, Some(0));
+    let moved = push_as("latest", "oci:b");
+    assert_eq!(moved.code, Some(0), "{}", moved.dump());
+    // ...a release tag does not.
+    assert_eq!(push_as("release-1", "oci:a").code, Some(0));
+    let refused = push_as("release-1", "oci:b");
+    assert_eq!(refused.code, Some(1), "{}", refused.dump());
+    for wanted in ["tag `release-1` already names image ", &first, &second] {
+        assert!(
+            refused.stderr.contains(wanted),
+            "{wanted}\n{}",
+            refused.dump()
+        );
+    }
+    // The repository was made IMMUTABLE_WITH_EXCLUSION with both filters, as ECR takes them.
+    let recorded = std::fs::read_to_string(&calls).unwrap();
+    let create = recorded
+        .lines()
+        .find(|l| l.contains("\"CreateRepository\""))
+        .expect("CreateRepository was recorded");
+    assert!(
+        create.contains("\"imageTagMutability\":\"IMMUTABLE_WITH_EXCLUSION\"")
+            && create.contains(
+                "\"imageTagMutabilityExclusionFilters\":[{\"filterType\":\"WILDCARD\",\"filter\":\"latest\"},{\"filterType\":\"WILDCARD\",\"filter\":\"dev-*\"}]"
+            ),
+        "{create}"
+    );
+    let checked = common::check_aws_calls(&calls, None);
+    assert_eq!(checked.code, Some(0), "{}", checked.dump());
+}
+
+#[test]
 fn another_image_under_an_immutable_tag_is_refused_naming_both_digests() {
     if !require_stack() {
         return;

@@ -269,6 +269,24 @@ async fn resource_checks(sdk: &aws_config::SdkConfig, loaded: &config::LoadedCon
         format!("ECR repository {}", names.repository),
         repository,
     ));
+    checks.push(
+        match crate::ecr::registry_scanning(&clients.ecr, &names.repository).await {
+            Some(rule) => Check::ok(
+                "image scanning",
+                format!("images pushed to {} are scanned by {rule}", names.repository),
+            ),
+            None if c.repository.scan_on_push => Check::ok(
+                "image scanning",
+                "no registry scanning rule covers the repository (or it cannot be read): its own scan on push is on (AWS deprecates it in favour of registry-level rules)",
+            ),
+            None => Check::problem(
+                "image scanning",
+                CheckStatus::Warn,
+                "images are not scanned on push: no registry rule covers the repository, and repository.scan_on_push is off",
+                "add a registry scanning rule (ECR PutRegistryScanningConfiguration), or set repository.scan_on_push: true",
+            ),
+        },
+    );
     let cluster = crate::ecs::cluster_active(&clients.ecs, &names.cluster).await;
     checks.push(missing_is_fine(
         "cluster",

@@ -72,6 +72,13 @@ pub fn policy(config: &DeployConfig, names: &Names, region: &str, doctor: bool) 
             "Resource": "*"
         }),
         json!({
+            // Whether the registry's scanning rules scan this repository on push (plan, doctor).
+            "Sid": "EcrRegistryScanningRead",
+            "Effect": "Allow",
+            "Action": ["ecr:GetRegistryScanningConfiguration"],
+            "Resource": "*"
+        }),
+        json!({
             "Sid": "EcrRepository",
             "Effect": "Allow",
             "Action": ecr_actions,

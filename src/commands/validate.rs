@@ -66,7 +66,7 @@ pub fn run(global: &GlobalArgs, printer: &Printer) -> anyhow::Result<ExitStatus>
             .map(|r| format!(" in {r}"))
             .unwrap_or_default(),
         repo = n.repository,
-        mutability = c.repository.tag_mutability,
+        mutability = c.repository.mutability_shown(),
         scan = if c.repository.scan_on_push {
             "on"
         } else {

@@ -121,6 +121,11 @@ pub struct RepositoryConfig {
     /// IMMUTABLE (default) refuses to move a tag to another image.
     #[serde(default)]
     pub tag_mutability: TagMutability,
+    /// With IMMUTABLE: tags that may still move, as ECR wildcard filters (`latest`, `dev-*`;
+    /// at most 5). The repository becomes IMMUTABLE_WITH_EXCLUSION: release tags stay fixed
+    /// while `latest` follows the newest image.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mutable_tags: Vec<String>,
     /// Scan each image for vulnerabilities when it is pushed. Default: true.
     #[serde(default = "yes")]
     pub scan_on_push: bool,
@@ -147,6 +152,7 @@ impl Default for RepositoryConfig {
         RepositoryConfig {
             name: None,
             tag_mutability: TagMutability::default(),
+            mutable_tags: Vec::new(),
             scan_on_push: true,
             encryption: Encryption::default(),
             kms_key: None,
@@ -156,12 +162,80 @@ impl Default for RepositoryConfig {
     }
 }
 
+#[cfg(test)]
+mod wildcard_tests {
+    use super::*;
+
+    #[test]
+    fn ecr_tag_filters_match_as_ecr_does() {
+        assert!(wildcard_matches("latest", "latest"));
+        assert!(!wildcard_matches("latest", "latest2"));
+        assert!(wildcard_matches("dev-*", "dev-1234"));
+        assert!(wildcard_matches("*-rc", "1.2-rc"));
+        assert!(wildcard_matches("a*b*c", "aXbYc"));
+        assert!(!wildcard_matches("a*b*c", "aXbY"));
+        assert!(wildcard_matches("*", ""));
+        let repo = RepositoryConfig {
+            mutable_tags: vec!["latest".into(), "dev-*".into()],
+            ..RepositoryConfig::default()
+        };
+        assert!(!repo.tag_is_immutable("latest") && !repo.tag_is_immutable("dev-7"));
+        assert!(repo.tag_is_immutable("v1.2.3"));
+        assert_eq!(
+            repo.mutability_shown(),
+            "IMMUTABLE_WITH_EXCLUSION (latest, dev-*)"
+        );
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum TagMutability {
     #[default]
     Immutable,
     Mutable,
+}
+
+impl RepositoryConfig {
+    /// Whether pushing `tag` again with another image is refused: immutable, unless the tag
+    /// matches one of `mutable_tags` (ECR's wildcard filters: `*` is any run of characters).
+    pub fn tag_is_immutable(&self, tag: &str) -> bool {
+        self.tag_mutability == TagMutability::Immutable
+            && !self.mutable_tags.iter().any(|f| wildcard_matches(f, tag))
+    }
+
+    /// The repository's mutability as ECR names it, with its exclusion filters:
+    /// `IMMUTABLE`, `MUTABLE`, `IMMUTABLE_WITH_EXCLUSION (latest, dev-*)`.
+    pub fn mutability_shown(&self) -> String {
+        match (self.tag_mutability, self.mutable_tags.as_slice()) {
+            (TagMutability::Immutable, []) => "IMMUTABLE".to_string(),
+            (TagMutability::Immutable, filters) => {
+                format!("IMMUTABLE_WITH_EXCLUSION ({})", filters.join(", "))
+            }
+            (TagMutability::Mutable, _) => "MUTABLE".to_string(),
+        }
+    }
+}
+
+/// ECR's tag filter: `*` matches any run of characters, everything else itself.
+pub fn wildcard_matches(filter: &str, text: &str) -> bool {
+    let parts: Vec<&str> = filter.split('*').collect();
+    let [first, middle @ .., last] = parts.as_slice() else {
+        return filter == text;
+    };
+    if parts.len() == 1 {
+        return filter == text;
+    }
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
 }
 
 impl fmt::Display for TagMutability {

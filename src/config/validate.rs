@@ -45,6 +45,7 @@ macro_rules! regex {
 }
 
 regex!(REGION, r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$");
+regex!(MUTABLE_TAG_FILTER, r"^[0-9a-zA-Z._*-]{1,128}$");
 
 /// An AWS region name (`eu-west-1`, `us-gov-west-1`), as the config and `--region` take it.
 pub fn is_region(text: &str) -> bool {
@@ -249,6 +250,37 @@ fn check_repository_and_image(c: &mut Checker, config: &DeployConfig, names: &Na
         _ => {}
     }
 
+    // ECR API reference, ImageTagMutabilityExclusionFilter: 1 to 5 filters of type WILDCARD,
+    // each 1-128 of [0-9a-zA-Z._*-].
+    if !repo.mutable_tags.is_empty() {
+        if repo.tag_mutability != TagMutability::Immutable {
+            c.error(
+                "mutable-tags",
+                "repository.mutable_tags",
+                "`mutable_tags` names exceptions to IMMUTABLE, and the repository is MUTABLE"
+                    .into(),
+                "remove `mutable_tags`, or set `tag_mutability: IMMUTABLE`",
+            );
+        }
+        if repo.mutable_tags.len() > 5 {
+            c.error(
+                "mutable-tags",
+                "repository.mutable_tags",
+                format!("{} filters; ECR takes at most 5", repo.mutable_tags.len()),
+                "merge filters with `*`, e.g. `dev-*`",
+            );
+        }
+        for (i, filter) in repo.mutable_tags.iter().enumerate() {
+            if !MUTABLE_TAG_FILTER.is_match(filter) {
+                c.error(
+                    "mutable-tags",
+                    &format!("repository.mutable_tags[{i}]"),
+                    format!("`{filter}` is not an ECR tag filter"),
+                    "use 1 to 128 letters, digits, `.`, `_`, `-` and `*` (any run of characters)",
+                );
+            }
+        }
+    }
     if let Some(keep) = repo.keep_last {
         c.range("repository.keep_last", keep, 1, 10000, " images");
     }

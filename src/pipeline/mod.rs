@@ -69,6 +69,8 @@ async fn read_if<T>(
 /// the image the tag names there now.
 pub struct RegistryLookup {
     repository: Option<crate::plan::RepositoryState>,
+    /// Who scans the repository's images when the registry does (see `ecr::registry_scanning`).
+    registry_scanning: Option<String>,
     registry: RegistryTarget,
     tagged: Option<crate::image::Digest>,
 }
@@ -78,7 +80,11 @@ async fn look_up_registry(
     inputs: &PushInputs,
 ) -> anyhow::Result<RegistryLookup> {
     let names = &stack.loaded.names;
-    let repository = crate::ecr::read_repository(&stack.clients.ecr, &names.repository).await?;
+    let (repository, registry_scanning) = tokio::join!(
+        crate::ecr::read_repository(&stack.clients.ecr, &names.repository),
+        crate::ecr::registry_scanning(&stack.clients.ecr, &names.repository)
+    );
+    let repository = repository?;
     let uri = repository.as_ref().map(|r| r.uri.as_str()).unwrap_or("");
     let registry =
         RegistryTarget::connect(stack.aws, stack.clients, inputs, &names.repository, uri).await?;
@@ -88,6 +94,7 @@ async fn look_up_registry(
     };
     Ok(RegistryLookup {
         repository,
+        registry_scanning,
         registry,
         tagged,
     })
@@ -116,8 +123,7 @@ pub async fn read_image_and_registry(
     );
     let mut reading = inputs.clone();
     reading.options.watcher = Some(crate::image::compress::Watcher(uploads.clone()));
-    let mutable_tag = stack.loaded.config.repository.tag_mutability
-        == crate::config::model::TagMutability::Mutable;
+    let mutable_tag = !stack.loaded.config.repository.tag_is_immutable(&inputs.tag);
     let lookup = async {
         let found = look_up_registry(stack, inputs).await;
         match &found {
@@ -199,6 +205,7 @@ pub async fn plan(
     )?;
     let RegistryLookup {
         repository,
+        registry_scanning,
         registry,
         tagged,
     } = lookup;
@@ -206,8 +213,7 @@ pub async fn plan(
     // An immutable tag on another image: refuse now, before anything changes.
     if let Some(existing) = &tagged
         && *existing != digest
-        && stack.loaded.config.repository.tag_mutability
-            == crate::config::model::TagMutability::Immutable
+        && stack.loaded.config.repository.tag_is_immutable(&inputs.tag)
     {
         return Err(crate::registry::RegistryError::TagConflict {
             repository: names.repository.clone(),
@@ -238,6 +244,7 @@ pub async fn plan(
         autoscaling,
         sidecar_images,
         repository,
+        registry_scanning,
         cluster_active,
         log_group: log_group.map(|g| plan::log_group::LogGroupState {
             retention_days: g.retention_in_days(),

@@ -12,7 +12,6 @@ use super::image::{PreparedImage, PushArgs, PushInputs};
 use crate::aws::{self, Aws};
 use crate::calls::Clients;
 use crate::config::LoadedConfig;
-use crate::config::model::TagMutability;
 use crate::ecr;
 use crate::image::Digest;
 use crate::plan::Change;
@@ -136,7 +135,7 @@ pub async fn push_stage(
     let push_options = PushOptions {
         parallel: args.parallel as usize,
         chunk_size: args.chunk_size.map(|m| (m * 1024 * 1024).max(MIN_CHUNK)),
-        immutable: config.repository.tag_mutability == TagMutability::Immutable,
+        immutable: config.repository.tag_is_immutable(&inputs.tag),
         mount_sources,
         uploaded_early: match &prepared.early_uploads {
             Some(uploads) => uploads.finish().await,

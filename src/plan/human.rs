@@ -70,6 +70,17 @@ pub fn render(plan: &Plan) -> String {
         ),
         _ => {}
     }
+    // Said where it is not the repository's own flag, which plan lines already show.
+    if plan.repository.scanning != "on push, by the repository's own setting" {
+        out.push_str(&format!(
+            "image scanning: {}\n",
+            if plan.repository.scanning == "not scanned on push" {
+                "images are not scanned on push (repository.scan_on_push is off and no registry rule covers the repository)".to_string()
+            } else {
+                format!("images are scanned {}", plan.repository.scanning)
+            }
+        ));
+    }
     for image in &plan.sidecar_images {
         if let Some(warning) = image.warning() {
             out.push_str(&format!("warning: {warning}\n"));

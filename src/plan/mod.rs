@@ -269,6 +269,8 @@ impl ImagePlan {
 #[derive(Debug, Clone, Default)]
 pub struct Current {
     pub repository: Option<RepositoryState>,
+    /// The registry's scanning rule that scans this repository on push, when one does.
+    pub registry_scanning: Option<String>,
     pub cluster_active: bool,
     pub log_group: Option<log_group::LogGroupState>,
     /// The family's latest ACTIVE revision.
@@ -359,6 +361,7 @@ pub fn build(
         &names.repository,
         &config.repository,
         current.repository.as_ref(),
+        current.registry_scanning.as_deref(),
     )?;
     let cluster = ClusterPlan::new(&names.cluster, current.cluster_active);
     let log_group = LogGroupPlan::new(
@@ -589,10 +592,12 @@ container:
         let current = Current {
             autoscaling: None,
             sidecar_images: Vec::new(),
+            registry_scanning: None,
             repository: Some(RepositoryState {
                 uri: "h/web".into(),
                 arn: "arn:aws:ecr:us-east-1:123456789012:repository/web".into(),
                 tag_mutability: "IMMUTABLE".into(),
+                mutable_tags: Vec::new(),
                 scan_on_push: true,
                 encryption: "AES256".into(),
                 kms_key: None,

@@ -16,6 +16,8 @@ pub struct RepositoryState {
     /// MUTABLE, IMMUTABLE, or a newer value such as IMMUTABLE_WITH_EXCLUSION (compared as text,
     /// never flattened).
     pub tag_mutability: String,
+    /// IMMUTABLE_WITH_EXCLUSION's filters: the tags that may move.
+    pub mutable_tags: Vec<String>,
     pub scan_on_push: bool,
     pub encryption: String,
     pub kms_key: Option<String>,
@@ -32,6 +34,9 @@ pub struct RepositoryPlan {
     #[serde(skip)]
     pub wanted: RepositoryConfig,
     pub changes: Vec<Change>,
+    /// Who scans the images on push: the registry's rule, the repository's own (deprecated)
+    /// flag, or no one.
+    pub scanning: String,
 }
 
 const SHIPIT_POLICY: &str = "shipit: keep the last";
@@ -73,20 +78,42 @@ fn describe_policy(text: &str) -> (String, bool) {
     }
 }
 
+impl RepositoryState {
+    /// As `RepositoryConfig::mutability_shown` writes it, so that the two compare.
+    pub fn mutability_shown(&self) -> String {
+        if self.mutable_tags.is_empty() {
+            self.tag_mutability.clone()
+        } else {
+            format!("{} ({})", self.tag_mutability, self.mutable_tags.join(", "))
+        }
+    }
+}
+
 impl RepositoryPlan {
+    /// `registry_scanning`: the registry's rule that scans this repository on push, if one
+    /// does; then the repository's own flag is neither planned nor changed (ECR ignores it).
     pub fn new(
         name: &str,
         wanted: &RepositoryConfig,
         current: Option<&RepositoryState>,
+        registry_scanning: Option<&str>,
     ) -> anyhow::Result<RepositoryPlan> {
         let mutability = |value: &str| Field::new("tag_mutability", value, "imageTagMutability");
         let scanning =
             |value: bool| Field::new("scan_on_push", value, "imageScanningConfiguration");
-        let wanted_mutability = mutability(&wanted.tag_mutability.to_string());
+        let wanted_mutability = mutability(&wanted.mutability_shown());
         let wanted_scanning = scanning(wanted.scan_on_push);
+        let scanned_by = match registry_scanning {
+            Some(rule) => format!("on push, by {rule}"),
+            None if wanted.scan_on_push => "on push, by the repository's own setting".into(),
+            None => "not scanned on push".into(),
+        };
         let mut changes = Vec::new();
         let Some(current) = current else {
-            let mut fields = vec![wanted_mutability, wanted_scanning];
+            let mut fields = vec![wanted_mutability];
+            if registry_scanning.is_none() {
+                fields.push(wanted_scanning);
+            }
             fields.push(Field::new(
                 "encryption",
                 match &wanted.kms_key {
@@ -116,6 +143,7 @@ impl RepositoryPlan {
                 create: true,
                 wanted: wanted.clone(),
                 changes,
+                scanning: scanned_by,
             });
         };
         check_encryption(name, current, wanted)?;
@@ -124,16 +152,18 @@ impl RepositoryPlan {
             Resource::Repository,
             name,
             Operation::PutImageTagMutability,
-            &[mutability(&current.tag_mutability)],
+            &[mutability(&current.mutability_shown())],
             &[wanted_mutability],
         ));
-        changes.extend(diff(
-            Resource::Repository,
-            name,
-            Operation::PutImageScanningConfiguration,
-            &[scanning(current.scan_on_push)],
-            &[wanted_scanning],
-        ));
+        if registry_scanning.is_none() {
+            changes.extend(diff(
+                Resource::Repository,
+                name,
+                Operation::PutImageScanningConfiguration,
+                &[scanning(current.scan_on_push)],
+                &[wanted_scanning],
+            ));
+        }
         let policy = current.lifecycle_policy.as_deref().map(describe_policy);
         match (wanted.keep_last, policy) {
             (Some(keep), have) => {
@@ -154,6 +184,7 @@ impl RepositoryPlan {
             create: false,
             wanted: wanted.clone(),
             changes,
+            scanning: scanned_by,
         })
     }
 
@@ -226,6 +257,7 @@ mod tests {
             uri: "u".into(),
             arn: "a".into(),
             tag_mutability: "IMMUTABLE".into(),
+            mutable_tags: Vec::new(),
             scan_on_push: true,
             encryption: "AES256".into(),
             kms_key: None,
@@ -245,7 +277,7 @@ mod tests {
             keep_last: Some(5),
             ..RepositoryConfig::default()
         };
-        let plan = RepositoryPlan::new("r", &wanted, Some(&state())).unwrap();
+        let plan = RepositoryPlan::new("r", &wanted, Some(&state()), None).unwrap();
         assert_eq!(
             ops(&plan),
             vec![
@@ -259,7 +291,7 @@ mod tests {
         matching.scan_on_push = false;
         matching.lifecycle_policy = Some(keep_last_policy(5).to_string());
         assert!(
-            RepositoryPlan::new("r", &wanted, Some(&matching))
+            RepositoryPlan::new("r", &wanted, Some(&matching), None)
                 .unwrap()
                 .changes
                 .is_empty()
@@ -271,12 +303,12 @@ mod tests {
         let wanted = RepositoryConfig::default();
         let mut ours = state();
         ours.lifecycle_policy = Some(keep_last_policy(5).to_string());
-        let plan = RepositoryPlan::new("r", &wanted, Some(&ours)).unwrap();
+        let plan = RepositoryPlan::new("r", &wanted, Some(&ours), None).unwrap();
         assert_eq!(ops(&plan), vec![Operation::DeleteLifecyclePolicy]);
         let mut theirs = state();
         theirs.lifecycle_policy = Some(r#"{"rules":[{"rulePriority":1,"description":"team policy","selection":{"tagStatus":"untagged","countType":"sinceImagePushed","countUnit":"days","countNumber":14},"action":{"type":"expire"}}]}"#.into());
         assert!(
-            RepositoryPlan::new("r", &wanted, Some(&theirs))
+            RepositoryPlan::new("r", &wanted, Some(&theirs), None)
                 .unwrap()
                 .changes
                 .is_empty()
@@ -287,7 +319,8 @@ mod tests {
     fn a_newer_mutability_value_is_a_change_not_flattened() {
         let mut current = state();
         current.tag_mutability = "IMMUTABLE_WITH_EXCLUSION".into();
-        let plan = RepositoryPlan::new("r", &RepositoryConfig::default(), Some(&current)).unwrap();
+        let plan =
+            RepositoryPlan::new("r", &RepositoryConfig::default(), Some(&current), None).unwrap();
         assert_eq!(
             plan.changes[0].current.as_deref(),
             Some("IMMUTABLE_WITH_EXCLUSION")
@@ -295,10 +328,78 @@ mod tests {
     }
 
     #[test]
+    fn tags_that_may_move_are_planned_set_changed_and_removed() {
+        let mut wanted = RepositoryConfig {
+            mutable_tags: vec!["latest".into()],
+            ..RepositoryConfig::default()
+        };
+        let shown = |plan: &RepositoryPlan| {
+            plan.changes
+                .iter()
+                .map(|c| format!("{:?} -> {:?}", c.current, c.wanted))
+                .collect::<Vec<_>>()
+        };
+        // Set.
+        let plan = RepositoryPlan::new("r", &wanted, Some(&state()), None).unwrap();
+        assert_eq!(
+            shown(&plan),
+            vec![r#"Some("IMMUTABLE") -> Some("IMMUTABLE_WITH_EXCLUSION (latest)")"#]
+        );
+        assert!(plan.has(Operation::PutImageTagMutability));
+        // In place: nothing.
+        let mut current = state();
+        current.tag_mutability = "IMMUTABLE_WITH_EXCLUSION".into();
+        current.mutable_tags = vec!["latest".into()];
+        assert!(
+            RepositoryPlan::new("r", &wanted, Some(&current), None)
+                .unwrap()
+                .changes
+                .is_empty()
+        );
+        // Changed, then removed.
+        wanted.mutable_tags.push("dev-*".into());
+        let plan = RepositoryPlan::new("r", &wanted, Some(&current), None).unwrap();
+        assert_eq!(
+            shown(&plan),
+            vec![
+                r#"Some("IMMUTABLE_WITH_EXCLUSION (latest)") -> Some("IMMUTABLE_WITH_EXCLUSION (latest, dev-*)")"#
+            ]
+        );
+        let plan =
+            RepositoryPlan::new("r", &RepositoryConfig::default(), Some(&current), None).unwrap();
+        assert_eq!(
+            shown(&plan),
+            vec![r#"Some("IMMUTABLE_WITH_EXCLUSION (latest)") -> Some("IMMUTABLE")"#]
+        );
+    }
+
+    #[test]
+    fn a_registry_rule_that_scans_on_push_replaces_the_repositorys_own_flag() {
+        let rule = "the registry's BASIC scanning, SCAN_ON_PUSH for `*`";
+        let mut current = state();
+        current.scan_on_push = false;
+        // ECR ignores the repository's flag under a registry rule: nothing to change.
+        let plan = RepositoryPlan::new(
+            "r",
+            &RepositoryConfig::default(),
+            Some(&current),
+            Some(rule),
+        )
+        .unwrap();
+        assert!(plan.changes.is_empty(), "{:?}", plan.changes);
+        assert_eq!(plan.scanning, format!("on push, by {rule}"));
+        // Without one, the repository's flag keeps the promise.
+        let plan =
+            RepositoryPlan::new("r", &RepositoryConfig::default(), Some(&current), None).unwrap();
+        assert!(plan.has(Operation::PutImageScanningConfiguration));
+        assert_eq!(plan.scanning, "on push, by the repository's own setting");
+    }
+
+    #[test]
     fn encryption_cannot_change() {
         let mut current = state();
         current.encryption = "KMS".into();
-        let err = RepositoryPlan::new("r", &RepositoryConfig::default(), Some(&current))
+        let err = RepositoryPlan::new("r", &RepositoryConfig::default(), Some(&current), None)
             .unwrap_err()
             .to_string();
         assert!(

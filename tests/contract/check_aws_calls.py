@@ -202,7 +202,7 @@ def requirements(record, arn):
         return [Requirement(f"{prefix}:TagResource", resource, context, f"{action} with tags")]
 
     if prefix == "ecr":
-        if operation == "GetAuthorizationToken":
+        if operation in ("GetAuthorizationToken", "GetRegistryScanningConfiguration"):
             return [Requirement(action, "*", why=why)]
         names = params.get("repositoryNames") or [params.get("repositoryName")]
         if names == [None]:
