@@ -119,7 +119,9 @@ pub async fn service(
     if plan.updates("networkConfiguration") {
         request = request.network_configuration(wanted.network());
     }
-    if plan.updates("deploymentConfiguration") {
+    // A switch from rolling that adds the load balancer's advanced configuration: this
+    // update rolls out under the current strategy; `switch_strategy` follows the rollout.
+    if plan.updates("deploymentConfiguration") && !plan.switches_strategy_after_rollout() {
         request = request.deployment_configuration(wanted.deployment_configuration(plan.dropped()));
     }
     if plan.updates("healthCheckGracePeriodSeconds") {
@@ -142,6 +144,29 @@ pub async fn service(
         deployment_id: out.service().and_then(ecs::primary_deployment_id),
         service_deployment_arn: out.service().and_then(ecs::current_service_deployment),
     })
+}
+
+/// After the rollout of a deploy that switches from rolling to a traffic-shifting strategy
+/// (see `ServicePlan::switches_strategy_after_rollout`): the second step, the deployment
+/// configuration alone, which starts no deployment.
+pub async fn switch_strategy(clients: &Clients, plan: &ServicePlan) -> anyhow::Result<()> {
+    clients
+        .ecs
+        .update_service()
+        .cluster(&plan.cluster)
+        .service(&plan.name)
+        .deployment_configuration(plan.wanted.deployment_configuration(plan.dropped()))
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "ECS UpdateService `{}` (the switch to {}) failed: {}",
+                plan.name,
+                plan.wanted.deployment.strategy,
+                error_chain(&e)
+            )
+        })?;
+    Ok(())
 }
 
 /// After a successful rollout: records on the service what it runs now and the last good

@@ -195,6 +195,9 @@ pub async fn run(
             _ = tokio::time::sleep(POLL) => {}
             _ = interrupt.recv(), if !interrupted && stopped_at.is_none() => {
                 interrupted = true;
+                // Stopping the task and reading its last lines takes longer than the grace a
+                // signal gives a command; every call in it has its own deadline.
+                crate::signals::cleaning_up();
                 stop(clients, job.cluster, &task_arn, "interrupted (shipit)").await?;
             }
         }

@@ -31,8 +31,18 @@ pub fn under_way(hint: String) {
     *UNDER_WAY.lock().unwrap_or_else(|e| e.into_inner()) = Some(hint);
 }
 
+/// Set by a command that took the signal and is undoing what it started (a one-off task
+/// being stopped): it is let finish, each of its calls bounded by its own deadline, unless a
+/// second signal comes.
+static CLEANING_UP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The command took the signal and is cleaning up: `until_interrupted` waits for it.
+pub fn cleaning_up() {
+    CLEANING_UP.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
 /// Runs a command; on SIGINT or SIGTERM it ends within `GRACE` (at once on a second signal)
-/// with exit 130, whatever the command was doing.
+/// with exit 130, whatever the command was doing, unless it said it is cleaning up.
 pub async fn until_interrupted(
     command: impl Future<Output = anyhow::Result<ExitStatus>>,
 ) -> anyhow::Result<ExitStatus> {
@@ -44,7 +54,14 @@ pub async fn until_interrupted(
     }
     tokio::select! {
         status = &mut command => return status,
-        _ = tokio::time::sleep(GRACE) => {}
+        _ = tokio::time::sleep(GRACE) => {
+            if CLEANING_UP.load(std::sync::atomic::Ordering::SeqCst) {
+                tokio::select! {
+                    status = &mut command => return status,
+                    _ = interrupt.recv() => {}
+                }
+            }
+        }
         _ = interrupt.recv() => {}
     }
     let hint = UNDER_WAY.lock().unwrap_or_else(|e| e.into_inner()).clone();

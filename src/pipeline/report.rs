@@ -57,6 +57,40 @@ pub async fn conclude(
     } = watched;
     let mut failure = None;
     match &verdict {
+        Verdict::Succeeded { .. } if service.switches_strategy_after_rollout() => {
+            // The second step of a switch from rolling: the rollout that gave the load
+            // balancer its advanced configuration is done; now the strategy.
+            match crate::apply::switch_strategy(clients, service).await {
+                Ok(()) => {
+                    printer.info(&format!(
+                        "  the deployment strategy is now {}: the next deploy uses it",
+                        service.wanted.deployment.strategy
+                    ));
+                    result.result = Outcome::Deployed;
+                    if let Err(err) = crate::apply::record(
+                        clients,
+                        service,
+                        &result.service.arn,
+                        &target.task_definition,
+                    )
+                    .await
+                    {
+                        printer.info(&format!(
+                            "warning: could not record the deploy for rollback: {err:#}"
+                        ));
+                    }
+                }
+                Err(err) => {
+                    result.result = Outcome::Failed;
+                    failure = Some(FailureReport::without_evidence(
+                        format!(
+                            "the rollout succeeded, but switching the deployment strategy did not: {err:#}"
+                        ),
+                        Some("run `shipit deploy` again: it switches the strategy alone, with no new rollout".into()),
+                    ));
+                }
+            }
+        }
         Verdict::Succeeded { .. } => {
             result.result = Outcome::Deployed;
             if let Err(err) = crate::apply::record(

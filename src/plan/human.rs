@@ -70,6 +70,12 @@ pub fn render(plan: &Plan) -> String {
         ),
         _ => {}
     }
+    if plan.service.switches_strategy_after_rollout() {
+        out.push_str(&format!(
+            "deployment strategy: ROLLING -> {} in two steps (as ECS requires): this deploy rolls out under ROLLING with the load balancer's new configuration, then switches the strategy; the next deploy uses it\n",
+            plan.service.wanted.deployment.strategy
+        ));
+    }
     // Said where it is not the repository's own flag, which plan lines already show.
     if plan.repository.scanning != "on push, by the repository's own setting" {
         out.push_str(&format!(

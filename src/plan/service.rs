@@ -104,6 +104,8 @@ pub struct Dropped {
     pub hooks: bool,
     /// Send `earlySuccessCriteria: {enable: false}`.
     pub early_success: bool,
+    /// Send `bakeTimeInMinutes: 0` (going back to rolling from a strategy that baked).
+    pub bake_time: bool,
 }
 
 /// A hook's timeout when none is set (ECS's default: 24 hours).
@@ -145,7 +147,8 @@ impl DeploymentSettings {
             .as_ref()
             .and_then(Minutes::minutes)
             .map(|m| m as i32);
-        if strategy == Strategy::Rolling && bake_time_minutes == Some(0) {
+        // No bake time and a bake time of 0 are one setting: ECS stores 0 for a cleared one.
+        if bake_time_minutes == Some(0) {
             bake_time_minutes = None;
         }
         let canary = (strategy == Strategy::Canary).then(|| {
@@ -200,10 +203,9 @@ impl DeploymentSettings {
             .and_then(|d| d.strategy())
             .map_or("ROLLING", |s| s.as_str())
             .to_string();
-        let mut bake_time_minutes = d.and_then(|d| d.bake_time_in_minutes());
-        if strategy == "ROLLING" && bake_time_minutes == Some(0) {
-            bake_time_minutes = None;
-        }
+        let bake_time_minutes = d
+            .and_then(|d| d.bake_time_in_minutes())
+            .filter(|minutes| *minutes != 0);
         let canary = (strategy == "CANARY").then(|| {
             let c = d.and_then(|d| d.canary_configuration());
             (
@@ -543,7 +545,11 @@ impl ServiceSettings {
                     .build()
             }))
             .strategy(DeploymentStrategy::from(d.strategy.as_str()))
-            .set_bake_time_in_minutes(d.bake_time_minutes)
+            // ECS keeps a bake time an update leaves out: a dropped one is sent as 0.
+            .set_bake_time_in_minutes(
+                d.bake_time_minutes
+                    .or_else(|| dropped.bake_time.then_some(0)),
+            )
             .set_canary_configuration(d.canary.map(|(percent, minutes)| {
                 CanaryConfiguration::builder()
                     .canary_percent(f64::from(percent) / 10.0)
@@ -672,6 +678,22 @@ impl ServicePlan {
             &current_fields,
             &wanted_fields,
         );
+        // What only the old strategy reads stays on the service, inert, and an update cannot
+        // clear it (ECS refuses a canary configuration on a linear deployment, early success
+        // on anything but rolling): it is not shown as removed, since it is not.
+        let strategy = wanted.deployment.strategy.as_str();
+        changes.retain(|c| {
+            let inert = match c.field.as_str() {
+                f if f.starts_with("deployment.canary") => strategy != "CANARY",
+                f if f.starts_with("deployment.linear") => strategy != "LINEAR",
+                f if f.starts_with("deployment.early_success") => strategy != "ROLLING",
+                f if f.starts_with("circuit_breaker.") => {
+                    !wanted.deployment.takes_circuit_breaker()
+                }
+                _ => false,
+            };
+            !(inert && c.wanted.is_none())
+        });
         // After a successful rollout, the service records what it runs (for `rollback`).
         let recorded = current.and_then(|s| crate::ecs::tag_value(s, TAG_CURRENT));
         let tag_field = |shown: String| Field::new(format!("tags.{TAG_CURRENT}"), shown, "tags");
@@ -721,7 +743,25 @@ impl ServicePlan {
             hooks: removes("deployment.lifecycle_hooks")
                 && self.wanted.deployment.lifecycle_hooks.is_empty(),
             early_success: removes("deployment.early_success"),
+            bake_time: removes("deployment.bake_time"),
         }
+    }
+
+    /// Rolling to a strategy that shifts traffic while the load balancer gets its advanced
+    /// configuration (alternate target group, listener rules, role) takes two steps (ECS
+    /// developer guide, "Update the deployment strategy from rolling update to Amazon ECS
+    /// blue/green"): this deploy rolls out with the load balancer's new configuration under
+    /// the rolling strategy, and the strategy is switched once that rollout is done
+    /// (`apply::switch_strategy`). The next deploy shifts traffic.
+    pub fn switches_strategy_after_rollout(&self) -> bool {
+        let from_rolling = self.changes.iter().any(|c| {
+            c.operation == Operation::UpdateService
+                && c.field == "deployment.strategy"
+                && c.current.as_deref() == Some("ROLLING")
+        });
+        from_rolling
+            && self.wanted.deployment.strategy != "ROLLING"
+            && self.updates("loadBalancers")
     }
 
     /// CreateService or UpdateService: a call that may start a deployment.
@@ -861,11 +901,78 @@ mod tests {
         let sent = p.wanted.deployment_configuration(p.dropped());
         assert_eq!(sent.lifecycle_hooks(), &[]);
         assert!(sent.lifecycle_hooks.is_some());
+        // The bake time the plan says is removed is sent as 0 (ECS keeps what an update leaves
+        // out), and reads back as none: the plan is clean after.
+        assert!(p.dropped().bake_time);
+        assert_eq!(sent.bake_time_in_minutes(), Some(0));
+        let after = aws_sdk_ecs::types::Service::builder()
+            .deployment_configuration(sent)
+            .build();
+        assert_eq!(
+            ServiceSettings::from_ecs(&after)
+                .deployment
+                .bake_time_minutes,
+            None
+        );
         assert!(
             p.wanted.load_balancers()[0]
                 .advanced_configuration()
                 .is_none()
         );
+    }
+
+    /// Rolling to blue/green while the load balancer gains its advanced configuration: two
+    /// steps. The plan shows the switch; the first update carries the load balancers and no
+    /// deployment configuration; the strategy follows the rollout.
+    #[test]
+    fn rolling_to_blue_green_with_a_new_load_balancer_configuration_takes_two_steps() {
+        let rolling = "  load_balancer: { target_group_arn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/blue/0123456789abcdef' }\n  deployment: { early_success: { healthy_percent: 100 } }\n";
+        let l = loaded(rolling);
+        let before = service(&ServiceSettings::render(&l.config, &l.names));
+        let blue_green =
+            format!("{LB_BLUE_GREEN}  deployment: {{ strategy: blue_green, bake_time: 5m }}\n");
+        let p = plan(&blue_green, &before);
+        assert!(p.switches_strategy_after_rollout(), "{:?}", p.changes);
+        let fields: Vec<_> = p.changes.iter().map(|c| c.field.as_str()).collect();
+        // Early success stays on the service, inert under blue/green: not shown as removed.
+        assert_eq!(
+            fields,
+            vec![
+                "deployment.strategy",
+                "deployment.bake_time",
+                "load_balancer"
+            ]
+        );
+        // Once the load balancer has its configuration, the switch is one step.
+        let l = loaded(&blue_green);
+        let mut settings = ServiceSettings::render(&l.config, &l.names);
+        settings.deployment.strategy = "ROLLING".into();
+        let p = plan(&blue_green, &service(&settings));
+        assert!(!p.switches_strategy_after_rollout());
+        assert!(p.updates("deploymentConfiguration"));
+    }
+
+    /// Canary to linear: the canary configuration stays on the service, inert, and is not
+    /// shown as removed; the circuit breaker is neither sent nor compared for linear.
+    #[test]
+    fn what_only_the_old_strategy_reads_is_not_shown_as_removed() {
+        let canary =
+            format!("{LB_BLUE_GREEN}  deployment: {{ strategy: canary, bake_time: 5m }}\n");
+        let l = loaded(&canary);
+        let before = service(&ServiceSettings::render(&l.config, &l.names));
+        let linear =
+            format!("{LB_BLUE_GREEN}  deployment: {{ strategy: linear, bake_time: 5m }}\n");
+        let p = plan(&linear, &before);
+        let removed: Vec<_> = p
+            .changes
+            .iter()
+            .filter(|c| c.wanted.is_none())
+            .map(|c| c.field.as_str())
+            .collect();
+        assert_eq!(removed, Vec::<&str>::new(), "{:?}", p.changes);
+        let sent = p.wanted.deployment_configuration(p.dropped());
+        assert!(sent.deployment_circuit_breaker().is_none());
+        assert!(sent.linear_configuration().is_some());
     }
 
     /// Early success dropped from a rolling service: sent switched off, which reads back as
@@ -880,7 +987,8 @@ mod tests {
             p.dropped(),
             Dropped {
                 hooks: false,
-                early_success: true
+                early_success: true,
+                bake_time: false,
             }
         );
         let sent = p.wanted.deployment_configuration(p.dropped());
