@@ -355,6 +355,58 @@ fn every_deployment_strategy_is_sent_as_aws_defines_it() {
         assert!(policy.code == Some(0), "{}", policy.dump());
         policies.push((strategy, policy.stdout));
     }
+    // Rolling (no load balancer configuration for traffic shifting) to blue/green: two steps,
+    // as ECS documents. The first update gives the load balancer its advanced configuration
+    // and asks for no new strategy; the strategy goes alone in a later update.
+    let before = std::fs::read_to_string(calls).unwrap().lines().count();
+    let text = config(&name, &built).replace(
+        "  desired_count: 1
+",
+        &format!(
+            "  desired_count: 0
+{}",
+            strategy_section(&name, "blue_green")
+        ),
+    );
+    std::fs::write(dir.path().join("deploy.yaml"), text).unwrap();
+    let plan = run(&mut shipit(&["plan"]));
+    assert!(
+        plan.stdout
+            .contains("deployment strategy: ROLLING -> BLUE_GREEN in two steps"),
+        "{}",
+        plan.dump()
+    );
+    let out = run(&mut shipit(&["deploy", "--no-wait"]));
+    assert!(out.code == Some(0), "{}", out.dump());
+    let recorded = std::fs::read_to_string(calls).unwrap();
+    let first_step: Vec<&str> = recorded
+        .lines()
+        .skip(before)
+        .filter(|l| l.contains("\"UpdateService\""))
+        .collect();
+    assert_eq!(first_step.len(), 1, "{first_step:#?}");
+    assert!(
+        first_step[0].contains("\"advancedConfiguration\"")
+            && !first_step[0].contains("BLUE_GREEN"),
+        "{}",
+        first_step[0]
+    );
+    // Not waited for (--no-wait): the next deploy switches the strategy alone, in one step.
+    let out = run(&mut shipit(&["deploy", "--no-wait"]));
+    assert!(out.code == Some(0), "{}", out.dump());
+    let recorded = std::fs::read_to_string(calls).unwrap();
+    let second_step = recorded
+        .lines()
+        .skip(before)
+        .filter(|l| l.contains("\"UpdateService\""))
+        .nth(1)
+        .expect("a second UpdateService");
+    assert!(
+        second_step.contains("\"strategy\":\"BLUE_GREEN\"")
+            && !second_step.contains("loadBalancers"),
+        "{second_step}"
+    );
+
     // A rollback during a traffic shift stops the service deployment; the stack has none under
     // way, so that request is added as `shipit rollback` sends it.
     add_request(
