@@ -135,6 +135,8 @@ def main():
         "registry_responses": {
             "challenge": b'Bearer realm="https://auth.example/token",service="registry",scope="repository:a:pull,push"',
             "challenge-basic": b'Basic realm="https://123456789012.dkr.ecr.us-east-1.amazonaws.com/"',
+            # Hostile: a token server on another host, over plain HTTP, with control characters.
+            "challenge-elsewhere": b'Bearer realm="http://tokens.evil.example/token\x1b]0;title\x07",service="x"',
             "ecr-token": base64.b64encode(b"AWS:not-a-real-password"),
             "digest": b"sha256:" + sha256(b"").encode(),
             "manifest": manifest,

@@ -16,6 +16,13 @@ fn dimension() -> ScalableDimension {
     ScalableDimension::EcsServiceDesiredCount
 }
 
+/// The tag shipit puts on the scalable target it registers (value: the resource id,
+/// `service/CLUSTER/SERVICE`), so that the policy `shipit iam-policy` prints lets it change
+/// this service's target and no other (Application Auto Scaling's scalable-target ARNs carry
+/// an opaque id; tags are how its documentation scopes access, "ABAC with Application Auto
+/// Scaling").
+pub const SERVICE_TAG: &str = "shipit:service";
+
 /// The service's scalable target with shipit's policies, or None when none is registered.
 pub async fn read(client: &Client, resource_id: &str) -> anyhow::Result<Option<ScalingSettings>> {
     let targets = client
@@ -85,6 +92,12 @@ pub async fn apply(client: &Client, plan: &AutoscalingPlan) -> anyhow::Result<()
             .scalable_dimension(dimension())
             .min_capacity(wanted.min)
             .max_capacity(wanted.max)
+            // Tagged when it is made (an update leaves tags as they are).
+            .set_tags(
+                plan.current
+                    .is_none()
+                    .then(|| [(SERVICE_TAG.to_string(), id.to_string())].into()),
+            )
             .send()
             .await
             .map_err(|e| failed("RegisterScalableTarget", error_chain(&e)))?;

@@ -255,6 +255,30 @@ fn autoscaling_is_planned_applied_and_never_resets_the_count() {
     std::fs::write(&policy_path, &policy.stdout).unwrap();
     let checked = common::check_aws_calls(Path::new(&calls), Some(&policy_path));
     assert_eq!(checked.code, Some(0), "{}", checked.dump());
+    // The writes are this service's target's only: its registration tags it, and a policy
+    // for another service (another tag value) denies them.
+    let recorded = std::fs::read_to_string(&calls).unwrap();
+    assert!(
+        recorded.contains("\"Tags\":{\"shipit:service\":\"service/"),
+        "the target is tagged when it is registered"
+    );
+    let elsewhere = dir.path().join("policy-elsewhere.json");
+    std::fs::write(
+        &elsewhere,
+        policy
+            .stdout
+            .replace(&format!("\"service/{name}"), "\"service/another-cluster"),
+    )
+    .unwrap();
+    let denied = common::check_aws_calls(Path::new(&calls), Some(&elsewhere));
+    assert_eq!(denied.code, Some(1), "{}", denied.dump());
+    assert!(
+        denied
+            .stdout
+            .contains("denied: application-autoscaling:PutScalingPolicy"),
+        "{}",
+        denied.dump()
+    );
     for operation in [
         "application-autoscaling:RegisterScalableTarget",
         "application-autoscaling:PutScalingPolicy",

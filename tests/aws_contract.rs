@@ -204,6 +204,10 @@ fn every_request_shipit_makes_is_valid_and_allowed_by_the_policy_it_prints() {
         recorded.contains("/blobs/uploads/") && recorded.contains("/manifests/"),
         "the registry push was not recorded"
     );
+    // The record holds every value sent: its owner's only.
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(calls).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600, "the call record is mode {mode:o}");
     for secret_marker in [
         "authorizationToken",
         "Bearer ",

@@ -257,6 +257,38 @@ pub fn policy(config: &DeployConfig, names: &Names, region: &str, doctor: bool) 
         ],
         "Resource": "*"
     }));
+    // Writes only on this service's scalable target: the one shipit registered, tagged with
+    // autoscaling::SERVICE_TAG (scalable-target ARNs carry an opaque id). Without
+    // `autoscaling`, only the removal of that target, for a config that dropped it.
+    let resource_id = crate::plan::autoscaling::resource_id(&names.cluster, &names.service);
+    let scope = json!({
+        "application-autoscaling:service-namespace": "ecs",
+        "application-autoscaling:scalable-dimension": "ecs:service:DesiredCount"
+    });
+    let with_tag = |key: &str| {
+        let mut condition = scope.clone();
+        condition[format!("{key}/{}", crate::autoscaling::SERVICE_TAG)] = json!(resource_id);
+        json!({ "StringEquals": condition })
+    };
+    if config.service.autoscaling.is_some() {
+        statements.push(json!({
+            "Sid": "AutoScalingRegister",
+            "Effect": "Allow",
+            "Action": ["application-autoscaling:RegisterScalableTarget"],
+            "Resource": "*",
+            "Condition": with_tag("aws:RequestTag")
+        }));
+        // Tag-on-create: registering with tags needs TagResource too.
+        statements.push(json!({
+            "Sid": "AutoScalingTagOnRegister",
+            "Effect": "Allow",
+            "Action": ["application-autoscaling:TagResource"],
+            "Resource": "*",
+            "Condition": { "StringEquals": {
+                format!("aws:RequestTag/{}", crate::autoscaling::SERVICE_TAG): resource_id
+            } }
+        }));
+    }
     let scaling_writes: &[&str] = if config.service.autoscaling.is_some() {
         &[
             "application-autoscaling:RegisterScalableTarget",
@@ -265,7 +297,6 @@ pub fn policy(config: &DeployConfig, names: &Names, region: &str, doctor: bool) 
             "application-autoscaling:DeregisterScalableTarget",
         ]
     } else {
-        // Only to remove the target shipit registered, once the config drops `autoscaling`.
         &["application-autoscaling:DeregisterScalableTarget"]
     };
     statements.push(json!({
@@ -273,10 +304,7 @@ pub fn policy(config: &DeployConfig, names: &Names, region: &str, doctor: bool) 
         "Effect": "Allow",
         "Action": scaling_writes,
         "Resource": "*",
-        "Condition": { "StringEquals": {
-            "application-autoscaling:service-namespace": "ecs",
-            "application-autoscaling:scalable-dimension": "ecs:service:DesiredCount"
-        } }
+        "Condition": with_tag("aws:ResourceTag")
     }));
     if config.service.autoscaling.is_some() {
         // Application Auto Scaling makes and deletes a target-tracking policy's CloudWatch

@@ -293,7 +293,7 @@ mod tests {
         // 40,000 files below, then a layer that whites out every other one and one directory.
         let mut lower = tar::Builder::new(Vec::new());
         let mut upper = tar::Builder::new(Vec::new());
-        let mut add = |builder: &mut tar::Builder<Vec<u8>>, path: &str| {
+        let add = |builder: &mut tar::Builder<Vec<u8>>, path: &str| {
             let mut header = tar::Header::new_gnu();
             header.set_size(0);
             header.set_mode(0o644);

@@ -314,18 +314,26 @@ def requirements(record, arn):
         if operation.startswith("Describe"):
             return [Requirement(action, "*", why=why)]
         # Scalable targets' ARNs carry an id known only once they exist: the writes are
-        # granted on "*" and scoped by these condition keys.
-        return [
-            Requirement(
-                action,
-                "*",
-                {
-                    "application-autoscaling:service-namespace": params["ServiceNamespace"],
-                    "application-autoscaling:scalable-dimension": params["ScalableDimension"],
-                },
-                why,
-            )
-        ]
+        # granted on "*" and scoped by these condition keys and the target's tags.
+        context = {
+            "application-autoscaling:service-namespace": params["ServiceNamespace"],
+            "application-autoscaling:scalable-dimension": params["ScalableDimension"],
+        }
+        tags = params.get("Tags") or {}
+        if operation == "RegisterScalableTarget" and tags:
+            # A new target, tagged as it is made: the request's tags, and tag-on-create.
+            context.update({f"aws:RequestTag/{k}": v for k, v in tags.items()})
+            tag_context = {f"aws:RequestTag/{k}": v for k, v in tags.items()}
+            return [
+                Requirement(action, "*", context, why),
+                Requirement(
+                    "application-autoscaling:TagResource", "*", tag_context, f"{action} with tags"
+                ),
+            ]
+        # An existing target: the tags the run's registration put on it.
+        target_tags = SCALABLE_TARGET_TAGS.get(params.get("ResourceId"), {})
+        context.update({f"aws:ResourceTag/{k}": v for k, v in target_tags.items()})
+        return [Requirement(action, "*", context, why)]
     if prefix == "logs":
         if operation == "DescribeLogGroups":
             return [Requirement(action, "*", why=why)]
@@ -494,15 +502,22 @@ def policy_condition_problems(policy):
 # such a task is evaluated with them as the task's resource tags.
 ONE_OFF_TASK_TAGS = {}
 
+# Tags that the recorded RegisterScalableTarget requests put on the targets they made
+# (resource id -> tags): later writes to those targets are evaluated with them.
+SCALABLE_TARGET_TAGS = {}
+
 
 def check_policy(records, policy, account, region, partition="aws"):
     def arn(service, resource):
         return f"arn:{partition}:{service}:{region}:{account}:{resource}"
 
     for record in records:
+        params = record.get("input") or {}
         if record.get("operation") == "RunTask":
-            for tag in (record.get("input") or {}).get("tags") or []:
+            for tag in params.get("tags") or []:
                 ONE_OFF_TASK_TAGS[tag["key"]] = tag["value"]
+        if record.get("operation") == "RegisterScalableTarget" and params.get("Tags"):
+            SCALABLE_TARGET_TAGS[params["ResourceId"]] = params["Tags"]
 
     problems = policy_condition_problems(policy)
     checked = 0
