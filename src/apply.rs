@@ -19,7 +19,36 @@ pub async fn cluster(clients: &Clients, plan: &ClusterPlan) -> anyhow::Result<()
 
 /// Creates the log group and sets its retention when the plan says so.
 pub async fn log_group(clients: &Clients, plan: &LogGroupPlan) -> anyhow::Result<()> {
-    crate::logs::apply_log_group(&clients.logs, plan).await
+    let client = &clients.logs;
+    let name = &plan.name;
+    if plan.create {
+        match client.create_log_group().log_group_name(name).send().await {
+            Ok(_) => {}
+            // Created by a concurrent run: fine.
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_already_exists_exception()) => {}
+            Err(err) => anyhow::bail!(
+                "CloudWatch CreateLogGroup `{name}` failed: {}",
+                error_chain(&err)
+            ),
+        }
+    }
+    if plan.sets_retention()
+        && let Some(days) = plan.retention_days
+    {
+        client
+            .put_retention_policy()
+            .log_group_name(name)
+            .retention_in_days(days)
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!("CloudWatch PutRetentionPolicy failed: {}", error_chain(&e))
+            })?;
+    }
+    Ok(())
 }
 
 /// The task definition the service will run: a new revision when the plan registers one,

@@ -92,12 +92,10 @@ impl AwsArgs {
     /// `--region`, refused unless it is a region name (`*` would print wildcard ARNs).
     pub fn checked_region(&self) -> Result<Option<&str>, BadInput> {
         match &self.region {
-            Some(region) if !crate::config::validate::is_region(region) => {
-                Err(BadInput::new(format!(
-                    "--region `{}` is not an AWS region name; write one such as eu-west-1",
-                    crate::redact::printable(region, 100)
-                )))
-            }
+            Some(region) if !is_region(region) => Err(BadInput::new(format!(
+                "--region `{}` is not an AWS region name; write one such as eu-west-1",
+                crate::redact::printable(region, 100)
+            ))),
             region => Ok(region.as_deref()),
         }
     }
@@ -160,6 +158,14 @@ impl AwsArgs {
             allow_insecure_http: self.allow_insecure_http,
         })
     }
+}
+
+/// An AWS region name (`eu-west-1`, `us-gov-west-1`), as the config and `--region` take it.
+pub fn is_region(text: &str) -> bool {
+    static REGION: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$").expect("valid")
+    });
+    REGION.is_match(text)
 }
 
 /// The AWS SDKs' service-specific endpoint variable for Application Auto Scaling.

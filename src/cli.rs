@@ -2,15 +2,13 @@
 //!
 //! Parsing only validates; the commands act.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
-use crate::aws::AwsArgs;
-use crate::commands;
+use crate::commands::{self, GlobalArgs};
 use crate::exit::ExitStatus;
-use crate::printer::{OutputFormat, Printer};
+use crate::printer::Printer;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -25,31 +23,6 @@ pub struct Cli {
     pub global: GlobalArgs,
     #[command(subcommand)]
     pub command: Command,
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct GlobalArgs {
-    /// The deploy config.
-    #[arg(
-        short = 'c',
-        long,
-        global = true,
-        default_value = "deploy.yaml",
-        env = "SHIPIT_CONFIG",
-        value_name = "PATH"
-    )]
-    pub config: PathBuf,
-    #[command(flatten)]
-    pub aws: AwsArgs,
-    /// Output format: `human` (text, progress on a terminal) or `json` (one document on stdout).
-    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Human)]
-    pub output: OutputFormat,
-    /// More detail on stderr (-v info, -vv debug, -vvv trace of every crate).
-    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
-    pub verbose: u8,
-    /// Less on stderr (-q: only warnings and errors, -qq: only errors).
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
-    pub quiet: u8,
 }
 
 #[derive(Debug, Subcommand)]
@@ -106,8 +79,8 @@ fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Validate => commands::validate::run(&global, printer),
         Command::Init(args) => commands::init::run(&args, &global, printer),
         Command::Schema => commands::schema::run(printer),
-        Command::Completions(args) => commands::completions::run(&args, printer),
-        Command::Man => commands::completions::man(printer),
+        Command::Completions(args) => commands::completions::run(&args, Cli::command(), printer),
+        Command::Man => commands::completions::man(Cli::command(), printer),
         Command::IamPolicy(args) => commands::iam_policy::run(&args, &global, printer),
         Command::Cost(args) => commands::cost::run(&args, &global, printer),
         Command::Doctor => block_on(commands::doctor::run(&global, printer)),
@@ -141,7 +114,8 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
+    use crate::printer::OutputFormat;
+    use std::path::PathBuf;
 
     #[test]
     fn the_cli_definition_is_consistent() {

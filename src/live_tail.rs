@@ -10,47 +10,9 @@ use aws_sdk_cloudwatchlogs::Client;
 use aws_sdk_cloudwatchlogs::types::{
     LiveTailSessionLogEvent, StartLiveTailResponseStream, error::StartLiveTailResponseStreamError,
 };
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
 
 use crate::aws::error_chain;
 use crate::tail::Event;
-
-/// StartLiveTail is modelled with the host prefix `stream-` (`stream-logs.REGION.amazonaws.com`),
-/// and the SDK puts it in front of an endpoint override too: `stream-127.0.0.1` does not
-/// resolve. With an override (the local stack, a proxy), this interceptor takes the prefix off
-/// again before the request is signed. Without one the SDK's AWS host is left alone.
-#[derive(Debug, Clone)]
-pub struct KeepEndpointHost;
-
-impl Intercept for KeepEndpointHost {
-    fn name(&self) -> &'static str {
-        "shipit-keep-endpoint-host"
-    }
-
-    fn modify_before_signing(
-        &self,
-        context: &mut BeforeTransmitInterceptorContextMut<'_>,
-        _runtime_components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let request = context.request_mut();
-        if let Some(unprefixed) = without_stream_prefix(request.uri()) {
-            request.set_uri(unprefixed)?;
-        }
-        Ok(())
-    }
-}
-
-/// `http://stream-127.0.0.1:4566/` -> `http://127.0.0.1:4566/`; None when there is no prefix.
-fn without_stream_prefix(uri: &str) -> Option<String> {
-    let (scheme, rest) = uri.split_once("://")?;
-    let rest = rest.strip_prefix("stream-")?;
-    Some(format!("{scheme}://{rest}"))
-}
 
 /// One update of a session: the events in it, and whether the service dropped some.
 #[derive(Debug)]
@@ -256,19 +218,5 @@ mod tests {
         }
         let wanted: Vec<String> = (0..25).map(|n| format!("event {n}")).collect();
         assert_eq!(messages, wanted);
-    }
-
-    #[test]
-    fn the_stream_prefix_comes_off_the_overridden_host_only() {
-        assert_eq!(
-            without_stream_prefix("http://stream-127.0.0.1:4566/").as_deref(),
-            Some("http://127.0.0.1:4566/")
-        );
-        assert_eq!(
-            without_stream_prefix("https://stream-logs.example.com/x?y=1").as_deref(),
-            Some("https://logs.example.com/x?y=1")
-        );
-        assert_eq!(without_stream_prefix("http://127.0.0.1:4566/"), None);
-        assert_eq!(without_stream_prefix("http://streams.local/"), None);
     }
 }

@@ -1,12 +1,11 @@
-//! The CloudWatch Logs calls deploy needs: the log group (read, and its planned changes applied), and the last lines
-//! a failing container wrote.
+//! The CloudWatch Logs reads deploy needs: the log group, and the last lines a failing
+//! container wrote. (Its planned changes are applied by `apply::log_group`.)
 
 use anyhow::bail;
 use aws_sdk_cloudwatchlogs::Client;
 use aws_sdk_cloudwatchlogs::types::LogGroup;
 
 use crate::aws::error_chain;
-use crate::plan::LogGroupPlan;
 
 /// The log group named exactly `name`, or None when there is none. Groups come back sorted by
 /// name, and `name` sorts before every other group it is a prefix of, so the first page holds it.
@@ -27,39 +26,6 @@ pub async fn find_log_group(client: &Client, name: &str) -> anyhow::Result<Optio
         .iter()
         .find(|g| g.log_group_name() == Some(name))
         .cloned())
-}
-
-/// Applies the log group's planned changes: creates it, sets its retention.
-pub async fn apply_log_group(client: &Client, plan: &LogGroupPlan) -> anyhow::Result<()> {
-    let name = &plan.name;
-    if plan.create {
-        match client.create_log_group().log_group_name(name).send().await {
-            Ok(_) => {}
-            // Created by a concurrent run: fine.
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_resource_already_exists_exception()) => {}
-            Err(err) => bail!(
-                "CloudWatch CreateLogGroup `{name}` failed: {}",
-                error_chain(&err)
-            ),
-        }
-    }
-    if plan.sets_retention()
-        && let Some(days) = plan.retention_days
-    {
-        client
-            .put_retention_policy()
-            .log_group_name(name)
-            .retention_in_days(days)
-            .send()
-            .await
-            .map_err(|e| {
-                anyhow::anyhow!("CloudWatch PutRetentionPolicy failed: {}", error_chain(&e))
-            })?;
-    }
-    Ok(())
 }
 
 /// The stream the awslogs driver writes a task's container to.

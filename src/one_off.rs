@@ -70,19 +70,6 @@ impl OneOffEnd {
 /// `shipit iam-policy` prints lets shipit stop its own tasks and no other.
 pub const ONE_OFF_TAG: &str = "shipit:one-off";
 
-/// ECS API reference, RunTask `overrides`: "A total of 8192 characters are allowed for
-/// overrides. This limit includes the JSON formatting characters of the override structure."
-pub const MAX_OVERRIDES_CHARS: usize = 8192;
-
-/// The size of the overrides shipit sends for `command` in `container`, counted as ECS
-/// counts it: the JSON of the override structure.
-pub fn overrides_chars(container: &str, command: &[String]) -> usize {
-    serde_json::json!({ "containerOverrides": [{ "name": container, "command": command }] })
-        .to_string()
-        .chars()
-        .count()
-}
-
 /// `arn:...:task-definition/FAMILY:REVISION` or `FAMILY:REVISION` -> FAMILY.
 fn family_of(task_definition: &str) -> &str {
     let name = task_definition
@@ -94,6 +81,7 @@ fn family_of(task_definition: &str) -> &str {
 
 /// Refuses a command whose overrides ECS would refuse, before anything starts.
 pub fn check_overrides(container: &str, command: &[String]) -> Result<(), crate::exit::BadInput> {
+    use crate::config::validate::{MAX_OVERRIDES_CHARS, overrides_chars};
     let size = overrides_chars(container, command);
     if size > MAX_OVERRIDES_CHARS {
         return Err(crate::exit::BadInput::new(format!(

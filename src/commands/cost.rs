@@ -5,7 +5,7 @@
 use clap::Args;
 use serde::Serialize;
 
-use crate::cli::GlobalArgs;
+use super::GlobalArgs;
 use crate::config::model::CpuArchitecture;
 use crate::exit::ExitStatus;
 use crate::printer::Printer;

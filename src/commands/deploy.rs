@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use clap::Args;
 
+use super::GlobalArgs;
 use crate::calls::Clients;
-use crate::cli::GlobalArgs;
 use crate::config::Names;
 use crate::config::model::Strategy;
 use crate::ecs::short_task_definition;

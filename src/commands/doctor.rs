@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use super::GlobalArgs;
 use crate::aws::RegionSource;
-use crate::cli::GlobalArgs;
 use crate::config;
 use crate::exit::ExitStatus;
 use crate::printer::Printer;

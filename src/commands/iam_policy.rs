@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use crate::cli::GlobalArgs;
+use super::GlobalArgs;
 use crate::config::{DeployConfig, Names};
 use crate::exit::ExitStatus;
 use crate::printer::Printer;

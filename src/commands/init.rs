@@ -6,7 +6,7 @@ use std::path::Path;
 use clap::Args;
 use serde::Serialize;
 
-use crate::cli::GlobalArgs;
+use super::GlobalArgs;
 use crate::exit::{BadInput, ExitStatus};
 use crate::printer::Printer;
 

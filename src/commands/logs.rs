@@ -19,9 +19,9 @@ use aws_sdk_cloudwatchlogs::Client;
 use clap::Args;
 use serde::Serialize;
 
+use super::GlobalArgs;
 use crate::aws::error_chain;
 use crate::calls::Clients;
-use crate::cli::GlobalArgs;
 use crate::exit::{BadInput, ExitStatus};
 use crate::live_tail::{self, Session};
 use crate::printer::Printer;

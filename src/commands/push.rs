@@ -2,8 +2,8 @@
 //! other change), read the image (compressing what needs it) and push it under its tag.
 //! `deploy` runs the same stages.
 
+use super::GlobalArgs;
 use crate::calls::Clients;
-use crate::cli::GlobalArgs;
 use crate::exit::ExitStatus;
 use crate::pipeline::image::{Preflight, PushInputs, deployed_image_size};
 use crate::pipeline::{self, Stack};

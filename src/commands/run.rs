@@ -10,8 +10,8 @@ use anyhow::{Context, bail};
 use clap::Args;
 use serde::Serialize;
 
+use super::GlobalArgs;
 use crate::calls::Clients;
-use crate::cli::GlobalArgs;
 use crate::ecs::{self, short_task_definition};
 use crate::exit::{BadInput, ExitStatus};
 use crate::one_off::{self, OneOff};

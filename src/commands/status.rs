@@ -10,8 +10,8 @@ use std::time::Duration;
 use clap::Args;
 use serde::Serialize;
 
+use super::GlobalArgs;
 use crate::calls::Clients;
-use crate::cli::GlobalArgs;
 use crate::config::Names;
 use crate::ecs::{self, short_task_definition};
 use crate::exit::ExitStatus;

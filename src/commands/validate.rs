@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::cli::GlobalArgs;
+use super::GlobalArgs;
 use crate::config::{self, DeployConfig, Diagnostic, Names, TagOrigin};
 use crate::exit::ExitStatus;
 use crate::printer::Printer;

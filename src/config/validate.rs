@@ -44,13 +44,7 @@ macro_rules! regex {
     };
 }
 
-regex!(REGION, r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$");
 regex!(MUTABLE_TAG_FILTER, r"^[0-9a-zA-Z._*-]{1,128}$");
-
-/// An AWS region name (`eu-west-1`, `us-gov-west-1`), as the config and `--region` take it.
-pub fn is_region(text: &str) -> bool {
-    REGION.is_match(text)
-}
 regex!(
     ECR_NAME,
     r"^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$"
@@ -205,7 +199,7 @@ fn check_general(c: &mut Checker, config: &DeployConfig) {
         );
     }
     if let Some(region) = &config.region
-        && !REGION.is_match(region)
+        && !crate::aws::is_region(region)
     {
         c.error(
             "region",
@@ -1215,6 +1209,19 @@ fn check_autoscaling(c: &mut Checker, config: &DeployConfig) {
     }
 }
 
+/// ECS API reference, RunTask `overrides`: "A total of 8192 characters are allowed for
+/// overrides. This limit includes the JSON formatting characters of the override structure."
+pub const MAX_OVERRIDES_CHARS: usize = 8192;
+
+/// The size of the overrides shipit sends for `command` in `container` (a hook's, `shipit
+/// run`'s), counted as ECS counts it: the JSON of the override structure.
+pub fn overrides_chars(container: &str, command: &[String]) -> usize {
+    serde_json::json!({ "containerOverrides": [{ "name": container, "command": command }] })
+        .to_string()
+        .chars()
+        .count()
+}
+
 fn check_hooks(c: &mut Checker, config: &DeployConfig, names: &Names) {
     for (i, hook) in config.hooks.before_deploy.iter().enumerate() {
         let at = |key: &str| format!("hooks.before_deploy[{i}].{key}");
@@ -1248,14 +1255,13 @@ fn check_hooks(c: &mut Checker, config: &DeployConfig, names: &Names) {
             );
         }
         let container = hook.container.as_deref().unwrap_or(&names.container);
-        let size = crate::one_off::overrides_chars(container, &hook.run);
-        if size > crate::one_off::MAX_OVERRIDES_CHARS {
+        let size = overrides_chars(container, &hook.run);
+        if size > MAX_OVERRIDES_CHARS {
             c.error(
                 "hook-too-long",
                 &at("run"),
                 format!(
-                    "the command makes RunTask overrides of {size} characters; ECS takes at most {}",
-                    crate::one_off::MAX_OVERRIDES_CHARS
+                    "the command makes RunTask overrides of {size} characters; ECS takes at most {MAX_OVERRIDES_CHARS}"
                 ),
                 "put the long part in a script in the image, and run the script",
             );
@@ -1356,8 +1362,8 @@ mod tests {
         assert!(
             SECRET_ARN.is_match("arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf")
         );
-        assert!(REGION.is_match("us-east-1"));
-        assert!(REGION.is_match("us-gov-west-1"));
-        assert!(!REGION.is_match("useast1"));
+        assert!(crate::aws::is_region("us-east-1"));
+        assert!(crate::aws::is_region("us-gov-west-1"));
+        assert!(!crate::aws::is_region("useast1"));
     }
 }

@@ -5,11 +5,11 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::watch::WatchEnd;
+use super::watch::{WatchEnd, follow_command};
 use super::{DeployResult, FailureReport, Outcome, RolloutOutcome, Stack};
 use crate::aws::error_chain;
 use crate::calls::Clients;
-use crate::config::{LoadedConfig, Names};
+use crate::config::LoadedConfig;
 use crate::ecs::short_task_definition;
 use crate::logs;
 use crate::plan::ServicePlan;
@@ -23,14 +23,6 @@ pub fn now_epoch_seconds() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64())
-}
-
-/// How to follow the service once shipit stops watching.
-pub fn follow_command(names: &Names) -> String {
-    format!(
-        "`shipit status --watch` (or `aws ecs describe-services --cluster {} --services {}`)",
-        names.cluster, names.service
-    )
 }
 
 /// Turns the watch's outcome into the result: records a success for rollback, rolls back a

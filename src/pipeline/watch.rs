@@ -14,6 +14,14 @@ use crate::signals::{self, Interrupt};
 /// Polls in a row that fail (each after the SDK's own retries) before the watch gives up.
 pub const LOST_CONTACT_AFTER: u32 = 3;
 
+/// How to follow the service once shipit stops watching.
+pub fn follow_command(names: &Names) -> String {
+    format!(
+        "`shipit status --watch` (or `aws ecs describe-services --cluster {} --services {}`)",
+        names.cluster, names.service
+    )
+}
+
 /// How a watch ended.
 pub struct WatchEnd {
     pub verdict: Verdict,
@@ -54,7 +62,7 @@ pub async fn watch(
     ));
     signals::under_way(format!(
         "the deployment goes on in ECS: follow it with {}",
-        super::report::follow_command(names)
+        follow_command(names)
     ));
     let mut said_draining = false;
     let mut failed_polls = 0u32;

@@ -16,6 +16,7 @@ pub mod human;
 pub mod log_group;
 pub mod repository;
 pub mod service;
+pub mod sidecar_image;
 pub mod task_definition;
 
 use std::collections::BTreeSet;
@@ -29,7 +30,7 @@ pub use service::{ServicePlan, ServiceSettings, TaskDefinitionRef};
 pub use task_definition::{TaskDef, TaskDefinitionPlan};
 
 use crate::config::LoadedConfig;
-use crate::pipeline::sidecar_images::SidecarImage;
+use sidecar_image::SidecarImage;
 
 /// The AWS resources shipit manages, in the order a deploy touches them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

@@ -8,10 +8,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::sidecar_image::SidecarImage;
 use super::{Change, Field, Operation, Resource, diff, json_list};
 use crate::config::Names;
 use crate::config::model::{CpuArchitecture, DeployConfig};
-use crate::pipeline::sidecar_images::SidecarImage;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TaskDef {
