@@ -3,8 +3,8 @@
 
 use anyhow::Context;
 
+use crate::aws::calls::Clients;
 use crate::aws::error_chain;
-use crate::calls::Clients;
 use crate::ecs;
 use crate::plan::service::Dropped;
 use crate::plan::{ClusterPlan, LogGroupPlan, Operation, ServicePlan, TaskDefinitionPlan};

@@ -1,7 +1,8 @@
 //! shipit: ship a freshly built container image to ECR and ECS Fargate.
 //!
 //! The binary is a thin `main.rs` over this library. Each module has one job:
-//! `config` reads deploy.yaml, `aws` builds the SDK configuration, `image` reads images,
+//! `config` reads deploy.yaml, `aws` is the floor every AWS call stands on (configuration,
+//! clients, typed errors), `image` reads images,
 //! `registry` pushes them, `ecr` manages the repository, `ecs` and `logs` wrap the calls a
 //! deploy needs, `live_tail` opens CloudWatch Live Tail sessions, `tail` merges them with
 //! polled pages exactly once, `preflight` checks an image against the config (health-check programs, size budget),
@@ -9,13 +10,12 @@
 //! each change naming the call that applies it), `apply` makes exactly those calls,
 //! `pipeline` runs the stages (image, plan, apply, watch, report) that commands call,
 //! `rollout` judges a rollout, `commands` holds one module per subcommand, and `printer` is
-//! the only place that writes to the terminal.
+//! the only place that writes to the terminal; `redact` says what it must never print.
 
 pub mod apply;
 pub mod autoscaling;
 pub mod aws;
 pub mod cache;
-pub mod calls;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -32,7 +32,6 @@ pub mod plan;
 pub mod preflight;
 pub mod printer;
 pub mod progress;
-pub mod query_api;
 pub mod redact;
 pub mod registry;
 pub mod rollout;

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
+use crate::aws::calls::Clients;
 use crate::aws::error_chain;
-use crate::calls::Clients;
 use crate::ecs;
 use crate::rollout::{TaskView, classify};
 use crate::signals::Interrupt;

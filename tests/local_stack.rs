@@ -12,11 +12,11 @@ fn config_with_real_resources() -> String {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let sdk = common::sdk_config(&runtime);
     // IAM through shipit's own signed Query client (the one doctor uses).
-    let iam = shipit::query_api::QueryClient::new(&sdk).unwrap();
+    let iam = shipit::aws::query_api::QueryClient::new(&sdk).unwrap();
     let role = unique_name("exec");
     let created = runtime
         .block_on(iam.call(
-            shipit::query_api::Service::Iam,
+            shipit::aws::query_api::Service::Iam,
             "CreateRole",
             &[
                 ("RoleName".to_string(), role.clone()),
@@ -28,7 +28,7 @@ fn config_with_real_resources() -> String {
         ))
         .unwrap();
     assert!(created.is_success(), "{created:?}");
-    let arn = shipit::query_api::texts_of(&created.body, "Arn")
+    let arn = shipit::aws::query_api::texts_of(&created.body, "Arn")
         .into_iter()
         .next()
         .expect("CreateRole answers the role's ARN");

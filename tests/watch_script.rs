@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use shipit::calls::Clients;
+use shipit::aws::calls::Clients;
 use shipit::config::Names;
 use shipit::printer::{OutputFormat, Printer};
 use shipit::rollout::{Cause, Rules, Target, Verdict, WaitUntil};

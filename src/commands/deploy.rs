@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::GlobalArgs;
-use crate::calls::Clients;
+use crate::aws::calls::Clients;
 use crate::config::Names;
 use crate::config::model::Strategy;
 use crate::ecs::short_task_definition;

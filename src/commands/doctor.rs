@@ -7,10 +7,10 @@ use serde::Serialize;
 
 use super::GlobalArgs;
 use crate::aws::RegionSource;
+use crate::aws::query_api::Service;
 use crate::config;
 use crate::exit::ExitStatus;
 use crate::printer::Printer;
-use crate::query_api::Service;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -133,7 +133,7 @@ pub async fn run(global: &GlobalArgs, printer: &Printer) -> anyhow::Result<ExitS
     if region.is_some() {
         let sts = aws_sdk_sts::Client::from_conf(
             aws_sdk_sts::config::Builder::from(&aws.sdk)
-                .interceptor(crate::calls::BoundedAnswers)
+                .interceptor(crate::aws::calls::BoundedAnswers)
                 .build(),
         );
         checks.push(match sts.get_caller_identity().send().await {
@@ -228,7 +228,7 @@ async fn docker_check(source: Option<&str>) -> Check {
 /// What the config names in AWS: created by deploy when missing (warn), or needed as they are
 /// (fail): the roles, the subnets, the security groups.
 async fn resource_checks(sdk: &aws_config::SdkConfig, loaded: &config::LoadedConfig) -> Vec<Check> {
-    let clients = crate::calls::Clients::new(sdk);
+    let clients = crate::aws::calls::Clients::new(sdk);
     let names = &loaded.names;
     let c = &loaded.config;
     let mut checks = Vec::new();
@@ -340,7 +340,7 @@ async fn resource_checks(sdk: &aws_config::SdkConfig, loaded: &config::LoadedCon
 
     // EC2 and IAM through signed Query calls (see query_api: the SDK crates cost more to
     // build than the rest of shipit, for these three reads).
-    let query = match crate::query_api::QueryClient::new(sdk) {
+    let query = match crate::aws::query_api::QueryClient::new(sdk) {
         Ok(query) => query,
         Err(err) => {
             checks.push(Check::problem(
@@ -399,12 +399,12 @@ async fn resource_checks(sdk: &aws_config::SdkConfig, loaded: &config::LoadedCon
         .call(
             Service::Ec2,
             "DescribeSubnets",
-            &crate::query_api::list_params("SubnetId", subnets),
+            &crate::aws::query_api::list_params("SubnetId", subnets),
         )
         .await;
     checks.push(match answer {
         Ok(a) if a.is_success() => {
-            let found = crate::query_api::texts_of(&a.body, "subnetId");
+            let found = crate::aws::query_api::texts_of(&a.body, "subnetId");
             let missing: Vec<&str> = subnets
                 .iter()
                 .map(String::as_str)
@@ -412,7 +412,7 @@ async fn resource_checks(sdk: &aws_config::SdkConfig, loaded: &config::LoadedCon
                 .collect();
             if missing.is_empty() {
                 let vpcs: std::collections::BTreeSet<String> =
-                    crate::query_api::texts_of(&a.body, "vpcId")
+                    crate::aws::query_api::texts_of(&a.body, "vpcId")
                         .into_iter()
                         .collect();
                 Check::ok(
@@ -448,7 +448,7 @@ async fn resource_checks(sdk: &aws_config::SdkConfig, loaded: &config::LoadedCon
             .call(
                 Service::Ec2,
                 "DescribeSecurityGroups",
-                &crate::query_api::list_params("GroupId", groups),
+                &crate::aws::query_api::list_params("GroupId", groups),
             )
             .await;
         checks.push(match answer {
@@ -456,7 +456,7 @@ async fn resource_checks(sdk: &aws_config::SdkConfig, loaded: &config::LoadedCon
                 "security groups",
                 format!(
                     "{} group(s) found",
-                    crate::query_api::texts_of(&a.body, "groupId").len()
+                    crate::aws::query_api::texts_of(&a.body, "groupId").len()
                 ),
             ),
             Ok(a) => Check::problem(

@@ -20,8 +20,8 @@ use clap::Args;
 use serde::Serialize;
 
 use super::GlobalArgs;
-use crate::aws::error_chain;
-use crate::calls::Clients;
+use crate::aws::calls::Clients;
+use crate::aws::error::{AwsError, is_transient};
 use crate::exit::{BadInput, ExitStatus};
 use crate::live_tail::{self, Session};
 use crate::printer::Printer;
@@ -60,11 +60,6 @@ const DEEP_CATCH_UP: Duration = Duration::from_secs(10);
 /// Failed polls in a row (each after the SDK's retries) before following gives up.
 const MAX_POLL_FAILURES: u32 = 5;
 
-/// A failure worth another poll: the service or the network, not a missing log group.
-fn is_transient(err: &anyhow::Error) -> bool {
-    let text = format!("{err:#}");
-    text.contains("FilterLogEvents failed") && !text.contains("does not exist")
-}
 /// Live Tail sessions that fail to open or break one after another before following falls
 /// back to polling.
 const MAX_SESSION_FAILURES: u32 = 5;
@@ -263,6 +258,7 @@ impl Follower<'_> {
                         MIN_REQUEST_GAP
                     }
                 }
+                // A failure worth another poll: throttling, the service or the network.
                 Err(err) if failures < MAX_POLL_FAILURES && is_transient(&err) => {
                     failures += 1;
                     tracing::warn!("reading the logs failed ({err:#}); trying again");
@@ -341,7 +337,9 @@ async fn fetch(
             {
                 bail!("log group {group} does not exist yet: it is created by `shipit deploy`");
             }
-            Err(err) => bail!("CloudWatch FilterLogEvents failed: {}", error_chain(&err)),
+            Err(err) => {
+                return Err(AwsError::from_sdk("CloudWatch", "FilterLogEvents", &err).into());
+            }
         };
         // The prefix again here: not every endpoint applies logStreamNamePrefix (moto does not).
         events.extend(

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::GlobalArgs;
-use crate::calls::Clients;
+use crate::aws::calls::Clients;
 use crate::exit::ExitStatus;
 use crate::pipeline::image::{Preflight, PushArgs, PushInputs, prepare_image};
 use crate::pipeline::{self, Stack};

@@ -3,7 +3,7 @@
 //! `deploy` runs the same stages.
 
 use super::GlobalArgs;
-use crate::calls::Clients;
+use crate::aws::calls::Clients;
 use crate::exit::ExitStatus;
 use crate::pipeline::image::{Preflight, PushInputs, deployed_image_size};
 use crate::pipeline::{self, Stack};

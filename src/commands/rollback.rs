@@ -10,8 +10,8 @@ use serde::Serialize;
 
 use super::GlobalArgs;
 use super::deploy::WatchArgs;
+use crate::aws::calls::Clients;
 use crate::aws::error_chain;
-use crate::calls::Clients;
 use crate::ecs::{self, TAG_PREVIOUS, short_task_definition, tag_value};
 use crate::exit::ExitStatus;
 use crate::pipeline::watch::watch;

@@ -11,7 +11,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::GlobalArgs;
-use crate::calls::Clients;
+use crate::aws::calls::Clients;
 use crate::ecs::{self, short_task_definition};
 use crate::exit::{BadInput, ExitStatus};
 use crate::one_off::{self, OneOff};

@@ -5,8 +5,8 @@
 use anyhow::bail;
 use clap::Args;
 
+use crate::aws::calls::Clients;
 use crate::aws::{self, AwsArgs};
-use crate::calls::Clients;
 use crate::config::model::{CpuArchitecture, parse_size};
 use crate::config::{self, LoadedConfig};
 use crate::ecr;

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::aws::Aws;
-use crate::calls::Clients;
+use crate::aws::calls::Clients;
 use crate::config::LoadedConfig;
 use crate::ecs;
 use crate::exit::ExitStatus;

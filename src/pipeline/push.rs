@@ -9,8 +9,8 @@ use serde::Serialize;
 use url::Url;
 
 use super::image::{PreparedImage, PushArgs, PushInputs};
+use crate::aws::calls::Clients;
 use crate::aws::{self, Aws};
-use crate::calls::Clients;
 use crate::config::LoadedConfig;
 use crate::ecr;
 use crate::image::Digest;

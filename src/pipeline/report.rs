@@ -7,8 +7,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::watch::{WatchEnd, follow_command};
 use super::{DeployResult, FailureReport, Outcome, RolloutOutcome, Stack};
+use crate::aws::calls::Clients;
 use crate::aws::error_chain;
-use crate::calls::Clients;
 use crate::config::LoadedConfig;
 use crate::ecs::short_task_definition;
 use crate::logs;

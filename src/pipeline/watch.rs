@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::calls::Clients;
+use crate::aws::calls::Clients;
 use crate::config::Names;
 use crate::ecs::{self, short_task_definition};
 use crate::printer::Printer;

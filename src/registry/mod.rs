@@ -380,7 +380,7 @@ impl Repository {
         {
             headers.insert(header::AUTHORIZATION, auth);
         }
-        crate::calls::record_registry(method.as_str(), &url);
+        crate::aws::calls::record_registry(method.as_str(), &url);
         let streaming = body.as_ref().is_some_and(|b| b.as_bytes().is_none());
         let mut request = self.http.request(method, url).headers(headers);
         if !streaming {

@@ -1,4 +1,10 @@
-//! One set of AWS flags and one function that builds the SDK configuration every client uses.
+//! The floor every AWS call stands on: the flags and the SDK configuration (here), the
+//! clients with their call counter and interceptors (`calls`), doctor's signed Query calls
+//! (`query_api`), and errors typed by what a caller can do about them (`error`).
+
+pub mod calls;
+pub mod error;
+pub mod query_api;
 
 use std::time::Duration;
 
