@@ -401,3 +401,107 @@ fn wait_until_refuses_what_the_strategy_never_reaches() {
         );
     }
 }
+
+/// docs/config.md's reference names every key of the config's schema (two levels below each
+/// list), so a new key cannot ship undocumented. A key is named as `path`, within a row that
+/// names its sibling (`containers[].cpu`, `.memory`), or as a container entry's "as under
+/// `container`"; a mapping is named through its keys.
+#[test]
+fn the_config_reference_names_every_key_of_the_schema() {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("../schema/deploy.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let docs = std::fs::read_to_string(fixture("../docs/config.md")).unwrap();
+    let rows: Vec<&str> = docs.lines().filter(|l| l.starts_with("| `")).collect();
+    let defs = schema["$defs"].clone();
+    fn resolve<'a>(
+        mut node: &'a serde_json::Value,
+        defs: &'a serde_json::Value,
+    ) -> &'a serde_json::Value {
+        for _ in 0..8 {
+            if let Some(r) = node["$ref"].as_str() {
+                node = &defs[r.rsplit('/').next().unwrap()];
+            } else if let Some(any) = node["anyOf"].as_array() {
+                let not_null: Vec<_> = any.iter().filter(|n| n["type"] != "null").collect();
+                if not_null.len() != 1 {
+                    break;
+                }
+                node = not_null[0];
+            } else {
+                break;
+            }
+        }
+        node
+    }
+    fn walk(
+        node: &serde_json::Value,
+        prefix: &str,
+        defs: &serde_json::Value,
+        out: &mut Vec<(String, bool)>,
+    ) {
+        let node = resolve(node, defs);
+        if node["type"] == "array" {
+            return walk(&node["items"], &format!("{prefix}[]"), defs, out);
+        }
+        let Some(props) = node["properties"].as_object() else {
+            return;
+        };
+        for (key, value) in props {
+            let path = if prefix.is_empty() {
+                key.clone()
+            } else {
+                format!("{prefix}.{key}")
+            };
+            let inner = resolve(value, defs);
+            let inner = if inner["type"] == "array" {
+                resolve(&inner["items"], defs)
+            } else {
+                inner
+            };
+            out.push((path.clone(), inner["properties"].is_object()));
+            if prefix.matches('.').count() < 3 {
+                walk(value, &path, defs, out);
+            }
+        }
+    }
+    let mut paths = Vec::new();
+    walk(&schema, "", &defs, &mut paths);
+    assert!(paths.len() > 80, "{}", paths.len());
+    let named = |path: &str| -> bool {
+        let (parent, leaf) = path.rsplit_once('.').unwrap_or(("", path));
+        rows.iter().any(|row| {
+            row.contains(&format!("`{path}`"))
+                || (row.contains(&format!("`.{leaf}`")) && row.contains(&format!("`{parent}.")))
+        })
+    };
+    let documented = |path: &str, is_mapping: bool| -> bool {
+        if named(path) {
+            return true;
+        }
+        if is_mapping {
+            // A mapping is named through its keys.
+            return rows.iter().any(|row| {
+                row.contains(&format!("`{path}.")) || row.contains(&format!("`{path}[]."))
+            });
+        }
+        // A container entry's settings named "as under `container`".
+        if let Some(rest) = path.strip_prefix("containers[].") {
+            let first = rest.split('.').next().unwrap();
+            let as_container = rows.iter().any(|row| {
+                row.contains("as under `container`") && row.contains(&format!(".{first}`"))
+            });
+            return as_container && named(&format!("container.{rest}"));
+        }
+        false
+    };
+    let missing: Vec<&str> = paths
+        .iter()
+        .filter(|(p, mapping)| !documented(p, *mapping))
+        .map(|(p, _)| p.as_str())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "docs/config.md does not name: {missing:?}"
+    );
+}

@@ -473,7 +473,7 @@ fn type_error(
     )
     .with_path(path.clone())
     .with_fix(
-        "see the configuration reference in README.md, or `shipit schema`, for this key's type",
+        "see the configuration reference in docs/config.md, or `shipit schema`, for this key's type",
     )
 }
 
