@@ -92,6 +92,7 @@ impl Printer {
 
     /// Config warnings on stderr, quoting the source line (hidden by -qq).
     pub fn diagnostics(&self, diagnostics: &[Diagnostic], source: Option<&str>) {
+        let lines = crate::config::diagnostic::SourceLines::new(source);
         for d in diagnostics {
             if d.severity == Severity::Warning && self.verbosity < -1 {
                 continue;
@@ -100,7 +101,7 @@ impl Printer {
                 Severity::Error => ERROR,
                 Severity::Warning => WARNING,
             };
-            let text = d.render(source);
+            let text = lines.render(d);
             let (head, rest) = text.split_once('\n').unwrap_or((&text, ""));
             eprint!("{style}{head}{style:#}\n{rest}");
         }

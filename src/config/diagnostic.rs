@@ -82,6 +82,13 @@ impl Diagnostic {
     /// Renders the diagnostic the way compilers do: a header, the source line with a caret
     /// under the column, and the fix.
     pub fn render(&self, source: Option<&str>) -> String {
+        let line = source.and_then(|s| s.lines().nth(self.location.line.saturating_sub(1)));
+        self.render_line(line)
+    }
+
+    /// As `render`, given the source line itself: a caller rendering many diagnostics of one
+    /// file splits it into lines once (`SourceLines`), not once per diagnostic.
+    pub fn render_line(&self, line: Option<&str>) -> String {
         let mut out = String::new();
         let label = match self.severity {
             Severity::Error => "error",
@@ -96,7 +103,7 @@ impl Diagnostic {
             self.location.column,
             crate::redact::mask_text(&self.message)
         );
-        if let Some(line) = source.and_then(|s| s.lines().nth(self.location.line - 1)) {
+        if let Some(line) = line {
             let number = self.location.line.to_string();
             let gutter = " ".repeat(number.len());
             // Tabs would shift the caret: show them as one space each. A secret-shaped value on
@@ -116,6 +123,24 @@ impl Diagnostic {
             let _ = writeln!(out, "  = fix: {fix}");
         }
         out
+    }
+}
+
+/// A file's lines, split once, for rendering many diagnostics of it.
+pub struct SourceLines<'a>(Vec<&'a str>);
+
+impl<'a> SourceLines<'a> {
+    pub fn new(source: Option<&'a str>) -> Self {
+        SourceLines(source.map(|s| s.lines().collect()).unwrap_or_default())
+    }
+
+    /// Line `number` (1-based), when the file has it.
+    pub fn get(&self, number: usize) -> Option<&'a str> {
+        number.checked_sub(1).and_then(|i| self.0.get(i).copied())
+    }
+
+    pub fn render(&self, diagnostic: &Diagnostic) -> String {
+        diagnostic.render_line(self.get(diagnostic.location.line))
     }
 }
 

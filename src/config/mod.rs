@@ -130,8 +130,9 @@ impl ConfigError {
     /// All diagnostics rendered with their source lines, and a closing count.
     pub fn render(&self) -> String {
         let mut out = String::new();
+        let lines = diagnostic::SourceLines::new(self.source_text.as_deref());
         for d in &self.diagnostics {
-            out.push_str(&d.render(self.source_text.as_deref()));
+            out.push_str(&lines.render(d));
             out.push('\n');
         }
         let errors = self.errors().count();
