@@ -181,6 +181,20 @@ pub fn load(path: &Path) -> Result<LoadedConfig, ConfigError> {
     Ok(loaded)
 }
 
+/// Where the character after `before` (the file's text up to it) stands.
+fn location_after(before: &str) -> Location {
+    Location {
+        line: before.matches('\n').count() + 1,
+        column: before
+            .rsplit('\n')
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .count()
+            + 1,
+    }
+}
+
 /// Reads a config from a regular file of at most `MAX_FILE_BYTES`, never from a device
 /// (`-c /dev/zero`), a pipe or the kernel's files (`/proc/self/environ`, which a committed
 /// symlink can name: it would put the environment's secrets in an error message).
@@ -240,20 +254,14 @@ pub fn load_bytes(
     let text = match std::str::from_utf8(bytes) {
         Ok(text) => text,
         Err(err) => {
-            let valid = &bytes[..err.valid_up_to()];
-            let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
-            let line_start = valid.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-            let column = String::from_utf8_lossy(&valid[line_start..])
-                .chars()
-                .count()
-                + 1;
+            let valid = std::str::from_utf8(&bytes[..err.valid_up_to()]).unwrap_or_default();
             return Err(ConfigError::single(
                 file,
                 None,
                 Diagnostic::error(
                     "not-utf8",
                     file,
-                    Location { line, column },
+                    location_after(valid),
                     format!("byte {} is not valid UTF-8", err.valid_up_to()),
                 )
                 .with_fix("save the file as UTF-8"),
@@ -266,22 +274,13 @@ pub fn load_bytes(
         .char_indices()
         .find(|(_, c)| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
     {
-        let before = &text[..index];
-        let line = before.matches('\n').count() + 1;
-        let column = before
-            .rsplit('\n')
-            .next()
-            .unwrap_or_default()
-            .chars()
-            .count()
-            + 1;
         return Err(ConfigError::single(
             file,
             None,
             Diagnostic::error(
                 "not-text",
                 file,
-                Location { line, column },
+                location_after(&text[..index]),
                 format!(
                     "the file holds control character U+{:04X}: it is not YAML text",
                     c as u32

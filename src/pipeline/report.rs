@@ -49,15 +49,22 @@ pub async fn conclude(
     } = watched;
     let mut failure = None;
     match &verdict {
-        Verdict::Succeeded { .. } if service.switches_strategy_after_rollout() => {
-            // The second step of a switch from rolling: the rollout that gave the load
-            // balancer its advanced configuration is done; now the strategy.
-            match crate::apply::switch_strategy(clients, service).await {
+        Verdict::Succeeded { .. } => {
+            // A switch from rolling finishes after its rollout: the strategy alone.
+            let switched = if service.switches_strategy_after_rollout() {
+                crate::apply::switch_strategy(clients, service)
+                    .await
+                    .map(|()| {
+                        printer.info(&format!(
+                            "  the deployment strategy is now {}: the next deploy uses it",
+                            service.wanted.deployment.strategy
+                        ));
+                    })
+            } else {
+                Ok(())
+            };
+            match switched {
                 Ok(()) => {
-                    printer.info(&format!(
-                        "  the deployment strategy is now {}: the next deploy uses it",
-                        service.wanted.deployment.strategy
-                    ));
                     result.result = Outcome::Deployed;
                     if let Err(err) = crate::apply::record(
                         clients,
@@ -81,21 +88,6 @@ pub async fn conclude(
                         Some("run `shipit deploy` again: it switches the strategy alone, with no new rollout".into()),
                     ));
                 }
-            }
-        }
-        Verdict::Succeeded { .. } => {
-            result.result = Outcome::Deployed;
-            if let Err(err) = crate::apply::record(
-                clients,
-                service,
-                &result.service.arn,
-                &target.task_definition,
-            )
-            .await
-            {
-                printer.info(&format!(
-                    "warning: could not record the deploy for rollback: {err:#}"
-                ));
             }
         }
         // Not recorded for rollback: the deployment may still roll back after the stage.
