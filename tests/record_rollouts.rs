@@ -62,7 +62,7 @@ fn record(
     ) -> aws_sdk_ecs::operation::register_task_definition::builders::RegisterTaskDefinitionFluentBuilder,
 ) {
     let (runtime, ecs) = sdk();
-    let since = shipit::pipeline::report::now_epoch_seconds();
+    let since = shipit::clock::now_epoch_seconds();
     let service = runtime
         .block_on(ecs.describe_services().cluster(name).services(name).send())
         .unwrap();

@@ -39,7 +39,7 @@ pub struct WatchArgs {
     #[arg(long)]
     pub no_wait: bool,
     /// Stop waiting after this long (90s, 10m, 1h) and report what is still pending.
-    #[arg(long, default_value = "15m", value_parser = parse_duration)]
+    #[arg(long, default_value = "15m", value_parser = crate::clock::parse_duration)]
     pub timeout: Duration,
     /// Stop waiting when this many new tasks in a row stopped for the same reason.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=100))]
@@ -65,13 +65,6 @@ impl WatchArgs {
             _ => Ok(()),
         }
     }
-}
-
-/// `90s`, `10m`, `1h`, `1h30m`, or plain seconds.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    crate::config::model::parse_seconds(text)
-        .map(Duration::from_secs)
-        .ok_or_else(|| format!("`{text}` is not a duration: write 90s, 10m or 1h"))
 }
 
 pub async fn run(
@@ -311,22 +304,4 @@ fn human(result: &DeployResult, names: &Names) -> String {
         }
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
-        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
-        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
-        assert!(parse_duration("soon").is_err());
-        assert!(parse_duration("10x").is_err());
-        assert!(parse_duration("0s").is_err());
-        assert!(parse_duration("5m3").is_err());
-    }
 }

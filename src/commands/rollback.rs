@@ -38,7 +38,7 @@ pub async fn run(
     let clients = Clients::new(&aws.sdk);
     let names = &loaded.names;
     let started = Instant::now();
-    let since = crate::pipeline::report::now_epoch_seconds();
+    let since = crate::clock::now_epoch_seconds();
 
     let Some(service) = ecs::describe_service(&clients.ecs, &names.cluster, &names.service).await?
     else {

@@ -24,7 +24,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub container: Option<String>,
     /// Give up (and stop the task) after this long: 90s, 10m, 1h.
-    #[arg(long, default_value = "1h", value_parser = super::deploy::parse_duration)]
+    #[arg(long, default_value = "1h", value_parser = crate::clock::parse_duration)]
     pub timeout: Duration,
     /// The command and its arguments, after `--`.
     #[arg(required = true, last = true)]

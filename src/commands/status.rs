@@ -168,7 +168,7 @@ pub async fn read_status(clients: &Clients, names: &Names) -> anyhow::Result<Sta
         return Ok(status);
     };
     // Tasks stopped within the last hour still explain a failure.
-    let since = crate::pipeline::report::now_epoch_seconds() - 3600.0;
+    let since = crate::clock::now_epoch_seconds() - 3600.0;
     let snapshot = ecs::snapshot(&clients.ecs, &names.cluster, &names.service, since).await?;
     let mut images = BTreeMap::new();
     for d in &snapshot.deployments {
@@ -378,7 +378,7 @@ fn ago(t: Option<f64>) -> String {
     let Some(t) = t else {
         return "-".to_string();
     };
-    let seconds = (crate::pipeline::report::now_epoch_seconds() - t).max(0.0) as u64;
+    let seconds = (crate::clock::now_epoch_seconds() - t).max(0.0) as u64;
     match seconds {
         0..60 => format!("{seconds}s ago"),
         60..3600 => format!("{}m ago", seconds / 60),

@@ -470,7 +470,7 @@ pub async fn deploy(
     group: &dyn Fn(Option<&str>),
 ) -> anyhow::Result<DeployResult> {
     let started = Instant::now();
-    let since = report::now_epoch_seconds();
+    let since = crate::clock::now_epoch_seconds();
     let clients = stack.clients;
     let names = &stack.loaded.names;
     let plan = &planned.plan;

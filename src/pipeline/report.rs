@@ -3,8 +3,6 @@
 //! failure report: the cause and its fix, the service's events, the failing container's last
 //! log lines.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use super::watch::{WatchEnd, follow_command};
 use super::{DeployResult, FailureReport, Outcome, RolloutOutcome, Stack};
 use crate::aws::calls::Clients;
@@ -18,12 +16,6 @@ use crate::rollout::{Cause, Snapshot, Target, Verdict};
 
 /// How long the failure report waits for a stopped task's last log lines to arrive.
 const LOG_SETTLE_SECONDS: u64 = 10;
-
-pub fn now_epoch_seconds() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
-}
 
 /// Turns the watch's outcome into the result: records a success for rollback, rolls back a
 /// fail-fast failure when the config asks for rollback, and gathers the failure report.

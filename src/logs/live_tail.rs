@@ -12,7 +12,7 @@ use aws_sdk_cloudwatchlogs::types::{
 };
 
 use crate::aws::error_chain;
-use crate::tail::Event;
+use crate::logs::merge::Event;
 
 /// One update of a session: the events in it, and whether the service dropped some.
 #[derive(Debug)]

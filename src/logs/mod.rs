@@ -1,5 +1,11 @@
-//! The CloudWatch Logs reads deploy needs: the log group, and the last lines a failing
-//! container wrote. (Its planned changes are applied by `apply::log_group`.)
+//! CloudWatch Logs: the reads deploy needs (the log group, and the last lines a failing
+//! container wrote; its planned changes are applied by `apply::log_group`), and following a
+//! service's events: Live Tail sessions (`live_tail`), the exactly-once merge of Live Tail with
+//! FilterLogEvents pages (`merge`), and the follower that runs them (`follow`).
+
+pub mod follow;
+pub mod live_tail;
+pub mod merge;
 
 use anyhow::bail;
 use aws_sdk_cloudwatchlogs::Client;
