@@ -86,15 +86,6 @@ pub fn is_secret(name: &str, value: &str) -> bool {
     !value.is_empty() && (is_secret_name(name) || is_secret_value(value))
 }
 
-/// `value`, or the mask when it is secret.
-pub fn shown(name: &str, value: &str) -> String {
-    if is_secret(name, value) {
-        MASK.to_string()
-    } else {
-        value.to_string()
-    }
-}
-
 /// A line of free text (a config line quoted in an error, a message) with every
 /// credential-shaped word masked, and `NAME = value` / `NAME: value` masked by name.
 pub fn mask_text(text: &str) -> String {
