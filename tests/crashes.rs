@@ -353,14 +353,14 @@ fn sigint_during_the_watch_exits_130_and_says_the_deployment_goes_on() {
         .spawn()
         .unwrap();
     // Interrupt as soon as the watch began.
-    let mut stderr = child.stderr.take().unwrap();
-    let mut seen = common::read_until(&mut stderr, "waiting until the rollout");
+    let stderr = common::OutputReader::new(child.stderr.take().unwrap());
+    let mut seen = stderr.read_until("waiting until the rollout", Duration::from_secs(120));
     assert!(seen.contains("waiting until the rollout"), "{seen}");
     std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .unwrap();
-    stderr.read_to_string(&mut seen).unwrap();
+    seen.push_str(&stderr.rest(Duration::from_secs(30)));
     let output = child.wait_with_output().unwrap();
     seen.push_str(&String::from_utf8_lossy(&output.stdout));
     assert_eq!(output.status.code(), Some(130), "{seen}");

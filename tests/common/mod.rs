@@ -170,20 +170,45 @@ pub mod loopback;
 pub mod proxy;
 pub mod registry;
 
-/// Reads a child's output until `marker` appears (or the output ends, or a minute passes);
-/// returns what was read.
-pub fn read_until(output: &mut impl std::io::Read, marker: &str) -> String {
-    let mut seen = String::new();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let mut buf = [0u8; 4096];
-    while !seen.contains(marker) && std::time::Instant::now() < deadline {
-        let n = output.read(&mut buf).unwrap();
-        if n == 0 {
-            break;
-        }
-        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+/// A child's output read on a thread of its own, so that waiting for a marker can give up
+/// at a deadline: a blocking `read` on the pipe never returns while the child is alive and
+/// silent (the local stack can lose a task's container, and the child then waits quietly).
+pub struct OutputReader {
+    chunks: std::sync::mpsc::Receiver<Vec<u8>>,
+}
+
+impl OutputReader {
+    pub fn new(mut output: impl std::io::Read + Send + 'static) -> Self {
+        let (send, chunks) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = output.read(&mut buf) {
+                if n == 0 || send.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        OutputReader { chunks }
     }
-    seen
+
+    /// What arrives until `marker` appears, the output ends or `wait` passes.
+    pub fn read_until(&self, marker: &str, wait: std::time::Duration) -> String {
+        let deadline = std::time::Instant::now() + wait;
+        let mut seen = Vec::new();
+        while !String::from_utf8_lossy(&seen).contains(marker) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.chunks.recv_timeout(left) {
+                Ok(chunk) => seen.extend_from_slice(&chunk),
+                Err(_) => break,
+            }
+        }
+        String::from_utf8_lossy(&seen).into_owned()
+    }
+
+    /// The rest of the output, until it ends or `wait` passes.
+    pub fn rest(&self, wait: std::time::Duration) -> String {
+        self.read_until("\0never printed\0", wait)
+    }
 }
 
 /// A repository name no other test run uses. Always the same length for a prefix (the pid
