@@ -1,18 +1,16 @@
-//! Application Auto Scaling calls for the service's task count: read the scalable target and
-//! shipit's policies (for the plan and status), apply the plan's changes, and list recent
-//! scaling activities.
+//! Application Auto Scaling reads for the service's task count: the scalable target and
+//! shipit's policies (for the plan and status), and recent scaling activities. The plan's
+//! changes are applied by `apply::autoscaling`.
 
 use aws_sdk_applicationautoscaling::Client;
-use aws_sdk_applicationautoscaling::types::{
-    MetricType, PolicyType, PredefinedMetricSpecification, ScalableDimension, ServiceNamespace,
-    TargetTrackingScalingPolicyConfiguration,
-};
+use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
 use serde::Serialize;
 
 use crate::aws::error_chain;
-use crate::plan::autoscaling::{AutoscalingPlan, PolicyDef, ScalingSettings};
+use crate::plan::autoscaling::ScalingSettings;
 
-fn dimension() -> ScalableDimension {
+/// The one dimension shipit scales: the service's desired count.
+pub fn dimension() -> ScalableDimension {
     ScalableDimension::EcsServiceDesiredCount
 }
 
@@ -62,85 +60,6 @@ pub async fn read(client: &Client, resource_id: &str) -> anyhow::Result<Option<S
         target,
         policies.scaling_policies(),
     )))
-}
-
-/// Applies the autoscaling changes: after the service exists (a target needs it).
-pub async fn apply(client: &Client, plan: &AutoscalingPlan) -> anyhow::Result<()> {
-    let id = plan.resource_id.as_str();
-    let failed = |what: &str, e: String| {
-        anyhow::anyhow!("Application Auto Scaling {what} on {id} failed: {e}")
-    };
-    if plan.deregisters() {
-        client
-            .deregister_scalable_target()
-            .service_namespace(ServiceNamespace::Ecs)
-            .resource_id(id)
-            .scalable_dimension(dimension())
-            .send()
-            .await
-            .map_err(|e| failed("DeregisterScalableTarget", error_chain(&e)))?;
-        return Ok(());
-    }
-    let Some(wanted) = &plan.wanted else {
-        return Ok(());
-    };
-    if plan.registers() {
-        client
-            .register_scalable_target()
-            .service_namespace(ServiceNamespace::Ecs)
-            .resource_id(id)
-            .scalable_dimension(dimension())
-            .min_capacity(wanted.min)
-            .max_capacity(wanted.max)
-            // Tagged when it is made (an update leaves tags as they are).
-            .set_tags(
-                plan.current
-                    .is_none()
-                    .then(|| [(SERVICE_TAG.to_string(), id.to_string())].into()),
-            )
-            .send()
-            .await
-            .map_err(|e| failed("RegisterScalableTarget", error_chain(&e)))?;
-    }
-    for name in plan.dropped_policies() {
-        client
-            .delete_scaling_policy()
-            .policy_name(&name)
-            .service_namespace(ServiceNamespace::Ecs)
-            .resource_id(id)
-            .scalable_dimension(dimension())
-            .send()
-            .await
-            .map_err(|e| failed("DeleteScalingPolicy", error_chain(&e)))?;
-    }
-    for (name, policy) in plan.policies_to_put() {
-        client
-            .put_scaling_policy()
-            .policy_name(name)
-            .service_namespace(ServiceNamespace::Ecs)
-            .resource_id(id)
-            .scalable_dimension(dimension())
-            .policy_type(PolicyType::TargetTrackingScaling)
-            .target_tracking_scaling_policy_configuration(target_tracking(policy)?)
-            .send()
-            .await
-            .map_err(|e| failed("PutScalingPolicy", error_chain(&e)))?;
-    }
-    Ok(())
-}
-
-fn target_tracking(policy: &PolicyDef) -> anyhow::Result<TargetTrackingScalingPolicyConfiguration> {
-    Ok(TargetTrackingScalingPolicyConfiguration::builder()
-        .target_value(policy.target as f64)
-        .predefined_metric_specification(
-            PredefinedMetricSpecification::builder()
-                .predefined_metric_type(MetricType::from(policy.metric.as_str()))
-                .set_resource_label(policy.resource_label.clone())
-                .build()?,
-        )
-        .scale_in_cooldown(policy.scale_in_cooldown)
-        .scale_out_cooldown(policy.scale_out_cooldown)
-        .build()?)
 }
 
 /// One scaling activity, as status shows it.

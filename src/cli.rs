@@ -42,7 +42,7 @@ pub enum Command {
     /// Show every change a deploy would make; change nothing (exit 3 when there are changes).
     Plan(commands::push::PushArgs),
     /// Return the service to the task definition it ran before the last successful deploy.
-    Rollback(commands::deploy::WatchArgs),
+    Rollback(commands::rollback::RollbackArgs),
     /// Run a one-off task of the service's task definition with another command (a migration):
     /// `shipit run -- python manage.py migrate`. Streams its logs; exits with its exit code.
     Run(commands::run::RunArgs),

@@ -25,49 +25,6 @@ pub async fn cluster_active(client: &Client, name: &str) -> anyhow::Result<bool>
         .any(|c| c.status() == Some("ACTIVE")))
 }
 
-/// Creates the cluster with the Fargate capacity providers. In an account that never had a
-/// cluster, ECS creates its service-linked role on the first call and may refuse that call
-/// with "Unable to assume the service linked role": it is tried again, a few times.
-pub async fn create_cluster(client: &Client, name: &str) -> anyhow::Result<()> {
-    use aws_sdk_ecs::types::CapacityProviderStrategyItem;
-    let mut attempt = 0u32;
-    loop {
-        attempt += 1;
-        let sent = client
-            .create_cluster()
-            .cluster_name(name)
-            .capacity_providers("FARGATE")
-            .capacity_providers("FARGATE_SPOT")
-            .default_capacity_provider_strategy(
-                CapacityProviderStrategyItem::builder()
-                    .capacity_provider("FARGATE")
-                    .weight(1)
-                    .build()
-                    .context("capacity provider strategy")?,
-            )
-            .tags(managed_by_shipit())
-            .send()
-            .await;
-        match sent {
-            Ok(_) => return Ok(()),
-            Err(err) if attempt < 4 && service_linked_role_pending(&error_chain(&err)) => {
-                tracing::info!(
-                    "ECS is creating its service-linked role; trying CreateCluster again"
-                );
-                tokio::time::sleep(std::time::Duration::from_secs(2u64.pow(attempt))).await;
-            }
-            Err(err) => bail!("ECS CreateCluster `{name}` failed: {}", error_chain(&err)),
-        }
-    }
-}
-
-/// ECS's answer while it creates its service-linked role in a new account.
-fn service_linked_role_pending(message: &str) -> bool {
-    message
-        .to_ascii_lowercase()
-        .contains("unable to assume the service linked role")
-}
-
 /// The tag on everything shipit creates in ECS.
 pub fn managed_by_shipit() -> aws_sdk_ecs::types::Tag {
     aws_sdk_ecs::types::Tag::builder()
@@ -364,19 +321,6 @@ pub async fn service_deployment(
     })
 }
 
-/// Stops a service deployment under way and has ECS roll it back to the previous revision
-/// (StopServiceDeployment, stop type ROLLBACK).
-pub async fn stop_service_deployment(client: &Client, arn: &str) -> anyhow::Result<()> {
-    client
-        .stop_service_deployment()
-        .service_deployment_arn(arn)
-        .stop_type(aws_sdk_ecs::types::StopServiceDeploymentStopType::Rollback)
-        .send()
-        .await
-        .map_err(|e| anyhow::anyhow!("ECS StopServiceDeployment failed: {}", error_chain(&e)))?;
-    Ok(())
-}
-
 /// What the watch and `shipit run` read of a task.
 pub fn task_view(t: &aws_sdk_ecs::types::Task) -> TaskView {
     TaskView {
@@ -419,43 +363,10 @@ pub fn tag_value(service: &Service, key: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Records a successful deploy on the service: the task definition it runs now and the one it
-/// ran before, for `shipit rollback`.
-pub async fn record_deploy(
-    client: &Client,
-    service_arn: &str,
-    current: &str,
-    previous: Option<&str>,
-) -> anyhow::Result<()> {
-    let tag = |k: &str, v: &str| aws_sdk_ecs::types::Tag::builder().key(k).value(v).build();
-    let mut request = client
-        .tag_resource()
-        .resource_arn(service_arn)
-        .tags(tag(TAG_CURRENT, current));
-    if let Some(previous) = previous {
-        request = request.tags(tag(TAG_PREVIOUS, previous));
-    }
-    request
-        .send()
-        .await
-        .map_err(|e| anyhow::anyhow!("ECS TagResource failed: {}", error_chain(&e)))?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use aws_sdk_ecs::types::ContainerDefinition;
-
-    #[test]
-    fn the_service_linked_role_answer_is_recognised() {
-        assert!(service_linked_role_pending(
-            "InvalidParameterException: Unable to assume the service linked role. Please verify that the ECS service linked role exists."
-        ));
-        assert!(!service_linked_role_pending(
-            "AccessDeniedException: not authorized"
-        ));
-    }
 
     #[test]
     fn container_image_is_found_by_container_name() {

@@ -4,8 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 
+pub use crate::apply::tasks::{ONE_OFF_TAG, OneOff};
 use crate::aws::calls::Clients;
 use crate::aws::error_chain;
 use crate::ecs;
@@ -19,21 +20,6 @@ const POLL: Duration = Duration::from_secs(1);
 const LATE_LINES: Duration = Duration::from_secs(10);
 /// The last lines kept for a failure report.
 const KEPT_LINES: usize = 20;
-
-/// What to run.
-pub struct OneOff<'a> {
-    pub cluster: &'a str,
-    pub task_definition: &'a str,
-    pub container: &'a str,
-    pub command: &'a [String],
-    pub network: aws_sdk_ecs::types::NetworkConfiguration,
-    /// RunTask's `startedBy`, to tell these tasks from the service's.
-    pub started_by: &'a str,
-    pub log_group: &'a str,
-    pub stream_prefix: &'a str,
-    /// Stop the task (and report a timeout) after this long.
-    pub timeout: Duration,
-}
 
 /// How a one-off task ended.
 #[derive(Debug)]
@@ -66,19 +52,6 @@ impl OneOffEnd {
     }
 }
 
-/// The tag every one-off task carries (value: the task family), so that the policy
-/// `shipit iam-policy` prints lets shipit stop its own tasks and no other.
-pub const ONE_OFF_TAG: &str = "shipit:one-off";
-
-/// `arn:...:task-definition/FAMILY:REVISION` or `FAMILY:REVISION` -> FAMILY.
-fn family_of(task_definition: &str) -> &str {
-    let name = task_definition
-        .rsplit('/')
-        .next()
-        .unwrap_or(task_definition);
-    name.split(':').next().unwrap_or(name)
-}
-
 /// Refuses a command whose overrides ECS would refuse, before anything starts.
 pub fn check_overrides(container: &str, command: &[String]) -> Result<(), crate::exit::BadInput> {
     use crate::config::validate::{MAX_OVERRIDES_CHARS, overrides_chars};
@@ -102,48 +75,7 @@ pub async fn run(
 ) -> anyhow::Result<OneOffEnd> {
     check_overrides(job.container, job.command)?;
     let started = Instant::now();
-    let out = clients
-        .ecs
-        .run_task()
-        .cluster(job.cluster)
-        .task_definition(job.task_definition)
-        .launch_type(aws_sdk_ecs::types::LaunchType::Fargate)
-        .network_configuration(job.network.clone())
-        .started_by(job.started_by)
-        .tags(
-            aws_sdk_ecs::types::Tag::builder()
-                .key(ONE_OFF_TAG)
-                .value(family_of(job.task_definition))
-                .build(),
-        )
-        .overrides(
-            aws_sdk_ecs::types::TaskOverride::builder()
-                .container_overrides(
-                    aws_sdk_ecs::types::ContainerOverride::builder()
-                        .name(job.container)
-                        .set_command(Some(job.command.to_vec()))
-                        .build(),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .map_err(|e| anyhow::anyhow!("ECS RunTask failed: {}", error_chain(&e)))?;
-    let Some(task) = out.tasks().first() else {
-        let why = out
-            .failures()
-            .first()
-            .map(|f| {
-                format!(
-                    "{} {}",
-                    f.reason().unwrap_or_default(),
-                    f.detail().unwrap_or_default()
-                )
-            })
-            .unwrap_or_else(|| "no reason given".to_string());
-        bail!("ECS did not start the task: {}", why.trim());
-    };
-    let task_arn = task.task_arn().unwrap_or_default().to_string();
+    let task_arn = crate::apply::tasks::start(clients, job).await?;
     let task_id = task_arn.rsplit('/').next().unwrap_or(&task_arn).to_string();
     on_start(&task_id);
 
@@ -176,7 +108,8 @@ pub async fn run(
             last = Some(view);
             if stopped_at.is_none() && !timed_out && started.elapsed() >= job.timeout {
                 timed_out = true;
-                stop(clients, job.cluster, &task_arn, "timed out (shipit)").await?;
+                crate::apply::tasks::stop(clients, job.cluster, &task_arn, "timed out (shipit)")
+                    .await?;
             }
         }
         tokio::select! {
@@ -186,7 +119,7 @@ pub async fn run(
                 // Stopping the task and reading its last lines takes longer than the grace a
                 // signal gives a command; every call in it has its own deadline.
                 crate::signals::cleaning_up();
-                stop(clients, job.cluster, &task_arn, "interrupted (shipit)").await?;
+                crate::apply::tasks::stop(clients, job.cluster, &task_arn, "interrupted (shipit)").await?;
             }
         }
     }
@@ -224,24 +157,6 @@ async fn describe(clients: &Clients, cluster: &str, task_arn: &str) -> anyhow::R
         .first()
         .with_context(|| format!("task {task_arn} is gone from cluster {cluster}"))?;
     Ok(ecs::task_view(task))
-}
-
-async fn stop(
-    clients: &Clients,
-    cluster: &str,
-    task_arn: &str,
-    reason: &str,
-) -> anyhow::Result<()> {
-    clients
-        .ecs
-        .stop_task()
-        .cluster(cluster)
-        .task(task_arn)
-        .reason(reason)
-        .send()
-        .await
-        .map_err(|e| anyhow::anyhow!("ECS StopTask failed: {}", error_chain(&e)))?;
-    Ok(())
 }
 
 /// Reads one log stream forward (GetLogEvents with the forward token): every line once, in

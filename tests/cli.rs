@@ -505,3 +505,75 @@ fn the_config_reference_names_every_key_of_the_schema() {
         "docs/config.md does not name: {missing:?}"
     );
 }
+
+/// The executor (`src/apply/`) is the only code that writes to AWS: every call that creates,
+/// changes, tags, starts or stops something is made there, where a plan names it. A write
+/// added anywhere else fails here, with the file and line.
+#[test]
+fn only_the_executor_writes_to_aws() {
+    const WRITES: &[&str] = &[
+        ".create_",
+        ".update_",
+        ".put_",
+        ".register_",
+        ".delete_",
+        ".deregister_",
+        ".run_task(",
+        ".stop_",
+        ".start_",
+        ".tag_resource(",
+        ".untag_resource(",
+        ".set_repository_policy(",
+        ".batch_delete_",
+        ".continue_",
+        ".execute_command(",
+    ];
+    // Reads whose names look like writes.
+    const READS: &[&str] = &[".start_live_tail(", ".register_request("];
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut found = Vec::new();
+    let mut files = vec![src.clone()];
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        if path.starts_with(src.join("apply")) || path.extension() != Some("rs".as_ref()) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap();
+            // An SDK request: `.create_service()` opening a line of a call chain, or right
+            // after a client (`clients.ecs.stop_task()`); getters (`task.stop_code()`) are not.
+            let call = |w: &&str| {
+                code.match_indices(w).any(|(at, _)| {
+                    let rest = &code[at..];
+                    let before = code[..at].trim();
+                    let on_a_client = before.is_empty()
+                        || ["client", "ecs", "ecr", "logs", "autoscaling"]
+                            .iter()
+                            .any(|c| before.ends_with(c));
+                    on_a_client
+                        && rest
+                            .find('(')
+                            .is_some_and(|open| rest[open..].starts_with("()"))
+                        && !READS.iter().any(|r| rest.starts_with(r))
+                })
+            };
+            if WRITES.iter().any(call) {
+                found.push(format!(
+                    "{}:{}: {}",
+                    path.strip_prefix(&src).unwrap().display(),
+                    n + 1,
+                    line.trim()
+                ));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "AWS writes outside src/apply/ (move them into the executor, behind a plan):\n{}",
+        found.join("\n")
+    );
+}

@@ -407,6 +407,29 @@ fn deploy_rolls_out_re_runs_as_a_no_op_plans_changes_and_fails_fast_on_a_broken_
         );
     }
 
+    // rollback --dry-run: the plan, and nothing changes.
+    let before = service_task_definition(&name);
+    let dry = run(shipit_on_stack(dir.path()).args(["rollback", "--dry-run"]));
+    assert_eq!(dry.code, Some(0), "{}", dry.dump());
+    assert!(
+        dry.stdout.starts_with(&format!(
+            "shipit rollback would service {name}-service: task definition {} -> {name}-task:1 (UpdateService); nothing changed (--dry-run)"
+            , before.rsplit('/').next().unwrap()
+        )),
+        "{}",
+        dry.dump()
+    );
+    let dry_json =
+        run(shipit_on_stack(dir.path()).args(["rollback", "--dry-run", "--output", "json"]));
+    let doc: serde_json::Value = serde_json::from_str(&dry_json.stdout).unwrap();
+    assert_eq!(doc["plan"]["kind"], "revision", "{doc}");
+    assert_eq!(doc["plan"]["to"], first_td, "{doc}");
+    assert_eq!(
+        service_task_definition(&name),
+        before,
+        "a dry run changes nothing"
+    );
+
     // rollback: back to what ran before the last successful deploy (revision 1).
     let out = run(shipit_on_stack(dir.path())
         .env("SHIPIT_CACHE_DIR", cache.path())

@@ -1,22 +1,43 @@
 //! `shipit rollback`: during a blue/green, linear or canary deployment, stop it with a rollback
 //! (StopServiceDeployment) and wait until ECS has put the old revision back; otherwise put the
 //! service back on the task definition it ran before the last successful deploy (as shipit
-//! recorded it on the service), and wait like deploy.
+//! recorded it on the service), and wait like deploy. Either way the rollback is planned first
+//! (`plan::rollback`): `--dry-run` shows the plan, and the executor applies it.
 
 use std::time::Instant;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
+use clap::Args;
 use serde::Serialize;
 
 use super::GlobalArgs;
 use super::deploy::WatchArgs;
 use crate::aws::calls::Clients;
-use crate::aws::error_chain;
 use crate::ecs::{self, TAG_PREVIOUS, short_task_definition, tag_value};
 use crate::exit::ExitStatus;
 use crate::pipeline::watch::watch;
+use crate::plan::rollback::RollbackPlan;
 use crate::printer::Printer;
-use crate::rollout::{Rules, Target, Verdict};
+use crate::rollout::{Rules, ServiceDeploymentView, Target, Verdict};
+
+#[derive(Debug, Clone, Args)]
+pub struct RollbackArgs {
+    #[command(flatten)]
+    pub watch: WatchArgs,
+    /// Show where the rollback would take the service (and the call it takes), and change
+    /// nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `--dry-run`'s answer.
+#[derive(Debug, Serialize)]
+struct RollbackDryRun<'a> {
+    ok: bool,
+    dry_run: bool,
+    call: &'static str,
+    plan: &'a RollbackPlan,
+}
 
 #[derive(Debug, Serialize)]
 struct RollbackResult {
@@ -28,10 +49,11 @@ struct RollbackResult {
 }
 
 pub async fn run(
-    args: &WatchArgs,
+    rollback: &RollbackArgs,
     global: &GlobalArgs,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
+    let args = &rollback.watch;
     let loaded = super::load_config(global, printer)?;
     args.check_stage(loaded.config.service.deployment.strategy)?;
     let aws = global.aws.load(loaded.config.region.as_deref()).await?;
@@ -48,43 +70,57 @@ pub async fn run(
             names.cluster
         );
     };
-    if let Some(status) = stop_traffic_shift(&clients, &service, args, printer, started).await? {
-        return Ok(status);
-    }
+    let shifting = traffic_shift_under_way(&clients, &service).await;
     let current = service.task_definition().unwrap_or_default().to_string();
-    let Some(previous) = tag_value(&service, TAG_PREVIOUS) else {
-        bail!(
-            "shipit has no record of what service {} ran before its last deploy (the `{TAG_PREVIOUS}` tag); roll back by deploying an earlier image: shipit deploy --tag OLD_TAG",
-            names.service
-        );
+    let plan = match &shifting {
+        Some(sd) => RollbackPlan::StopDeployment {
+            service_deployment_arn: sd.arn.clone(),
+            strategy: sd.strategy.clone().unwrap_or_else(|| "ROLLING".to_string()),
+            stage: sd.lifecycle_stage.clone(),
+        },
+        None => RollbackPlan::to_recorded_revision(
+            &names.cluster,
+            &names.service,
+            &current,
+            tag_value(&service, TAG_PREVIOUS).as_deref(),
+        )
+        .map_err(anyhow::Error::msg)?,
     };
-    if previous == current {
-        bail!(
-            "service {} already runs {}, the task definition from before the last deploy",
-            names.service,
-            short_task_definition(&current)
-        );
+    if rollback.dry_run {
+        let shown = RollbackDryRun {
+            ok: true,
+            dry_run: true,
+            call: plan.call(),
+            plan: &plan,
+        };
+        printer.result(
+            &shown,
+            &format!(
+                "shipit rollback would {} ({}); nothing changed (--dry-run)\n",
+                plan.describe(),
+                plan.call()
+            ),
+        )?;
+        return Ok(ExitStatus::Success);
     }
+    if let Some(sd) = shifting {
+        return stop_traffic_shift(&clients, &plan, sd, args, printer, started).await;
+    }
+    let RollbackPlan::Revision { to: previous, .. } = &plan else {
+        unreachable!("a rollback without a traffic shift under way goes to a revision")
+    };
+    let previous = previous.clone();
     printer.info(&format!(
         "rolling back service {}: {} -> {}",
         names.service,
         short_task_definition(&current),
         short_task_definition(&previous)
     ));
-    let out = clients
-        .ecs
-        .update_service()
-        .cluster(&names.cluster)
-        .service(&names.service)
-        .task_definition(&previous)
-        .send()
-        .await
-        .map_err(|e| anyhow::anyhow!("ECS UpdateService failed: {}", error_chain(&e)))?;
-    let deployment_id = out
-        .service()
-        .and_then(ecs::primary_deployment_id)
-        .context("UpdateService answered without a PRIMARY deployment")?;
-    let service_deployment_arn = out.service().and_then(ecs::current_service_deployment);
+    let applied = crate::apply::rollback::apply(&clients, &plan).await?;
+    let deployment_id = applied
+        .deployment_id
+        .expect("a rollback to a revision names its deployment");
+    let service_deployment_arn = applied.service_deployment_arn;
 
     let mut result = RollbackResult {
         ok: true,
@@ -117,11 +153,10 @@ pub async fn run(
         .await?;
         if let Verdict::Succeeded { .. } = watched.verdict {
             // The next rollback goes back again: the two swap.
-            ecs::record_deploy(
-                &clients.ecs,
+            crate::apply::rollback::record(
+                &clients,
                 service.service_arn().unwrap_or_default(),
-                &previous,
-                Some(&current),
+                &plan,
             )
             .await?;
         } else {
@@ -167,33 +202,36 @@ struct StoppedDeploymentResult {
     seconds: f64,
 }
 
-/// A blue/green, linear or canary deployment under way is rolled back by ECS itself
-/// (StopServiceDeployment, stop type ROLLBACK): traffic goes back to the old revision, which
-/// still runs. Returns None when there is no such deployment (then rollback works as after a
-/// finished deploy).
-async fn stop_traffic_shift(
+/// The blue/green, linear or canary deployment under way, if there is one: ECS rolls it back
+/// itself (traffic goes back to the old revision, which still runs). None when there is no
+/// such deployment (then rollback goes to the recorded revision).
+async fn traffic_shift_under_way(
     clients: &Clients,
     service: &aws_sdk_ecs::types::Service,
+) -> Option<ServiceDeploymentView> {
+    let arn = ecs::current_service_deployment(service)?;
+    let sd = ecs::service_deployment(&clients.ecs, &arn).await.ok()?;
+    let strategy = sd.strategy.as_deref().unwrap_or("ROLLING");
+    (strategy != "ROLLING" && matches!(sd.status.as_str(), "PENDING" | "IN_PROGRESS")).then_some(sd)
+}
+
+/// Applies a planned StopServiceDeployment and follows the rollback ECS makes.
+async fn stop_traffic_shift(
+    clients: &Clients,
+    plan: &RollbackPlan,
+    sd: ServiceDeploymentView,
     args: &WatchArgs,
     printer: &Printer,
     started: Instant,
-) -> anyhow::Result<Option<ExitStatus>> {
-    let Some(arn) = ecs::current_service_deployment(service) else {
-        return Ok(None);
-    };
-    let Ok(sd) = ecs::service_deployment(&clients.ecs, &arn).await else {
-        return Ok(None);
-    };
+) -> anyhow::Result<ExitStatus> {
+    let arn = sd.arn.clone();
     let strategy = sd.strategy.clone().unwrap_or_else(|| "ROLLING".to_string());
-    if strategy == "ROLLING" || !matches!(sd.status.as_str(), "PENDING" | "IN_PROGRESS") {
-        return Ok(None);
-    }
     printer.info(&format!(
         "stopping the {} deployment under way (stage {}) and rolling it back",
         strategy.to_ascii_lowercase(),
         sd.lifecycle_stage.as_deref().unwrap_or("?")
     ));
-    ecs::stop_service_deployment(&clients.ecs, &arn).await?;
+    crate::apply::rollback::apply(clients, plan).await?;
     let mut last = sd;
     if !args.no_wait {
         last = wait_for_rollback(clients, &arn, last, args.timeout, printer).await?;
@@ -226,11 +264,11 @@ async fn stop_traffic_shift(
         )
     };
     printer.result(&result, &human)?;
-    Ok(Some(if ok {
+    Ok(if ok {
         ExitStatus::Success
     } else {
         ExitStatus::Failure
-    }))
+    })
 }
 
 /// Polls the service deployment until its rollback ended or the timeout passed, printing each
@@ -238,10 +276,10 @@ async fn stop_traffic_shift(
 async fn wait_for_rollback(
     clients: &Clients,
     arn: &str,
-    mut last: crate::rollout::ServiceDeploymentView,
+    mut last: ServiceDeploymentView,
     timeout: std::time::Duration,
     printer: &Printer,
-) -> anyhow::Result<crate::rollout::ServiceDeploymentView> {
+) -> anyhow::Result<ServiceDeploymentView> {
     let started = Instant::now();
     let mut interrupt = crate::signals::Interrupt::listen()?;
     loop {

@@ -281,7 +281,7 @@ pub async fn push(
     printer: &Printer,
 ) -> anyhow::Result<PushResult> {
     let repository = &planned.plan.repository;
-    let (uri, arn) = crate::ecr::apply_repository(&stack.clients.ecr, repository).await?;
+    let (uri, arn) = crate::apply::repository::apply(&stack.clients.ecr, repository).await?;
     if repository.create {
         printer.info(&format!("created repository {uri}"));
     }
@@ -440,7 +440,7 @@ pub async fn deploy(
     }
     // The scalable target needs the service; its policies need the target.
     if !plan.autoscaling.changes.is_empty() {
-        crate::autoscaling::apply(&clients.autoscaling, &plan.autoscaling).await?;
+        crate::apply::autoscaling::apply(&clients.autoscaling, &plan.autoscaling).await?;
         for change in &plan.autoscaling.changes {
             printer.info(&format!(
                 "  autoscaling: {}",

@@ -6,11 +6,11 @@
 use super::watch::{WatchEnd, follow_command};
 use super::{DeployResult, FailureReport, Outcome, RolloutOutcome, Stack};
 use crate::aws::calls::Clients;
-use crate::aws::error_chain;
 use crate::config::LoadedConfig;
 use crate::ecs::short_task_definition;
 use crate::logs;
 use crate::plan::ServicePlan;
+use crate::plan::rollback::RollbackPlan;
 use crate::printer::Printer;
 use crate::rollout::{Cause, Snapshot, Target, Verdict};
 
@@ -139,32 +139,25 @@ pub async fn conclude(
                     .filter(|p| *p != target.task_definition)
             {
                 let strategy = loaded.config.service.deployment.strategy;
-                match &target.service_deployment_arn {
+                let plan = match &target.service_deployment_arn {
                     // Blue/green, linear, canary: ECS moves the traffic back itself, to the
                     // old revision that still runs; a new UpdateService would start another
                     // traffic-shifting deployment.
-                    Some(arn) if strategy.shifts_traffic() => {
-                        crate::ecs::stop_service_deployment(&clients.ecs, arn)
-                            .await
-                            .map_err(|e| e.context("rolling back failed"))?;
-                    }
-                    _ => {
-                        clients
-                            .ecs
-                            .update_service()
-                            .cluster(&names.cluster)
-                            .service(&names.service)
-                            .task_definition(previous)
-                            .send()
-                            .await
-                            .map_err(|e| {
-                                anyhow::anyhow!(
-                                    "rolling back failed: ECS UpdateService: {}",
-                                    error_chain(&e)
-                                )
-                            })?;
-                    }
-                }
+                    Some(arn) if strategy.shifts_traffic() => RollbackPlan::StopDeployment {
+                        service_deployment_arn: arn.clone(),
+                        strategy: strategy.to_string().to_ascii_uppercase(),
+                        stage: None,
+                    },
+                    _ => RollbackPlan::Revision {
+                        cluster: names.cluster.clone(),
+                        service: names.service.clone(),
+                        from: target.task_definition.clone(),
+                        to: previous.to_string(),
+                    },
+                };
+                crate::apply::rollback::apply(clients, &plan)
+                    .await
+                    .map_err(|e| e.context("rolling back failed"))?;
                 rolled_back_to = Some(previous.to_string());
                 result.result = Outcome::RolledBack;
             }

@@ -15,6 +15,7 @@ pub mod cluster;
 pub mod human;
 pub mod log_group;
 pub mod repository;
+pub mod rollback;
 pub mod service;
 pub mod sidecar_image;
 pub mod task_definition;

@@ -259,17 +259,17 @@ impl TaskDef {
         out
     }
 
-    /// The RegisterTaskDefinition request for this definition.
-    pub fn register(
+    /// The RegisterTaskDefinition request for this definition (the executor sends it).
+    pub fn register_request(
         &self,
-        client: &aws_sdk_ecs::Client,
-    ) -> aws_sdk_ecs::operation::register_task_definition::builders::RegisterTaskDefinitionFluentBuilder
+    ) -> aws_sdk_ecs::operation::register_task_definition::builders::RegisterTaskDefinitionInputBuilder
     {
         use aws_sdk_ecs::types::{
             Compatibility, CpuArchitecture, NetworkMode, OsFamily, RuntimePlatform,
         };
-        let mut request = client
-            .register_task_definition()
+        let mut request =
+            aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionInput::builder(
+            )
             .family(&self.family)
             .cpu(&self.cpu)
             .memory(&self.memory)
@@ -640,12 +640,7 @@ impl TaskDefinitionPlan {
 /// ECS fills in.
 #[cfg(test)]
 pub(crate) fn registered(td: &TaskDef) -> aws_sdk_ecs::types::TaskDefinition {
-    let client = aws_sdk_ecs::Client::from_conf(
-        aws_sdk_ecs::Config::builder()
-            .behavior_version(aws_sdk_ecs::config::BehaviorVersion::latest())
-            .build(),
-    );
-    let input = td.register(&client).as_input().clone().build().unwrap();
+    let input = td.register_request().build().unwrap();
     let containers = input
         .container_definitions()
         .iter()

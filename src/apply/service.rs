@@ -1,5 +1,6 @@
-//! The executor: applies a [`Plan`] and nothing else. Every call made here is one the plan
-//! listed (`Plan::writes`), with exactly the parameters its changes name.
+//! The roll-out phase: the task definition, the service (created, or updated with exactly
+//! the parameters that differ), the strategy switch after a rollout, and the record shipit
+//! keeps on the service for `shipit rollback`.
 
 use anyhow::Context;
 
@@ -7,49 +8,7 @@ use crate::aws::calls::Clients;
 use crate::aws::error_chain;
 use crate::ecs;
 use crate::plan::service::Dropped;
-use crate::plan::{ClusterPlan, LogGroupPlan, Operation, ServicePlan, TaskDefinitionPlan};
-
-/// Creates the cluster when the plan says so.
-pub async fn cluster(clients: &Clients, plan: &ClusterPlan) -> anyhow::Result<()> {
-    if plan.create {
-        ecs::create_cluster(&clients.ecs, &plan.name).await?;
-    }
-    Ok(())
-}
-
-/// Creates the log group and sets its retention when the plan says so.
-pub async fn log_group(clients: &Clients, plan: &LogGroupPlan) -> anyhow::Result<()> {
-    let client = &clients.logs;
-    let name = &plan.name;
-    if plan.create {
-        match client.create_log_group().log_group_name(name).send().await {
-            Ok(_) => {}
-            // Created by a concurrent run: fine.
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_resource_already_exists_exception()) => {}
-            Err(err) => anyhow::bail!(
-                "CloudWatch CreateLogGroup `{name}` failed: {}",
-                error_chain(&err)
-            ),
-        }
-    }
-    if plan.sets_retention()
-        && let Some(days) = plan.retention_days
-    {
-        client
-            .put_retention_policy()
-            .log_group_name(name)
-            .retention_in_days(days)
-            .send()
-            .await
-            .map_err(|e| {
-                anyhow::anyhow!("CloudWatch PutRetentionPolicy failed: {}", error_chain(&e))
-            })?;
-    }
-    Ok(())
-}
+use crate::plan::{Operation, ServicePlan, TaskDefinitionPlan};
 
 /// The task definition the service will run: a new revision when the plan registers one,
 /// else the family's latest. Returns its ARN and whether it was registered.
@@ -62,8 +21,8 @@ pub async fn task_definition(
     }
     let out = plan
         .wanted
-        .register(&clients.ecs)
-        .send()
+        .register_request()
+        .send_with(&clients.ecs)
         .await
         .map_err(|e| anyhow::anyhow!("ECS RegisterTaskDefinition failed: {}", error_chain(&e)))?;
     let arn = out
@@ -218,6 +177,29 @@ pub async fn record(
         .as_deref()
         .or(plan.current_task_definition.as_deref())
         .filter(|p| *p != task_definition_arn);
-    ecs::record_deploy(&clients.ecs, service_arn, task_definition_arn, previous).await?;
+    record_deploy(&clients.ecs, service_arn, task_definition_arn, previous).await?;
     Ok(true)
+}
+
+/// Records a successful deploy on the service: the task definition it runs now and the one it
+/// ran before, for `shipit rollback`.
+pub async fn record_deploy(
+    client: &aws_sdk_ecs::Client,
+    service_arn: &str,
+    current: &str,
+    previous: Option<&str>,
+) -> anyhow::Result<()> {
+    let tag = |k: &str, v: &str| aws_sdk_ecs::types::Tag::builder().key(k).value(v).build();
+    let mut request = client
+        .tag_resource()
+        .resource_arn(service_arn)
+        .tags(tag(ecs::TAG_CURRENT, current));
+    if let Some(previous) = previous {
+        request = request.tags(tag(ecs::TAG_PREVIOUS, previous));
+    }
+    request
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("ECS TagResource failed: {}", error_chain(&e)))?;
+    Ok(())
 }
