@@ -6,7 +6,7 @@ use aws_sdk_applicationautoscaling::Client;
 use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
 use serde::Serialize;
 
-use crate::aws::error_chain;
+use crate::aws::error::AwsError;
 use crate::plan::autoscaling::ScalingSettings;
 
 /// The one dimension shipit scales: the service's desired count.
@@ -31,10 +31,7 @@ pub async fn read(client: &Client, resource_id: &str) -> anyhow::Result<Option<S
         .send()
         .await
         .map_err(|e| {
-            anyhow::anyhow!(
-                "Application Auto Scaling DescribeScalableTargets failed: {}",
-                error_chain(&e)
-            )
+            AwsError::from_sdk("Application Auto Scaling", "DescribeScalableTargets", &e)
         })?;
     let Some(target) = targets
         .scalable_targets()
@@ -51,10 +48,7 @@ pub async fn read(client: &Client, resource_id: &str) -> anyhow::Result<Option<S
         .send()
         .await
         .map_err(|e| {
-            anyhow::anyhow!(
-                "Application Auto Scaling DescribeScalingPolicies failed: {}",
-                error_chain(&e)
-            )
+            AwsError::from_sdk("Application Auto Scaling", "DescribeScalingPolicies", &e)
         })?;
     Ok(Some(ScalingSettings::from_aws(
         target,
@@ -87,10 +81,7 @@ pub async fn activities(
         .send()
         .await
         .map_err(|e| {
-            anyhow::anyhow!(
-                "Application Auto Scaling DescribeScalingActivities failed: {}",
-                error_chain(&e)
-            )
+            AwsError::from_sdk("Application Auto Scaling", "DescribeScalingActivities", &e)
         })?;
     Ok(out
         .scaling_activities()

@@ -1,10 +1,11 @@
 //! The ECR reads: the repository, the registry's scanning, and registry credentials (kept in
 //! memory only). The repository's changes are applied by `apply::repository`.
 
+use crate::aws::error::AwsError;
 use crate::aws::error_chain;
 use crate::plan::RepositoryState;
 use crate::registry::{Credentials, Secret};
-use anyhow::{Context, bail};
+use anyhow::Context;
 use aws_sdk_ecr::Client;
 
 /// The repository as ECR reports it (settings and lifecycle policy), or None when it does not
@@ -30,10 +31,11 @@ pub async fn read_repository(
         {
             return Ok(None);
         }
-        Err(err) => bail!(
-            "ECR DescribeRepositories for `{name}` failed: {}",
-            error_chain(&err)
-        ),
+        Err(err) => {
+            return Err(AwsError::from_sdk("ECR DescribeRepositories", "for", &err)
+                .on(name)
+                .into());
+        }
     };
     let lifecycle_policy = match client
         .get_lifecycle_policy()
@@ -49,7 +51,7 @@ pub async fn read_repository(
         {
             None
         }
-        Err(err) => bail!("ECR GetLifecyclePolicy failed: {}", error_chain(&err)),
+        Err(err) => return Err(AwsError::from_sdk("ECR", "GetLifecyclePolicy", &err).into()),
     };
     let encryption = repo.encryption_configuration();
     Ok(Some(RepositoryState {
@@ -117,10 +119,11 @@ pub async fn registry_scanning(client: &Client, repository: &str) -> Option<Stri
 /// Registry credentials from GetAuthorizationToken: the proxy endpoint and the login. The
 /// token stays in memory; it is never logged or written anywhere.
 pub async fn registry_login(client: &Client) -> anyhow::Result<(String, Credentials)> {
-    let out =
-        client.get_authorization_token().send().await.map_err(|e| {
-            anyhow::anyhow!("ECR GetAuthorizationToken failed: {}", error_chain(&e))
-        })?;
+    let out = client
+        .get_authorization_token()
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("ECR", "GetAuthorizationToken", &e))?;
     let data = out
         .authorization_data()
         .first()

@@ -1,10 +1,10 @@
 //! The ECS calls deploy, plan and rollback need, typed, with "not found" recognised.
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::types::{Service, TaskDefinition};
 
-use crate::aws::error_chain;
+use crate::aws::error::AwsError;
 use crate::rollout::{
     ContainerView, DeploymentView, EventView, ServiceDeploymentView, Snapshot, TaskView,
 };
@@ -16,9 +16,7 @@ pub async fn cluster_active(client: &Client, name: &str) -> anyhow::Result<bool>
         .clusters(name)
         .send()
         .await
-        .map_err(|e| {
-            anyhow::anyhow!("ECS DescribeClusters `{name}` failed: {}", error_chain(&e))
-        })?;
+        .map_err(|e| AwsError::from_sdk("ECS", "DescribeClusters", &e).on(name))?;
     Ok(found
         .clusters()
         .iter()
@@ -66,10 +64,9 @@ pub async fn describe_task_definition(
         {
             Ok(None)
         }
-        Err(err) => bail!(
-            "ECS DescribeTaskDefinition `{family}` failed: {}",
-            error_chain(&err)
-        ),
+        Err(err) => Err(AwsError::from_sdk("ECS", "DescribeTaskDefinition", &err)
+            .on(family)
+            .into()),
     }
 }
 
@@ -95,10 +92,11 @@ pub async fn describe_service(
         {
             return Ok(None);
         }
-        Err(err) => bail!(
-            "ECS DescribeServices `{name}` failed: {}",
-            error_chain(&err)
-        ),
+        Err(err) => {
+            return Err(AwsError::from_sdk("ECS", "DescribeServices", &err)
+                .on(name)
+                .into());
+        }
     };
     Ok(out
         .services()
@@ -169,7 +167,7 @@ pub async fn snapshot(
         .services(service_name)
         .send()
         .await
-        .map_err(|e| anyhow::anyhow!("ECS DescribeServices failed: {}", error_chain(&e)))?;
+        .map_err(|e| AwsError::from_sdk("ECS", "DescribeServices", &e))?;
     let service = out.services().first().with_context(|| {
         format!("service `{service_name}` disappeared from cluster `{cluster}`")
     })?;
@@ -197,7 +195,7 @@ pub async fn snapshot(
             .desired_status(status)
             .send()
             .await
-            .map_err(|e| anyhow::anyhow!("ECS ListTasks failed: {}", error_chain(&e)))?;
+            .map_err(|e| AwsError::from_sdk("ECS", "ListTasks", &e))?;
         arns.extend(listed.task_arns().iter().cloned());
     }
     let mut tasks = Vec::new();
@@ -209,7 +207,7 @@ pub async fn snapshot(
             .set_tasks(Some(chunk.to_vec()))
             .send()
             .await
-            .map_err(|e| anyhow::anyhow!("ECS DescribeTasks failed: {}", error_chain(&e)))?;
+            .map_err(|e| AwsError::from_sdk("ECS", "DescribeTasks", &e))?;
         for t in described.tasks() {
             let stopped_at = epoch(t.stopped_at());
             // Stopped before this watch began: an earlier deployment's business.
@@ -245,7 +243,6 @@ pub async fn service_deployment(
     client: &Client,
     arn: &str,
 ) -> Result<ServiceDeploymentView, ServiceDeploymentUnread> {
-    use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
     let out = match client
         .describe_service_deployments()
         .service_deployment_arns(arn)
@@ -254,18 +251,11 @@ pub async fn service_deployment(
     {
         Ok(out) => out,
         Err(err) => {
-            let text = error_chain(&err);
-            let transient = match &err {
-                SdkError::ServiceError(e) => e
-                    .err()
-                    .code()
-                    .is_some_and(|c| c.contains("Throttl") || c == "ServerException"),
-                _ => true,
-            };
-            return Err(if transient {
-                ServiceDeploymentUnread::Transient(text)
+            let typed = AwsError::from_sdk("ECS", "DescribeServiceDeployments", &err);
+            return Err(if typed.is_transient() {
+                ServiceDeploymentUnread::Transient(typed.message)
             } else {
-                ServiceDeploymentUnread::Unavailable(text)
+                ServiceDeploymentUnread::Unavailable(typed.message)
             });
         }
     };

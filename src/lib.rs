@@ -35,4 +35,5 @@ pub mod progress;
 pub mod redact;
 pub mod registry;
 pub mod rollout;
+pub mod session;
 pub mod signals;

@@ -8,6 +8,7 @@ use anyhow::Context;
 
 pub use crate::apply::tasks::{ONE_OFF_TAG, OneOff};
 use crate::aws::calls::Clients;
+use crate::aws::error::AwsError;
 use crate::aws::error_chain;
 use crate::ecs;
 use crate::rollout::{TaskView, classify};
@@ -151,7 +152,7 @@ async fn describe(clients: &Clients, cluster: &str, task_arn: &str) -> anyhow::R
         .tasks(task_arn)
         .send()
         .await
-        .map_err(|e| anyhow::anyhow!("ECS DescribeTasks failed: {}", error_chain(&e)))?;
+        .map_err(|e| AwsError::from_sdk("ECS", "DescribeTasks", &e))?;
     let task = out
         .tasks()
         .first()

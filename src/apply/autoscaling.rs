@@ -8,15 +8,12 @@ use aws_sdk_applicationautoscaling::types::{
 };
 
 use crate::autoscaling::{SERVICE_TAG, dimension};
-use crate::aws::error_chain;
+use crate::aws::error::AwsError;
 use crate::plan::autoscaling::{AutoscalingPlan, PolicyDef};
 
 /// Applies the autoscaling changes: after the service exists (a target needs it).
 pub async fn apply(client: &Client, plan: &AutoscalingPlan) -> anyhow::Result<()> {
     let id = plan.resource_id.as_str();
-    let failed = |what: &str, e: String| {
-        anyhow::anyhow!("Application Auto Scaling {what} on {id} failed: {e}")
-    };
     if plan.deregisters() {
         client
             .deregister_scalable_target()
@@ -25,7 +22,10 @@ pub async fn apply(client: &Client, plan: &AutoscalingPlan) -> anyhow::Result<()
             .scalable_dimension(dimension())
             .send()
             .await
-            .map_err(|e| failed("DeregisterScalableTarget", error_chain(&e)))?;
+            .map_err(|e| {
+                AwsError::from_sdk("Application Auto Scaling", "DeregisterScalableTarget", &e)
+                    .on(id)
+            })?;
         return Ok(());
     }
     let Some(wanted) = &plan.wanted else {
@@ -47,7 +47,9 @@ pub async fn apply(client: &Client, plan: &AutoscalingPlan) -> anyhow::Result<()
             )
             .send()
             .await
-            .map_err(|e| failed("RegisterScalableTarget", error_chain(&e)))?;
+            .map_err(|e| {
+                AwsError::from_sdk("Application Auto Scaling", "RegisterScalableTarget", &e).on(id)
+            })?;
     }
     for name in plan.dropped_policies() {
         client
@@ -58,7 +60,9 @@ pub async fn apply(client: &Client, plan: &AutoscalingPlan) -> anyhow::Result<()
             .scalable_dimension(dimension())
             .send()
             .await
-            .map_err(|e| failed("DeleteScalingPolicy", error_chain(&e)))?;
+            .map_err(|e| {
+                AwsError::from_sdk("Application Auto Scaling", "DeleteScalingPolicy", &e).on(id)
+            })?;
     }
     for (name, policy) in plan.policies_to_put() {
         client
@@ -71,7 +75,9 @@ pub async fn apply(client: &Client, plan: &AutoscalingPlan) -> anyhow::Result<()
             .target_tracking_scaling_policy_configuration(target_tracking(policy)?)
             .send()
             .await
-            .map_err(|e| failed("PutScalingPolicy", error_chain(&e)))?;
+            .map_err(|e| {
+                AwsError::from_sdk("Application Auto Scaling", "PutScalingPolicy", &e).on(id)
+            })?;
     }
     Ok(())
 }

@@ -16,10 +16,10 @@ pub mod rollback;
 pub mod service;
 pub mod tasks;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 
 use crate::aws::calls::Clients;
-use crate::aws::error_chain;
+use crate::aws::error::AwsError;
 use crate::ecs;
 use crate::plan::{ClusterPlan, LogGroupPlan};
 pub use service::{ServiceApplied, record, service, switch_strategy, task_definition};
@@ -44,10 +44,11 @@ pub async fn log_group(clients: &Clients, plan: &LogGroupPlan) -> anyhow::Result
                 if err
                     .as_service_error()
                     .is_some_and(|e| e.is_resource_already_exists_exception()) => {}
-            Err(err) => anyhow::bail!(
-                "CloudWatch CreateLogGroup `{name}` failed: {}",
-                error_chain(&err)
-            ),
+            Err(err) => {
+                return Err(AwsError::from_sdk("CloudWatch", "CreateLogGroup", &err)
+                    .on(name)
+                    .into());
+            }
         }
     }
     if plan.sets_retention()
@@ -59,9 +60,7 @@ pub async fn log_group(clients: &Clients, plan: &LogGroupPlan) -> anyhow::Result
             .retention_in_days(days)
             .send()
             .await
-            .map_err(|e| {
-                anyhow::anyhow!("CloudWatch PutRetentionPolicy failed: {}", error_chain(&e))
-            })?;
+            .map_err(|e| AwsError::from_sdk("CloudWatch", "PutRetentionPolicy", &e))?;
     }
     Ok(())
 }
@@ -91,13 +90,22 @@ async fn create_cluster(client: &aws_sdk_ecs::Client, name: &str) -> anyhow::Res
             .await;
         match sent {
             Ok(_) => return Ok(()),
-            Err(err) if attempt < 4 && service_linked_role_pending(&error_chain(&err)) => {
+            Err(err)
+                if attempt < 4
+                    && service_linked_role_pending(
+                        &AwsError::from_sdk("ECS", "CreateCluster", &err).message,
+                    ) =>
+            {
                 tracing::info!(
                     "ECS is creating its service-linked role; trying CreateCluster again"
                 );
                 tokio::time::sleep(std::time::Duration::from_secs(2u64.pow(attempt))).await;
             }
-            Err(err) => bail!("ECS CreateCluster `{name}` failed: {}", error_chain(&err)),
+            Err(err) => {
+                return Err(AwsError::from_sdk("ECS", "CreateCluster", &err)
+                    .on(name)
+                    .into());
+            }
         }
     }
 }

@@ -1,14 +1,14 @@
 //! The prepare phase, repository part: the ECR repository created with its settings, or
 //! brought to them (tag mutability, scan on push, the lifecycle policy).
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use aws_sdk_ecr::Client;
 use aws_sdk_ecr::types::{
     EncryptionConfiguration, EncryptionType, ImageScanningConfiguration, ImageTagMutability,
     ImageTagMutabilityExclusionFilter, ImageTagMutabilityExclusionFilterType,
 };
 
-use crate::aws::error_chain;
+use crate::aws::error::AwsError;
 use crate::config::model::{Encryption, RepositoryConfig, TagMutability};
 use crate::plan::repository::keep_last_policy;
 use crate::plan::{Operation, RepositoryPlan};
@@ -97,10 +97,11 @@ pub async fn apply(client: &Client, plan: &RepositoryPlan) -> anyhow::Result<(St
                 uri = state.uri;
                 arn = state.arn;
             }
-            Err(err) => bail!(
-                "ECR CreateRepository `{name}` failed: {}",
-                error_chain(&err)
-            ),
+            Err(err) => {
+                return Err(AwsError::from_sdk("ECR", "CreateRepository", &err)
+                    .on(name)
+                    .into());
+            }
         }
     }
     if fix_mutability {
@@ -112,9 +113,7 @@ pub async fn apply(client: &Client, plan: &RepositoryPlan) -> anyhow::Result<(St
             .set_image_tag_mutability_exclusion_filters(exclusions)
             .send()
             .await
-            .map_err(|e| {
-                anyhow::anyhow!("ECR PutImageTagMutability failed: {}", error_chain(&e))
-            })?;
+            .map_err(|e| AwsError::from_sdk("ECR", "PutImageTagMutability", &e))?;
     }
     if fix_scanning {
         client
@@ -127,12 +126,7 @@ pub async fn apply(client: &Client, plan: &RepositoryPlan) -> anyhow::Result<(St
             )
             .send()
             .await
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "ECR PutImageScanningConfiguration failed: {}",
-                    error_chain(&e)
-                )
-            })?;
+            .map_err(|e| AwsError::from_sdk("ECR", "PutImageScanningConfiguration", &e))?;
     }
     if plan.has(Operation::PutLifecyclePolicy)
         && let Some(keep) = wanted.keep_last
@@ -143,7 +137,7 @@ pub async fn apply(client: &Client, plan: &RepositoryPlan) -> anyhow::Result<(St
             .lifecycle_policy_text(keep_last_policy(keep).to_string())
             .send()
             .await
-            .map_err(|e| anyhow::anyhow!("ECR PutLifecyclePolicy failed: {}", error_chain(&e)))?;
+            .map_err(|e| AwsError::from_sdk("ECR", "PutLifecyclePolicy", &e))?;
     }
     if plan.has(Operation::DeleteLifecyclePolicy) {
         client
@@ -151,9 +145,7 @@ pub async fn apply(client: &Client, plan: &RepositoryPlan) -> anyhow::Result<(St
             .repository_name(name)
             .send()
             .await
-            .map_err(|e| {
-                anyhow::anyhow!("ECR DeleteLifecyclePolicy failed: {}", error_chain(&e))
-            })?;
+            .map_err(|e| AwsError::from_sdk("ECR", "DeleteLifecyclePolicy", &e))?;
     }
     Ok((uri, arn))
 }

@@ -4,7 +4,7 @@
 use anyhow::Context;
 
 use crate::aws::calls::Clients;
-use crate::aws::error_chain;
+use crate::aws::error::AwsError;
 use crate::ecs;
 use crate::plan::rollback::RollbackPlan;
 
@@ -28,9 +28,7 @@ pub async fn apply(clients: &Clients, plan: &RollbackPlan) -> anyhow::Result<Rol
                 .stop_type(aws_sdk_ecs::types::StopServiceDeploymentStopType::Rollback)
                 .send()
                 .await
-                .map_err(|e| {
-                    anyhow::anyhow!("ECS StopServiceDeployment failed: {}", error_chain(&e))
-                })?;
+                .map_err(|e| AwsError::from_sdk("ECS", "StopServiceDeployment", &e))?;
             Ok(RollbackStarted::default())
         }
         RollbackPlan::Revision {
@@ -47,7 +45,7 @@ pub async fn apply(clients: &Clients, plan: &RollbackPlan) -> anyhow::Result<Rol
                 .task_definition(to)
                 .send()
                 .await
-                .map_err(|e| anyhow::anyhow!("ECS UpdateService failed: {}", error_chain(&e)))?;
+                .map_err(|e| AwsError::from_sdk("ECS", "UpdateService", &e))?;
             Ok(RollbackStarted {
                 deployment_id: Some(
                     out.service()

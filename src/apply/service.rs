@@ -5,7 +5,7 @@
 use anyhow::Context;
 
 use crate::aws::calls::Clients;
-use crate::aws::error_chain;
+use crate::aws::error::AwsError;
 use crate::ecs;
 use crate::plan::service::Dropped;
 use crate::plan::{Operation, ServicePlan, TaskDefinitionPlan};
@@ -24,7 +24,7 @@ pub async fn task_definition(
         .register_request()
         .send_with(&clients.ecs)
         .await
-        .map_err(|e| anyhow::anyhow!("ECS RegisterTaskDefinition failed: {}", error_chain(&e)))?;
+        .map_err(|e| AwsError::from_sdk("ECS", "RegisterTaskDefinition", &e))?;
     let arn = out
         .task_definition()
         .and_then(|td| td.task_definition_arn())
@@ -68,13 +68,7 @@ pub async fn service(
             .tags(ecs::managed_by_shipit())
             .send()
             .await
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "ECS CreateService `{}` failed: {}",
-                    plan.name,
-                    error_chain(&e)
-                )
-            })?;
+            .map_err(|e| AwsError::from_sdk("ECS", "CreateService", &e).on(&plan.name))?;
         let service = out.service();
         return Ok(ServiceApplied {
             arn: service
@@ -120,13 +114,10 @@ pub async fn service(
         // `[]` detaches: ECS keeps the load balancers an update leaves out.
         request = request.set_load_balancers(Some(wanted.load_balancers()));
     }
-    let out = request.send().await.map_err(|e| {
-        anyhow::anyhow!(
-            "ECS UpdateService `{}` failed: {}",
-            plan.name,
-            error_chain(&e)
-        )
-    })?;
+    let out = request
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("ECS", "UpdateService", &e).on(&plan.name))?;
     Ok(ServiceApplied {
         arn,
         deployment_id: out.service().and_then(ecs::primary_deployment_id),
@@ -147,12 +138,11 @@ pub async fn switch_strategy(clients: &Clients, plan: &ServicePlan) -> anyhow::R
         .send()
         .await
         .map_err(|e| {
-            anyhow::anyhow!(
-                "ECS UpdateService `{}` (the switch to {}) failed: {}",
-                plan.name,
-                plan.wanted.deployment.strategy,
-                error_chain(&e)
-            )
+            anyhow::Error::new(AwsError::from_sdk("ECS", "UpdateService", &e).on(&plan.name))
+                .context(format!(
+                    "switching the deployment strategy to {}",
+                    plan.wanted.deployment.strategy
+                ))
         })?;
     Ok(())
 }
@@ -200,6 +190,6 @@ pub async fn record_deploy(
     request
         .send()
         .await
-        .map_err(|e| anyhow::anyhow!("ECS TagResource failed: {}", error_chain(&e)))?;
+        .map_err(|e| AwsError::from_sdk("ECS", "TagResource", &e))?;
     Ok(())
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::bail;
 
 use crate::aws::calls::Clients;
-use crate::aws::error_chain;
+use crate::aws::error::AwsError;
 
 /// What to run.
 pub struct OneOff<'a> {
@@ -65,7 +65,7 @@ pub async fn start(clients: &Clients, job: &OneOff<'_>) -> anyhow::Result<String
         )
         .send()
         .await
-        .map_err(|e| anyhow::anyhow!("ECS RunTask failed: {}", error_chain(&e)))?;
+        .map_err(|e| AwsError::from_sdk("ECS", "RunTask", &e))?;
     let Some(task) = out.tasks().first() else {
         let why = out
             .failures()
@@ -98,6 +98,6 @@ pub async fn stop(
         .reason(reason)
         .send()
         .await
-        .map_err(|e| anyhow::anyhow!("ECS StopTask failed: {}", error_chain(&e)))?;
+        .map_err(|e| AwsError::from_sdk("ECS", "StopTask", &e))?;
     Ok(())
 }

@@ -291,7 +291,7 @@ impl Clients {
                 // The AWS SDKs' service-specific endpoint variable wins over the shared one
                 // (the local stack has no Application Auto Scaling; the tests point this one
                 // at moto_server).
-                // `AwsArgs::load` checked its transport.
+                // `AwsSettings::load` checked its transport.
                 if let Ok(url) = std::env::var(crate::aws::AUTOSCALING_ENDPOINT_VAR) {
                     config = config.endpoint_url(url);
                 }

@@ -20,12 +20,14 @@ pub enum ErrorKind {
     Other,
 }
 
-/// A failed AWS call: which operation, what kind of failure, and the message to show.
+/// A failed AWS call: which operation (on what), what kind of failure, and the message to show.
 #[derive(Debug, thiserror::Error)]
-#[error("{service} {operation} failed: {message}")]
+#[error("{service} {operation}{} failed: {message}", resource.as_ref().map(|r| format!(" `{r}`")).unwrap_or_default())]
 pub struct AwsError {
     pub service: &'static str,
     pub operation: &'static str,
+    /// What the call was about (a repository, a service, a log group), where one is named.
+    pub resource: Option<String>,
     pub kind: ErrorKind,
     /// The error and its causes on one line (`super::error_chain`).
     pub message: String,
@@ -56,10 +58,21 @@ impl AwsError {
         AwsError {
             service,
             operation,
+            resource: None,
             kind,
             message: super::error_chain(err),
             code,
         }
+    }
+
+    /// Names what the call was about, for the message.
+    pub fn on(mut self, resource: impl std::fmt::Display) -> Self {
+        self.resource = Some(resource.to_string());
+        self
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        self.kind == ErrorKind::NotFound
     }
 
     /// Worth another try later: throttling, or a service or network that did not answer.
@@ -133,6 +146,7 @@ mod tests {
         let typed = AwsError {
             service: "CloudWatch",
             operation: "FilterLogEvents",
+            resource: None,
             kind: ErrorKind::Throttled,
             message: "slow down".into(),
             code: Some("ThrottlingException".into()),
@@ -144,6 +158,7 @@ mod tests {
         let wrapped = anyhow::Error::new(typed).context("reading the service's logs");
         assert!(is_transient(&wrapped));
         let denied = anyhow::Error::new(AwsError {
+            resource: Some("/ecs/api".into()),
             kind: ErrorKind::Denied,
             service: "CloudWatch",
             operation: "FilterLogEvents",
@@ -151,6 +166,10 @@ mod tests {
             code: None,
         });
         assert!(!is_transient(&denied));
+        assert_eq!(
+            denied.to_string(),
+            "CloudWatch FilterLogEvents `/ecs/api` failed: no"
+        );
         assert!(!is_transient(&anyhow::anyhow!("FilterLogEvents failed")));
     }
 }

@@ -1,4 +1,4 @@
-//! The floor every AWS call stands on: the flags and the SDK configuration (here), the
+//! The floor every AWS call stands on: the settings and the SDK configuration (here), the
 //! clients with their call counter and interceptors (`calls`), doctor's signed Query calls
 //! (`query_api`), and errors typed by what a caller can do about them (`error`).
 
@@ -10,36 +10,24 @@ use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig, timeout::TimeoutConfig};
-use clap::Args;
 use serde::Serialize;
 
 use crate::exit::BadInput;
 
-#[derive(Debug, Clone, Default, Args)]
-pub struct AwsArgs {
-    /// AWS region; wins over `region:` in deploy.yaml and over AWS_REGION.
-    #[arg(long, global = true, value_name = "REGION")]
+/// How to reach AWS, as the command line resolved it (`commands::AwsArgs`).
+#[derive(Debug, Clone, Default)]
+pub struct AwsSettings {
+    /// Wins over `region:` in deploy.yaml and over AWS_REGION.
     pub region: Option<String>,
-    /// Named profile from ~/.aws/config (AWS_PROFILE works too).
-    #[arg(long, global = true, value_name = "NAME")]
+    /// A named profile from ~/.aws/config.
     pub profile: Option<String>,
-    /// Send every AWS call to this endpoint (the local stack: http://127.0.0.1:4566).
-    /// AWS_ENDPOINT_URL works too.
-    #[arg(long, global = true, value_name = "URL")]
+    /// Every AWS call goes to this endpoint (else AWS_ENDPOINT_URL, else AWS's own).
     pub endpoint_url: Option<String>,
-    /// Allow a plain-HTTP endpoint that is not on loopback (never needed for the local stack).
-    #[arg(long, global = true)]
+    /// A plain-HTTP endpoint off loopback is allowed.
     pub allow_insecure_http: bool,
-    /// Attempts per AWS call and per registry request before giving up (throttling, 5xx,
-    /// broken connections are retried with jittered backoff). Default: 5.
-    #[arg(long, global = true, env = "SHIPIT_MAX_ATTEMPTS", value_name = "N",
-          value_parser = clap::value_parser!(u32).range(1..=20))]
+    /// Attempts per AWS call and per registry request (default `DEFAULT_MAX_ATTEMPTS`).
     pub max_attempts: Option<u32>,
-    /// Seconds one attempt of an AWS call or a registry request may take, its answer included,
-    /// before it is retried (a stalled connection never answers). Uploads of large layers are
-    /// bounded by a read timeout instead. Default: 30.
-    #[arg(long, global = true, env = "SHIPIT_CALL_TIMEOUT", value_name = "SECONDS",
-          value_parser = clap::value_parser!(u64).range(1..=900))]
+    /// Seconds one attempt may take, its answer included (default `DEFAULT_CALL_TIMEOUT`).
     pub call_timeout: Option<u64>,
 }
 
@@ -81,7 +69,7 @@ impl Aws {
     }
 }
 
-impl AwsArgs {
+impl AwsSettings {
     /// The endpoint override from the flag or AWS_ENDPOINT_URL, checked: HTTPS, or plain HTTP
     /// on loopback only (unless explicitly allowed).
     pub fn endpoint(&self) -> Result<Option<String>, BadInput> {
@@ -227,10 +215,10 @@ mod tests {
     use super::*;
 
     fn with_endpoint(url: &str, allow: bool) -> Result<Option<String>, BadInput> {
-        AwsArgs {
+        AwsSettings {
             endpoint_url: Some(url.to_string()),
             allow_insecure_http: allow,
-            ..AwsArgs::default()
+            ..AwsSettings::default()
         }
         .endpoint()
     }
@@ -253,9 +241,9 @@ mod tests {
         assert!(with_endpoint("http://10.0.0.5:4566", true).is_ok());
         assert!(with_endpoint("ftp://127.0.0.1", false).is_err());
         let region = |r: &str| {
-            AwsArgs {
+            AwsSettings {
                 region: Some(r.to_string()),
-                ..AwsArgs::default()
+                ..AwsSettings::default()
             }
             .checked_region()
             .is_ok()

@@ -7,17 +7,18 @@ use std::time::Duration;
 use clap::Args;
 
 use super::GlobalArgs;
-use crate::aws::calls::Clients;
+use super::push::PushArgs;
 use crate::config::Names;
 use crate::config::model::Strategy;
 use crate::ecs::short_task_definition;
 use crate::exit::BadInput;
 use crate::exit::ExitStatus;
 use crate::github::GitHub;
-use crate::pipeline::image::{Preflight, PushArgs, PushInputs};
-use crate::pipeline::{self, DeployResult, Outcome, Stack, WaitRules};
+use crate::pipeline::image::Preflight;
+use crate::pipeline::{self, DeployOptions, DeployResult, Outcome, WaitRules};
 use crate::printer::Printer;
 use crate::rollout::{Rules, WaitUntil, is_traffic_stage};
+use crate::session::Session;
 
 #[derive(Debug, Args)]
 pub struct DeployArgs {
@@ -78,37 +79,21 @@ pub async fn run(
     let loaded = super::load_config(global, printer)?;
     args.watch
         .check_stage(loaded.config.service.deployment.strategy)?;
-    let inputs = PushInputs::resolve(&loaded, &args.push, &global.aws)?;
-    let aws = global.aws.load(loaded.config.region.as_deref()).await?;
-    let clients = Clients::new(&aws.sdk);
-    let names = &loaded.names;
-    let stack = Stack {
-        loaded: &loaded,
-        aws: &aws,
-        clients: &clients,
-    };
+    let inputs = args.push.resolve(&loaded, &global.aws.settings())?;
+    let session = Session::open(loaded, &global.aws.settings(), printer).await?;
+    let names = &session.loaded.names;
     printer.info(&format!(
         "deploying {} to service {} in cluster {}",
-        loaded.config.app, names.service, names.cluster
+        session.loaded.config.app, names.service, names.cluster
     ));
-    let github = GitHub::detect();
-    let group = |title: Option<&str>| {
-        if let Some(gh) = &github {
-            match title {
-                Some(title) => gh.group(title),
-                None => gh.end_group(),
-            }
-        }
-    };
     // The image is read and checked before anything in AWS changes.
-    group(Some("read and check the image"));
+    session.group(Some("read and check the image"));
     let (prepared, registry) =
-        pipeline::read_image_and_registry(&stack, &inputs, &args.push, Preflight::Enforce, printer)
-            .await?;
-    group(None);
-    group(Some("plan"));
+        pipeline::read_image_and_registry(&session, &inputs, Preflight::Enforce).await?;
+    session.group(None);
+    session.group(Some("plan"));
     let planned = pipeline::plan(
-        &stack,
+        &session,
         &inputs,
         &prepared,
         pipeline::Scope::Deploy,
@@ -137,28 +122,20 @@ pub async fn run(
                 .join(", ")
         )
     });
-    group(None);
-    let wait = WaitRules {
-        wait: !args.watch.no_wait,
-        timeout: args.watch.timeout,
-        rules: Rules {
-            fail_after_same_stops: args.watch.fail_after as usize,
+    session.group(None);
+    let options = DeployOptions {
+        wait: WaitRules {
+            wait: !args.watch.no_wait,
+            timeout: args.watch.timeout,
+            rules: Rules {
+                fail_after_same_stops: args.watch.fail_after as usize,
+            },
+            until: args.watch.wait_until.clone(),
         },
-        until: args.watch.wait_until.clone(),
+        skip_hooks: args.skip_hooks,
     };
-    let result = pipeline::deploy(
-        &stack,
-        &inputs,
-        &prepared,
-        planned,
-        &args.push,
-        wait,
-        args.skip_hooks,
-        printer,
-        &group,
-    )
-    .await?;
-    if let Some(gh) = &github {
+    let result = pipeline::deploy(&session, &inputs, &prepared, planned, options).await?;
+    if let Some(gh) = &session.github {
         report_to_github(gh, &result, names)?;
     }
     printer.result(&result, &human(&result, names))?;

@@ -101,7 +101,7 @@ pub async fn run(global: &GlobalArgs, printer: &Printer) -> anyhow::Result<ExitS
     };
 
     let loaded_source = loaded.as_ref().map(|l| l.config.image.source.clone());
-    let aws = global.aws.load(config_region.as_deref()).await?;
+    let aws = global.aws.settings().load(config_region.as_deref()).await?;
     let region = aws.sdk.region().map(|r| r.to_string());
     match (&region, aws.region_source) {
         (Some(region), Some(source)) => checks.push(Check::ok(

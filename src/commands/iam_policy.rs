@@ -375,6 +375,7 @@ pub fn run(
     let loaded = super::load_config(global, printer)?;
     let region = global
         .aws
+        .settings()
         .checked_region()?
         .map(str::to_string)
         .or_else(|| loaded.config.region.clone())

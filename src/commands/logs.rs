@@ -13,10 +13,10 @@
 use clap::Args;
 
 use super::GlobalArgs;
-use crate::aws::calls::Clients;
 use crate::exit::{BadInput, ExitStatus};
 use crate::logs::follow::Follower;
 use crate::printer::Printer;
+use crate::session::Session;
 use crate::signals::Interrupt;
 
 #[derive(Debug, Args)]
@@ -65,8 +65,8 @@ pub async fn run(
     let loaded = super::load_config(global, printer)?;
     let now_ms = (crate::clock::now_epoch_seconds() * 1000.0) as i64;
     let since = parse_since(&args.since, now_ms)?;
-    let aws = global.aws.load(loaded.config.region.as_deref()).await?;
-    let clients = Clients::new(&aws.sdk);
+    let session = Session::open(loaded, &global.aws.settings(), printer).await?;
+    let (loaded, clients) = (&session.loaded, &session.clients);
     let container = args
         .container
         .clone()

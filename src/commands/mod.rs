@@ -19,9 +19,10 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::aws::AwsArgs;
+use crate::aws::AwsSettings;
 use crate::config::{self, LoadedConfig};
 use crate::printer::{OutputFormat, Printer};
+use crate::session::Session;
 
 /// Loads deploy.yaml and shows its warnings; errors go back to the caller (exit 2).
 pub fn load_config(global: &GlobalArgs, printer: &Printer) -> anyhow::Result<LoadedConfig> {
@@ -30,6 +31,12 @@ pub fn load_config(global: &GlobalArgs, printer: &Printer) -> anyhow::Result<Loa
         printer.diagnostics(&loaded.warnings, Some(&loaded.source_text));
     }
     Ok(loaded)
+}
+
+/// Loads deploy.yaml (showing its warnings) and opens the session every AWS command works in.
+pub async fn open_session(global: &GlobalArgs, printer: &Printer) -> anyhow::Result<Session> {
+    let loaded = load_config(global, printer)?;
+    Session::open(loaded, &global.aws.settings(), printer).await
 }
 
 /// The flags every command takes, before or after its name: resolved here, below the
@@ -57,4 +64,46 @@ pub struct GlobalArgs {
     /// Less on stderr (-q: only warnings and errors, -qq: only errors).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub quiet: u8,
+}
+
+/// How to reach AWS: the flags every command takes, resolved into [`AwsSettings`].
+#[derive(Debug, Clone, Default, Args)]
+pub struct AwsArgs {
+    /// AWS region; wins over `region:` in deploy.yaml and over AWS_REGION.
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Named profile from ~/.aws/config (AWS_PROFILE works too).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Send every AWS call to this endpoint (the local stack: http://127.0.0.1:4566).
+    /// AWS_ENDPOINT_URL works too.
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Allow a plain-HTTP endpoint that is not on loopback (never needed for the local stack).
+    #[arg(long, global = true)]
+    pub allow_insecure_http: bool,
+    /// Attempts per AWS call and per registry request before giving up (throttling, 5xx,
+    /// broken connections are retried with jittered backoff). Default: 5.
+    #[arg(long, global = true, env = "SHIPIT_MAX_ATTEMPTS", value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: Option<u32>,
+    /// Seconds one attempt of an AWS call or a registry request may take, its answer included,
+    /// before it is retried (a stalled connection never answers). Uploads of large layers are
+    /// bounded by a read timeout instead. Default: 30.
+    #[arg(long, global = true, env = "SHIPIT_CALL_TIMEOUT", value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..=900))]
+    pub call_timeout: Option<u64>,
+}
+
+impl AwsArgs {
+    pub fn settings(&self) -> AwsSettings {
+        AwsSettings {
+            region: self.region.clone(),
+            profile: self.profile.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+            allow_insecure_http: self.allow_insecure_http,
+            max_attempts: self.max_attempts,
+            call_timeout: self.call_timeout,
+        }
+    }
 }

@@ -7,12 +7,13 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::GlobalArgs;
-use crate::aws::calls::Clients;
+use super::push::PushArgs;
 use crate::exit::ExitStatus;
-use crate::pipeline::image::{Preflight, PushArgs, PushInputs, prepare_image};
-use crate::pipeline::{self, Stack};
+use crate::pipeline;
+use crate::pipeline::image::{Preflight, prepare_image};
 use crate::plan::{Change, Plan};
 use crate::printer::Printer;
+use crate::session::Session;
 
 #[derive(Debug, Serialize)]
 struct PlanResult<'a> {
@@ -32,18 +33,13 @@ pub async fn run(
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
     let loaded = super::load_config(global, printer)?;
-    let inputs = PushInputs::resolve(&loaded, args, &global.aws)?;
-    let aws = global.aws.load(loaded.config.region.as_deref()).await?;
-    let clients = Clients::new(&aws.sdk);
-    let stack = Stack {
-        loaded: &loaded,
-        aws: &aws,
-        clients: &clients,
-    };
+    let inputs = args.resolve(&loaded, &global.aws.settings())?;
+    let session = Session::open(loaded, &global.aws.settings(), printer).await?;
     // The same image checks as deploy, refused as deploy refuses them: plan and --dry-run say
     // what deploy would do, and deploy would stop here with exit 2 (--no-preflight skips it).
-    let prepared = prepare_image(&loaded, &inputs, args, Preflight::Enforce, printer).await?;
-    let planned = pipeline::plan(&stack, &inputs, &prepared, pipeline::Scope::Deploy, None).await?;
+    let prepared = prepare_image(&session.loaded, &inputs, Preflight::Enforce, printer).await?;
+    let planned =
+        pipeline::plan(&session, &inputs, &prepared, pipeline::Scope::Deploy, None).await?;
     let plan = &planned.plan;
     let pending = !plan.is_empty();
     let result = PlanResult {
@@ -52,7 +48,7 @@ pub async fn run(
         writes: plan.writes().into_iter().collect(),
         changes: plan.changes().collect(),
         plan,
-        api_calls: clients.calls.counts(),
+        api_calls: session.clients.calls.counts(),
     };
     let mut human = crate::plan::human::render(plan);
     if pending {
@@ -68,7 +64,7 @@ pub async fn run(
     } else {
         human.push_str(&format!(
             "no changes: service {} already runs this image with these settings\n",
-            loaded.names.service
+            session.loaded.names.service
         ));
     }
     printer.result(&result, &human)?;

@@ -2,15 +2,113 @@
 //! other change), read the image (compressing what needs it) and push it under its tag.
 //! `deploy` runs the same stages.
 
+use clap::Args;
+
 use super::GlobalArgs;
-use crate::aws::calls::Clients;
+use crate::aws::AwsSettings;
+use crate::config::model::CpuArchitecture;
+use crate::config::{self, LoadedConfig};
+use crate::exit::BadInput;
 use crate::exit::ExitStatus;
+use crate::image::{Compression, ReadOptions, SourceRef};
+use crate::pipeline;
+use crate::pipeline::image::check_registry_host;
 use crate::pipeline::image::{Preflight, PushInputs, deployed_image_size};
-use crate::pipeline::{self, Stack};
 use crate::printer::Printer;
 use crate::progress::mib;
+use crate::session::Session;
 
-pub use crate::pipeline::image::PushArgs;
+#[derive(Debug, Clone, Default, Args)]
+pub struct PushArgs {
+    /// The image to push, instead of `image.source` (docker://NAME:TAG, docker-archive:PATH,
+    /// oci:PATH[:REF], oci-archive:PATH).
+    #[arg(long, value_name = "SOURCE")]
+    pub source: Option<String>,
+    /// The tag to push, instead of `image.tag` or the git commit.
+    #[arg(long)]
+    pub tag: Option<String>,
+    /// Push to this registry URL instead of `repository.registry_url` or the default.
+    #[arg(long, value_name = "URL")]
+    pub registry_url: Option<String>,
+    /// Blobs uploaded at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub parallel: u16,
+    /// Compression for layers the source holds uncompressed, instead of `image.compression`.
+    #[arg(long, value_enum)]
+    pub compression: Option<Compression>,
+    /// Upload each blob in parts of this many MiB (at least 5) instead of one streaming request;
+    /// also the part size of layers uploaded while they are compressed (default 16).
+    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(5..=4096))]
+    pub chunk_size: Option<u64>,
+    /// Do not look inside the image for the programs the health check runs.
+    #[arg(long)]
+    pub no_preflight: bool,
+    /// Send the ECR login to this registry host although it is neither ECR, loopback nor
+    /// the --endpoint-url host (a `registry_url` that a branch can change must not get it).
+    #[arg(long, value_name = "HOST")]
+    pub trust_registry_host: Option<String>,
+}
+
+impl PushArgs {
+    /// The inputs of the image stages: these flags over the config, checked before any AWS
+    /// call (bad input exits 2).
+    pub fn resolve(&self, loaded: &LoadedConfig, aws: &AwsSettings) -> anyhow::Result<PushInputs> {
+        let args = self;
+        let config = &loaded.config;
+        let source_text = args.source.as_deref().unwrap_or(&config.image.source);
+        let source = SourceRef::parse(source_text).map_err(|e| {
+            BadInput::new(format!(
+                "{e}: write docker://NAME:TAG, docker-archive:PATH, oci:PATH[:REF] or oci-archive:PATH"
+            ))
+        })?;
+        // A path in deploy.yaml is relative to its folder; one given with --source, to the
+        // working directory.
+        let source = match (&args.source, loaded.path.parent()) {
+            (None, Some(folder)) => source.relative_to(folder),
+            _ => source,
+        };
+        let tag = match &args.tag {
+            Some(tag) => tag.clone(),
+            None => {
+                config::resolve_tag(loaded, &|n| std::env::var(n).ok())
+                    .map_err(|e| BadInput::new(e.to_string()))?
+                    .0
+            }
+        };
+        let registry_override = args
+            .registry_url
+            .clone()
+            .or_else(|| config.repository.registry_url.clone());
+        if let Some(url) = &registry_override {
+            crate::aws::check_transport(url, aws.allow_insecure_http)?;
+            check_registry_host(
+                url,
+                aws.endpoint()?.as_deref(),
+                args.trust_registry_host.as_deref(),
+            )?;
+        }
+        let options = ReadOptions {
+            compression: args.compression.unwrap_or(config.image.compression),
+            architecture: match config.task.cpu_architecture {
+                CpuArchitecture::X86_64 => "amd64",
+                CpuArchitecture::Arm64 => "arm64",
+            }
+            .to_string(),
+            cache_dir: crate::cache::cache_dir(),
+            watcher: None,
+        };
+        Ok(PushInputs {
+            source,
+            source_from_flag: args.source.is_some(),
+            tag,
+            registry_override,
+            options,
+            parallel: args.parallel as usize,
+            chunk_size_mib: args.chunk_size,
+            check_health_check: !args.no_preflight,
+        })
+    }
+}
 
 pub async fn run(
     args: &PushArgs,
@@ -18,26 +116,21 @@ pub async fn run(
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
     let loaded = super::load_config(global, printer)?;
-    let inputs = PushInputs::resolve(&loaded, args, &global.aws)?;
-    let aws = global.aws.load(loaded.config.region.as_deref()).await?;
-    let clients = Clients::new(&aws.sdk);
-    let stack = Stack {
-        loaded: &loaded,
-        aws: &aws,
-        clients: &clients,
-    };
+    let inputs = args.resolve(&loaded, &global.aws.settings())?;
+    let session = Session::open(loaded, &global.aws.settings(), printer).await?;
     let (prepared, registry) =
-        pipeline::read_image_and_registry(&stack, &inputs, args, Preflight::Warn, printer).await?;
+        pipeline::read_image_and_registry(&session, &inputs, Preflight::Warn).await?;
     let planned = pipeline::plan(
-        &stack,
+        &session,
         &inputs,
         &prepared,
         pipeline::Scope::Image,
         Some(registry),
     )
     .await?;
-    let mut result = pipeline::push(&stack, &inputs, &prepared, &planned, args, printer).await?;
-    result.size_report.deployed_bytes = deployed_image_size(&clients, &loaded).await;
+    let mut result = pipeline::push(&session, &inputs, &prepared, &planned).await?;
+    result.size_report.deployed_bytes =
+        deployed_image_size(&session.clients, &session.loaded).await;
     let report = &result.report;
     let human = if report.unchanged {
         format!(
@@ -66,7 +159,7 @@ pub async fn run(
             report.seconds
         )
     };
-    if let Some(gh) = crate::github::GitHub::detect() {
+    if let Some(gh) = &session.github {
         gh.outputs(&[
             ("image-uri", result.image.clone()),
             ("image-digest", report.digest.to_string()),

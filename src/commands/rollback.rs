@@ -19,6 +19,7 @@ use crate::pipeline::watch::watch;
 use crate::plan::rollback::RollbackPlan;
 use crate::printer::Printer;
 use crate::rollout::{Rules, ServiceDeploymentView, Target, Verdict};
+use crate::session::Session;
 
 #[derive(Debug, Clone, Args)]
 pub struct RollbackArgs {
@@ -56,9 +57,9 @@ pub async fn run(
     let args = &rollback.watch;
     let loaded = super::load_config(global, printer)?;
     args.check_stage(loaded.config.service.deployment.strategy)?;
-    let aws = global.aws.load(loaded.config.region.as_deref()).await?;
-    let clients = Clients::new(&aws.sdk);
-    let names = &loaded.names;
+    let session = Session::open(loaded, &global.aws.settings(), printer).await?;
+    let clients = &session.clients;
+    let names = &session.loaded.names;
     let started = Instant::now();
     let since = crate::clock::now_epoch_seconds();
 
@@ -70,7 +71,7 @@ pub async fn run(
             names.cluster
         );
     };
-    let shifting = traffic_shift_under_way(&clients, &service).await;
+    let shifting = traffic_shift_under_way(clients, &service).await;
     let current = service.task_definition().unwrap_or_default().to_string();
     let plan = match &shifting {
         Some(sd) => RollbackPlan::StopDeployment {
@@ -104,7 +105,7 @@ pub async fn run(
         return Ok(ExitStatus::Success);
     }
     if let Some(sd) = shifting {
-        return stop_traffic_shift(&clients, &plan, sd, args, printer, started).await;
+        return stop_traffic_shift(clients, &plan, sd, args, printer, started).await;
     }
     let RollbackPlan::Revision { to: previous, .. } = &plan else {
         unreachable!("a rollback without a traffic shift under way goes to a revision")
@@ -116,7 +117,7 @@ pub async fn run(
         short_task_definition(&current),
         short_task_definition(&previous)
     ));
-    let applied = crate::apply::rollback::apply(&clients, &plan).await?;
+    let applied = crate::apply::rollback::apply(clients, &plan).await?;
     let deployment_id = applied
         .deployment_id
         .expect("a rollback to a revision names its deployment");
@@ -141,7 +142,7 @@ pub async fn run(
             fail_after_same_stops: args.fail_after as usize,
         };
         let watched = watch(
-            &clients,
+            clients,
             names,
             &target,
             &rules,
@@ -154,7 +155,7 @@ pub async fn run(
         if let Verdict::Succeeded { .. } = watched.verdict {
             // The next rollback goes back again: the two swap.
             crate::apply::rollback::record(
-                &clients,
+                clients,
                 service.service_arn().unwrap_or_default(),
                 &plan,
             )

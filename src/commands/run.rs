@@ -11,12 +11,12 @@ use clap::Args;
 use serde::Serialize;
 
 use super::GlobalArgs;
-use crate::aws::calls::Clients;
 use crate::ecs::{self, short_task_definition};
 use crate::exit::{BadInput, ExitStatus};
 use crate::one_off::{self, OneOff};
 use crate::plan::service::ServiceSettings;
 use crate::printer::Printer;
+use crate::session::Session;
 
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
@@ -55,31 +55,11 @@ pub async fn run(
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
     let loaded = super::load_config(global, printer)?;
-    let names = &loaded.names;
-    let container = args
-        .container
-        .clone()
-        .unwrap_or_else(|| names.container.clone());
-    let known: Vec<String> = loaded
-        .config
-        .container_specs(&names.container)
-        .into_iter()
-        .map(|c| c.name)
-        .collect();
-    if !known.contains(&container) {
-        return Err(BadInput::new(format!(
-            "--container {container}: the task definition's containers are {}",
-            known
-                .iter()
-                .map(|n| format!("`{n}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
-        .into());
-    }
+    let container = container_of(&loaded, args)?;
     crate::one_off::check_overrides(&container, &args.command)?;
-    let aws = global.aws.load(loaded.config.region.as_deref()).await?;
-    let clients = Clients::new(&aws.sdk);
+    let session = Session::open(loaded, &global.aws.settings(), printer).await?;
+    let (loaded, clients) = (&session.loaded, &session.clients);
+    let names = &loaded.names;
     let started = Instant::now();
 
     let Some(service) = ecs::describe_service(&clients.ecs, &names.cluster, &names.service).await?
@@ -107,7 +87,7 @@ pub async fn run(
         timeout: args.timeout,
     };
     let end = one_off::run(
-        &clients,
+        clients,
         &job,
         &mut |task_id| {
             printer.info(&format!(
@@ -177,4 +157,31 @@ pub async fn run(
             None => ExitStatus::Failure,
         }
     })
+}
+
+/// The container to run the command in: `--container`, else the service's own; one the task
+/// definition does not have is bad input.
+fn container_of(loaded: &crate::config::LoadedConfig, args: &RunArgs) -> Result<String, BadInput> {
+    let names = &loaded.names;
+    let container = args
+        .container
+        .clone()
+        .unwrap_or_else(|| names.container.clone());
+    let known: Vec<String> = loaded
+        .config
+        .container_specs(&names.container)
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    if !known.contains(&container) {
+        return Err(BadInput::new(format!(
+            "--container {container}: the task definition's containers are {}",
+            known
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    Ok(container)
 }

@@ -108,15 +108,14 @@ pub async fn run(
     global: &GlobalArgs,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    let loaded = super::load_config(global, printer)?;
-    let aws = global.aws.load(loaded.config.region.as_deref()).await?;
-    let clients = Clients::new(&aws.sdk);
-    let names = &loaded.names;
+    let session = super::open_session(global, printer).await?;
+    let clients = &session.clients;
+    let names = &session.loaded.names;
     let redraw = args.watch && !printer.is_json() && std::io::stdout().is_terminal();
     let mut last: Option<Status> = None;
     let mut interrupt = Interrupt::listen()?;
     loop {
-        let status = read_status(&clients, names).await?;
+        let status = read_status(clients, names).await?;
         if last.as_ref() != Some(&status) {
             if redraw {
                 // Clear the screen and go home, then draw.

@@ -7,11 +7,10 @@ pub mod follow;
 pub mod live_tail;
 pub mod merge;
 
-use anyhow::bail;
 use aws_sdk_cloudwatchlogs::Client;
 use aws_sdk_cloudwatchlogs::types::LogGroup;
 
-use crate::aws::error_chain;
+use crate::aws::error::AwsError;
 
 /// The log group named exactly `name`, or None when there is none. Groups come back sorted by
 /// name, and `name` sorts before every other group it is a prefix of, so the first page holds it.
@@ -21,12 +20,7 @@ pub async fn find_log_group(client: &Client, name: &str) -> anyhow::Result<Optio
         .log_group_name_prefix(name)
         .send()
         .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "CloudWatch DescribeLogGroups `{name}` failed: {}",
-                error_chain(&e)
-            )
-        })?;
+        .map_err(|e| AwsError::from_sdk("CloudWatch", "DescribeLogGroups", &e).on(name))?;
     Ok(found
         .log_groups()
         .iter()
@@ -71,9 +65,8 @@ pub async fn last_lines(
         {
             Ok(Vec::new())
         }
-        Err(err) => bail!(
-            "CloudWatch GetLogEvents `{stream}` failed: {}",
-            error_chain(&err)
-        ),
+        Err(err) => Err(AwsError::from_sdk("CloudWatch", "GetLogEvents", &err)
+            .on(stream)
+            .into()),
     }
 }

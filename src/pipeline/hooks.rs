@@ -5,11 +5,11 @@
 
 use serde::Serialize;
 
-use super::{DeployResult, FailureReport, Outcome, Stack};
+use super::{DeployResult, FailureReport, Outcome};
 use crate::ecs::short_task_definition;
 use crate::one_off::{self, OneOff};
 use crate::plan::{Plan, PlannedHook};
-use crate::printer::Printer;
+use crate::session::Session;
 
 #[derive(Debug, Default, Serialize)]
 pub struct HooksOutcome {
@@ -32,14 +32,14 @@ pub struct HookRun {
 /// Runs the plan's hooks in order. Returns true when one failed (or was interrupted): then
 /// `result` says so and carries the failure report, and the deploy stops there.
 pub async fn run_all(
-    stack: &Stack<'_>,
+    session: &Session,
     plan: &Plan,
     task_definition: &str,
     result: &mut DeployResult,
-    printer: &Printer,
-    group: &dyn Fn(Option<&str>),
 ) -> anyhow::Result<bool> {
-    let loaded = stack.loaded;
+    let printer = &session.printer;
+    let group = |title: Option<&str>| session.group(title);
+    let loaded = &session.loaded;
     let names = &loaded.names;
     for hook in &plan.hooks {
         let shown = hook.command.join(" ");
@@ -56,7 +56,7 @@ pub async fn run_all(
             timeout: std::time::Duration::from_secs(hook.timeout_seconds),
         };
         let end = one_off::run(
-            stack.clients,
+            &session.clients,
             &job,
             &mut |task_id| {
                 printer.info(&format!(

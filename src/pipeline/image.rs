@@ -3,50 +3,17 @@
 //! image leaves nothing behind.
 
 use anyhow::bail;
-use clap::Args;
 
 use crate::aws::calls::Clients;
-use crate::aws::{self, AwsArgs};
-use crate::config::model::{CpuArchitecture, parse_size};
-use crate::config::{self, LoadedConfig};
+use crate::config::LoadedConfig;
+use crate::config::model::parse_size;
 use crate::ecr;
 use crate::exit::BadInput;
-use crate::image::{self, Compression, ReadOptions, SourceRef};
+use crate::image::{self, ReadOptions, SourceRef};
 use crate::preflight::{self, SizeReport};
 use crate::printer::Printer;
 use crate::registry::early_upload::EarlyUploads;
 use std::sync::Arc;
-
-#[derive(Debug, Clone, Default, Args)]
-pub struct PushArgs {
-    /// The image to push, instead of `image.source` (docker://NAME:TAG, docker-archive:PATH,
-    /// oci:PATH[:REF], oci-archive:PATH).
-    #[arg(long, value_name = "SOURCE")]
-    pub source: Option<String>,
-    /// The tag to push, instead of `image.tag` or the git commit.
-    #[arg(long)]
-    pub tag: Option<String>,
-    /// Push to this registry URL instead of `repository.registry_url` or the default.
-    #[arg(long, value_name = "URL")]
-    pub registry_url: Option<String>,
-    /// Blobs uploaded at once.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=32))]
-    pub parallel: u16,
-    /// Compression for layers the source holds uncompressed, instead of `image.compression`.
-    #[arg(long, value_enum)]
-    pub compression: Option<Compression>,
-    /// Upload each blob in parts of this many MiB (at least 5) instead of one streaming request;
-    /// also the part size of layers uploaded while they are compressed (default 16).
-    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(5..=4096))]
-    pub chunk_size: Option<u64>,
-    /// Do not look inside the image for the programs the health check runs.
-    #[arg(long)]
-    pub no_preflight: bool,
-    /// Send the ECR login to this registry host although it is neither ECR, loopback nor
-    /// the --endpoint-url host (a `registry_url` that a branch can change must not get it).
-    #[arg(long, value_name = "HOST")]
-    pub trust_registry_host: Option<String>,
-}
 
 /// What a health check the image cannot run does to the push stage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,71 +24,22 @@ pub enum Preflight {
     Warn,
 }
 
-/// What a push needs besides AWS, checked before any call: bad input exits 2 here.
+/// What a push needs besides AWS, resolved from the flags and the config and checked before
+/// any call (`commands::push::PushArgs::resolve`): bad input exits 2 there.
 #[derive(Clone)]
 pub struct PushInputs {
     pub source: SourceRef,
+    /// The source came from `--source`, not `image.source` (errors say which to fix).
+    pub source_from_flag: bool,
     pub tag: String,
     pub registry_override: Option<String>,
     pub options: ReadOptions,
-}
-
-impl PushInputs {
-    pub fn resolve(
-        loaded: &LoadedConfig,
-        args: &PushArgs,
-        aws_args: &AwsArgs,
-    ) -> anyhow::Result<Self> {
-        let config = &loaded.config;
-        let source_text = args.source.as_deref().unwrap_or(&config.image.source);
-        let source = SourceRef::parse(source_text).map_err(|e| {
-            BadInput::new(format!(
-                "{e}: write docker://NAME:TAG, docker-archive:PATH, oci:PATH[:REF] or oci-archive:PATH"
-            ))
-        })?;
-        // A path in deploy.yaml is relative to its folder; one given with --source, to the
-        // working directory.
-        let source = match (&args.source, loaded.path.parent()) {
-            (None, Some(folder)) => source.relative_to(folder),
-            _ => source,
-        };
-        let tag = match &args.tag {
-            Some(tag) => tag.clone(),
-            None => {
-                config::resolve_tag(loaded, &|n| std::env::var(n).ok())
-                    .map_err(|e| BadInput::new(e.to_string()))?
-                    .0
-            }
-        };
-        let registry_override = args
-            .registry_url
-            .clone()
-            .or_else(|| config.repository.registry_url.clone());
-        if let Some(url) = &registry_override {
-            aws::check_transport(url, aws_args.allow_insecure_http)?;
-            check_registry_host(
-                url,
-                aws_args.endpoint()?.as_deref(),
-                args.trust_registry_host.as_deref(),
-            )?;
-        }
-        let options = ReadOptions {
-            compression: args.compression.unwrap_or(config.image.compression),
-            architecture: match config.task.cpu_architecture {
-                CpuArchitecture::X86_64 => "amd64",
-                CpuArchitecture::Arm64 => "arm64",
-            }
-            .to_string(),
-            cache_dir: crate::cache::cache_dir(),
-            watcher: None,
-        };
-        Ok(PushInputs {
-            source,
-            tag,
-            registry_override,
-            options,
-        })
-    }
+    /// Blobs uploaded at once.
+    pub parallel: usize,
+    /// Upload parts in MiB (at least 5), where `--chunk-size` names them.
+    pub chunk_size_mib: Option<u64>,
+    /// Look inside the image for the programs the health check runs (not with --no-preflight).
+    pub check_health_check: bool,
 }
 
 /// The registry override receives the ECR login (a 12-hour token for every repository of the
@@ -172,7 +90,6 @@ pub struct PreparedImage {
 pub async fn prepare_image(
     loaded: &LoadedConfig,
     inputs: &PushInputs,
-    args: &PushArgs,
     preflight: Preflight,
     printer: &Printer,
 ) -> anyhow::Result<PreparedImage> {
@@ -180,7 +97,7 @@ pub async fn prepare_image(
     printer.info(&format!("reading {source}"));
     let read = image::read(source, &inputs.options)
         .await
-        .map_err(|err| unreadable_image(err, source, loaded, args))?;
+        .map_err(|err| unreadable_image(err, source, loaded, inputs.source_from_flag))?;
     let size = SizeReport::of(
         &read.image,
         loaded.config.image.max_size.as_deref().and_then(parse_size),
@@ -193,7 +110,7 @@ pub async fn prepare_image(
             loaded.path.display()
         );
     }
-    if !args.no_preflight {
+    if inputs.check_health_check {
         check_health_check(loaded, &read.image, source, preflight, printer).await?;
     }
     Ok(PreparedImage {
@@ -209,7 +126,7 @@ fn unreadable_image(
     err: image::ImageError,
     source: &SourceRef,
     loaded: &LoadedConfig,
-    args: &PushArgs,
+    source_from_flag: bool,
 ) -> anyhow::Error {
     let fix = match source {
         SourceRef::Docker { .. } => {
@@ -229,9 +146,9 @@ fn unreadable_image(
         ),
     };
     // Where the source was given: the flag, or the config's line.
-    let (given_by, origin) = match &args.source {
-        Some(_) => ("--source", "--source".to_string()),
-        None => (
+    let (given_by, origin) = match source_from_flag {
+        true => ("--source", "--source".to_string()),
+        false => (
             "image.source",
             format!(
                 "image.source, {}:{}",

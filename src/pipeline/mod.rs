@@ -19,28 +19,19 @@ pub mod watch;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::aws::Aws;
 use crate::aws::calls::Clients;
-use crate::config::LoadedConfig;
 use crate::ecs;
 use crate::exit::ExitStatus;
 use crate::plan::{self, Current, ImagePlan, Plan};
-use crate::printer::Printer;
 use crate::rollout::{Rules, Target, Verdict};
+use crate::session::Session;
 pub use hooks::HooksOutcome;
-use image::{PreparedImage, PushArgs, PushInputs};
+use image::{PreparedImage, PushInputs};
 pub use outcome::{
     DeployResult, FailureReport, Outcome, RolloutOutcome, ServiceOutcome, TaskDefinitionOutcome,
     Watched,
 };
 use push::{PushResult, RegistryTarget, RepositoryOutcome};
-
-/// What one command run works with: the config, the AWS configuration and the counted clients.
-pub struct Stack<'a> {
-    pub loaded: &'a LoadedConfig,
-    pub aws: &'a Aws,
-    pub clients: &'a Clients,
-}
 
 /// The plan stage's output: the plan, the state it was made from, and the registry.
 pub struct Planned {
@@ -79,18 +70,24 @@ pub struct RegistryLookup {
 }
 
 async fn look_up_registry(
-    stack: &Stack<'_>,
+    session: &Session,
     inputs: &PushInputs,
 ) -> anyhow::Result<RegistryLookup> {
-    let names = &stack.loaded.names;
+    let names = &session.loaded.names;
     let (repository, registry_scanning) = tokio::join!(
-        crate::ecr::read_repository(&stack.clients.ecr, &names.repository),
-        crate::ecr::registry_scanning(&stack.clients.ecr, &names.repository)
+        crate::ecr::read_repository(&session.clients.ecr, &names.repository),
+        crate::ecr::registry_scanning(&session.clients.ecr, &names.repository)
     );
     let repository = repository?;
     let uri = repository.as_ref().map(|r| r.uri.as_str()).unwrap_or("");
-    let registry =
-        RegistryTarget::connect(stack.aws, stack.clients, inputs, &names.repository, uri).await?;
+    let registry = RegistryTarget::connect(
+        &session.aws,
+        &session.clients,
+        inputs,
+        &names.repository,
+        uri,
+    )
+    .await?;
     let tagged = match &repository {
         Some(_) => registry.repo.manifest_digest(&inputs.tag).await?,
         None => None,
@@ -113,22 +110,25 @@ const EARLY_UPLOAD_PART: u64 = 16 * 1024 * 1024;
 /// compressed; the push completes those uploads after the plan (nothing is visible in the
 /// registry before that).
 pub async fn read_image_and_registry(
-    stack: &Stack<'_>,
+    session: &Session,
     inputs: &PushInputs,
-    args: &PushArgs,
     preflight: image::Preflight,
-    printer: &Printer,
 ) -> anyhow::Result<(PreparedImage, RegistryLookup)> {
     let uploads = crate::registry::early_upload::EarlyUploads::new(
-        args.chunk_size
+        inputs
+            .chunk_size_mib
             .map_or(EARLY_UPLOAD_PART, |mib| mib * 1024 * 1024),
-        args.parallel as usize,
+        inputs.parallel,
     );
     let mut reading = inputs.clone();
     reading.options.watcher = Some(crate::image::compress::Watcher(uploads.clone()));
-    let mutable_tag = !stack.loaded.config.repository.tag_is_immutable(&inputs.tag);
+    let mutable_tag = !session
+        .loaded
+        .config
+        .repository
+        .tag_is_immutable(&inputs.tag);
     let lookup = async {
-        let found = look_up_registry(stack, inputs).await;
+        let found = look_up_registry(session, inputs).await;
         match &found {
             Ok(found) if found.repository.is_some() && (found.tagged.is_none() || mutable_tag) => {
                 uploads.start(found.registry.repo.clone())
@@ -140,7 +140,7 @@ pub async fn read_image_and_registry(
     // An image that cannot be read or is refused ends the command at once, as before any
     // lookup: its error is the one shown, and the lookup is dropped.
     let (mut prepared, found) = tokio::try_join!(
-        image::prepare_image(stack.loaded, &reading, args, preflight, printer),
+        image::prepare_image(&session.loaded, &reading, preflight, &session.printer),
         async { Ok(lookup.await) }
     )?;
     prepared.early_uploads = Some(uploads);
@@ -150,14 +150,14 @@ pub async fn read_image_and_registry(
 /// Reads what AWS holds for every resource the config names, and plans the changes that ship
 /// `image`. The registry side is looked up here unless `looked_up` brings it.
 pub async fn plan(
-    stack: &Stack<'_>,
+    session: &Session,
     inputs: &PushInputs,
     image: &PreparedImage,
     scope: Scope,
     looked_up: Option<RegistryLookup>,
 ) -> anyhow::Result<Planned> {
-    let names = &stack.loaded.names;
-    let clients = stack.clients;
+    let names = &session.loaded.names;
+    let clients = &session.clients;
     // Futures run only when awaited: outside the deploy scope these reads are never sent.
     let whole = scope == Scope::Deploy;
     // Application Auto Scaling: who owns the task count. Unreadable (denied; the local stack
@@ -169,7 +169,7 @@ pub async fn plan(
         let id = plan::autoscaling::resource_id(&names.cluster, &names.service);
         match crate::autoscaling::read(&clients.autoscaling, &id).await {
             Ok(found) => Ok(found),
-            Err(err) if stack.loaded.config.service.autoscaling.is_some() => Err(err),
+            Err(err) if session.loaded.config.service.autoscaling.is_some() => Err(err),
             Err(err) => {
                 tracing::debug!("no autoscaling read: {err:#}");
                 Ok(None)
@@ -179,7 +179,7 @@ pub async fn plan(
     let registry_lookup = async {
         match looked_up {
             Some(found) => Ok(found),
-            None => look_up_registry(stack, inputs).await,
+            None => look_up_registry(session, inputs).await,
         }
     };
     let (lookup, cluster_active, log_group, task_definition, service, autoscaling) = tokio::try_join!(
@@ -216,7 +216,11 @@ pub async fn plan(
     // An immutable tag on another image: refuse now, before anything changes.
     if let Some(existing) = &tagged
         && *existing != digest
-        && stack.loaded.config.repository.tag_is_immutable(&inputs.tag)
+        && session
+            .loaded
+            .config
+            .repository
+            .tag_is_immutable(&inputs.tag)
     {
         return Err(crate::registry::RegistryError::TagConflict {
             repository: names.repository.clone(),
@@ -237,9 +241,9 @@ pub async fn plan(
             .collect();
         let lookup = sidecar_images::RegistryLookup {
             ecr: clients.ecr.clone(),
-            region: stack.aws.region(),
+            region: session.aws.region(),
         };
-        sidecar_images::pin(&stack.loaded.config, &names.container, &running, &lookup).await
+        sidecar_images::pin(&session.loaded.config, &names.container, &running, &lookup).await
     } else {
         Vec::new()
     };
@@ -262,7 +266,7 @@ pub async fn plan(
         inputs.tag.clone(),
         tagged.map(|d| d.to_string()),
     );
-    let plan = plan::build(stack.loaded, &current, image_plan, &stack.aws.region())?;
+    let plan = plan::build(&session.loaded, &current, image_plan, &session.aws.region())?;
     Ok(Planned {
         plan,
         current,
@@ -273,15 +277,14 @@ pub async fn plan(
 /// Applies the repository's planned changes and pushes the image (`shipit push`, and the first
 /// half of `deploy`).
 pub async fn push(
-    stack: &Stack<'_>,
+    session: &Session,
     inputs: &PushInputs,
     image: &PreparedImage,
     planned: &Planned,
-    args: &PushArgs,
-    printer: &Printer,
 ) -> anyhow::Result<PushResult> {
+    let printer = &session.printer;
     let repository = &planned.plan.repository;
-    let (uri, arn) = crate::apply::repository::apply(&stack.clients.ecr, repository).await?;
+    let (uri, arn) = crate::apply::repository::apply(&session.clients.ecr, repository).await?;
     if repository.create {
         printer.info(&format!("created repository {uri}"));
     }
@@ -302,12 +305,11 @@ pub async fn push(
         changes: repository.changes.clone(),
     };
     push::push_stage(
-        stack.loaded,
+        &session.loaded,
         inputs,
         image,
         &planned.registry,
         outcome,
-        args,
         printer,
     )
     .await
@@ -322,31 +324,37 @@ pub struct WaitRules {
     pub until: crate::rollout::WaitUntil,
 }
 
+/// How `deploy` goes about it, as its flags say.
+#[derive(Debug, Clone)]
+pub struct DeployOptions {
+    pub wait: WaitRules,
+    /// Go on without running the before-deploy hooks (`--skip-hooks`).
+    pub skip_hooks: bool,
+}
+
 /// Applies the plan (after the image was read, checked and planned), then watches: the
 /// deployment this run started, or, when nothing needed changing, the deployment ECS already
 /// runs for this task definition, so that a re-run tells the truth about the service.
-#[allow(clippy::too_many_arguments)]
 pub async fn deploy(
-    stack: &Stack<'_>,
+    session: &Session,
     inputs: &PushInputs,
     image: &PreparedImage,
     planned: Planned,
-    args: &PushArgs,
-    wait: WaitRules,
-    skip_hooks: bool,
-    printer: &Printer,
-    group: &dyn Fn(Option<&str>),
+    options: DeployOptions,
 ) -> anyhow::Result<DeployResult> {
+    let DeployOptions { wait, skip_hooks } = options;
+    let printer = &session.printer;
+    let group = |title: Option<&str>| session.group(title);
     let started = Instant::now();
     let since = crate::clock::now_epoch_seconds();
-    let clients = stack.clients;
-    let names = &stack.loaded.names;
+    let clients = &session.clients;
+    let names = &session.loaded.names;
     let plan = &planned.plan;
 
     // The push does not depend on the cluster or the log group: all three at once.
     group(Some("push the image; cluster and log group"));
     let (mut pushed, (), ()) = tokio::try_join!(
-        self::push(stack, inputs, image, &planned, args, printer),
+        self::push(session, inputs, image, &planned),
         crate::apply::cluster(clients, &plan.cluster),
         crate::apply::log_group(clients, &plan.log_group),
     )?;
@@ -380,7 +388,7 @@ pub async fn deploy(
         && previous != pushed.image
     {
         pushed.size_report.deployed_bytes =
-            image::image_size_in_ecr(clients, stack.loaded, previous).await;
+            image::image_size_in_ecr(clients, &session.loaded, previous).await;
     }
 
     let previous_td = plan.service.current_task_definition.clone();
@@ -422,7 +430,7 @@ pub async fn deploy(
         ));
     } else if !plan.hooks.is_empty() {
         group(None);
-        let stopped = hooks::run_all(stack, plan, &td_arn, &mut result, printer, group).await?;
+        let stopped = hooks::run_all(session, plan, &td_arn, &mut result).await?;
         if stopped {
             return Ok(finish(result, clients, started));
         }
@@ -548,13 +556,12 @@ pub async fn deploy(
     group(None);
     let first_look_succeeded = outcome.polls == 1;
     report::conclude(
-        stack,
+        session,
         &plan.service,
         &target,
         &mut result,
         outcome,
         wait.wait,
-        printer,
     )
     .await?;
     if result.result == Outcome::Deployed && watched == Watched::Existing && first_look_succeeded {

@@ -8,7 +8,7 @@ use anyhow::Context;
 use serde::Serialize;
 use url::Url;
 
-use super::image::{PreparedImage, PushArgs, PushInputs};
+use super::image::{PreparedImage, PushInputs};
 use crate::aws::calls::Clients;
 use crate::aws::{self, Aws};
 use crate::config::LoadedConfig;
@@ -112,7 +112,6 @@ pub async fn push_stage(
     prepared: &PreparedImage,
     registry: &RegistryTarget,
     repository: RepositoryOutcome,
-    args: &PushArgs,
     printer: &Printer,
 ) -> anyhow::Result<PushResult> {
     let config = &loaded.config;
@@ -133,8 +132,10 @@ pub async fn push_stage(
         })
         .collect();
     let push_options = PushOptions {
-        parallel: args.parallel as usize,
-        chunk_size: args.chunk_size.map(|m| (m * 1024 * 1024).max(MIN_CHUNK)),
+        parallel: inputs.parallel,
+        chunk_size: inputs
+            .chunk_size_mib
+            .map(|m| (m * 1024 * 1024).max(MIN_CHUNK)),
         immutable: config.repository.tag_is_immutable(&inputs.tag),
         mount_sources,
         uploaded_early: match &prepared.early_uploads {

@@ -4,15 +4,15 @@
 //! log lines.
 
 use super::watch::{WatchEnd, follow_command};
-use super::{DeployResult, FailureReport, Outcome, RolloutOutcome, Stack};
+use super::{DeployResult, FailureReport, Outcome, RolloutOutcome};
 use crate::aws::calls::Clients;
 use crate::config::LoadedConfig;
 use crate::ecs::short_task_definition;
 use crate::logs;
 use crate::plan::ServicePlan;
 use crate::plan::rollback::RollbackPlan;
-use crate::printer::Printer;
 use crate::rollout::{Cause, Snapshot, Target, Verdict};
+use crate::session::Session;
 
 /// How long the failure report waits for a stopped task's last log lines to arrive.
 const LOG_SETTLE_SECONDS: u64 = 10;
@@ -20,16 +20,16 @@ const LOG_SETTLE_SECONDS: u64 = 10;
 /// Turns the watch's outcome into the result: records a success for rollback, rolls back a
 /// fail-fast failure when the config asks for rollback, and gathers the failure report.
 pub async fn conclude(
-    stack: &Stack<'_>,
+    session: &Session,
     service: &ServicePlan,
     target: &Target,
     result: &mut DeployResult,
     watched: WatchEnd,
     wait: bool,
-    printer: &Printer,
 ) -> anyhow::Result<()> {
-    let clients = stack.clients;
-    let loaded = stack.loaded;
+    let printer = &session.printer;
+    let clients = &session.clients;
+    let loaded = &session.loaded;
     let names = &loaded.names;
     let WatchEnd {
         verdict,
