@@ -4,9 +4,9 @@
 use crate::aws::error::AwsError;
 use crate::aws::error_chain;
 use crate::plan::RepositoryState;
-use crate::registry::{Credentials, Secret};
 use anyhow::Context;
 use aws_sdk_ecr::Client;
+use shipit_oci::registry::{Credentials, Secret};
 
 /// The repository as ECR reports it (settings and lifecycle policy), or None when it does not
 /// exist.

@@ -20,34 +20,44 @@ impl GitHub {
         })
     }
 
-    pub fn group(&self, title: &str) {
-        eprintln!("::group::{}", escape_data(title));
+    // The workflow commands below are lines for the printer to write (on stderr): the printer
+    // is the only code that writes to the terminal.
+
+    pub fn group(&self, title: &str) -> String {
+        format!("::group::{}", escape_data(title))
     }
 
-    pub fn end_group(&self) {
-        eprintln!("::endgroup::");
+    pub fn end_group(&self) -> String {
+        "::endgroup::".to_string()
     }
 
-    pub fn error(&self, title: &str, message: &str) {
-        eprintln!(
+    pub fn error(&self, title: &str, message: &str) -> String {
+        format!(
             "::error title={}::{}",
             escape_property(title),
             escape_data(message)
-        );
+        )
     }
 
-    pub fn warning(&self, message: &str) {
-        eprintln!("::warning::{}", escape_data(message));
+    pub fn warning(&self, message: &str) -> String {
+        format!("::warning::{}", escape_data(message))
     }
 
     /// An annotation on a line of a file (GitHub shows it in the diff view).
-    pub fn error_at(&self, file: &str, line: usize, column: usize, title: &str, message: &str) {
-        eprintln!(
+    pub fn error_at(
+        &self,
+        file: &str,
+        line: usize,
+        column: usize,
+        title: &str,
+        message: &str,
+    ) -> String {
+        format!(
             "::error file={},line={line},col={column},title={}::{}",
             escape_property(file),
             escape_property(title),
             escape_data(message)
-        );
+        )
     }
 
     /// Appends `name=value` lines to GITHUB_OUTPUT (values with newlines use a delimiter).

@@ -15,7 +15,6 @@
 pub mod apply;
 pub mod autoscaling;
 pub mod aws;
-pub mod cache;
 pub mod cli;
 pub mod clock;
 pub mod commands;
@@ -24,7 +23,6 @@ pub mod ecr;
 pub mod ecs;
 pub mod exit;
 pub mod github;
-pub mod image;
 pub mod logs;
 pub mod one_off;
 pub mod pipeline;
@@ -33,7 +31,9 @@ pub mod preflight;
 pub mod printer;
 pub mod progress;
 pub mod redact;
-pub mod registry;
 pub mod rollout;
 pub mod session;
 pub mod signals;
+
+// Images and registries: a crate of the workspace that knows nothing of AWS (crates/oci).
+pub use shipit_oci::{cache, image, registry};

@@ -8,9 +8,9 @@
 use serde::Serialize;
 
 use crate::config::model::HealthCheckCommand;
-use crate::image::files::FileTree;
-use crate::image::{Digest, Image};
 use crate::progress::human_size;
+use shipit_oci::image::files::FileTree;
+use shipit_oci::image::{Digest, Image};
 
 /// The PATH a container gets when its image sets none (Docker's and containerd's default).
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -315,7 +315,7 @@ impl SizeReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::image::files::Entry;
+    use shipit_oci::image::files::Entry;
 
     fn shell(text: &str) -> HealthCheckCommand {
         HealthCheckCommand::Shell(text.to_string())

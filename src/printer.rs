@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::config::{ConfigError, Diagnostic, Severity};
 use crate::exit::{BadInput, ExitStatus};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OutputFormat {
     Human,
@@ -79,8 +79,20 @@ impl Printer {
             eprintln!("{WARNING}warning{WARNING:#}: {line}");
         }
         if let Some(gh) = crate::github::GitHub::detect() {
-            gh.warning(line);
+            self.workflow_command(&gh.warning(line));
         }
+    }
+
+    /// A GitHub Actions workflow command (`::group::`, `::error ...::`), on stderr at every
+    /// verbosity: the runner reads it.
+    pub fn workflow_command(&self, command: &str) {
+        eprintln!("{command}");
+    }
+
+    /// A line of progress that the caller already decided to show (`progress`'s plain lines in
+    /// CI), on stderr.
+    pub fn progress_line(&self, line: &str) {
+        eprintln!("{}", crate::redact::printable(line, usize::MAX));
     }
 
     pub fn success(&self, line: &str) {
@@ -139,16 +151,16 @@ impl Printer {
             match err.downcast_ref::<ConfigError>() {
                 Some(config_error) => {
                     for d in config_error.errors() {
-                        gh.error_at(
+                        self.workflow_command(&gh.error_at(
                             &d.file,
                             d.location.line,
                             d.location.column,
                             d.rule,
                             &d.message,
-                        );
+                        ));
                     }
                 }
-                None => gh.error("shipit failed", &format!("{err:#}")),
+                None => self.workflow_command(&gh.error("shipit failed", &format!("{err:#}"))),
             }
         }
         if let Some(config_error) = err.downcast_ref::<ConfigError>() {

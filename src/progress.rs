@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::image::Digest;
-use crate::registry::RegistryError;
-use crate::registry::push::{BlobOutcome, Progress};
+use crate::printer::Printer;
+use shipit_oci::image::Digest;
+use shipit_oci::registry::RegistryError;
+use shipit_oci::registry::push::{BlobOutcome, Progress};
 
 /// How long work is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,12 +71,14 @@ struct LineState {
 
 pub struct PushProgress {
     mode: Mode,
+    /// Writes the plain lines (the bars draw themselves on the terminal).
+    printer: Printer,
     bars: Option<(MultiProgress, Mutex<HashMap<Digest, ProgressBar>>)>,
     lines: Lines,
 }
 
 impl PushProgress {
-    pub fn new(mode: Mode, total_bytes: u64, blobs: usize) -> PushProgress {
+    pub fn new(printer: &Printer, mode: Mode, total_bytes: u64, blobs: usize) -> PushProgress {
         let bars = (mode == Mode::Bars).then(|| {
             (
                 MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
@@ -84,6 +87,7 @@ impl PushProgress {
         });
         PushProgress {
             mode,
+            printer: printer.clone(),
             bars,
             lines: Lines {
                 total: total_bytes,
@@ -99,7 +103,7 @@ impl PushProgress {
 
     fn line(&self, text: &str) {
         if self.mode == Mode::Lines {
-            eprintln!("{text}");
+            self.printer.progress_line(text);
         }
     }
 }
@@ -138,13 +142,13 @@ impl Progress for PushProgress {
         if state.last_total_line.elapsed() >= Duration::from_secs(5) {
             state.last_total_line = Instant::now();
             let total: u64 = state.sent.values().sum();
-            eprintln!(
+            self.printer.progress_line(&format!(
                 "  sent {} of {} ({}/{} blobs done)",
                 mib(total),
                 mib(self.lines.total),
                 state.finished,
                 self.lines.blobs
-            );
+            ));
         }
     }
 

@@ -142,24 +142,9 @@ fn mask_line(line: &str) -> String {
     out
 }
 
-/// Text from a remote end (a registry's error, an ECS event, a log line) made safe for a
-/// terminal: control characters (escape sequences can set a window title or the clipboard)
-/// become `\u{..}`, except tab and newline; at most `max` characters are kept.
-pub fn printable(text: &str, max: usize) -> String {
-    let mut out = String::with_capacity(text.len().min(max));
-    for (count, c) in text.chars().enumerate() {
-        if count >= max {
-            out.push('…');
-            break;
-        }
-        if c.is_control() && c != '\n' && c != '\t' {
-            out.push_str(&c.escape_unicode().to_string());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
+/// Text from a remote end made safe for a terminal (control characters escaped, at most `max`
+/// characters): the images crate needs it too, for what a registry sends.
+pub use shipit_oci::printable;
 
 fn url_with_password(value: &str) -> bool {
     let Some((scheme, rest)) = value.split_once("://") else {

@@ -41,10 +41,10 @@ impl Session {
     /// Actions, nothing.
     pub fn group(&self, title: Option<&str>) {
         if let Some(gh) = &self.github {
-            match title {
+            self.printer.workflow_command(&match title {
                 Some(title) => gh.group(title),
                 None => gh.end_group(),
-            }
+            });
         }
     }
 }

@@ -261,6 +261,8 @@ pub struct Clients {
 
 impl Clients {
     pub fn new(sdk: &aws_config::SdkConfig) -> Clients {
+        // The registry's requests go in the same record (the images crate knows no record).
+        shipit_oci::registry::observe_requests(record_registry);
         let calls = CallCounter::default();
         Clients {
             ecr: aws_sdk_ecr::Client::from_conf(

@@ -185,30 +185,9 @@ pub fn check_transport(text: &str, allow_insecure_http: bool) -> Result<(), BadI
     }
 }
 
-/// An error and its causes on one line: "dispatch failure: io error: ... Connection refused".
-/// (The SDK's own `DisplayErrorContext` appends a Debug dump that helps no user.)
-pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut next = Some(err);
-    while let Some(e) = next {
-        let text = e.to_string();
-        // Wrappers often repeat their cause's text: keep each piece once.
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        next = e.source();
-    }
-    parts.join(": ")
-}
-
-fn is_loopback(url: &url::Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
-}
+/// An error and its causes on one line (shared with the images crate).
+pub use shipit_oci::error_chain;
+use shipit_oci::transport::is_loopback;
 
 #[cfg(test)]
 mod tests {

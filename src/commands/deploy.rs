@@ -10,12 +10,11 @@ use super::GlobalArgs;
 use super::push::PushArgs;
 use crate::config::Names;
 use crate::config::model::Strategy;
-use crate::ecs::short_task_definition;
 use crate::exit::BadInput;
 use crate::exit::ExitStatus;
 use crate::github::GitHub;
 use crate::pipeline::image::Preflight;
-use crate::pipeline::{self, DeployOptions, DeployResult, Outcome, WaitRules};
+use crate::pipeline::{self, DeployOptions, DeployResult, WaitRules};
 use crate::printer::Printer;
 use crate::rollout::{Rules, WaitUntil, is_traffic_stage};
 use crate::session::Session;
@@ -136,14 +135,19 @@ pub async fn run(
     };
     let result = pipeline::deploy(&session, &inputs, &prepared, planned, options).await?;
     if let Some(gh) = &session.github {
-        report_to_github(gh, &result, names)?;
+        report_to_github(gh, &result, names, printer)?;
     }
-    printer.result(&result, &human(&result, names))?;
+    printer.result(&result, &result.text(names))?;
     Ok(result.result.exit_status())
 }
 
 /// Step outputs, the step summary, and an error annotation when the deploy failed.
-fn report_to_github(gh: &GitHub, result: &DeployResult, names: &Names) -> anyhow::Result<()> {
+fn report_to_github(
+    gh: &GitHub,
+    result: &DeployResult,
+    names: &Names,
+    printer: &Printer,
+) -> anyhow::Result<()> {
     gh.outputs(&[
         ("image-uri", result.push.image.clone()),
         ("image-digest", result.push.report.digest.to_string()),
@@ -155,130 +159,9 @@ fn report_to_github(gh: &GitHub, result: &DeployResult, names: &Names) -> anyhow
         ),
         ("result", result.result.as_str().to_string()),
     ])?;
-    let mut md = format!(
-        "## shipit deploy: {}\n\n| | |\n|---|---|\n| service | `{}` in cluster `{}` |\n| image | `{}` |\n| task definition | `{}`{} |\n",
-        result.result.as_str(),
-        names.service,
-        names.cluster,
-        result.push.tagged_image,
-        short_task_definition(&result.task_definition.arn),
-        if result.task_definition.registered {
-            " (new revision)"
-        } else {
-            ""
-        }
-    );
-    if let Some(rollout) = &result.rollout {
-        md.push_str(&format!("| rollout | {:.1} s |\n", rollout.seconds));
-    }
-    if !result.changes.is_empty() {
-        md.push_str("\n### Changes\n\n```diff\n");
-        for change in &result.changes {
-            md.push_str(&format!(
-                "{} {}: {}\n",
-                change.resource.label(),
-                change.name,
-                crate::plan::human::change_line(change)
-            ));
-        }
-        md.push_str("```\n");
-    }
+    gh.summary(&result.markdown(names))?;
     if let Some(failure) = &result.failure {
-        md.push_str(&format!("\n### Failure\n\n{}\n", failure.summary));
-        if let Some(fix) = &failure.fix {
-            md.push_str(&format!("\n**Fix:** {fix}\n"));
-        }
-        if !failure.events.is_empty() {
-            md.push_str("\n**Service events**\n\n");
-            for e in &failure.events {
-                md.push_str(&format!("- {e}\n"));
-            }
-        }
-        if !failure.containers.is_empty() {
-            md.push_str(&format!(
-                "\n**Containers:** {}\n",
-                failure.containers.join(", ")
-            ));
-        }
-        if !failure.log_lines.is_empty() {
-            md.push_str(&format!(
-                "\n**Last log lines of task {}**\n\n```\n",
-                failure.task.as_deref().unwrap_or("?")
-            ));
-            for line in &failure.log_lines {
-                md.push_str(line);
-                md.push('\n');
-            }
-            md.push_str("```\n");
-        }
-        let mut message = failure.summary.clone();
-        if let Some(fix) = &failure.fix {
-            message.push_str(&format!("\nfix: {fix}"));
-        }
-        gh.error("shipit deploy failed", &message);
+        printer.workflow_command(&gh.error("shipit deploy failed", &failure.annotation()));
     }
-    gh.summary(&md)?;
     Ok(())
-}
-
-fn human(result: &DeployResult, names: &Names) -> String {
-    let td = short_task_definition(&result.task_definition.arn);
-    let mut out = String::new();
-    match result.result {
-        Outcome::Unchanged => out.push_str(&format!(
-            "nothing to deploy: service {} already runs {td} with these settings\n",
-            names.service
-        )),
-        Outcome::Accepted => out.push_str(&format!(
-            "ECS accepted {td} for service {}; the rollout goes on (--no-wait)\n",
-            names.service
-        )),
-        Outcome::Deployed => out.push_str(&format!(
-            "deployed {} to service {} in cluster {}: {td} is running ({:.1}s)\n",
-            result.push.tagged_image, names.service, names.cluster, result.seconds
-        )),
-        Outcome::StageReached => {
-            let stage = match result.rollout.as_ref().map(|r| &r.verdict) {
-                Some(crate::rollout::Verdict::StageReached { stage, .. }) => stage.as_str(),
-                _ => "?",
-            };
-            out.push_str(&format!(
-                "the deployment of {td} to service {} reached stage {stage} ({:.1}s); it goes on in ECS: follow it with `shipit status --watch`\n",
-                names.service, result.seconds
-            ))
-        }
-        _ => {}
-    }
-    if let Some(f) = &result.failure {
-        out.push_str(&format!("{}\n", f.summary));
-        if let Some(fix) = &f.fix {
-            out.push_str(&format!("  fix: {fix}\n"));
-        }
-        if let Some(back) = &f.rolled_back_to {
-            out.push_str(&format!(
-                "  the service is back on {}\n",
-                short_task_definition(back)
-            ));
-        }
-        if !f.events.is_empty() {
-            out.push_str("  service events:\n");
-            for e in &f.events {
-                out.push_str(&format!("    {e}\n"));
-            }
-        }
-        if !f.containers.is_empty() {
-            out.push_str(&format!("  containers: {}\n", f.containers.join(", ")));
-        }
-        if let Some(task) = &f.task {
-            if f.log_lines.is_empty() {
-                out.push_str(&format!("  task {task} wrote no log lines\n"));
-            } else {
-                out.push_str(&format!("  last log lines of task {task}:\n"));
-                for line in &f.log_lines {
-                    out.push_str(&format!("    {line}\n"));
-                }
-            }
-        }
-    }
-    out
 }

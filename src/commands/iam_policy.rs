@@ -9,7 +9,7 @@ use super::GlobalArgs;
 use crate::config::{DeployConfig, Names};
 use crate::exit::ExitStatus;
 use crate::printer::Printer;
-use crate::registry::reference::ImageReference;
+use shipit_oci::registry::reference::ImageReference;
 
 /// The account and partition from a role ARN (`arn:PARTITION:iam::ACCOUNT:role/...`).
 fn account_of(role: Option<&str>) -> (String, String) {

@@ -56,7 +56,7 @@ pub struct GlobalArgs {
     #[command(flatten)]
     pub aws: AwsArgs,
     /// Output format: `human` (text, progress on a terminal) or `json` (one document on stdout).
-    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Human)]
+    #[arg(long, global = true, default_value = "human", value_parser = output_format())]
     pub output: OutputFormat,
     /// More detail on stderr (-v info, -vv debug, -vvv trace of every crate).
     #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
@@ -64,6 +64,15 @@ pub struct GlobalArgs {
     /// Less on stderr (-q: only warnings and errors, -qq: only errors).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub quiet: u8,
+}
+
+/// `--output`'s values, parsed here so that the printer needs no command-line types.
+fn output_format() -> impl clap::builder::TypedValueParser<Value = OutputFormat> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(["human", "json"]).map(|s| match s.as_str() {
+        "json" => OutputFormat::Json,
+        _ => OutputFormat::Human,
+    })
 }
 
 /// How to reach AWS: the flags every command takes, resolved into [`AwsSettings`].

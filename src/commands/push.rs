@@ -10,13 +10,12 @@ use crate::config::model::CpuArchitecture;
 use crate::config::{self, LoadedConfig};
 use crate::exit::BadInput;
 use crate::exit::ExitStatus;
-use crate::image::{Compression, ReadOptions, SourceRef};
 use crate::pipeline;
-use crate::pipeline::image::check_registry_host;
 use crate::pipeline::image::{Preflight, PushInputs, deployed_image_size};
 use crate::printer::Printer;
 use crate::progress::mib;
 use crate::session::Session;
+use shipit_oci::image::{Compression, ReadOptions, SourceRef};
 
 #[derive(Debug, Clone, Default, Args)]
 pub struct PushArgs {
@@ -34,7 +33,7 @@ pub struct PushArgs {
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=32))]
     pub parallel: u16,
     /// Compression for layers the source holds uncompressed, instead of `image.compression`.
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = compression_flag())]
     pub compression: Option<Compression>,
     /// Upload each blob in parts of this many MiB (at least 5) instead of one streaming request;
     /// also the part size of layers uploaded while they are compressed (default 16).
@@ -47,6 +46,20 @@ pub struct PushArgs {
     /// the --endpoint-url host (a `registry_url` that a branch can change must not get it).
     #[arg(long, value_name = "HOST")]
     pub trust_registry_host: Option<String>,
+}
+
+/// `--compression`'s values, parsed here so that the images crate needs no command-line types.
+fn compression_flag() -> impl clap::builder::TypedValueParser<Value = Compression> {
+    use clap::builder::{PossibleValue, TypedValueParser};
+    clap::builder::PossibleValuesParser::new([
+        PossibleValue::new("gzip").help("Every runtime pulls it"),
+        PossibleValue::new("zstd")
+            .help("Smaller and faster to decompress: Fargate pulls and starts zstd images faster"),
+    ])
+    .map(|s| match s.as_str() {
+        "zstd" => Compression::Zstd,
+        _ => Compression::Gzip,
+    })
 }
 
 impl PushArgs {
@@ -94,7 +107,7 @@ impl PushArgs {
                 CpuArchitecture::Arm64 => "arm64",
             }
             .to_string(),
-            cache_dir: crate::cache::cache_dir(),
+            cache_dir: shipit_oci::cache::cache_dir(),
             watcher: None,
         };
         Ok(PushInputs {
@@ -176,4 +189,72 @@ pub async fn run(
     }
     printer.result(&result, &human)?;
     Ok(ExitStatus::Success)
+}
+
+/// The registry override receives the ECR login (a 12-hour token for every repository of the
+/// account): only ECR itself, loopback, the --endpoint-url host, or a host named with
+/// `--trust-registry-host` may get it. `plan` logs in too, so this holds before any call.
+pub fn check_registry_host(
+    url: &str,
+    endpoint: Option<&str>,
+    trusted: Option<&str>,
+) -> Result<(), BadInput> {
+    let parsed = url::Url::parse(url)
+        .map_err(|err| BadInput::new(format!("registry URL `{url}` is not a URL ({err})")))?;
+    let host = parsed.host_str().unwrap_or_default().to_ascii_lowercase();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let ecr = host.contains(".dkr.ecr.")
+        && (host.ends_with(".amazonaws.com") || host.ends_with(".amazonaws.com.cn"));
+    let loopback = host == "localhost"
+        || host.ends_with(".localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    let endpoint_host = endpoint
+        .and_then(|e| url::Url::parse(e).ok())
+        .and_then(|e| e.host_str().map(str::to_ascii_lowercase));
+    if ecr
+        || loopback
+        || endpoint_host.as_deref() == Some(host)
+        || trusted.is_some_and(|t| t.eq_ignore_ascii_case(host))
+    {
+        return Ok(());
+    }
+    Err(BadInput::new(format!(
+        "registry URL `{url}` is not ECR, loopback or the --endpoint-url host: shipit would send it the ECR login; if this registry is yours, pass --trust-registry-host {host}"
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ecr_login_goes_only_to_ecr_loopback_the_endpoint_or_a_trusted_host() {
+        let ok = |url, endpoint, trusted| check_registry_host(url, endpoint, trusted).is_ok();
+        assert!(ok(
+            "https://123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+            None,
+            None
+        ));
+        assert!(ok("http://127.0.0.1:4566", None, None));
+        assert!(ok("http://[::1]:5000", None, None));
+        assert!(ok(
+            "https://ls.example.com",
+            Some("https://ls.example.com:4566"),
+            None
+        ));
+        assert!(!ok("https://collector.example.net", None, None));
+        assert!(!ok("https://dkr.ecr.evil.example.net", None, None));
+        assert!(ok(
+            "https://mirror.example.net",
+            None,
+            Some("mirror.example.net")
+        ));
+        let err = check_registry_host("https://collector.example.net", None, None).unwrap_err();
+        assert!(
+            err.message
+                .contains("--trust-registry-host collector.example.net")
+        );
+    }
 }

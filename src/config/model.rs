@@ -279,7 +279,7 @@ pub struct ImageConfig {
     pub tag: Option<String>,
     /// How layers that the source holds uncompressed are compressed: gzip (default) or zstd.
     #[serde(default)]
-    pub compression: crate::image::Compression,
+    pub compression: shipit_oci::image::Compression,
     /// A size budget: push and deploy fail before uploading when the compressed image is
     /// larger. Bytes with a unit: `150MiB`, `1.5GiB`, `200MB`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

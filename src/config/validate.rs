@@ -11,8 +11,8 @@ use super::model::{
     DeployConfig, Encryption, HealthCheckCommand, HookStage, Minutes, Strategy, TagMutability,
 };
 use super::source_map::SourceMap;
-use crate::image::SourceRef;
-use crate::registry::reference::ImageReference;
+use shipit_oci::image::SourceRef;
+use shipit_oci::registry::reference::ImageReference;
 
 /// Retention periods CloudWatch Logs accepts (PutRetentionPolicy).
 pub const LOG_RETENTION_DAYS: &[i64] = &[

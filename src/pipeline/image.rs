@@ -9,10 +9,10 @@ use crate::config::LoadedConfig;
 use crate::config::model::parse_size;
 use crate::ecr;
 use crate::exit::BadInput;
-use crate::image::{self, ReadOptions, SourceRef};
 use crate::preflight::{self, SizeReport};
 use crate::printer::Printer;
-use crate::registry::early_upload::EarlyUploads;
+use shipit_oci::image::{self, ReadOptions, SourceRef};
+use shipit_oci::registry::early_upload::EarlyUploads;
 use std::sync::Arc;
 
 /// What a health check the image cannot run does to the push stage.
@@ -40,40 +40,6 @@ pub struct PushInputs {
     pub chunk_size_mib: Option<u64>,
     /// Look inside the image for the programs the health check runs (not with --no-preflight).
     pub check_health_check: bool,
-}
-
-/// The registry override receives the ECR login (a 12-hour token for every repository of the
-/// account): only ECR itself, loopback, the --endpoint-url host, or a host named with
-/// `--trust-registry-host` may get it. `plan` logs in too, so this holds before any call.
-pub fn check_registry_host(
-    url: &str,
-    endpoint: Option<&str>,
-    trusted: Option<&str>,
-) -> Result<(), BadInput> {
-    let parsed = url::Url::parse(url)
-        .map_err(|err| BadInput::new(format!("registry URL `{url}` is not a URL ({err})")))?;
-    let host = parsed.host_str().unwrap_or_default().to_ascii_lowercase();
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let ecr = host.contains(".dkr.ecr.")
-        && (host.ends_with(".amazonaws.com") || host.ends_with(".amazonaws.com.cn"));
-    let loopback = host == "localhost"
-        || host.ends_with(".localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    let endpoint_host = endpoint
-        .and_then(|e| url::Url::parse(e).ok())
-        .and_then(|e| e.host_str().map(str::to_ascii_lowercase));
-    if ecr
-        || loopback
-        || endpoint_host.as_deref() == Some(host)
-        || trusted.is_some_and(|t| t.eq_ignore_ascii_case(host))
-    {
-        return Ok(());
-    }
-    Err(BadInput::new(format!(
-        "registry URL `{url}` is not ECR, loopback or the --endpoint-url host: shipit would send it the ECR login; if this registry is yours, pass --trust-registry-host {host}"
-    )))
 }
 
 /// An image read from its source and checked against the config, before any AWS call: a
@@ -280,7 +246,7 @@ pub async fn image_size_in_ecr(
         .image_ids(ecr::by_digest(digest))
         // Without them ECR may leave OCI manifests out of the answer.
         .set_accepted_media_types(Some(
-            crate::image::ACCEPTED_MANIFEST_TYPES
+            shipit_oci::image::ACCEPTED_MANIFEST_TYPES
                 .iter()
                 .map(|t| t.to_string())
                 .collect(),
@@ -291,38 +257,4 @@ pub async fn image_size_in_ecr(
     let manifest = found.images().first()?.image_manifest()?;
     let manifest: image::Manifest = serde_json::from_str(manifest).ok()?;
     Some(manifest.config.size + manifest.layers.iter().map(|l| l.size).sum::<u64>())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_ecr_login_goes_only_to_ecr_loopback_the_endpoint_or_a_trusted_host() {
-        let ok = |url, endpoint, trusted| check_registry_host(url, endpoint, trusted).is_ok();
-        assert!(ok(
-            "https://123456789012.dkr.ecr.eu-west-1.amazonaws.com",
-            None,
-            None
-        ));
-        assert!(ok("http://127.0.0.1:4566", None, None));
-        assert!(ok("http://[::1]:5000", None, None));
-        assert!(ok(
-            "https://ls.example.com",
-            Some("https://ls.example.com:4566"),
-            None
-        ));
-        assert!(!ok("https://collector.example.net", None, None));
-        assert!(!ok("https://dkr.ecr.evil.example.net", None, None));
-        assert!(ok(
-            "https://mirror.example.net",
-            None,
-            Some("mirror.example.net")
-        ));
-        let err = check_registry_host("https://collector.example.net", None, None).unwrap_err();
-        assert!(
-            err.message
-                .contains("--trust-registry-host collector.example.net")
-        );
-    }
 }

@@ -66,7 +66,7 @@ pub struct RegistryLookup {
     /// Who scans the repository's images when the registry does (see `ecr::registry_scanning`).
     registry_scanning: Option<String>,
     registry: RegistryTarget,
-    tagged: Option<crate::image::Digest>,
+    tagged: Option<shipit_oci::image::Digest>,
 }
 
 async fn look_up_registry(
@@ -114,14 +114,14 @@ pub async fn read_image_and_registry(
     inputs: &PushInputs,
     preflight: image::Preflight,
 ) -> anyhow::Result<(PreparedImage, RegistryLookup)> {
-    let uploads = crate::registry::early_upload::EarlyUploads::new(
+    let uploads = shipit_oci::registry::early_upload::EarlyUploads::new(
         inputs
             .chunk_size_mib
             .map_or(EARLY_UPLOAD_PART, |mib| mib * 1024 * 1024),
         inputs.parallel,
     );
     let mut reading = inputs.clone();
-    reading.options.watcher = Some(crate::image::compress::Watcher(uploads.clone()));
+    reading.options.watcher = Some(shipit_oci::image::compress::Watcher(uploads.clone()));
     let mutable_tag = !session
         .loaded
         .config
@@ -147,15 +147,24 @@ pub async fn read_image_and_registry(
     Ok((prepared, found?))
 }
 
-/// Reads what AWS holds for every resource the config names, and plans the changes that ship
-/// `image`. The registry side is looked up here unless `looked_up` brings it.
-pub async fn plan(
+/// The read stage's output: what AWS and the registry hold for every resource the config names.
+pub struct Read {
+    pub current: Current,
+    pub registry: RegistryTarget,
+    /// The image the tag names in the repository now.
+    pub tagged: Option<shipit_oci::image::Digest>,
+}
+
+/// The read stage: every read a plan needs, at once where they do not depend on each other.
+/// The registry side is looked up here unless `looked_up` brings it. An immutable tag that
+/// names another image than `digest` is refused here, before anything changes.
+pub async fn read(
     session: &Session,
     inputs: &PushInputs,
-    image: &PreparedImage,
+    digest: &shipit_oci::image::Digest,
     scope: Scope,
     looked_up: Option<RegistryLookup>,
-) -> anyhow::Result<Planned> {
+) -> anyhow::Result<Read> {
     let names = &session.loaded.names;
     let clients = &session.clients;
     // Futures run only when awaited: outside the deploy scope these reads are never sent.
@@ -212,21 +221,20 @@ pub async fn plan(
         registry,
         tagged,
     } = lookup;
-    let digest = image.read.image.digest();
     // An immutable tag on another image: refuse now, before anything changes.
     if let Some(existing) = &tagged
-        && *existing != digest
+        && existing != digest
         && session
             .loaded
             .config
             .repository
             .tag_is_immutable(&inputs.tag)
     {
-        return Err(crate::registry::RegistryError::TagConflict {
+        return Err(shipit_oci::registry::RegistryError::TagConflict {
             repository: names.repository.clone(),
             tag: inputs.tag.clone(),
             existing: existing.clone(),
-            new: digest,
+            new: digest.clone(),
         }
         .into());
     }
@@ -259,6 +267,28 @@ pub async fn plan(
         task_definition,
         service,
     };
+    Ok(Read {
+        current,
+        registry,
+        tagged,
+    })
+}
+
+/// Reads what AWS holds (the read stage) and plans the changes that ship `image`.
+pub async fn plan(
+    session: &Session,
+    inputs: &PushInputs,
+    image: &PreparedImage,
+    scope: Scope,
+    looked_up: Option<RegistryLookup>,
+) -> anyhow::Result<Planned> {
+    let names = &session.loaded.names;
+    let digest = image.read.image.digest();
+    let Read {
+        current,
+        registry,
+        tagged,
+    } = read(session, inputs, &digest, scope, looked_up).await?;
     let image_plan = ImagePlan::with_tagged(
         &names.repository,
         registry.pinned(&digest),

@@ -8,6 +8,8 @@ use serde::Serialize;
 
 use super::hooks::HooksOutcome;
 use super::push::PushResult;
+use crate::config::Names;
+use crate::ecs::short_task_definition;
 use crate::exit::ExitStatus;
 use crate::plan::{self, Change};
 use crate::rollout::{Cause, Verdict};
@@ -145,4 +147,142 @@ pub struct DeployResult {
     pub failure: Option<FailureReport>,
     pub seconds: f64,
     pub api_calls: BTreeMap<String, u32>,
+}
+
+/// The one rendering of a deploy's result for people: `text` (the terminal), `markdown` (the
+/// GitHub step summary); `--output json` is this type serialized.
+impl DeployResult {
+    pub fn text(&self, names: &Names) -> String {
+        let td = short_task_definition(&self.task_definition.arn);
+        let mut out = String::new();
+        match self.result {
+            Outcome::Unchanged => out.push_str(&format!(
+                "nothing to deploy: service {} already runs {td} with these settings\n",
+                names.service
+            )),
+            Outcome::Accepted => out.push_str(&format!(
+                "ECS accepted {td} for service {}; the rollout goes on (--no-wait)\n",
+                names.service
+            )),
+            Outcome::Deployed => out.push_str(&format!(
+                "deployed {} to service {} in cluster {}: {td} is running ({:.1}s)\n",
+                self.push.tagged_image, names.service, names.cluster, self.seconds
+            )),
+            Outcome::StageReached => {
+                let stage = match self.rollout.as_ref().map(|r| &r.verdict) {
+                    Some(crate::rollout::Verdict::StageReached { stage, .. }) => stage.as_str(),
+                    _ => "?",
+                };
+                out.push_str(&format!(
+                    "the deployment of {td} to service {} reached stage {stage} ({:.1}s); it goes on in ECS: follow it with `shipit status --watch`\n",
+                    names.service, self.seconds
+                ))
+            }
+            _ => {}
+        }
+        if let Some(f) = &self.failure {
+            out.push_str(&format!("{}\n", f.summary));
+            if let Some(fix) = &f.fix {
+                out.push_str(&format!("  fix: {fix}\n"));
+            }
+            if let Some(back) = &f.rolled_back_to {
+                out.push_str(&format!(
+                    "  the service is back on {}\n",
+                    short_task_definition(back)
+                ));
+            }
+            if !f.events.is_empty() {
+                out.push_str("  service events:\n");
+                for e in &f.events {
+                    out.push_str(&format!("    {e}\n"));
+                }
+            }
+            if !f.containers.is_empty() {
+                out.push_str(&format!("  containers: {}\n", f.containers.join(", ")));
+            }
+            if let Some(task) = &f.task {
+                if f.log_lines.is_empty() {
+                    out.push_str(&format!("  task {task} wrote no log lines\n"));
+                } else {
+                    out.push_str(&format!("  last log lines of task {task}:\n"));
+                    for line in &f.log_lines {
+                        out.push_str(&format!("    {line}\n"));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    pub fn markdown(&self, names: &Names) -> String {
+        let mut md = format!(
+            "## shipit deploy: {}\n\n| | |\n|---|---|\n| service | `{}` in cluster `{}` |\n| image | `{}` |\n| task definition | `{}`{} |\n",
+            self.result.as_str(),
+            names.service,
+            names.cluster,
+            self.push.tagged_image,
+            short_task_definition(&self.task_definition.arn),
+            if self.task_definition.registered {
+                " (new revision)"
+            } else {
+                ""
+            }
+        );
+        if let Some(rollout) = &self.rollout {
+            md.push_str(&format!("| rollout | {:.1} s |\n", rollout.seconds));
+        }
+        if !self.changes.is_empty() {
+            md.push_str("\n### Changes\n\n```diff\n");
+            for change in &self.changes {
+                md.push_str(&format!(
+                    "{} {}: {}\n",
+                    change.resource.label(),
+                    change.name,
+                    crate::plan::human::change_line(change)
+                ));
+            }
+            md.push_str("```\n");
+        }
+        if let Some(failure) = &self.failure {
+            md.push_str(&format!("\n### Failure\n\n{}\n", failure.summary));
+            if let Some(fix) = &failure.fix {
+                md.push_str(&format!("\n**Fix:** {fix}\n"));
+            }
+            if !failure.events.is_empty() {
+                md.push_str("\n**Service events**\n\n");
+                for e in &failure.events {
+                    md.push_str(&format!("- {e}\n"));
+                }
+            }
+            if !failure.containers.is_empty() {
+                md.push_str(&format!(
+                    "\n**Containers:** {}\n",
+                    failure.containers.join(", ")
+                ));
+            }
+            if !failure.log_lines.is_empty() {
+                md.push_str(&format!(
+                    "\n**Last log lines of task {}**\n\n```\n",
+                    failure.task.as_deref().unwrap_or("?")
+                ));
+                for line in &failure.log_lines {
+                    md.push_str(line);
+                    md.push('\n');
+                }
+                md.push_str("```\n");
+            }
+        }
+        md
+    }
+}
+
+impl FailureReport {
+    /// The failure as one error annotation: its summary and the fix.
+    pub fn annotation(&self) -> String {
+        let mut message = self.summary.clone();
+        if let Some(fix) = &self.fix {
+            message.push_str(&format!("\nfix: {fix}"));
+        }
+        message
+    }
 }

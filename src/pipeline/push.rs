@@ -13,14 +13,14 @@ use crate::aws::calls::Clients;
 use crate::aws::{self, Aws};
 use crate::config::LoadedConfig;
 use crate::ecr;
-use crate::image::Digest;
 use crate::plan::Change;
 use crate::preflight::SizeReport;
 use crate::printer::Printer;
 use crate::progress::{Mode, PushProgress, mib};
-use crate::registry::Repository;
-use crate::registry::mount_cache::MountCache;
-use crate::registry::push::{self, MIN_CHUNK, PushOptions, PushReport};
+use shipit_oci::image::Digest;
+use shipit_oci::registry::Repository;
+use shipit_oci::registry::mount_cache::MountCache;
+use shipit_oci::registry::push::{self, MIN_CHUNK, PushOptions, PushReport};
 
 #[derive(Debug, Serialize)]
 pub struct PushResult {
@@ -150,6 +150,7 @@ pub async fn push_stage(
         image.blobs().count()
     ));
     let progress = Arc::new(PushProgress::new(
+        printer,
         Mode::detect(printer.is_quiet()),
         image.size(),
         image.blobs().count(),

@@ -15,8 +15,8 @@ use aws_sdk_ecr::types::ImageIdentifier;
 
 use crate::config::model::DeployConfig;
 use crate::plan::sidecar_image::{Pinning, SidecarImage};
-use crate::registry::Repository;
-use crate::registry::reference::ImageReference;
+use shipit_oci::registry::Repository;
+use shipit_oci::registry::reference::ImageReference;
 
 /// How long one lookup may take before the image is used without it.
 const LOOKUP_TIMEOUT: Duration = Duration::from_secs(10);

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::registry::reference::ImageReference;
+use shipit_oci::registry::reference::ImageReference;
 
 /// A sidecar's image as the task definition gets it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -1,0 +1,6 @@
+//! Tests against scripted servers on loopback: registries that misbehave, hostile endpoints,
+//! and rollouts ECS would show, replayed.
+
+mod hostile;
+mod registry_edges;
+mod watch_script;
