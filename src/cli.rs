@@ -85,6 +85,10 @@ fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Cost(args) => commands::cost::run(&args, &global, printer),
         Command::Doctor => block_on(commands::doctor::run(&global, printer)),
         Command::Push(args) => block_on(commands::push::run(&args, &global, printer)),
+        // `deploy --dry-run` is `plan` with deploy's flags.
+        Command::Deploy(args) if args.dry_run => {
+            block_on(commands::plan::run(&args.push, &global, printer))
+        }
         Command::Deploy(args) => block_on(commands::deploy::run(&args, &global, printer)),
         Command::Plan(args) => block_on(commands::plan::run(&args, &global, printer)),
         Command::Logs(args) => block_on(commands::logs::run(&args, &global, printer)),

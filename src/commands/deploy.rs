@@ -72,9 +72,6 @@ pub async fn run(
     global: &GlobalArgs,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    if args.dry_run {
-        return super::plan::run(&args.push, global, printer).await;
-    }
     let loaded = super::load_config(global, printer)?;
     args.watch
         .check_stage(loaded.config.service.deployment.strategy)?;

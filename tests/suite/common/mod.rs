@@ -178,6 +178,7 @@ task:
   execution_role: arn:aws:iam::123456789012:role/ecsTaskExecutionRole
 ";
 
+pub mod config;
 pub mod faults;
 pub mod images;
 pub mod loopback;
@@ -297,9 +298,7 @@ pub fn require_docker() -> bool {
 
 /// A deploy.yaml for pushing `source` to repository `name`.
 pub fn push_config(name: &str, source: &str, tag: &str) -> String {
-    format!(
-        "app: {name}\nregion: us-east-1\nimage:\n  source: {source}\n  tag: {tag}\nservice:\n  subnets: [subnet-0123456789abcdef0]\ntask:\n  execution_role: arn:aws:iam::000000000000:role/ecsTaskExecutionRole\n"
-    )
+    config::Config::new(name, source).tag(tag).to_string()
 }
 
 /// Builds `image` FROM scratch with the static busybox of Debian's busybox-static at

@@ -8,28 +8,21 @@
 //! checked against botocore's models and the policy `shipit iam-policy` prints.
 
 use crate::common;
+use crate::common::config::Config;
 
 use std::path::Path;
 
 use crate::common::{Run, require_docker, require_stack, run, shipit_on_stack, unique_name};
 
 fn config(name: &str, image: &str, autoscaling: &str) -> String {
-    format!(
-        "app: {name}
-region: us-east-1
-image:
-  source: docker://{image}
-  tag: v1
-cluster: {name}
-service:
-  desired_count: 0
-  subnets: [subnet-0123456789abcdef0]
-{autoscaling}task:
-  execution_role: arn:aws:iam::000000000000:role/ecsTaskExecutionRole
-container:
-  command: [/bin/sh, -c, 'exec sleep 3600']
-"
-    )
+    let mut config = Config::new(name, &format!("docker://{image}"))
+        .top(&format!("cluster: {name}"))
+        .service("desired_count: 0")
+        .container("command: [/bin/sh, -c, 'exec sleep 3600']");
+    if !autoscaling.trim().is_empty() {
+        config = config.service(autoscaling.trim());
+    }
+    config.to_string()
 }
 
 /// The same cluster and service in moto's ECS, which its Application Auto Scaling checks.

@@ -8,6 +8,7 @@
 //! the check is known to bite.
 
 use crate::common;
+use crate::common::config::Config;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -77,26 +78,16 @@ fn image(name: &str, version: &str) -> String {
 }
 
 fn config(name: &str, image: &str) -> String {
-    format!(
-        "app: {name}
-region: us-east-1
-repository:
-  keep_last: 5
-image:
-  source: docker://{image}
-  tag: {tag}
-cluster: {name}
-service:
-  desired_count: 1
-  subnets: [subnet-0123456789abcdef0]
-task:
-  execution_role: arn:aws:iam::000000000000:role/ecsTaskExecutionRole
-  task_role: arn:aws:iam::000000000000:role/{name}-app
-logs:
-  retention_days: 7
-",
-        tag = image.rsplit(':').next().unwrap(),
-    )
+    Config::new(name, &format!("docker://{image}"))
+        .tag(image.rsplit(':').next().unwrap())
+        .repository("keep_last: 5")
+        .top(&format!("cluster: {name}"))
+        .service("desired_count: 1")
+        .task(&format!(
+            "task_role: arn:aws:iam::000000000000:role/{name}-app"
+        ))
+        .logs("retention_days: 7")
+        .to_string()
 }
 
 #[test]

@@ -11,6 +11,7 @@
 //! - Two deploys of one service at once, with different images: each exits with the truth.
 
 use crate::common;
+use crate::common::config::Config;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
@@ -53,21 +54,12 @@ fn oci(layout: &Path) -> String {
 fn write_config(dir: &Path, name: &str, source: &str, tag: &str, desired: u32) {
     std::fs::write(
         dir.join("deploy.yaml"),
-        format!(
-            "app: {name}
-region: us-east-1
-image:
-  source: {source}
-  tag: {tag}
-service:
-  desired_count: {desired}
-  subnets: [subnet-00000001]
-task:
-  execution_role: arn:aws:iam::000000000000:role/ecsTaskExecutionRole
-container:
-  command: [/bin/sh, -c, 'echo up; exec sleep 3600']
-"
-        ),
+        Config::new(name, source)
+            .tag(tag)
+            .subnets("[subnet-00000001]")
+            .service(&format!("desired_count: {desired}"))
+            .container("command: [/bin/sh, -c, 'echo up; exec sleep 3600']")
+            .to_string(),
     )
     .unwrap();
 }

@@ -4,6 +4,7 @@
 //! the service on the previous revision.
 
 use crate::common;
+use crate::common::config::Config;
 
 use std::path::Path;
 
@@ -29,32 +30,21 @@ fn build_image(name: &str, version: &str, broken: bool) -> String {
 }
 
 fn config(name: &str, image: &str, tag: &str, desired: u32) -> String {
-    format!(
-        "app: {name}
-region: us-east-1
-image:
-  source: docker://{image}
-  tag: {tag}
-cluster: {name}-cluster
-service:
-  name: {name}-service
-  desired_count: {desired}
-  subnets: [subnet-0123456789abcdef0]
-task:
-  family: {name}-task
-  execution_role: arn:aws:iam::000000000000:role/ecsTaskExecutionRole
-container:
-  name: web
-  port: 5000
-  health_check:
-    command: wget -q -O /dev/null http://localhost:5000/ || exit 1
-    interval: 5
-    timeout: 2
-    retries: 2
-logs:
-  retention_days: 7
-"
-    )
+    Config::new(name, &format!("docker://{image}"))
+        .tag(tag)
+        .top(&format!("cluster: {name}-cluster"))
+        .service(&format!("name: {name}-service\ndesired_count: {desired}"))
+        .task(&format!("family: {name}-task"))
+        .container("name: web\nport: 5000")
+        .container(
+            "health_check:
+  command: wget -q -O /dev/null http://localhost:5000/ || exit 1
+  interval: 5
+  timeout: 2
+  retries: 2",
+        )
+        .logs("retention_days: 7")
+        .to_string()
 }
 
 fn deploy(dir: &Path, cache: &Path, extra: &[&str]) -> (Run, serde_json::Value) {

@@ -5,6 +5,7 @@
 //! exactly `--max-attempts` tries, naming the stage, and a re-run without it completes.
 
 use crate::common;
+use crate::common::config::Config;
 
 use std::time::Duration;
 
@@ -115,10 +116,9 @@ fn setup(dir: &std::path::Path, name: &str) {
     oci_layout_of_tars(&dir.join("layout"), &tars, "v1", name);
     std::fs::write(
         dir.join("deploy.yaml"),
-        format!(
-            "app: {name}\nregion: us-east-1\nimage:\n  source: oci:{}\n  tag: v1\nservice:\n  desired_count: 0\n  subnets: [subnet-0123456789abcdef0]\ntask:\n  execution_role: arn:aws:iam::000000000000:role/ecsTaskExecutionRole\n",
-            dir.join("layout").display()
-        ),
+        Config::new(name, &format!("oci:{}", dir.join("layout").display()))
+            .service("desired_count: 0")
+            .to_string(),
     )
     .unwrap();
 }

@@ -4,6 +4,7 @@
 //! compares against the image deployed now.
 
 use crate::common;
+use crate::common::config::Config;
 
 use std::path::Path;
 
@@ -33,24 +34,15 @@ fn image(dir: &Path, with_curl: bool, padding: usize, marker: &str) -> String {
 /// (nothing runs: these tests are about what happens before the rollout), and `extra` lines
 /// under `image:`.
 fn config(name: &str, layout: &Path, command: &str, image_extra: &str) -> String {
-    format!(
-        "app: {name}
-region: us-east-1
-image:
-  source: oci:{layout}
-  tag: {name}{image_extra}
-service:
-  desired_count: 0
-  subnets: [subnet-0123456789abcdef0]
-task:
-  execution_role: arn:aws:iam::000000000000:role/ecsTaskExecutionRole
-container:
-  port: 8080
-  health_check:
-    command: {command}
-",
-        layout = layout.display()
-    )
+    let mut config = Config::new(name, &format!("oci:{}", layout.display())).tag(name);
+    if !image_extra.trim().is_empty() {
+        config = config.image(image_extra.trim());
+    }
+    config
+        .service("desired_count: 0")
+        .container("port: 8080")
+        .container(&format!("health_check:\n  command: {command}"))
+        .to_string()
 }
 
 fn image_tags(name: &str) -> Vec<String> {

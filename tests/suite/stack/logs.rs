@@ -3,6 +3,7 @@
 //! which pages; the local stack does not).
 
 use crate::common;
+use crate::common::config::Config;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -36,9 +37,10 @@ fn now_ms() -> i64 {
 }
 
 fn config(name: &str) -> String {
-    format!(
-        "app: {name}\nregion: us-east-1\nimage:\n  source: docker://{name}:1\n  tag: v1\nservice:\n  subnets: [subnet-0123456789abcdef0]\ntask:\n  family: {name}\n  execution_role: arn:aws:iam::000000000000:role/ecsTaskExecutionRole\ncontainer:\n  name: app\n"
-    )
+    Config::new(name, &format!("docker://{name}:1"))
+        .task(&format!("family: {name}"))
+        .container("name: app")
+        .to_string()
 }
 
 /// Writes `per_stream` events to each stream in batches of `batch`, every batch of a round

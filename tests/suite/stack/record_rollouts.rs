@@ -8,6 +8,7 @@
 //! every 500 ms until ECS itself settles it.
 
 use crate::common;
+use crate::common::config::Config;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -32,9 +33,15 @@ fn build(tag: &str, command: &str) -> String {
 const HEALTHY: &str = r#"["/bin/busybox", "httpd", "-f", "-p", "5000"]"#;
 
 fn deploy_config(name: &str, image: &str, tag: &str) -> String {
-    format!(
-        "app: {name}\nregion: us-east-1\nimage:\n  source: docker://{image}\n  tag: {tag}\ncluster: {name}\nservice:\n  name: {name}\n  subnets: [subnet-0123456789abcdef0]\n  circuit_breaker: {{ enable: true, rollback: true }}\ntask:\n  family: {name}\n  execution_role: arn:aws:iam::000000000000:role/ecsTaskExecutionRole\ncontainer:\n  name: app\n"
-    )
+    Config::new(name, &format!("docker://{image}"))
+        .tag(tag)
+        .top(&format!("cluster: {name}"))
+        .service(&format!(
+            "name: {name}\ncircuit_breaker: {{ enable: true, rollback: true }}"
+        ))
+        .task(&format!("family: {name}"))
+        .container("name: app")
+        .to_string()
 }
 
 /// A service on a healthy revision 1; returns its name.

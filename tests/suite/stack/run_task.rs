@@ -3,6 +3,7 @@
 //! start is explained, and Ctrl-C stops the task.
 
 use crate::common;
+use crate::common::config::Config;
 
 use std::path::Path;
 use std::process::Stdio;
@@ -10,23 +11,12 @@ use std::process::Stdio;
 use crate::common::{require_docker, require_stack, run, shipit_on_stack, unique_name};
 
 fn config(name: &str, image: &str) -> String {
-    format!(
-        "app: {name}
-region: us-east-1
-image:
-  source: docker://{image}
-  tag: v1
-cluster: {name}
-service:
-  desired_count: 0
-  subnets: [subnet-0123456789abcdef0]
-task:
-  execution_role: arn:aws:iam::000000000000:role/ecsTaskExecutionRole
-container:
-  name: app
-  command: [/bin/sh, -c, 'exec sleep 3600']
-"
-    )
+    Config::new(name, &format!("docker://{image}"))
+        .top(&format!("cluster: {name}"))
+        .service("desired_count: 0")
+        .container("name: app")
+        .container("command: [/bin/sh, -c, 'exec sleep 3600']")
+        .to_string()
 }
 
 fn shipit_run(dir: &Path, args: &[&str]) -> common::Run {

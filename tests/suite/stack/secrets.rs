@@ -4,6 +4,7 @@
 //! GitHub Actions output files, or any file shipit wrote (its cache, the working folder).
 
 use crate::common;
+use crate::common::config::Config;
 
 use std::path::Path;
 
@@ -68,9 +69,9 @@ fn no_command_prints_or_writes_a_secret_even_at_trace_level() {
     let gh = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("deploy.yaml"),
-        format!(
-            "app: {name}\nregion: us-east-1\nimage:\n  source: docker://{image}\n  tag: v1\nservice:\n  subnets: [subnet-0123456789abcdef0]\ntask:\n  execution_role: arn:aws:iam::000000000000:role/ecsTaskExecutionRole\ncontainer:\n  environment:\n    API_TOKEN: not-a-real-secret-but-looks-like-one\n"
-        ),
+        Config::new(&name, &format!("docker://{image}"))
+            .container("environment:\n  API_TOKEN: not-a-real-secret-but-looks-like-one")
+            .to_string(),
     )
     .unwrap();
 

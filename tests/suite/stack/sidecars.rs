@@ -3,23 +3,16 @@
 //! crashes is named in the failure report with its exit code and its own last lines.
 
 use crate::common;
+use crate::common::config::Config;
 
 use crate::common::{require_docker, require_stack, run, shipit_on_stack, unique_name};
 
 fn config(name: &str, sidecar_image: &str, sidecar_command: &str) -> String {
-    format!(
-        "app: {name}
-region: us-east-1
-image:
-  source: docker://{sidecar_image}
-  tag: v1
-cluster: {name}
-service:
-  desired_count: 1
-  subnets: [subnet-0123456789abcdef0]
-task:
-  execution_role: arn:aws:iam::000000000000:role/ecsTaskExecutionRole
-containers:
+    Config::new(name, &format!("docker://{sidecar_image}"))
+        .top(&format!("cluster: {name}"))
+        .service("desired_count: 1")
+        .then(&format!(
+            "containers:
   - name: app
     command: [/bin/sh, -c, 'echo app up; exec sleep 3600']
     depends_on: {{ log-router: HEALTHY }}
@@ -33,7 +26,8 @@ containers:
       timeout: 2
       retries: 2
 "
-    )
+        ))
+        .to_string()
 }
 
 /// Deploys the config in `dir`, then checks the next plan has nothing to change; returns it.
