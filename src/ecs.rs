@@ -49,13 +49,37 @@ pub async fn describe_task_definition(
     client: &Client,
     family: &str,
 ) -> anyhow::Result<Option<TaskDefinition>> {
+    Ok(revision(client, family, false).await?.map(|(td, _)| td))
+}
+
+/// The family's latest ACTIVE revision and whether shipit registered it (it carries the
+/// `managed-by: shipit` tag), for the plan.
+pub async fn latest_revision(
+    client: &Client,
+    family: &str,
+) -> anyhow::Result<Option<(TaskDefinition, bool)>> {
+    revision(client, family, true).await
+}
+
+async fn revision(
+    client: &Client,
+    family: &str,
+    with_tags: bool,
+) -> anyhow::Result<Option<(TaskDefinition, bool)>> {
     match client
         .describe_task_definition()
         .task_definition(family)
+        .set_include(with_tags.then(|| vec![aws_sdk_ecs::types::TaskDefinitionField::Tags]))
         .send()
         .await
     {
-        Ok(out) => Ok(out.task_definition().cloned()),
+        Ok(out) => {
+            let by_shipit = out
+                .tags()
+                .iter()
+                .any(|t| t.key() == Some("managed-by") && t.value() == Some("shipit"));
+            Ok(out.task_definition().cloned().map(|td| (td, by_shipit)))
+        }
         // ECS answers ClientException "Unable to describe task definition" for an unknown family.
         Err(err)
             if err

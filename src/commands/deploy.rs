@@ -15,6 +15,7 @@ use crate::exit::ExitStatus;
 use crate::github::GitHub;
 use crate::pipeline::image::Preflight;
 use crate::pipeline::{self, DeployOptions, DeployResult, WaitRules};
+use crate::plan::human::change_line;
 use crate::printer::Printer;
 use crate::rollout::{Rules, WaitUntil, is_traffic_stage};
 use crate::session::Session;
@@ -29,6 +30,11 @@ pub struct DeployArgs {
     /// Do not run `hooks.before_deploy` (the result says they were skipped).
     #[arg(long)]
     pub skip_hooks: bool,
+    /// Apply removals deploy.yaml does not ask for: settings the running revision or service
+    /// holds that deploy.yaml does not name (`shipit plan` lists them). Without it, deploy
+    /// stops before any change when there are some.
+    #[arg(long)]
+    pub allow_removals: bool,
     #[command(flatten)]
     pub watch: WatchArgs,
 }
@@ -118,6 +124,18 @@ pub async fn run(
                 .join(", ")
         )
     });
+    let removals = planned.plan.guarded_removals();
+    if !removals.is_empty() && !args.allow_removals {
+        return Err(BadInput::new(format!(
+            "deploy would drop {} setting(s) the running revision or service holds and deploy.yaml does not name; nothing was changed:\n{}to keep a setting, name it in deploy.yaml (where deploy.yaml has a key for it); to drop them, pass --allow-removals",
+            removals.len(),
+            removals
+                .iter()
+                .map(|c| format!("  {} {}: {}\n", c.resource.label(), c.name, change_line(c)))
+                .collect::<String>(),
+        ))
+        .into());
+    }
     session.group(None);
     let options = DeployOptions {
         wait: WaitRules {

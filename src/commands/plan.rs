@@ -22,6 +22,8 @@ struct PlanResult<'a> {
     /// The AWS write calls deploy would make, each once.
     writes: Vec<&'static str>,
     changes: Vec<&'a Change>,
+    /// The removals deploy makes only with --allow-removals.
+    removals: Vec<&'a Change>,
     #[serde(flatten)]
     plan: &'a Plan,
     api_calls: BTreeMap<String, u32>,
@@ -47,6 +49,7 @@ pub async fn run(
         changes_pending: pending,
         writes: plan.writes().into_iter().collect(),
         changes: plan.changes().collect(),
+        removals: plan.guarded_removals(),
         plan,
         api_calls: session.clients.calls.counts(),
     };

@@ -191,7 +191,7 @@ pub async fn read(
             None => look_up_registry(session, inputs).await,
         }
     };
-    let (lookup, cluster_active, log_group, task_definition, service, autoscaling) = tokio::try_join!(
+    let (lookup, cluster_active, log_group, latest, service, autoscaling) = tokio::try_join!(
         registry_lookup,
         read_if(
             whole,
@@ -206,7 +206,7 @@ pub async fn read(
         read_if(
             whole,
             None,
-            ecs::describe_task_definition(&clients.ecs, &names.family)
+            ecs::latest_revision(&clients.ecs, &names.family)
         ),
         read_if(
             whole,
@@ -239,8 +239,9 @@ pub async fn read(
         .into());
     }
     let sidecar_images = if whole {
-        let running: Vec<(String, String)> = task_definition
+        let running: Vec<(String, String)> = latest
             .iter()
+            .map(|(td, _)| td)
             .flat_map(|td| td.container_definitions())
             .map(|c| {
                 let name = c.name().unwrap_or_default().to_string();
@@ -264,7 +265,8 @@ pub async fn read(
         log_group: log_group.map(|g| plan::log_group::LogGroupState {
             retention_days: g.retention_in_days(),
         }),
-        task_definition,
+        task_definition_by_shipit: latest.as_ref().is_some_and(|(_, by_shipit)| *by_shipit),
+        task_definition: latest.map(|(td, _)| td),
         service,
     };
     Ok(Read {

@@ -40,7 +40,8 @@ fn when(operation: Operation) -> &'static str {
 pub fn render(plan: &Plan) -> String {
     let mut out = String::new();
     let mut group: Option<(String, Operation)> = None;
-    for c in plan.changes() {
+    // Guarded removals have their own heading, below.
+    for c in plan.changes().filter(|c| !c.guarded) {
         let key = (format!("{} {}", c.resource.label(), c.name), c.operation);
         if group.as_ref() != Some(&key) {
             out.push_str(&format!(
@@ -100,6 +101,32 @@ pub fn render(plan: &Plan) -> String {
             out.push_str(&format!("  {}\n", hook.shown()));
         }
     }
+    out.push_str(&removals(plan));
+    out
+}
+
+/// The guarded removals under their own heading (empty when there are none).
+pub fn removals(plan: &Plan) -> String {
+    let removals = plan.guarded_removals();
+    if removals.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "{} removal{} that deploy.yaml does not ask for (the running revision or service holds {} and deploy.yaml does not name {}): deploy stops before any change unless --allow-removals is given\n",
+        removals.len(),
+        if removals.len() == 1 { "" } else { "s" },
+        if removals.len() == 1 { "it" } else { "them" },
+        if removals.len() == 1 { "it" } else { "them" },
+    );
+    for c in removals {
+        out.push_str(&format!(
+            "  {} {}: {} ({})\n",
+            c.resource.label(),
+            c.name,
+            change_line(c),
+            c.operation.label()
+        ));
+    }
     out
 }
 
@@ -118,6 +145,7 @@ mod tests {
             secret,
             operation: Operation::UpdateService,
             argument: "a",
+            guarded: false,
         }
     }
 

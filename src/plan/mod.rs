@@ -130,6 +130,8 @@ pub struct Field {
     pub secret: bool,
     /// The API parameter that carries it (`networkConfiguration`).
     pub argument: &'static str,
+    /// Read back only: a setting shipit does not render, which no key of deploy.yaml names.
+    pub unmanaged: bool,
 }
 
 impl Field {
@@ -139,7 +141,14 @@ impl Field {
             value: value.to_string(),
             secret: false,
             argument,
+            unmanaged: false,
         }
+    }
+
+    /// A setting the running resource holds that shipit does not render.
+    pub fn unmanaged(mut self) -> Field {
+        self.unmanaged = true;
+        self
     }
 
     pub fn secret(mut self, secret: bool) -> Field {
@@ -164,6 +173,24 @@ pub struct Change {
     pub operation: Operation,
     /// The parameter of `operation` that carries the change.
     pub argument: &'static str,
+    /// A removal deploy makes only with `--allow-removals`: a setting the running revision or
+    /// service holds that deploy.yaml does not name (one shipit cannot render, or one on a
+    /// revision or service that shipit did not make).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub guarded: bool,
+}
+
+impl Change {
+    pub fn is_removal(&self) -> bool {
+        self.current.is_some() && self.wanted.is_none()
+    }
+}
+
+/// Marks the removals among `changes` as guarded (see `Change::guarded`).
+pub fn guard_removals(changes: &mut [Change]) {
+    for change in changes.iter_mut().filter(|c| c.is_removal()) {
+        change.guarded = true;
+    }
 }
 
 /// Compares two renderings of one resource: every field added, changed or removed, in the
@@ -198,6 +225,7 @@ pub fn diff(
             secret: w.secret || have.is_some_and(|h| h.secret),
             operation,
             argument: w.argument,
+            guarded: false,
         });
     }
     for c in current {
@@ -211,6 +239,7 @@ pub fn diff(
                 secret: c.secret,
                 operation,
                 argument: c.argument,
+                guarded: c.unmanaged,
             });
         }
     }
@@ -277,11 +306,20 @@ pub struct Current {
     pub log_group: Option<log_group::LogGroupState>,
     /// The family's latest ACTIVE revision.
     pub task_definition: Option<aws_sdk_ecs::types::TaskDefinition>,
+    /// shipit registered that revision (its `managed-by` tag): what it holds came from a config.
+    pub task_definition_by_shipit: bool,
     pub service: Option<aws_sdk_ecs::types::Service>,
     /// The service's scalable target with shipit's policies, when one is registered.
     pub autoscaling: Option<autoscaling::ScalingSettings>,
     /// Each sidecar's image as its registry pins it now (see `pipeline::sidecar_images`).
     pub sidecar_images: Vec<SidecarImage>,
+}
+
+impl Plan {
+    /// The removals deploy makes only with `--allow-removals` (see `Change::guarded`).
+    pub fn guarded_removals(&self) -> Vec<&Change> {
+        self.changes().filter(|c| c.guarded).collect()
+    }
 }
 
 /// Every change a deploy makes, per resource, in the order it makes them.
@@ -373,7 +411,11 @@ pub fn build(
     );
     let mut wanted_td = TaskDef::render(config, names, &image.reference, region);
     wanted_td.use_sidecar_images(&current.sidecar_images);
-    let task_definition = TaskDefinitionPlan::new(wanted_td, current.task_definition.as_ref());
+    let mut task_definition = TaskDefinitionPlan::new(wanted_td, current.task_definition.as_ref());
+    // A revision made elsewhere: deploy.yaml does not name what it would drop.
+    if !current.task_definition_by_shipit {
+        guard_removals(&mut task_definition.changes);
+    }
     let target = match &task_definition.current_arn {
         Some(arn) if !task_definition.registers() => TaskDefinitionRef::Existing(arn.clone()),
         _ => TaskDefinitionRef::NewRevision,
@@ -390,13 +432,21 @@ pub fn build(
             .desired_count
             .clamp(range.min as i32, range.max.max(range.min) as i32);
     }
-    let service = ServicePlan::new(
+    let mut service = ServicePlan::new(
         settings,
         names,
         target,
         current.service.as_ref(),
         autoscaling.owns_desired_count(),
     );
+    // A service shipit neither created nor deployed: the same.
+    if current
+        .service
+        .as_ref()
+        .is_some_and(|s| !service::made_by_shipit(s))
+    {
+        guard_removals(&mut service.changes);
+    }
     let hooks = if service.create || service.updates("taskDefinition") {
         config
             .hooks
@@ -592,6 +642,7 @@ container:
             )
             .build();
         let current = Current {
+            task_definition_by_shipit: true,
             autoscaling: None,
             sidecar_images: Vec::new(),
             registry_scanning: None,
@@ -623,6 +674,88 @@ container:
         insta::assert_snapshot!(
             "writes",
             plan.writes().into_iter().collect::<Vec<_>>().join("\n")
+        );
+    }
+
+    /// Removals deploy makes only when told: a setting shipit does not render, always; and
+    /// on a revision or service shipit did not make, any setting deploy.yaml does not name.
+    #[test]
+    fn removals_of_what_deploy_yaml_does_not_name_are_guarded() {
+        let text = "\
+app: web
+image: { source: 'docker://web:1', tag: v1 }
+service: { subnets: [subnet-0123456789abcdef0] }
+task: { execution_role: 'arn:aws:iam::123456789012:role/exec' }
+";
+        let loaded = config::load_bytes(text.as_bytes(), "d.yaml", &|_| None).unwrap();
+        let image = format!("h/web@sha256:{}", "1".repeat(64));
+        let running = TaskDef::render(&loaded.config, &loaded.names, &image, "us-east-1");
+        let mut td = task_definition::registered(&running);
+        td.task_definition_arn =
+            Some("arn:aws:ecs:us-east-1:123456789012:task-definition/web:3".into());
+        // An entry point (shipit renders none) and a sidecar the config does not name.
+        let containers = td.container_definitions.get_or_insert_default();
+        containers[0].entry_point = Some(vec!["/bin/sh".into()]);
+        containers.push(
+            aws_sdk_ecs::types::ContainerDefinition::builder()
+                .name("log-router")
+                .image("fluent-bit:3")
+                .build(),
+        );
+        let plan_with = |by_shipit: bool| {
+            let current = Current {
+                task_definition_by_shipit: by_shipit,
+                autoscaling: None,
+                sidecar_images: Vec::new(),
+                registry_scanning: None,
+                repository: None,
+                cluster_active: true,
+                log_group: None,
+                task_definition: Some(td.clone()),
+                service: None,
+            };
+            let image_plan = ImagePlan::new(
+                "web",
+                image.clone(),
+                format!("sha256:{}", "1".repeat(64)),
+                "v1".into(),
+            );
+            build(&loaded, &current, image_plan, "us-east-1").unwrap()
+        };
+        let guarded = |plan: &Plan| -> Vec<String> {
+            plan.guarded_removals()
+                .iter()
+                .map(|c| c.field.clone())
+                .collect()
+        };
+        // shipit's own revision: only the entry point, which no key of deploy.yaml names.
+        let ours = plan_with(true);
+        assert_eq!(guarded(&ours), ["containers.web.entry_point"]);
+        assert!(
+            ours.task_definition
+                .changes
+                .iter()
+                .any(|c| c.field == "containers.log-router.image" && !c.guarded)
+        );
+        // A revision made elsewhere: the sidecar's settings too.
+        let theirs = plan_with(false);
+        let fields = guarded(&theirs);
+        assert!(
+            fields.contains(&"containers.web.entry_point".to_string()),
+            "{fields:?}"
+        );
+        assert!(
+            fields.contains(&"containers.log-router.image".to_string()),
+            "{fields:?}"
+        );
+        let shown = human::render(&theirs);
+        assert!(
+            shown.contains("removals that deploy.yaml does not ask for"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("  task definition web: - containers.web.entry_point: [\"/bin/sh\"] (ECS RegisterTaskDefinition)"),
+            "{shown}"
         );
     }
 }

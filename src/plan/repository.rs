@@ -208,6 +208,7 @@ fn lifecycle_change(name: &str, current: Option<String>, wanted: Option<String>)
         secret: false,
         operation,
         argument: "lifecyclePolicyText",
+        guarded: false,
     }
 }
 

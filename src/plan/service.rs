@@ -624,6 +624,13 @@ impl TaskDefinitionRef {
     }
 }
 
+/// A service shipit created (its `managed-by` tag) or has deployed (its record of the task
+/// definition it runs).
+pub fn made_by_shipit(service: &aws_sdk_ecs::types::Service) -> bool {
+    crate::ecs::tag_value(service, "managed-by").as_deref() == Some("shipit")
+        || crate::ecs::tag_value(service, TAG_CURRENT).is_some()
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct ServicePlan {
     pub name: String,

@@ -149,7 +149,7 @@ impl TaskDef {
         let platform = td.runtime_platform();
         let mut unmanaged = Vec::new();
         let mut extra = |name: &str, value: String, argument: &'static str| {
-            unmanaged.push(Field::new(name, value, argument));
+            unmanaged.push(Field::new(name, value, argument).unmanaged());
         };
         if !td.volumes().is_empty() {
             let names: Vec<_> = td.volumes().iter().filter_map(|v| v.name()).collect();
@@ -442,7 +442,7 @@ impl ContainerDef {
 fn container_from_ecs(c: &aws_sdk_ecs::types::ContainerDefinition) -> ContainerDef {
     let mut unmanaged = Vec::new();
     let mut extra = |name: &str, value: String| {
-        unmanaged.push(Field::new(name, value, "containerDefinitions"));
+        unmanaged.push(Field::new(name, value, "containerDefinitions").unmanaged());
     };
     let ports = c.port_mappings();
     for (i, mapping) in ports.iter().enumerate() {
@@ -485,14 +485,17 @@ fn container_from_ecs(c: &aws_sdk_ecs::types::ContainerDefinition) -> ContainerD
     if !c.entry_point().is_empty() {
         // The one list people set most: show it whole.
         unmanaged.retain(|f| f.name != "entry_point");
-        unmanaged.push(Field::new(
-            "entry_point",
-            json_list(c.entry_point()),
-            "containerDefinitions",
-        ));
+        unmanaged.push(
+            Field::new(
+                "entry_point",
+                json_list(c.entry_point()),
+                "containerDefinitions",
+            )
+            .unmanaged(),
+        );
     }
     let mut extra = |name: &str, value: String| {
-        unmanaged.push(Field::new(name, value, "containerDefinitions"));
+        unmanaged.push(Field::new(name, value, "containerDefinitions").unmanaged());
     };
     let options: [(&str, Option<String>); 11] = [
         ("start_timeout", c.start_timeout().map(|t| t.to_string())),

@@ -1,6 +1,7 @@
 //! Tests against the local AWS stack (`localstack/up`); those that run tasks as containers
 //! need the Docker engine too.
 
+mod adopt;
 mod autoscaling;
 mod aws_contract;
 mod crashes;
