@@ -21,6 +21,11 @@ const POLL: Duration = Duration::from_secs(1);
 const LATE_LINES: Duration = Duration::from_secs(10);
 /// The last lines kept for a failure report.
 const KEPT_LINES: usize = 20;
+/// After shipit sent StopTask, how long at most to wait for the task to stop and its last
+/// lines: a task ECS never reports STOPPED must not keep the command running. After Ctrl-C,
+/// briefly; after the timeout, long enough for the late lines of a task that did stop.
+const AFTER_INTERRUPT: Duration = Duration::from_secs(6);
+const AFTER_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How a one-off task ended.
 #[derive(Debug)]
@@ -84,6 +89,7 @@ pub async fn run(
     let mut follower = StreamFollower::new(job.log_group, &stream);
     let mut interrupt = Interrupt::listen()?;
     let mut interrupted = false;
+    let mut stop_sent_at: Option<Instant> = None;
     let mut timed_out = false;
     let mut stopped_at: Option<Instant> = None;
     let mut last: Option<TaskView> = None;
@@ -95,6 +101,14 @@ pub async fn run(
             if last_lines.len() > KEPT_LINES {
                 last_lines.remove(0);
             }
+        }
+        let patience = if interrupted {
+            AFTER_INTERRUPT
+        } else {
+            AFTER_TIMEOUT
+        };
+        if stop_sent_at.is_some_and(|at| at.elapsed() >= patience) {
+            break;
         }
         if let Some(at) = stopped_at {
             // Stopped: read on until the late lines are in (or a few seconds with none).
@@ -109,6 +123,7 @@ pub async fn run(
             last = Some(view);
             if stopped_at.is_none() && !timed_out && started.elapsed() >= job.timeout {
                 timed_out = true;
+                stop_sent_at = Some(Instant::now());
                 crate::apply::tasks::stop(clients, job.cluster, &task_arn, "timed out (shipit)")
                     .await?;
             }
@@ -117,6 +132,7 @@ pub async fn run(
             _ = tokio::time::sleep(POLL) => {}
             _ = interrupt.recv(), if !interrupted && stopped_at.is_none() => {
                 interrupted = true;
+                stop_sent_at = Some(Instant::now());
                 // Stopping the task and reading its last lines takes longer than the grace a
                 // signal gives a command; every call in it has its own deadline.
                 crate::signals::cleaning_up();

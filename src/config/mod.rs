@@ -366,6 +366,14 @@ pub fn load_bytes(
             environment: app.environment,
             secrets: app.secrets,
             command: app.command,
+            entry_point: app.entry_point,
+            working_directory: app.working_directory,
+            user: app.user,
+            readonly_root_filesystem: app.readonly_root_filesystem,
+            stop_timeout: app.stop_timeout,
+            init_process: app.init_process,
+            docker_labels: app.docker_labels,
+            ulimits: app.ulimits,
             health_check: app.health_check,
         };
     }

@@ -761,6 +761,33 @@ pub struct ContainerConfig {
     /// Overrides the image's CMD.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<Vec<String>>,
+    /// Overrides the image's ENTRYPOINT.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry_point: Option<Vec<String>>,
+    /// The directory the command runs in, instead of the image's WORKDIR.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_directory: Option<String>,
+    /// The user the process runs as, instead of the image's USER: `1000`, `1000:1000`, `app`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Mount the root file system read-only (write to volumes or tmpfs only).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub readonly_root_filesystem: bool,
+    /// Seconds ECS waits after SIGTERM before it kills the process. Fargate takes at most 120;
+    /// ECS's default is 30.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 120))]
+    pub stop_timeout: Option<i64>,
+    /// Run an init process as PID 1 that forwards signals and reaps zombie processes
+    /// (ECS's `linuxParameters.initProcessEnabled`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub init_process: bool,
+    /// Docker labels on the container: name -> value.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub docker_labels: BTreeMap<String, String>,
+    /// Resource limits by name (`nofile`, `nproc`, ...): `{ soft: N, hard: N }`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ulimits: BTreeMap<String, UlimitConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_check: Option<HealthCheckConfig>,
 }
@@ -773,8 +800,66 @@ impl Default for ContainerConfig {
             environment: BTreeMap::new(),
             secrets: BTreeMap::new(),
             command: None,
+            entry_point: None,
+            working_directory: None,
+            user: None,
+            readonly_root_filesystem: false,
+            stop_timeout: None,
+            init_process: false,
+            docker_labels: BTreeMap::new(),
+            ulimits: BTreeMap::new(),
             health_check: None,
         }
+    }
+}
+
+/// A resource limit of a container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct UlimitConfig {
+    pub soft: i64,
+    pub hard: i64,
+}
+
+/// How a container's process runs: the keys `container:` and each entry of `containers:`
+/// share (see `plan::process`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProcessConfig {
+    pub entry_point: Option<Vec<String>>,
+    pub working_directory: Option<String>,
+    pub user: Option<String>,
+    pub readonly_root_filesystem: bool,
+    pub stop_timeout: Option<i64>,
+    pub init_process: bool,
+    pub docker_labels: BTreeMap<String, String>,
+    pub ulimits: BTreeMap<String, UlimitConfig>,
+}
+
+/// The process keys of a container section, gathered (`ContainerConfig`, `ContainerSpec`).
+macro_rules! process_of {
+    ($c:expr) => {
+        ProcessConfig {
+            entry_point: $c.entry_point.clone(),
+            working_directory: $c.working_directory.clone(),
+            user: $c.user.clone(),
+            readonly_root_filesystem: $c.readonly_root_filesystem,
+            stop_timeout: $c.stop_timeout,
+            init_process: $c.init_process,
+            docker_labels: $c.docker_labels.clone(),
+            ulimits: $c.ulimits.clone(),
+        }
+    };
+}
+
+impl ContainerConfig {
+    pub fn process(&self) -> ProcessConfig {
+        process_of!(self)
+    }
+}
+
+impl ContainerSpec {
+    pub fn process(&self) -> ProcessConfig {
+        process_of!(self)
     }
 }
 
@@ -802,6 +887,35 @@ pub struct ContainerSpec {
     pub secrets: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<Vec<String>>,
+    // The process keys, as under `container` (`ProcessConfig`). Written out rather than one
+    // `#[serde(flatten)]` struct: unknown keys inside a flattened struct go unreported.
+    /// Overrides the image's ENTRYPOINT.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry_point: Option<Vec<String>>,
+    /// The directory the command runs in, instead of the image's WORKDIR.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_directory: Option<String>,
+    /// The user the process runs as, instead of the image's USER: `1000`, `1000:1000`, `app`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Mount the root file system read-only (write to volumes or tmpfs only).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub readonly_root_filesystem: bool,
+    /// Seconds ECS waits after SIGTERM before it kills the process. Fargate takes at most 120;
+    /// ECS's default is 30.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 120))]
+    pub stop_timeout: Option<i64>,
+    /// Run an init process as PID 1 that forwards signals and reaps zombie processes
+    /// (ECS's `linuxParameters.initProcessEnabled`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub init_process: bool,
+    /// Docker labels on the container: name -> value.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub docker_labels: BTreeMap<String, String>,
+    /// Resource limits by name (`nofile`, `nproc`, ...): `{ soft: N, hard: N }`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ulimits: BTreeMap<String, UlimitConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_check: Option<HealthCheckConfig>,
     /// Containers that must reach a state first: name -> START, HEALTHY (it needs a health
@@ -853,6 +967,14 @@ impl DeployConfig {
                 environment: c.environment.clone(),
                 secrets: c.secrets.clone(),
                 command: c.command.clone(),
+                entry_point: c.entry_point.clone(),
+                working_directory: c.working_directory.clone(),
+                user: c.user.clone(),
+                readonly_root_filesystem: c.readonly_root_filesystem,
+                stop_timeout: c.stop_timeout,
+                init_process: c.init_process,
+                docker_labels: c.docker_labels.clone(),
+                ulimits: c.ulimits.clone(),
                 health_check: c.health_check.clone(),
                 depends_on: BTreeMap::new(),
                 cpu: None,

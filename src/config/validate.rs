@@ -814,6 +814,94 @@ fn check_container(c: &mut Checker, config: &DeployConfig) {
             k.command.as_ref(),
             k.health_check.as_ref(),
         );
+        check_process(c, "container", &k.process());
+    }
+}
+
+/// ECS's resource limit names (ContainerDefinition `ulimits`, botocore's UlimitName enum).
+const ULIMIT_NAMES: &[&str] = &[
+    "core",
+    "cpu",
+    "data",
+    "fsize",
+    "locks",
+    "memlock",
+    "msgqueue",
+    "nice",
+    "nofile",
+    "nproc",
+    "rss",
+    "rtprio",
+    "rttime",
+    "sigpending",
+    "stack",
+];
+
+/// Fargate lets a task raise `nofile` to at most this, soft and hard (ECS developer guide,
+/// "Amazon ECS task definition parameters for Fargate", ulimits).
+const FARGATE_MAX_NOFILE: i64 = 1_048_576;
+
+/// The rules of the process keys (`plan::process`), `base` being where they are written.
+fn check_process(c: &mut Checker, base: &str, p: &super::model::ProcessConfig) {
+    if let Some(entry_point) = &p.entry_point
+        && (entry_point.is_empty() || entry_point[0].trim().is_empty())
+    {
+        c.error(
+            "entry-point",
+            &format!("{base}.entry_point"),
+            format!("`{base}.entry_point` is empty"),
+            "list the program and its first arguments, e.g. `[/bin/sh, -c]`, or remove it to use the image's ENTRYPOINT",
+        );
+    }
+    for (key, value) in [
+        ("user", &p.user),
+        ("working_directory", &p.working_directory),
+    ] {
+        if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+            c.error(
+                "empty",
+                &format!("{base}.{key}"),
+                format!("`{base}.{key}` is empty"),
+                format!("write a value, or remove `{key}` to use the image's own"),
+            );
+        }
+    }
+    // Fargate's most: "the max stop timeout value is 120 seconds" (ContainerDefinition).
+    if let Some(seconds) = p.stop_timeout {
+        c.range(&format!("{base}.stop_timeout"), seconds, 1, 120, " s");
+    }
+    for (name, limit) in &p.ulimits {
+        let path = format!("{base}.ulimits.{name}");
+        if !ULIMIT_NAMES.contains(&name.as_str()) {
+            c.error(
+                "ulimit-name",
+                &path,
+                format!("`{name}` is not a resource limit ECS knows"),
+                format!("use one of {}", ULIMIT_NAMES.join(", ")),
+            );
+        }
+        if limit.soft < 0 || limit.soft > limit.hard {
+            c.error(
+                "ulimit-range",
+                &path,
+                format!(
+                    "the soft limit {} is not between 0 and the hard limit {}",
+                    limit.soft, limit.hard
+                ),
+                "keep `soft` at or below `hard`",
+            );
+        }
+        if name == "nofile" && limit.hard > FARGATE_MAX_NOFILE {
+            c.error(
+                "ulimit-range",
+                &path,
+                format!(
+                    "Fargate raises `nofile` to at most {FARGATE_MAX_NOFILE}, not {}",
+                    limit.hard
+                ),
+                format!("set `hard` (and `soft`) to {FARGATE_MAX_NOFILE} or less"),
+            );
+        }
     }
 }
 
@@ -1059,6 +1147,7 @@ fn check_containers(c: &mut Checker, config: &DeployConfig, names: &Names) {
             k.command.as_ref(),
             k.health_check.as_ref(),
         );
+        check_process(c, &format!("containers[{i}]"), &k.process());
     }
     if !list.iter().any(|k| k.essential) {
         c.error(

@@ -14,6 +14,7 @@ pub mod autoscaling;
 pub mod cluster;
 pub mod human;
 pub mod log_group;
+pub mod process;
 pub mod repository;
 pub mod rollback;
 pub mod service;
@@ -693,9 +694,9 @@ task: { execution_role: 'arn:aws:iam::123456789012:role/exec' }
         let mut td = task_definition::registered(&running);
         td.task_definition_arn =
             Some("arn:aws:ecs:us-east-1:123456789012:task-definition/web:3".into());
-        // An entry point (shipit renders none) and a sidecar the config does not name.
+        // A hostname (no key of deploy.yaml renders one) and a sidecar the config does not name.
         let containers = td.container_definitions.get_or_insert_default();
-        containers[0].entry_point = Some(vec!["/bin/sh".into()]);
+        containers[0].hostname = Some("web-1".into());
         containers.push(
             aws_sdk_ecs::types::ContainerDefinition::builder()
                 .name("log-router")
@@ -728,9 +729,9 @@ task: { execution_role: 'arn:aws:iam::123456789012:role/exec' }
                 .map(|c| c.field.clone())
                 .collect()
         };
-        // shipit's own revision: only the entry point, which no key of deploy.yaml names.
+        // shipit's own revision: only the hostname, which no key of deploy.yaml names.
         let ours = plan_with(true);
-        assert_eq!(guarded(&ours), ["containers.web.entry_point"]);
+        assert_eq!(guarded(&ours), ["containers.web.hostname"]);
         assert!(
             ours.task_definition
                 .changes
@@ -741,7 +742,7 @@ task: { execution_role: 'arn:aws:iam::123456789012:role/exec' }
         let theirs = plan_with(false);
         let fields = guarded(&theirs);
         assert!(
-            fields.contains(&"containers.web.entry_point".to_string()),
+            fields.contains(&"containers.web.hostname".to_string()),
             "{fields:?}"
         );
         assert!(
@@ -754,7 +755,7 @@ task: { execution_role: 'arn:aws:iam::123456789012:role/exec' }
             "{shown}"
         );
         assert!(
-            shown.contains("  task definition web: - containers.web.entry_point: [\"/bin/sh\"] (ECS RegisterTaskDefinition)"),
+            shown.contains("  task definition web: - containers.web.hostname: web-1 (ECS RegisterTaskDefinition)"),
             "{shown}"
         );
     }

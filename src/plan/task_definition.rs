@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::process::{ProcessDef, only_init_process};
 use super::sidecar_image::SidecarImage;
 use super::{Change, Field, Operation, Resource, diff, json_list};
 use crate::config::Names;
@@ -52,6 +53,8 @@ pub struct ContainerDef {
     /// Hard memory limit and reservation, MiB.
     pub memory: Option<i32>,
     pub memory_reservation: Option<i32>,
+    /// Entry point, user, stop timeout, labels, ulimits... (`plan::process`).
+    pub process: ProcessDef,
     #[serde(skip)]
     pub unmanaged: Vec<Field>,
 }
@@ -96,6 +99,7 @@ impl TaskDef {
             .container_specs(&names.container)
             .into_iter()
             .map(|c| ContainerDef {
+                process: ProcessDef::render(&c.process()),
                 image: c.image.clone().unwrap_or_else(|| image.to_string()),
                 name: c.name,
                 essential: c.essential,
@@ -355,6 +359,7 @@ impl ContainerDef {
                 out.push(Field::new(p(name), value, CONTAINERS));
             }
         }
+        out.extend(self.process.fields(&format!("containers.{}", self.name)));
         for u in &self.unmanaged {
             out.push(Field {
                 name: p(&u.name),
@@ -435,7 +440,7 @@ impl ContainerDef {
                     .expect("command is set"),
             );
         }
-        container.build()
+        self.process.apply(container).build()
     }
 }
 
@@ -462,8 +467,9 @@ fn container_from_ecs(c: &aws_sdk_ecs::types::ContainerDefinition) -> ContainerD
             );
         }
     }
-    let lists: [(&str, usize); 13] = [
-        ("entry_point", c.entry_point().len()),
+    // Entry point, user, working directory, read-only root, stop timeout, the init process,
+    // docker labels and ulimits are read by `ProcessDef::from_ecs`.
+    let lists: [(&str, usize); 11] = [
         ("links", c.links().len()),
         ("environment_files", c.environment_files().len()),
         ("mount_points", c.mount_points().len()),
@@ -472,7 +478,6 @@ fn container_from_ecs(c: &aws_sdk_ecs::types::ContainerDefinition) -> ContainerD
         ("dns_search_domains", c.dns_search_domains().len()),
         ("extra_hosts", c.extra_hosts().len()),
         ("docker_security_options", c.docker_security_options().len()),
-        ("ulimits", c.ulimits().len()),
         ("system_controls", c.system_controls().len()),
         ("resource_requirements", c.resource_requirements().len()),
         ("credential_specs", c.credential_specs().len()),
@@ -482,30 +487,12 @@ fn container_from_ecs(c: &aws_sdk_ecs::types::ContainerDefinition) -> ContainerD
             extra(name, format!("{len} set"));
         }
     }
-    if !c.entry_point().is_empty() {
-        // The one list people set most: show it whole.
-        unmanaged.retain(|f| f.name != "entry_point");
-        unmanaged.push(
-            Field::new(
-                "entry_point",
-                json_list(c.entry_point()),
-                "containerDefinitions",
-            )
-            .unmanaged(),
-        );
-    }
     let mut extra = |name: &str, value: String| {
         unmanaged.push(Field::new(name, value, "containerDefinitions").unmanaged());
     };
-    let options: [(&str, Option<String>); 11] = [
+    let options: [(&str, Option<String>); 7] = [
         ("start_timeout", c.start_timeout().map(|t| t.to_string())),
-        ("stop_timeout", c.stop_timeout().map(|t| t.to_string())),
         ("hostname", c.hostname().map(str::to_string)),
-        ("user", c.user().map(str::to_string)),
-        (
-            "working_directory",
-            c.working_directory().map(str::to_string),
-        ),
         (
             "repository_credentials",
             c.repository_credentials()
@@ -513,7 +500,9 @@ fn container_from_ecs(c: &aws_sdk_ecs::types::ContainerDefinition) -> ContainerD
         ),
         (
             "linux_parameters",
-            c.linux_parameters().map(|_| "set".to_string()),
+            c.linux_parameters()
+                .filter(|l| !only_init_process(l))
+                .map(|_| "set".to_string()),
         ),
         (
             "firelens_configuration",
@@ -522,12 +511,6 @@ fn container_from_ecs(c: &aws_sdk_ecs::types::ContainerDefinition) -> ContainerD
         (
             "restart_policy",
             c.restart_policy().map(|r| r.enabled().to_string()),
-        ),
-        (
-            "docker_labels",
-            c.docker_labels()
-                .filter(|l| !l.is_empty())
-                .map(|l| format!("{} set", l.len())),
         ),
         (
             "version_consistency",
@@ -545,7 +528,6 @@ fn container_from_ecs(c: &aws_sdk_ecs::types::ContainerDefinition) -> ContainerD
     for (name, on) in [
         ("disable_networking", c.disable_networking()),
         ("privileged", c.privileged()),
-        ("readonly_root_filesystem", c.readonly_root_filesystem()),
         ("interactive", c.interactive()),
         ("pseudo_terminal", c.pseudo_terminal()),
     ] {
@@ -596,6 +578,7 @@ fn container_from_ecs(c: &aws_sdk_ecs::types::ContainerDefinition) -> ContainerD
         cpu: (c.cpu() > 0).then(|| c.cpu()),
         memory: c.memory(),
         memory_reservation: c.memory_reservation(),
+        process: ProcessDef::from_ecs(c),
         unmanaged,
     }
 }

@@ -73,6 +73,9 @@ const CASES: &[(&str, usize, &str)] = &[
     ("sidecar-image.yaml", 18, "image-reference"),
     ("hook-overrides-too-long.yaml", 16, "hook-too-long"),
     ("container-memory-equal.yaml", 20, "container-memory"),
+    ("stop-timeout.yaml", 13, "out-of-range"),
+    ("ulimit-soft-above-hard.yaml", 14, "ulimit-range"),
+    ("ulimit-name.yaml", 12, "ulimit-name"),
     ("alias-bytes.yaml", 4, "too-large"),
     ("mutable-tags.yaml", 18, "mutable-tags"),
 ];

@@ -132,12 +132,12 @@ fn settings_a_config_does_not_name_are_dropped_only_when_allowed() {
     for field in [
         "- volumes: [\"data\"]",
         "- containers.legacy.entry_point: [\"/bin/sh\"]",
-        "- containers.legacy.ulimits: 1 set",
+        "- containers.legacy.ulimits.nofile: 65536/65536",
         "- containers.legacy.mount_points: 1 set",
         "- containers.legacy.stop_timeout: 90",
         "- containers.legacy.user: 1000",
         "- containers.legacy.readonly_root_filesystem: true",
-        "- containers.legacy.docker_labels: 1 set",
+        "- containers.legacy.docker_labels.team: payments",
     ] {
         assert!(plan.stdout.contains(field), "{field}: {}", plan.dump());
     }
@@ -162,6 +162,28 @@ fn settings_a_config_does_not_name_are_dropped_only_when_allowed() {
         "{doc}"
     );
 
+    // The settings deploy.yaml has keys for, named: only the volume and its mount point are
+    // left to drop.
+    let config = config
+        .container("entry_point: [/bin/sh]\nuser: '1000'\nstop_timeout: 90")
+        .container("readonly_root_filesystem: true\ndocker_labels: { team: payments }")
+        .container("ulimits: { nofile: { soft: 65536, hard: 65536 } }");
+    std::fs::write(dir.path().join("deploy.yaml"), config.to_string()).unwrap();
+    let json = run(shipit_on_stack(dir.path()).args(["plan", "--output", "json"]));
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let removals: Vec<&str> = doc["removals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        removals,
+        ["volumes", "containers.legacy.mount_points"],
+        "{}",
+        json.dump()
+    );
+
     // deploy: refused before any write (exit 2), naming what it would drop.
     let refused = run(shipit_on_stack(dir.path()).args(["deploy", "--no-wait"]));
     assert_eq!(refused.code, Some(2), "{}", refused.dump());
@@ -184,6 +206,25 @@ fn settings_a_config_does_not_name_are_dropped_only_when_allowed() {
         run(shipit_on_stack(dir.path()).args(["deploy", "--no-wait", "--allow-removals"]));
     assert_eq!(allowed.code, Some(0), "{}", allowed.dump());
     assert_eq!(revisions(&runtime, &name), 2, "{}", allowed.dump());
+    // The new revision keeps what deploy.yaml names.
+    let ecs = common::ecs_client(&runtime);
+    let described = runtime
+        .block_on(ecs.describe_task_definition().task_definition(&name).send())
+        .unwrap();
+    let legacy = &described.task_definition().unwrap().container_definitions()[0];
+    assert_eq!(legacy.entry_point(), ["/bin/sh"]);
+    assert_eq!(legacy.user(), Some("1000"));
+    assert_eq!(legacy.stop_timeout(), Some(90));
+    assert_eq!(legacy.readonly_root_filesystem(), Some(true));
+    assert_eq!(
+        legacy
+            .docker_labels()
+            .and_then(|l| l.get("team"))
+            .map(String::as_str),
+        Some("payments")
+    );
+    assert_eq!(legacy.ulimits()[0].soft_limit(), 65536);
+    assert!(legacy.mount_points().is_empty(), "dropped, as allowed");
     let after = run(shipit_on_stack(dir.path()).args(["plan", "--output", "json"]));
     let doc: serde_json::Value = serde_json::from_str(&after.stdout).unwrap();
     assert_eq!(doc["removals"], serde_json::json!([]), "{}", after.dump());

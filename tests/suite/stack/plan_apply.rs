@@ -425,6 +425,49 @@ fn every_managed_key_set_changed_and_removed_plans_exactly_what_deploy_applies()
             ),
         },
         Step {
+            what: "process settings",
+            keys: Keys {
+                container: "  entry_point: [/bin/sh, -c]\n  working_directory: /srv\n  user: '1000:1000'\n  readonly_root_filesystem: true\n  stop_timeout: 90\n  init_process: true\n  docker_labels: { team: web }\n  ulimits: { nofile: { soft: 65536, hard: 65536 } }\n",
+                ..base.clone()
+            },
+            fields: td_change!(
+                "containers.web.entry_point",
+                "containers.web.working_directory",
+                "containers.web.user",
+                "containers.web.readonly_root_filesystem",
+                "containers.web.stop_timeout",
+                "containers.web.init_process",
+                "containers.web.docker_labels.team",
+                "containers.web.ulimits.nofile"
+            ),
+        },
+        Step {
+            what: "process settings changed",
+            keys: Keys {
+                container: "  entry_point: [/bin/sh, -c]\n  working_directory: /srv\n  user: '2000'\n  readonly_root_filesystem: true\n  stop_timeout: 60\n  init_process: true\n  docker_labels: { team: web }\n  ulimits: { nofile: { soft: 4096, hard: 8192 } }\n",
+                ..base.clone()
+            },
+            fields: td_change!(
+                "containers.web.user",
+                "containers.web.stop_timeout",
+                "containers.web.ulimits.nofile"
+            ),
+        },
+        Step {
+            what: "process settings removed",
+            keys: base.clone(),
+            fields: td_change!(
+                "containers.web.entry_point",
+                "containers.web.working_directory",
+                "containers.web.user",
+                "containers.web.readonly_root_filesystem",
+                "containers.web.stop_timeout",
+                "containers.web.init_process",
+                "containers.web.docker_labels.team",
+                "containers.web.ulimits.nofile"
+            ),
+        },
+        Step {
             what: "log retention",
             keys: Keys {
                 logs: "  retention_days: 7\n",
