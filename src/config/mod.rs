@@ -374,6 +374,7 @@ pub fn load_bytes(
             init_process: app.init_process,
             docker_labels: app.docker_labels,
             ulimits: app.ulimits,
+            mount_points: app.mount_points,
             health_check: app.health_check,
         };
     }

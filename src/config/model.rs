@@ -707,6 +707,14 @@ pub struct TaskConfig {
     /// X86_64 (default) or ARM64 (Graviton).
     #[serde(default)]
     pub cpu_architecture: CpuArchitecture,
+    /// Ephemeral storage of the task in GiB, 21-200; without it Fargate gives 20.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 21, max = 200))]
+    pub ephemeral_storage: Option<i64>,
+    /// Volumes the containers mount (their `mount_points`): name -> `{ efs: ... }` for an EFS
+    /// file system, or `{}` for storage of the task itself that its containers share.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub volumes: BTreeMap<String, VolumeConfig>,
 }
 
 impl Default for TaskConfig {
@@ -718,8 +726,60 @@ impl Default for TaskConfig {
             execution_role: None,
             task_role: None,
             cpu_architecture: CpuArchitecture::default(),
+            ephemeral_storage: None,
+            volumes: BTreeMap::new(),
         }
     }
+}
+
+/// A volume of the task: an EFS file system, or (without `efs`) storage of the task itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct VolumeConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub efs: Option<EfsConfig>,
+}
+
+/// An EFS file system mounted as a volume.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct EfsConfig {
+    /// `fs-0123456789abcdef0`.
+    pub file_system_id: String,
+    /// The directory of the file system to mount. Default: its root. Not with `access_point`
+    /// (the access point names it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_directory: Option<String>,
+    /// An EFS access point (`fsap-...`); needs transit encryption.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_point: Option<String>,
+    /// Encrypt the traffic to EFS. Default: on with `access_point` or `iam`, which need it;
+    /// off otherwise (ECS's default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transit_encryption: Option<bool>,
+    /// Mount with the task role's IAM identity (EFS authorization); needs transit encryption.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub iam: bool,
+}
+
+impl EfsConfig {
+    /// Transit encryption as sent: on when asked, or when an access point or IAM needs it.
+    pub fn encrypts(&self) -> bool {
+        self.transit_encryption
+            .unwrap_or(self.access_point.is_some() || self.iam)
+    }
+}
+
+/// Where a container mounts one of the task's volumes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct MountConfig {
+    /// A name under `task.volumes`.
+    pub volume: String,
+    /// The absolute path inside the container.
+    pub path: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -788,6 +848,9 @@ pub struct ContainerConfig {
     /// Resource limits by name (`nofile`, `nproc`, ...): `{ soft: N, hard: N }`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub ulimits: BTreeMap<String, UlimitConfig>,
+    /// Volumes of `task.volumes` it mounts: `[{ volume: data, path: /data }]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mount_points: Vec<MountConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_check: Option<HealthCheckConfig>,
 }
@@ -808,6 +871,7 @@ impl Default for ContainerConfig {
             init_process: false,
             docker_labels: BTreeMap::new(),
             ulimits: BTreeMap::new(),
+            mount_points: Vec::new(),
             health_check: None,
         }
     }
@@ -833,6 +897,7 @@ pub struct ProcessConfig {
     pub init_process: bool,
     pub docker_labels: BTreeMap<String, String>,
     pub ulimits: BTreeMap<String, UlimitConfig>,
+    pub mount_points: Vec<MountConfig>,
 }
 
 /// The process keys of a container section, gathered (`ContainerConfig`, `ContainerSpec`).
@@ -847,6 +912,7 @@ macro_rules! process_of {
             init_process: $c.init_process,
             docker_labels: $c.docker_labels.clone(),
             ulimits: $c.ulimits.clone(),
+            mount_points: $c.mount_points.clone(),
         }
     };
 }
@@ -916,6 +982,9 @@ pub struct ContainerSpec {
     /// Resource limits by name (`nofile`, `nproc`, ...): `{ soft: N, hard: N }`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub ulimits: BTreeMap<String, UlimitConfig>,
+    /// Volumes of `task.volumes` it mounts: `[{ volume: data, path: /data }]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mount_points: Vec<MountConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_check: Option<HealthCheckConfig>,
     /// Containers that must reach a state first: name -> START, HEALTHY (it needs a health
@@ -975,6 +1044,7 @@ impl DeployConfig {
                 init_process: c.init_process,
                 docker_labels: c.docker_labels.clone(),
                 ulimits: c.ulimits.clone(),
+                mount_points: c.mount_points.clone(),
                 health_check: c.health_check.clone(),
                 depends_on: BTreeMap::new(),
                 cpu: None,

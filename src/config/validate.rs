@@ -179,6 +179,7 @@ pub fn validate(
     check_service(&mut c, config);
     check_deployment(&mut c, config);
     check_task(&mut c, config);
+    check_storage(&mut c, config);
     check_container(&mut c, config);
     check_containers(&mut c, config, names);
     check_logs(&mut c, config, names);
@@ -802,6 +803,72 @@ fn role_arn(c: &mut Checker, path: &str, arn: &str) {
     }
 }
 
+/// ECS's volume names: "up to 255 letters (uppercase and lowercase), numbers, underscores,
+/// and hyphens" (Volume.name).
+static VOLUME_NAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[A-Za-z0-9_-]{1,255}$").expect("valid"));
+static EFS_ID: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^fs-[0-9a-f]{8,40}$").expect("valid"));
+static EFS_ACCESS_POINT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^fsap-[0-9a-f]{8,40}$").expect("valid"));
+
+fn check_storage(c: &mut Checker, config: &DeployConfig) {
+    let t = &config.task;
+    // Fargate's ephemeral storage: 21-200 GiB (task definition parameters for Fargate).
+    if let Some(gib) = t.ephemeral_storage {
+        c.range("task.ephemeral_storage", gib, 21, 200, " GiB");
+    }
+    for (name, volume) in &t.volumes {
+        let at = format!("task.volumes.{name}");
+        if !VOLUME_NAME.is_match(name) {
+            c.error(
+                "volume-name",
+                &at,
+                format!("`{name}` is not a volume name ECS takes"),
+                "use letters, digits, `_` and `-` (at most 255)",
+            );
+        }
+        let Some(efs) = &volume.efs else { continue };
+        if !EFS_ID.is_match(&efs.file_system_id) {
+            c.error(
+                "efs-id",
+                &format!("{at}.efs.file_system_id"),
+                format!("`{}` is not an EFS file system id", efs.file_system_id),
+                "write it as `fs-` and its hex digits, e.g. `fs-0123456789abcdef0`",
+            );
+        }
+        if let Some(ap) = &efs.access_point
+            && !EFS_ACCESS_POINT.is_match(ap)
+        {
+            c.error(
+                "efs-id",
+                &format!("{at}.efs.access_point"),
+                format!("`{ap}` is not an EFS access point id"),
+                "write it as `fsap-` and its hex digits",
+            );
+        }
+        // EfsVolumeConfiguration: an access point or IAM authorization needs transit
+        // encryption, and with an access point the root directory is the access point's.
+        if efs.transit_encryption == Some(false) && (efs.access_point.is_some() || efs.iam) {
+            c.error(
+                "efs-transit-encryption",
+                &format!("{at}.efs.transit_encryption"),
+                "an access point or IAM authorization needs transit encryption, and it is off"
+                    .into(),
+                "remove `transit_encryption: false` (it is on by default with them)",
+            );
+        }
+        if efs.access_point.is_some() && efs.root_directory.as_deref().is_some_and(|d| d != "/") {
+            c.error(
+                "efs-root-directory",
+                &format!("{at}.efs.root_directory"),
+                "with an access point, the root directory is the access point's".into(),
+                "remove `root_directory` and set the directory on the access point",
+            );
+        }
+    }
+}
+
 fn check_container(c: &mut Checker, config: &DeployConfig) {
     if config.containers.is_empty() {
         let k = &config.container;
@@ -814,7 +881,7 @@ fn check_container(c: &mut Checker, config: &DeployConfig) {
             k.command.as_ref(),
             k.health_check.as_ref(),
         );
-        check_process(c, "container", &k.process());
+        check_process(c, "container", &k.process(), &config.task.volumes);
     }
 }
 
@@ -842,7 +909,39 @@ const ULIMIT_NAMES: &[&str] = &[
 const FARGATE_MAX_NOFILE: i64 = 1_048_576;
 
 /// The rules of the process keys (`plan::process`), `base` being where they are written.
-fn check_process(c: &mut Checker, base: &str, p: &super::model::ProcessConfig) {
+fn check_process(
+    c: &mut Checker,
+    base: &str,
+    p: &super::model::ProcessConfig,
+    volumes: &std::collections::BTreeMap<String, super::model::VolumeConfig>,
+) {
+    for (i, mount) in p.mount_points.iter().enumerate() {
+        let at = format!("{base}.mount_points[{i}]");
+        if !volumes.contains_key(&mount.volume) {
+            c.error(
+                "mount-volume",
+                &format!("{at}.volume"),
+                format!("`{}` is not a volume of the task", mount.volume),
+                format!(
+                    "declare it under `task.volumes: {{ {}: {{}} }}` (or `{{ efs: ... }}`), or mount one of {}",
+                    mount.volume,
+                    if volumes.is_empty() {
+                        "the task's volumes (it has none)".to_string()
+                    } else {
+                        volumes.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+                    }
+                ),
+            );
+        }
+        if !mount.path.starts_with('/') {
+            c.error(
+                "mount-path",
+                &format!("{at}.path"),
+                format!("`{}` is not an absolute path", mount.path),
+                "write the path inside the container from `/`, e.g. `/data`",
+            );
+        }
+    }
     if let Some(entry_point) = &p.entry_point
         && (entry_point.is_empty() || entry_point[0].trim().is_empty())
     {
@@ -1147,7 +1246,12 @@ fn check_containers(c: &mut Checker, config: &DeployConfig, names: &Names) {
             k.command.as_ref(),
             k.health_check.as_ref(),
         );
-        check_process(c, &format!("containers[{i}]"), &k.process());
+        check_process(
+            c,
+            &format!("containers[{i}]"),
+            &k.process(),
+            &config.task.volumes,
+        );
     }
     if !list.iter().any(|k| k.essential) {
         c.error(

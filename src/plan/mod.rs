@@ -19,6 +19,7 @@ pub mod repository;
 pub mod rollback;
 pub mod service;
 pub mod sidecar_image;
+pub mod storage;
 pub mod task_definition;
 
 use std::collections::BTreeSet;

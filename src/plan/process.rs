@@ -1,5 +1,5 @@
 //! How a container's process runs: entry point, working directory, user, a read-only root file
-//! system, the stop timeout, an init process, docker labels and ulimits. Rendered from the
+//! system, the stop timeout, an init process, docker labels, ulimits and the volumes it mounts. Rendered from the
 //! config, read back from a revision, compared field by field, and set on the
 //! RegisterTaskDefinition request, for the app container and every sidecar alike.
 
@@ -23,6 +23,8 @@ pub struct ProcessDef {
     pub docker_labels: BTreeMap<String, String>,
     /// name -> (soft, hard).
     pub ulimits: BTreeMap<String, (i32, i32)>,
+    /// container path -> (volume, read only).
+    pub mount_points: BTreeMap<String, (String, bool)>,
 }
 
 impl ProcessDef {
@@ -39,6 +41,11 @@ impl ProcessDef {
                 .ulimits
                 .iter()
                 .map(|(name, limit)| (name.clone(), (limit.soft as i32, limit.hard as i32)))
+                .collect(),
+            mount_points: config
+                .mount_points
+                .iter()
+                .map(|m| (m.path.clone(), (m.volume.clone(), m.read_only)))
                 .collect(),
         }
     }
@@ -70,6 +77,19 @@ impl ProcessDef {
                     (
                         u.name().as_str().to_string(),
                         (u.soft_limit(), u.hard_limit()),
+                    )
+                })
+                .collect(),
+            mount_points: c
+                .mount_points()
+                .iter()
+                .map(|m| {
+                    (
+                        m.container_path().unwrap_or_default().to_string(),
+                        (
+                            m.source_volume().unwrap_or_default().to_string(),
+                            m.read_only() == Some(true),
+                        ),
                     )
                 })
                 .collect(),
@@ -113,6 +133,17 @@ impl ProcessDef {
                 CONTAINERS,
             ));
         }
+        for (path, (volume, read_only)) in &self.mount_points {
+            out.push(Field::new(
+                p(&format!("mount_points.{path}")),
+                if *read_only {
+                    format!("{volume} (read only)")
+                } else {
+                    volume.clone()
+                },
+                CONTAINERS,
+            ));
+        }
         out
     }
 
@@ -121,7 +152,7 @@ impl ProcessDef {
         &self,
         mut container: aws_sdk_ecs::types::builders::ContainerDefinitionBuilder,
     ) -> aws_sdk_ecs::types::builders::ContainerDefinitionBuilder {
-        use aws_sdk_ecs::types::{LinuxParameters, Ulimit, UlimitName};
+        use aws_sdk_ecs::types::{LinuxParameters, MountPoint, Ulimit, UlimitName};
         container = container
             .set_entry_point(self.entry_point.clone())
             .set_working_directory(self.working_directory.clone())
@@ -149,6 +180,15 @@ impl ProcessDef {
                     .hard_limit(*hard)
                     .build()
                     .expect("name and limits are set"),
+            );
+        }
+        for (path, (volume, read_only)) in &self.mount_points {
+            container = container.mount_points(
+                MountPoint::builder()
+                    .source_volume(volume)
+                    .container_path(path)
+                    .read_only(*read_only)
+                    .build(),
             );
         }
         container
@@ -180,6 +220,7 @@ mod tests {
             init_process: true,
             docker_labels: [("team".to_string(), "payments".to_string())].into(),
             ulimits: [("nofile".to_string(), (65536, 65536))].into(),
+            mount_points: [("/data".to_string(), ("data".to_string(), true))].into(),
         };
         let container = def
             .apply(aws_sdk_ecs::types::ContainerDefinition::builder().name("api"))
@@ -201,6 +242,7 @@ mod tests {
                 "containers.api.init_process",
                 "containers.api.docker_labels.team",
                 "containers.api.ulimits.nofile",
+                "containers.api.mount_points./data",
             ]
         );
     }

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::process::{ProcessDef, only_init_process};
 use super::sidecar_image::SidecarImage;
+use super::storage::StorageDef;
 use super::{Change, Field, Operation, Resource, diff, json_list};
 use crate::config::Names;
 use crate::config::model::{CpuArchitecture, DeployConfig};
@@ -26,6 +27,8 @@ pub struct TaskDef {
     pub cpu_architecture: String,
     pub operating_system_family: String,
     pub containers: Vec<ContainerDef>,
+    /// Volumes and ephemeral storage (`plan::storage`).
+    pub storage: StorageDef,
     /// Things a registered revision holds that shipit does not render (read back only).
     #[serde(skip)]
     pub unmanaged: Vec<Field>,
@@ -132,6 +135,7 @@ impl TaskDef {
             })
             .collect();
         TaskDef {
+            storage: StorageDef::render(&config.task),
             family: names.family.clone(),
             cpu: config.task.cpu.to_string(),
             memory: config.task.memory.to_string(),
@@ -155,9 +159,9 @@ impl TaskDef {
         let mut extra = |name: &str, value: String, argument: &'static str| {
             unmanaged.push(Field::new(name, value, argument).unmanaged());
         };
-        if !td.volumes().is_empty() {
-            let names: Vec<_> = td.volumes().iter().filter_map(|v| v.name()).collect();
-            extra("volumes", json_list(&names), "volumes");
+        let (storage, other_volumes) = StorageDef::from_ecs(td);
+        for (name, kind) in other_volumes {
+            extra(&format!("volumes.{name}"), kind, "volumes");
         }
         if !td.placement_constraints().is_empty() {
             extra(
@@ -171,13 +175,6 @@ impl TaskDef {
                 "proxy_configuration",
                 proxy.container_name().to_string(),
                 "proxyConfiguration",
-            );
-        }
-        if let Some(storage) = td.ephemeral_storage().filter(|s| s.size_in_gib() > 20) {
-            extra(
-                "ephemeral_storage",
-                format!("{} GiB", storage.size_in_gib()),
-                "ephemeralStorage",
             );
         }
         // Some endpoints answer "" for unset.
@@ -195,6 +192,7 @@ impl TaskDef {
             );
         }
         TaskDef {
+            storage,
             family: td.family().unwrap_or_default().to_string(),
             cpu: td.cpu().unwrap_or_default().to_string(),
             memory: td.memory().unwrap_or_default().to_string(),
@@ -256,6 +254,7 @@ impl TaskDef {
         if let Some(role) = &self.task_role_arn {
             out.push(Field::new("task_role", role, "taskRoleArn"));
         }
+        out.extend(self.storage.fields());
         out.extend(self.unmanaged.iter().cloned());
         for c in &self.containers {
             out.extend(c.fields());
@@ -295,7 +294,7 @@ impl TaskDef {
         if let Some(role) = &self.task_role_arn {
             request = request.task_role_arn(role);
         }
-        request
+        self.storage.apply(request)
     }
 }
 
@@ -469,10 +468,9 @@ fn container_from_ecs(c: &aws_sdk_ecs::types::ContainerDefinition) -> ContainerD
     }
     // Entry point, user, working directory, read-only root, stop timeout, the init process,
     // docker labels and ulimits are read by `ProcessDef::from_ecs`.
-    let lists: [(&str, usize); 11] = [
+    let lists: [(&str, usize); 10] = [
         ("links", c.links().len()),
         ("environment_files", c.environment_files().len()),
-        ("mount_points", c.mount_points().len()),
         ("volumes_from", c.volumes_from().len()),
         ("dns_servers", c.dns_servers().len()),
         ("dns_search_domains", c.dns_search_domains().len()),
@@ -767,7 +765,7 @@ containers:
         ]);
         let plan = TaskDefinitionPlan::new(td, Some(&current));
         let fields: Vec<_> = plan.changes.iter().map(|c| c.field.as_str()).collect();
-        assert!(fields.contains(&"volumes"), "{fields:?}");
+        assert!(fields.contains(&"volumes.data"), "{fields:?}");
         assert!(
             fields.contains(&"containers.demo.entry_point"),
             "{fields:?}"

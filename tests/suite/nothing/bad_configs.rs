@@ -76,6 +76,8 @@ const CASES: &[(&str, usize, &str)] = &[
     ("stop-timeout.yaml", 13, "out-of-range"),
     ("ulimit-soft-above-hard.yaml", 14, "ulimit-range"),
     ("ulimit-name.yaml", 12, "ulimit-name"),
+    ("mount-unknown-volume.yaml", 15, "mount-volume"),
+    ("efs-access-point-without-encryption.yaml", 16, "efs-transit-encryption"),
     ("alias-bytes.yaml", 4, "too-large"),
     ("mutable-tags.yaml", 18, "mutable-tags"),
 ];

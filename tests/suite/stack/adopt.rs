@@ -130,10 +130,10 @@ fn settings_a_config_does_not_name_are_dropped_only_when_allowed() {
         plan.dump()
     );
     for field in [
-        "- volumes: [\"data\"]",
+        "- volumes.data: task storage",
+        "- containers.legacy.mount_points./data: data",
         "- containers.legacy.entry_point: [\"/bin/sh\"]",
         "- containers.legacy.ulimits.nofile: 65536/65536",
-        "- containers.legacy.mount_points: 1 set",
         "- containers.legacy.stop_timeout: 90",
         "- containers.legacy.user: 1000",
         "- containers.legacy.readonly_root_filesystem: true",
@@ -141,55 +141,26 @@ fn settings_a_config_does_not_name_are_dropped_only_when_allowed() {
     ] {
         assert!(plan.stdout.contains(field), "{field}: {}", plan.dump());
     }
-    let json = run(shipit_on_stack(dir.path()).args(["plan", "--output", "json"]));
-    let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
-    let removals: Vec<&str> = doc["removals"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["field"].as_str().unwrap())
-        .collect();
-    assert!(
-        removals.contains(&"containers.legacy.mount_points") && removals.contains(&"volumes"),
-        "{removals:?}"
-    );
-    assert!(
-        doc["removals"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|c| c["guarded"] == true),
-        "{doc}"
-    );
-
-    // The settings deploy.yaml has keys for, named: only the volume and its mount point are
-    // left to drop.
-    let config = config
-        .container("entry_point: [/bin/sh]\nuser: '1000'\nstop_timeout: 90")
-        .container("readonly_root_filesystem: true\ndocker_labels: { team: payments }")
-        .container("ulimits: { nofile: { soft: 65536, hard: 65536 } }");
-    std::fs::write(dir.path().join("deploy.yaml"), config.to_string()).unwrap();
-    let json = run(shipit_on_stack(dir.path()).args(["plan", "--output", "json"]));
-    let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
-    let removals: Vec<&str> = doc["removals"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["field"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        removals,
-        ["volumes", "containers.legacy.mount_points"],
-        "{}",
-        json.dump()
-    );
+    let removals = |dir: &std::path::Path| -> Vec<String> {
+        let json = run(shipit_on_stack(dir).args(["plan", "--output", "json"]));
+        let doc: serde_json::Value =
+            serde_json::from_str(&json.stdout).unwrap_or_else(|e| panic!("{e}: {}", json.dump()));
+        let list = doc["removals"].as_array().unwrap();
+        assert!(list.iter().all(|c| c["guarded"] == true), "{doc}");
+        list.iter()
+            .map(|c| c["field"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(removals(dir.path()).len(), 8);
 
     // deploy: refused before any write (exit 2), naming what it would drop.
     let refused = run(shipit_on_stack(dir.path()).args(["deploy", "--no-wait"]));
     assert_eq!(refused.code, Some(2), "{}", refused.dump());
     assert!(
         refused.stderr.contains("deploy would drop")
-            && refused.stderr.contains("containers.legacy.mount_points")
+            && refused
+                .stderr
+                .contains("containers.legacy.mount_points./data")
             && refused.stderr.contains("--allow-removals"),
         "{}",
         refused.dump()
@@ -201,17 +172,35 @@ fn settings_a_config_does_not_name_are_dropped_only_when_allowed() {
         "the service was not updated"
     );
 
-    // --allow-removals: deployed without them; the next plan guards nothing.
+    // --allow-removals: deployed without them; the next plan guards nothing (the revision is
+    // shipit's now).
     let allowed =
         run(shipit_on_stack(dir.path()).args(["deploy", "--no-wait", "--allow-removals"]));
     assert_eq!(allowed.code, Some(0), "{}", allowed.dump());
     assert_eq!(revisions(&runtime, &name), 2, "{}", allowed.dump());
-    // The new revision keeps what deploy.yaml names.
+    assert_eq!(removals(dir.path()), Vec::<String>::new());
+
+    // Every setting named in deploy.yaml: nothing to drop, deployed without the flag, and the
+    // new revision holds them all.
+    let config = config
+        .task("volumes: { data: {} }")
+        .container("mount_points: [{ volume: data, path: /data }]")
+        .container("entry_point: [/bin/sh]\nuser: '1000'\nstop_timeout: 90")
+        .container("readonly_root_filesystem: true\ndocker_labels: { team: payments }")
+        .container("ulimits: { nofile: { soft: 65536, hard: 65536 } }");
+    std::fs::write(dir.path().join("deploy.yaml"), config.to_string()).unwrap();
+    assert_eq!(removals(dir.path()), Vec::<String>::new());
+    let named = run(shipit_on_stack(dir.path()).args(["deploy", "--no-wait"]));
+    assert_eq!(named.code, Some(0), "{}", named.dump());
+    assert_eq!(revisions(&runtime, &name), 3, "{}", named.dump());
     let ecs = common::ecs_client(&runtime);
     let described = runtime
         .block_on(ecs.describe_task_definition().task_definition(&name).send())
         .unwrap();
-    let legacy = &described.task_definition().unwrap().container_definitions()[0];
+    let td = described.task_definition().unwrap();
+    assert_eq!(td.volumes()[0].name(), Some("data"));
+    let legacy = &td.container_definitions()[0];
+    assert_eq!(legacy.mount_points()[0].container_path(), Some("/data"));
     assert_eq!(legacy.entry_point(), ["/bin/sh"]);
     assert_eq!(legacy.user(), Some("1000"));
     assert_eq!(legacy.stop_timeout(), Some(90));
@@ -224,8 +213,16 @@ fn settings_a_config_does_not_name_are_dropped_only_when_allowed() {
         Some("payments")
     );
     assert_eq!(legacy.ulimits()[0].soft_limit(), 65536);
-    assert!(legacy.mount_points().is_empty(), "dropped, as allowed");
-    let after = run(shipit_on_stack(dir.path()).args(["plan", "--output", "json"]));
-    let doc: serde_json::Value = serde_json::from_str(&after.stdout).unwrap();
-    assert_eq!(doc["removals"], serde_json::json!([]), "{}", after.dump());
+    // And a plan with nothing left to change in the task definition.
+    let clean = run(shipit_on_stack(dir.path()).args(["plan", "--output", "json"]));
+    let doc: serde_json::Value = serde_json::from_str(&clean.stdout).unwrap();
+    assert!(
+        doc["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["resource"] != "task-definition"),
+        "{}",
+        clean.dump()
+    );
 }

@@ -468,6 +468,45 @@ fn every_managed_key_set_changed_and_removed_plans_exactly_what_deploy_applies()
             ),
         },
         Step {
+            what: "storage",
+            keys: Keys {
+                task: "  ephemeral_storage: 40\n  volumes:\n    scratch: {}\n    shared: { efs: { file_system_id: fs-0123456789abcdef0, access_point: fsap-0123456789abcdef0, iam: true } }\n",
+                container: "  mount_points: [{ volume: scratch, path: /scratch }, { volume: shared, path: /shared, read_only: true }]\n",
+                ..base.clone()
+            },
+            fields: td_change!(
+                "ephemeral_storage",
+                "volumes.scratch",
+                "volumes.shared",
+                "containers.web.mount_points./scratch",
+                "containers.web.mount_points./shared"
+            ),
+        },
+        Step {
+            what: "storage changed",
+            keys: Keys {
+                task: "  ephemeral_storage: 60\n  volumes:\n    scratch: {}\n    shared: { efs: { file_system_id: fs-0123456789abcdef0, root_directory: /exports } }\n",
+                container: "  mount_points: [{ volume: scratch, path: /scratch }, { volume: shared, path: /shared }]\n",
+                ..base.clone()
+            },
+            fields: td_change!(
+                "ephemeral_storage",
+                "volumes.shared",
+                "containers.web.mount_points./shared"
+            ),
+        },
+        Step {
+            what: "storage removed",
+            keys: base.clone(),
+            fields: td_change!(
+                "ephemeral_storage",
+                "volumes.scratch",
+                "volumes.shared",
+                "containers.web.mount_points./scratch",
+                "containers.web.mount_points./shared"
+            ),
+        },
+        Step {
             what: "log retention",
             keys: Keys {
                 logs: "  retention_days: 7\n",
