@@ -77,7 +77,11 @@ const CASES: &[(&str, usize, &str)] = &[
     ("ulimit-soft-above-hard.yaml", 14, "ulimit-range"),
     ("ulimit-name.yaml", 12, "ulimit-name"),
     ("mount-unknown-volume.yaml", 15, "mount-volume"),
-    ("efs-access-point-without-encryption.yaml", 16, "efs-transit-encryption"),
+    (
+        "efs-access-point-without-encryption.yaml",
+        16,
+        "efs-transit-encryption",
+    ),
     ("alias-bytes.yaml", 4, "too-large"),
     ("mutable-tags.yaml", 18, "mutable-tags"),
 ];
