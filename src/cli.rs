@@ -51,6 +51,10 @@ pub enum Command {
     /// The service now: a verdict line, deployments, tasks, events, scan results.
     Status(commands::status::StatusArgs),
     /// The service's log events from CloudWatch Logs; --follow keeps printing new ones.
+    ///
+    /// Lines can be missing when the awslogs driver runs non-blocking (deploy.yaml's
+    /// `logs.mode`, the default) and its buffer filled while CloudWatch fell behind: `shipit
+    /// plan` shows the mode and buffer each container's task definition has.
     Logs(commands::logs::LogsArgs),
     /// Print the least-privilege IAM policy that running shipit with this config needs.
     IamPolicy(commands::iam_policy::IamPolicyArgs),

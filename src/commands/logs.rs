@@ -83,6 +83,10 @@ pub async fn run(
         since,
         printer,
     );
+    // Where lines may be missing from: the driver's delivery mode, said once when following.
+    if args.follow && !printer.is_json() {
+        printer.info(&loaded.config.logs.delivery_note());
+    }
     if !args.follow {
         follower.catch_up(since).await?;
         return Ok(ExitStatus::Success);

@@ -1155,6 +1155,16 @@ pub struct LogsConfig {
     /// Stream names are `<prefix>/<container>/<task id>`. Default: `ecs`.
     #[serde(default = "stream_prefix_default")]
     pub stream_prefix: String,
+    /// How the awslogs driver delivers lines: `non-blocking` (the default, and ECS's since
+    /// June 2025: the app never waits for CloudWatch, and lines past a full buffer are
+    /// dropped) or `blocking` (no line is dropped; the app's writes stall while CloudWatch
+    /// does not take them). shipit always writes the choice into the task definition.
+    #[serde(default)]
+    pub mode: LogMode,
+    /// The buffer of `non-blocking` delivery, as Docker writes sizes (`25m`, `512k`).
+    /// Default: 25m.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_buffer_size: Option<String>,
 }
 
 impl Default for LogsConfig {
@@ -1163,6 +1173,51 @@ impl Default for LogsConfig {
             group: None,
             retention_days: None,
             stream_prefix: stream_prefix_default(),
+            mode: LogMode::default(),
+            max_buffer_size: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum LogMode {
+    #[default]
+    NonBlocking,
+    Blocking,
+}
+
+/// The non-blocking buffer when the config names none: larger than Docker's 1m, as AWS's
+/// own log-loss tests recommend ("Preventing log loss with non-blocking mode in the AWSLogs
+/// container log driver", AWS Containers blog).
+pub const DEFAULT_LOG_BUFFER: &str = "25m";
+
+impl LogsConfig {
+    /// The awslogs options for the delivery mode: `mode`, and `max-buffer-size` with
+    /// non-blocking.
+    pub fn delivery_options(&self) -> Vec<(&'static str, String)> {
+        match self.mode {
+            LogMode::Blocking => vec![("mode", "blocking".to_string())],
+            LogMode::NonBlocking => vec![
+                ("mode", "non-blocking".to_string()),
+                (
+                    "max-buffer-size",
+                    self.max_buffer_size
+                        .clone()
+                        .unwrap_or_else(|| DEFAULT_LOG_BUFFER.to_string()),
+                ),
+            ],
+        }
+    }
+
+    /// One line on what the delivery mode means for lines that may be missing.
+    pub fn delivery_note(&self) -> String {
+        match self.mode {
+            LogMode::Blocking => "the awslogs driver runs blocking (logs.mode): no line is dropped, and the app's writes wait while CloudWatch does not take them".to_string(),
+            LogMode::NonBlocking => format!(
+                "the awslogs driver runs non-blocking (logs.mode) with a {} buffer: when CloudWatch falls behind and the buffer fills, lines are dropped; set `logs.mode: blocking` or a larger `logs.max_buffer_size` if none may be lost",
+                self.max_buffer_size.as_deref().unwrap_or(DEFAULT_LOG_BUFFER)
+            ),
         }
     }
 }

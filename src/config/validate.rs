@@ -1479,7 +1479,29 @@ fn check_hooks(c: &mut Checker, config: &DeployConfig, names: &Names) {
     }
 }
 
+/// A size as Docker's log options take it: digits and an optional unit.
+static DOCKER_SIZE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[1-9][0-9]*[kmg]?$").expect("valid"));
+
 fn check_logs(c: &mut Checker, config: &DeployConfig, names: &Names) {
+    if let Some(size) = &config.logs.max_buffer_size {
+        if config.logs.mode == super::model::LogMode::Blocking {
+            c.error(
+                "log-buffer",
+                "logs.max_buffer_size",
+                "a buffer is only used with `mode: non-blocking`, and `logs.mode` is blocking"
+                    .into(),
+                "remove `max_buffer_size`, or set `logs.mode: non-blocking`",
+            );
+        } else if !DOCKER_SIZE.is_match(size) {
+            c.error(
+                "log-buffer",
+                "logs.max_buffer_size",
+                format!("`{size}` is not a size the awslogs driver takes"),
+                "write digits and a unit, e.g. `25m` or `512k`",
+            );
+        }
+    }
     let group = &names.log_group;
     if group.len() > 512 || !LOG_GROUP.is_match(group) {
         let path = if c.map.contains("logs.group") {

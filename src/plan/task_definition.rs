@@ -96,6 +96,8 @@ impl TaskDef {
             ("awslogs-stream-prefix", config.logs.stream_prefix.clone()),
         ]
         .into_iter()
+        // Written out, never left to the account's default: the plan says which it is.
+        .chain(config.logs.delivery_options())
         .map(|(k, v)| (k.to_string(), v))
         .collect();
         let containers = config
@@ -821,5 +823,19 @@ containers:
         let hc = c.health_check.as_ref().unwrap();
         assert_eq!(hc.command[0], "CMD-SHELL");
         assert_eq!((hc.interval, hc.timeout, hc.retries), (30, 5, 3));
+        // The delivery mode is written out, never left to the account's default.
+        assert_eq!(c.log_options["mode"], "non-blocking");
+        assert_eq!(c.log_options["max-buffer-size"], "25m");
+    }
+
+    #[test]
+    fn blocking_log_delivery_has_no_buffer() {
+        let mut l = loaded();
+        l.config.logs.mode = crate::config::model::LogMode::Blocking;
+        let td = TaskDef::render(&l.config, &l.names, "r/demo@sha256:abc", "us-east-1");
+        let options = &td.containers[0].log_options;
+        assert_eq!(options["mode"], "blocking");
+        assert!(!options.contains_key("max-buffer-size"));
+        assert!(l.config.logs.delivery_note().contains("no line is dropped"));
     }
 }

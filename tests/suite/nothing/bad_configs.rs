@@ -82,6 +82,7 @@ const CASES: &[(&str, usize, &str)] = &[
         16,
         "efs-transit-encryption",
     ),
+    ("log-buffer-blocking.yaml", 13, "log-buffer"),
     ("alias-bytes.yaml", 4, "too-large"),
     ("mutable-tags.yaml", 18, "mutable-tags"),
 ];

@@ -234,6 +234,11 @@ fn every_managed_key_set_changed_and_removed_plans_exactly_what_deploy_applies()
                     "task-definition",
                     "containers.web.log_options.awslogs-stream-prefix",
                 ),
+                ("task-definition", "containers.web.log_options.mode"),
+                (
+                    "task-definition",
+                    "containers.web.log_options.max-buffer-size",
+                ),
                 ("service", "desired_count"),
                 ("service", "subnets"),
                 ("service", "assign_public_ip"),
@@ -505,6 +510,33 @@ fn every_managed_key_set_changed_and_removed_plans_exactly_what_deploy_applies()
                 "containers.web.mount_points./scratch",
                 "containers.web.mount_points./shared"
             ),
+        },
+        Step {
+            what: "log delivery blocking",
+            keys: Keys {
+                logs: "  mode: blocking\n",
+                ..base.clone()
+            },
+            fields: td_change!(
+                "containers.web.log_options.mode",
+                "containers.web.log_options.max-buffer-size"
+            ),
+        },
+        Step {
+            what: "log delivery non-blocking, a larger buffer",
+            keys: Keys {
+                logs: "  max_buffer_size: 64m\n",
+                ..base.clone()
+            },
+            fields: td_change!(
+                "containers.web.log_options.mode",
+                "containers.web.log_options.max-buffer-size"
+            ),
+        },
+        Step {
+            what: "log delivery back to its defaults",
+            keys: base.clone(),
+            fields: td_change!("containers.web.log_options.max-buffer-size"),
         },
         Step {
             what: "log retention",
