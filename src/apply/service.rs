@@ -65,6 +65,7 @@ pub async fn service(
                 (wanted.health_check_grace_period > 0).then_some(wanted.health_check_grace_period),
             )
             .set_load_balancers((!lbs.is_empty()).then_some(lbs))
+            .set_enable_execute_command(wanted.execute_command.then_some(true))
             .tags(ecs::managed_by_shipit())
             .send()
             .await
@@ -109,6 +110,10 @@ pub async fn service(
     if plan.updates("healthCheckGracePeriodSeconds") {
         // 0 when the config no longer names one: ECS keeps a value an update leaves out.
         request = request.health_check_grace_period_seconds(wanted.health_check_grace_period);
+    }
+    if plan.updates("enableExecuteCommand") {
+        // false when the config no longer asks: ECS keeps a value an update leaves out.
+        request = request.enable_execute_command(wanted.execute_command);
     }
     if plan.updates("loadBalancers") {
         // `[]` detaches: ECS keeps the load balancers an update leaves out.

@@ -344,6 +344,10 @@ pub struct ServiceConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0, max = 2_147_483_647))]
     pub health_check_grace_period: Option<i64>,
+    /// ECS Exec: commands and shells in the service's running tasks (`aws ecs
+    /// execute-command`). The task role needs the `ssmmessages` actions. Default: false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub enable_execute_command: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load_balancer: Option<LoadBalancerConfig>,
     #[serde(default)]

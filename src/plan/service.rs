@@ -24,6 +24,8 @@ pub struct ServiceSettings {
     pub rollback: bool,
     /// 0 is ECS's default and means none.
     pub health_check_grace_period: i32,
+    /// ECS Exec.
+    pub execute_command: bool,
     pub load_balancers: Vec<LoadBalancerDef>,
     pub deployment: DeploymentSettings,
 }
@@ -337,6 +339,7 @@ impl ServiceSettings {
             circuit_breaker: s.circuit_breaker.enable,
             rollback: s.circuit_breaker.rollback,
             health_check_grace_period: s.health_check_grace_period.unwrap_or(0) as i32,
+            execute_command: s.enable_execute_command,
             load_balancers: s
                 .load_balancer
                 .iter()
@@ -390,6 +393,7 @@ impl ServiceSettings {
             circuit_breaker: breaker.is_some_and(|b| b.enable()),
             rollback: breaker.is_some_and(|b| b.rollback()),
             health_check_grace_period: service.health_check_grace_period_seconds().unwrap_or(0),
+            execute_command: service.enable_execute_command(),
             load_balancers: service
                 .load_balancers()
                 .iter()
@@ -447,6 +451,13 @@ impl ServiceSettings {
                 "health_check_grace_period",
                 self.health_check_grace_period,
                 "healthCheckGracePeriodSeconds",
+            ));
+        }
+        if self.execute_command {
+            out.push(Field::new(
+                "enable_execute_command",
+                true,
+                "enableExecuteCommand",
             ));
         }
         for (i, lb) in self.load_balancers.iter().enumerate() {

@@ -281,6 +281,19 @@ fn every_managed_key_set_changed_and_removed_plans_exactly_what_deploy_applies()
             fields: &[],
         },
         Step {
+            what: "ECS Exec on",
+            keys: Keys {
+                service: "  enable_execute_command: true\n",
+                ..base.clone()
+            },
+            fields: &[("service", "enable_execute_command")],
+        },
+        Step {
+            what: "ECS Exec off",
+            keys: base.clone(),
+            fields: &[("service", "enable_execute_command")],
+        },
+        Step {
             what: "load balancer attached",
             keys: Keys {
                 service: "  load_balancer:\n    target_group_arn: arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/web/0123456789abcdef\n",
