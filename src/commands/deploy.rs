@@ -15,7 +15,7 @@ use crate::exit::ExitStatus;
 use crate::github::GitHub;
 use crate::pipeline::image::Preflight;
 use crate::pipeline::{self, DeployOptions, DeployResult, WaitRules};
-use crate::plan::human::change_line;
+use crate::plan::human::removal_line;
 use crate::printer::Printer;
 use crate::rollout::{Rules, WaitUntil, is_traffic_stage};
 use crate::session::Session;
@@ -131,7 +131,7 @@ pub async fn run(
             removals.len(),
             removals
                 .iter()
-                .map(|c| format!("  {} {}: {}\n", c.resource.label(), c.name, change_line(c)))
+                .map(|c| format!("  {}\n", removal_line(c)))
                 .collect::<String>(),
         ))
         .into());

@@ -105,6 +105,11 @@ pub fn render(plan: &Plan) -> String {
     out
 }
 
+/// A guarded removal as plan and deploy's refusal name it: the resource, then the change.
+pub fn removal_line(c: &Change) -> String {
+    format!("{} {}: {}", c.resource.label(), c.name, change_line(c))
+}
+
 /// The guarded removals under their own heading (empty when there are none).
 pub fn removals(plan: &Plan) -> String {
     let removals = plan.guarded_removals();
@@ -120,10 +125,8 @@ pub fn removals(plan: &Plan) -> String {
     );
     for c in removals {
         out.push_str(&format!(
-            "  {} {}: {} ({})\n",
-            c.resource.label(),
-            c.name,
-            change_line(c),
+            "  {} ({})\n",
+            removal_line(c),
             c.operation.label()
         ));
     }

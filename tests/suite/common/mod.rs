@@ -222,7 +222,15 @@ impl OutputReader {
 
     /// The rest of the output, until it ends or `wait` passes.
     pub fn rest(&self, wait: std::time::Duration) -> String {
-        self.read_until("\0never printed\0", wait)
+        let deadline = std::time::Instant::now() + wait;
+        let mut seen = Vec::new();
+        while let Ok(chunk) = self
+            .chunks
+            .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+        {
+            seen.extend_from_slice(&chunk);
+        }
+        String::from_utf8_lossy(&seen).into_owned()
     }
 }
 
