@@ -1,5 +1,7 @@
 //! The ECS calls deploy, plan and rollback need, typed, with "not found" recognised.
 
+use std::collections::BTreeMap;
+
 use anyhow::Context;
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::types::{Service, TaskDefinition};
@@ -21,6 +23,11 @@ pub async fn cluster_active(client: &Client, name: &str) -> anyhow::Result<bool>
         .clusters()
         .iter()
         .any(|c| c.status() == Some("ACTIVE")))
+}
+
+/// A tag shipit writes itself (`managed-by`), never one of the config's.
+pub fn is_shipit_tag(key: &str) -> bool {
+    key == "managed-by"
 }
 
 /// The tag on everything shipit creates in ECS.
@@ -57,15 +64,20 @@ pub async fn describe_task_definition(
 pub async fn latest_revision(
     client: &Client,
     family: &str,
-) -> anyhow::Result<Option<(TaskDefinition, bool)>> {
+) -> anyhow::Result<Option<(TaskDefinition, BTreeMap<String, String>)>> {
     revision(client, family, true).await
+}
+
+/// Whether shipit registered a revision, by the tags DescribeTaskDefinition gave.
+pub fn registered_by_shipit(tags: &BTreeMap<String, String>) -> bool {
+    tags.get("managed-by").map(String::as_str) == Some("shipit")
 }
 
 async fn revision(
     client: &Client,
     family: &str,
     with_tags: bool,
-) -> anyhow::Result<Option<(TaskDefinition, bool)>> {
+) -> anyhow::Result<Option<(TaskDefinition, BTreeMap<String, String>)>> {
     match client
         .describe_task_definition()
         .task_definition(family)
@@ -74,11 +86,12 @@ async fn revision(
         .await
     {
         Ok(out) => {
-            let by_shipit = out
+            let tags = out
                 .tags()
                 .iter()
-                .any(|t| t.key() == Some("managed-by") && t.value() == Some("shipit"));
-            Ok(out.task_definition().cloned().map(|td| (td, by_shipit)))
+                .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+                .collect();
+            Ok(out.task_definition().cloned().map(|td| (td, tags)))
         }
         // ECS answers ClientException "Unable to describe task definition" for an unknown family.
         Err(err)

@@ -197,10 +197,23 @@ fn high_entropy(value: &str) -> bool {
     }
     let has_digit = value.bytes().any(|b| b.is_ascii_digit());
     let has_letter = value.bytes().any(|b| b.is_ascii_alphabetic());
-    if !(has_digit && has_letter) {
+    if !(has_digit && has_letter) || is_constant_name(value) {
         return false;
     }
     shannon_bits(value) >= 3.5
+}
+
+/// An enum value as AWS writes them (`WINDOWS_SERVER_2022_CORE`, `LINUX/X86_64`): capitals and
+/// digits in short words joined by `_` (at least two) or `/`. No credential has that shape;
+/// access key ids have no separators and secret keys have lower case.
+fn is_constant_name(value: &str) -> bool {
+    value
+        .bytes()
+        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_' || b == b'/')
+        && value.matches('_').count() >= 2
+        && value
+            .split(['_', '/'])
+            .all(|word| (1..=10).contains(&word.len()))
 }
 
 fn shannon_bits(text: &str) -> f64 {
@@ -260,6 +273,7 @@ mod tests {
             "Zk9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZg",
             "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl",
             "sk_live_0123456789abcdef",
+            "ABCD_EFGH_0123456789ABCDEFGHIJKL",
         ] {
             assert!(is_secret_value(value), "{value}");
         }
@@ -273,6 +287,8 @@ mod tests {
             "0347126a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e",
             "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf",
             "my-service-name-for-production",
+            "WINDOWS_SERVER_2022_CORE",
+            "WINDOWS_SERVER_2019_FULL/X86_64",
         ] {
             assert!(!is_secret_value(value), "{value}");
         }

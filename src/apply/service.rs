@@ -3,6 +3,7 @@
 //! keeps on the service for `shipit rollback`.
 
 use anyhow::Context;
+use aws_sdk_ecs::types::{AvailabilityZoneRebalancing, PropagateTags};
 
 use crate::aws::calls::Clients;
 use crate::aws::error::AwsError;
@@ -66,6 +67,13 @@ pub async fn service(
             )
             .set_load_balancers((!lbs.is_empty()).then_some(lbs))
             .set_enable_execute_command(wanted.execute_command.then_some(true))
+            .set_platform_version(wanted.platform_version.clone())
+            .set_propagate_tags(
+                (wanted.propagate_tags != "NONE")
+                    .then(|| PropagateTags::from(wanted.propagate_tags.as_str())),
+            )
+            .set_enable_ecs_managed_tags(wanted.ecs_managed_tags.then_some(true))
+            .set_availability_zone_rebalancing(wanted.az_rebalancing.map(az_rebalancing))
             .tags(ecs::managed_by_shipit())
             .send()
             .await
@@ -115,6 +123,26 @@ pub async fn service(
         // false when the config no longer asks: ECS keeps a value an update leaves out.
         request = request.enable_execute_command(wanted.execute_command);
     }
+    // Each below is sent as ECS's default when the config dropped it (LATEST, NONE, off,
+    // rebalancing on): ECS keeps a value an update leaves out.
+    if plan.updates("platformVersion") {
+        request = request.platform_version(
+            wanted
+                .platform_version
+                .as_deref()
+                .unwrap_or(crate::plan::service::LATEST_PLATFORM),
+        );
+    }
+    if plan.updates("propagateTags") {
+        request = request.propagate_tags(PropagateTags::from(wanted.propagate_tags.as_str()));
+    }
+    if plan.updates("enableECSManagedTags") {
+        request = request.enable_ecs_managed_tags(wanted.ecs_managed_tags);
+    }
+    if plan.updates("availabilityZoneRebalancing") {
+        request = request
+            .availability_zone_rebalancing(az_rebalancing(wanted.az_rebalancing != Some(false)));
+    }
     if plan.updates("loadBalancers") {
         // `[]` detaches: ECS keeps the load balancers an update leaves out.
         request = request.set_load_balancers(Some(wanted.load_balancers()));
@@ -128,6 +156,14 @@ pub async fn service(
         deployment_id: out.service().and_then(ecs::primary_deployment_id),
         service_deployment_arn: out.service().and_then(ecs::current_service_deployment),
     })
+}
+
+fn az_rebalancing(on: bool) -> AvailabilityZoneRebalancing {
+    if on {
+        AvailabilityZoneRebalancing::Enabled
+    } else {
+        AvailabilityZoneRebalancing::Disabled
+    }
 }
 
 /// After the rollout of a deploy that switches from rolling to a traffic-shifting strategy

@@ -165,6 +165,14 @@ pub fn run(args: &CostArgs, global: &GlobalArgs, printer: &Printer) -> anyhow::R
         "  total                                       ${:>8.2} a month (an estimate: data transfer, load balancers and NAT are not included)\n",
         e.total
     ));
+    if !c.task.operating_system_family.is_linux() {
+        // The table holds Linux prices only: say so rather than print a Windows figure that
+        // leaves out the license fee.
+        printer.warn(&format!(
+            "the task runs {}: these are Linux prices; Windows tasks on Fargate also pay an OS license fee per vCPU-hour and are billed for at least 15 minutes",
+            c.task.operating_system_family.ecs_name()
+        ));
+    }
     printer.result(&e, &human)?;
     Ok(ExitStatus::Success)
 }

@@ -348,6 +348,25 @@ pub struct ServiceConfig {
     /// execute-command`). The task role needs the `ssmmessages` actions. Default: false.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub enable_execute_command: bool,
+    /// Fargate platform version: `LATEST` (the default) or one such as `1.4.0`. A change
+    /// starts a deployment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform_version: Option<String>,
+    /// Which tags ECS copies onto the tasks it starts: `service`, `task_definition` or `none`
+    /// (the default).
+    #[serde(default, skip_serializing_if = "PropagateTags::is_none")]
+    pub propagate_tags: PropagateTags,
+    /// ECS managed tags on the tasks (`aws:ecs:clusterName`, `aws:ecs:serviceName`).
+    /// Default: false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ecs_managed_tags: bool,
+    /// Let ECS move tasks between Availability Zones to keep them balanced. Unnamed: ECS's
+    /// default (on for a new service; an existing one keeps what it has).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub availability_zone_rebalancing: Option<bool>,
+    /// CloudWatch alarms ECS watches during each deployment: one in ALARM fails it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alarms: Option<DeploymentAlarmsConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load_balancer: Option<LoadBalancerConfig>,
     #[serde(default)]
@@ -656,6 +675,43 @@ impl Default for CircuitBreakerConfig {
     }
 }
 
+/// Which tags ECS copies onto a service's tasks (`propagateTags`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PropagateTags {
+    #[default]
+    None,
+    Service,
+    TaskDefinition,
+}
+
+impl PropagateTags {
+    /// The name ECS uses.
+    pub fn ecs_name(self) -> &'static str {
+        match self {
+            PropagateTags::None => "NONE",
+            PropagateTags::Service => "SERVICE",
+            PropagateTags::TaskDefinition => "TASK_DEFINITION",
+        }
+    }
+
+    pub fn is_none(&self) -> bool {
+        *self == PropagateTags::None
+    }
+}
+
+/// CloudWatch alarms that fail a deployment (ECS's `deploymentConfiguration.alarms`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct DeploymentAlarmsConfig {
+    /// Alarm names (not ARNs), in the service's region.
+    #[schemars(length(min = 1))]
+    pub names: Vec<String>,
+    /// Roll back to the last completed deployment when an alarm fires. Default: true.
+    #[serde(default = "yes")]
+    pub rollback: bool,
+}
+
 /// Register the tasks with an existing load-balancer target group.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
@@ -719,6 +775,57 @@ pub struct TaskConfig {
     /// file system, or `{}` for storage of the task itself that its containers share.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub volumes: BTreeMap<String, VolumeConfig>,
+    /// Linux (the default) or a Windows Server edition: `windows_server_2022_core`, ...
+    #[serde(default, skip_serializing_if = "OsFamily::is_linux")]
+    pub operating_system_family: OsFamily,
+    /// `task`: the containers of a task share one process namespace (Fargate takes no other
+    /// value, on Linux with platform version 1.4.0 or later).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid_mode: Option<PidMode>,
+    /// Tags on each task definition revision (key -> value; up to 49, `aws:` keys are AWS's).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// The operating system of a Fargate task (`runtimePlatform.operatingSystemFamily`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OsFamily {
+    #[default]
+    Linux,
+    // serde's snake_case would write `windows_server2019_full`.
+    #[serde(rename = "windows_server_2019_full")]
+    WindowsServer2019Full,
+    #[serde(rename = "windows_server_2019_core")]
+    WindowsServer2019Core,
+    #[serde(rename = "windows_server_2022_full")]
+    WindowsServer2022Full,
+    #[serde(rename = "windows_server_2022_core")]
+    WindowsServer2022Core,
+}
+
+impl OsFamily {
+    /// The name ECS uses.
+    pub fn ecs_name(self) -> &'static str {
+        match self {
+            OsFamily::Linux => "LINUX",
+            OsFamily::WindowsServer2019Full => "WINDOWS_SERVER_2019_FULL",
+            OsFamily::WindowsServer2019Core => "WINDOWS_SERVER_2019_CORE",
+            OsFamily::WindowsServer2022Full => "WINDOWS_SERVER_2022_FULL",
+            OsFamily::WindowsServer2022Core => "WINDOWS_SERVER_2022_CORE",
+        }
+    }
+
+    pub fn is_linux(&self) -> bool {
+        *self == OsFamily::Linux
+    }
+}
+
+/// A task definition's process namespace (`pidMode`); Fargate takes `task` only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PidMode {
+    Task,
 }
 
 impl Default for TaskConfig {
@@ -732,6 +839,9 @@ impl Default for TaskConfig {
             cpu_architecture: CpuArchitecture::default(),
             ephemeral_storage: None,
             volumes: BTreeMap::new(),
+            operating_system_family: OsFamily::default(),
+            pid_mode: None,
+            tags: BTreeMap::new(),
         }
     }
 }

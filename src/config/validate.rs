@@ -1,6 +1,7 @@
 //! The rules a deploy.yaml must follow before any AWS call is made. Every rule adds a
 //! diagnostic at the value's place in the file and goes on, so that all problems show at once.
 
+use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -53,6 +54,7 @@ regex!(ECS_NAME, r"^[A-Za-z0-9_-]{1,255}$");
 regex!(IMAGE_TAG, r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$");
 regex!(SUBNET, r"^subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})$");
 regex!(SECURITY_GROUP, r"^sg-(?:[0-9a-f]{8}|[0-9a-f]{17})$");
+regex!(PLATFORM_VERSION, r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})$");
 regex!(
     ROLE_ARN,
     r"^arn:aws(?:-cn|-us-gov)?:iam::\d{12}:role/[A-Za-z0-9_+=,.@/-]+$"
@@ -424,6 +426,10 @@ fn check_service(c: &mut Checker, config: &DeployConfig) {
             " s",
         );
     }
+    check_platform_version(c, config);
+    if let Some(alarms) = &s.alarms {
+        check_deployment_alarms(c, &alarms.names);
+    }
     if let Some(lb) = &s.load_balancer {
         if !TARGET_GROUP_ARN.is_match(&lb.target_group_arn) {
             c.error(
@@ -446,6 +452,105 @@ fn check_service(c: &mut Checker, config: &DeployConfig) {
                     config.container.port
                 ),
                 "make `service.load_balancer.container_port` equal `container.port`, or remove it",
+            );
+        }
+    }
+}
+
+/// `service.platform_version`: `LATEST` or a version, and one that has what the config uses.
+/// EFS volumes, more than the default ephemeral storage and ECS Exec need Fargate platform
+/// version 1.4.0 or later (ECS developer guide, "Fargate Linux platform version history").
+fn check_platform_version(c: &mut Checker, config: &DeployConfig) {
+    const PATH: &str = "service.platform_version";
+    let Some(version) = config.service.platform_version.as_deref() else {
+        return;
+    };
+    if version == "LATEST" {
+        return;
+    }
+    let Some(parts) = PLATFORM_VERSION.captures(version) else {
+        c.error(
+            "platform-version",
+            PATH,
+            format!("`{version}` is not a Fargate platform version"),
+            "write `LATEST` or a version such as `1.4.0`",
+        );
+        return;
+    };
+    let number = |i: usize| parts[i].parse::<u32>().unwrap_or(u32::MAX);
+    if (number(1), number(2)) >= (1, 4) {
+        return;
+    }
+    let task = &config.task;
+    let needs = [
+        (
+            task.volumes.values().any(|v| v.efs.is_some()),
+            "EFS volumes",
+        ),
+        (task.ephemeral_storage.is_some(), "`task.ephemeral_storage`"),
+        (config.service.enable_execute_command, "ECS Exec"),
+        (task.pid_mode.is_some(), "`task.pid_mode`"),
+    ];
+    let used: Vec<&str> = needs
+        .iter()
+        .filter(|(used, _)| *used)
+        .map(|(_, what)| *what)
+        .collect();
+    if (number(1), number(2)) < (1, 3) {
+        c.error(
+            "platform-version",
+            PATH,
+            format!(
+                "Fargate platform version {version} is retired; Linux tasks run on 1.3.0 or 1.4.0"
+            ),
+            "write `LATEST` or `1.4.0`",
+        );
+    } else if !used.is_empty() {
+        c.error(
+            "platform-version-too-old",
+            PATH,
+            format!(
+                "{} {} Fargate platform version 1.4.0 or later, and this service asks for {version}",
+                used.join(" and "),
+                if used.len() == 1 { "needs" } else { "need" }
+            ),
+            "write `platform_version: LATEST` (or `1.4.0`), or remove the line",
+        );
+    }
+}
+
+/// `service.alarms.names`: CloudWatch alarm names (1-255 characters, CloudWatch's limit),
+/// each once; ECS takes names, not ARNs.
+fn check_deployment_alarms(c: &mut Checker, names: &[String]) {
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, name) in names.iter().enumerate() {
+        let path = format!("service.alarms.names[{i}]");
+        if name.starts_with("arn:") {
+            c.error(
+                "alarm-name",
+                &path,
+                format!("`{name}` is an ARN; ECS takes the alarm's name"),
+                match name.split_once(":alarm:") {
+                    Some((_, short)) => format!("write `{short}`"),
+                    None => "write the alarm's name as CloudWatch shows it".to_string(),
+                },
+            );
+        } else if name.is_empty()
+            || name.chars().count() > 255
+            || name.chars().any(char::is_control)
+        {
+            c.error(
+                "alarm-name",
+                &path,
+                "a CloudWatch alarm name has 1 to 255 printable characters".into(),
+                "write the alarm's name as CloudWatch shows it",
+            );
+        } else if !seen.insert(name.as_str()) {
+            c.error(
+                "duplicate",
+                &path,
+                format!("alarm `{name}` is listed twice"),
+                "list each alarm once",
             );
         }
     }
@@ -789,6 +894,127 @@ fn check_task(c: &mut Checker, config: &DeployConfig) {
     }
     if let Some(arn) = &t.task_role {
         role_arn(c, "task.task_role", arn);
+    }
+    check_task_tags(c, &t.tags);
+    if !t.operating_system_family.is_linux() {
+        check_windows(c, config);
+    }
+}
+
+/// ECS's tag rules ("Tagging your Amazon ECS resources"): at most 50 per resource (one is
+/// shipit's `managed-by`), keys of 1-128 and values of at most 256 characters from letters,
+/// digits, spaces and `+ - = . _ : / @`, and no key starting with `aws:`.
+fn check_task_tags(c: &mut Checker, tags: &BTreeMap<String, String>) {
+    if tags.len() > 49 {
+        c.error(
+            "too-many",
+            "task.tags",
+            format!(
+                "{} tags; ECS takes 50 per task definition, and shipit writes one",
+                tags.len()
+            ),
+            "keep at most 49 tags",
+        );
+    }
+    for (key, value) in tags {
+        let path = format!("task.tags.{key}");
+        let allowed = |text: &str| {
+            text.chars()
+                .all(|ch| ch.is_alphanumeric() || ch == ' ' || "+-=._:/@".contains(ch))
+        };
+        if key.to_ascii_lowercase().starts_with("aws:") || crate::ecs::is_shipit_tag(key) {
+            c.error(
+                "tag-key",
+                &path,
+                format!(
+                    "tag `{key}` is reserved (`aws:` keys are AWS's, `managed-by` is shipit's)"
+                ),
+                "choose another key",
+            );
+        } else if key.is_empty() || key.chars().count() > 128 || !allowed(key) {
+            c.error(
+                "tag-key",
+                &path,
+                format!("`{key}` is not a tag key ECS takes: 1-128 letters, digits, spaces and + - = . _ : / @"),
+                "rename the key",
+            );
+        } else if value.chars().count() > 256 || !allowed(value) {
+            c.error(
+                "tag-value",
+                &path,
+                "a tag value has at most 256 letters, digits, spaces and + - = . _ : / @".into(),
+                "shorten the value or drop the other characters",
+            );
+        }
+    }
+}
+
+/// Windows on Fargate (ECS developer guide, "Amazon ECS task definition differences for
+/// Windows containers on Fargate"): X86_64 only, at least 1 vCPU, and none of the Linux
+/// process settings, EFS volumes or a shared process namespace.
+fn check_windows(c: &mut Checker, config: &DeployConfig) {
+    let t = &config.task;
+    let family = t.operating_system_family.ecs_name();
+    if t.cpu_architecture != crate::config::model::CpuArchitecture::X86_64 {
+        c.error(
+            "windows",
+            "task.cpu_architecture",
+            format!("{family} runs on X86_64 only"),
+            "remove `cpu_architecture` or set it to X86_64",
+        );
+    }
+    if t.cpu < 1024 {
+        c.error(
+            "windows",
+            "task.cpu",
+            format!(
+                "Windows tasks on Fargate need at least 1 vCPU, and this task has {} CPU units",
+                t.cpu
+            ),
+            "set `task.cpu: 1024` or more (with memory to match)",
+        );
+    }
+    if t.pid_mode.is_some() {
+        c.error(
+            "windows",
+            "task.pid_mode",
+            "Windows tasks have no shared process namespace".into(),
+            "remove `pid_mode`",
+        );
+    }
+    for (name, volume) in &t.volumes {
+        if volume.efs.is_some() {
+            c.error(
+                "windows",
+                &format!("task.volumes.{name}.efs"),
+                "Windows tasks on Fargate cannot mount EFS".into(),
+                "remove the EFS volume, or run the task on Linux",
+            );
+        }
+    }
+    let names = crate::config::Names::resolve(config);
+    for (i, spec) in config.container_specs(&names.container).iter().enumerate() {
+        let at = if config.containers.is_empty() {
+            "container".to_string()
+        } else {
+            format!("containers[{i}]")
+        };
+        let p = spec.process();
+        for (set, key) in [
+            (p.user.is_some(), "user"),
+            (p.readonly_root_filesystem, "readonly_root_filesystem"),
+            (p.init_process, "init_process"),
+            (!p.ulimits.is_empty(), "ulimits"),
+        ] {
+            if set {
+                c.error(
+                    "windows",
+                    &format!("{at}.{key}"),
+                    format!("`{key}` is a Linux setting; ECS refuses it for {family}"),
+                    format!("remove `{key}`"),
+                );
+            }
+        }
     }
 }
 

@@ -265,7 +265,13 @@ pub async fn read(
         log_group: log_group.map(|g| plan::log_group::LogGroupState {
             retention_days: g.retention_in_days(),
         }),
-        task_definition_by_shipit: latest.as_ref().is_some_and(|(_, by_shipit)| *by_shipit),
+        task_definition_by_shipit: latest
+            .as_ref()
+            .is_some_and(|(_, tags)| ecs::registered_by_shipit(tags)),
+        task_definition_tags: latest
+            .as_ref()
+            .map(|(_, tags)| tags.clone())
+            .unwrap_or_default(),
         task_definition: latest.map(|(td, _)| td),
         service,
     };

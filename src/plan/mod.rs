@@ -310,6 +310,8 @@ pub struct Current {
     pub task_definition: Option<aws_sdk_ecs::types::TaskDefinition>,
     /// shipit registered that revision (its `managed-by` tag): what it holds came from a config.
     pub task_definition_by_shipit: bool,
+    /// That revision's tags.
+    pub task_definition_tags: std::collections::BTreeMap<String, String>,
     pub service: Option<aws_sdk_ecs::types::Service>,
     /// The service's scalable target with shipit's policies, when one is registered.
     pub autoscaling: Option<autoscaling::ScalingSettings>,
@@ -413,7 +415,11 @@ pub fn build(
     );
     let mut wanted_td = TaskDef::render(config, names, &image.reference, region);
     wanted_td.use_sidecar_images(&current.sidecar_images);
-    let mut task_definition = TaskDefinitionPlan::new(wanted_td, current.task_definition.as_ref());
+    let mut task_definition = TaskDefinitionPlan::new(
+        wanted_td,
+        current.task_definition.as_ref(),
+        &current.task_definition_tags,
+    );
     // A revision made elsewhere: deploy.yaml does not name what it would drop.
     if !current.task_definition_by_shipit {
         guard_removals(&mut task_definition.changes);
@@ -645,6 +651,7 @@ container:
             .build();
         let current = Current {
             task_definition_by_shipit: true,
+            task_definition_tags: Default::default(),
             autoscaling: None,
             sidecar_images: Vec::new(),
             registry_scanning: None,
@@ -707,6 +714,7 @@ task: { execution_role: 'arn:aws:iam::123456789012:role/exec' }
         let plan_with = |by_shipit: bool| {
             let current = Current {
                 task_definition_by_shipit: by_shipit,
+                task_definition_tags: Default::default(),
                 autoscaling: None,
                 sidecar_images: Vec::new(),
                 registry_scanning: None,

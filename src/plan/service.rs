@@ -26,6 +26,14 @@ pub struct ServiceSettings {
     pub health_check_grace_period: i32,
     /// ECS Exec.
     pub execute_command: bool,
+    /// None: `LATEST`, what ECS reports for a Fargate service given none.
+    pub platform_version: Option<String>,
+    /// NONE, SERVICE or TASK_DEFINITION.
+    pub propagate_tags: String,
+    pub ecs_managed_tags: bool,
+    /// None: not named in the config, or not reported by ECS. An update that leaves it out
+    /// keeps the service's value, and a new service gets ECS's default (on).
+    pub az_rebalancing: Option<bool>,
     pub load_balancers: Vec<LoadBalancerDef>,
     pub deployment: DeploymentSettings,
 }
@@ -64,6 +72,8 @@ pub struct DeploymentSettings {
     pub lifecycle_hooks: Vec<HookDef>,
     /// Early success: (healthy percent, BLOCKING or DEFERRED).
     pub early_success: Option<(i32, String)>,
+    /// CloudWatch alarms that fail a deployment: (sorted names, roll back).
+    pub alarms: Option<(Vec<String>, bool)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -108,6 +118,18 @@ pub struct Dropped {
     pub early_success: bool,
     /// Send `bakeTimeInMinutes: 0` (going back to rolling from a strategy that baked).
     pub bake_time: bool,
+    /// Send `alarms: {enable: false}`.
+    pub alarms: bool,
+}
+
+/// The platform version ECS reports for a Fargate service given none, and a config that names
+/// none means.
+pub const LATEST_PLATFORM: &str = "LATEST";
+
+fn sorted(names: &[String]) -> Vec<String> {
+    let mut names = names.to_vec();
+    names.sort();
+    names
 }
 
 /// A hook's timeout when none is set (ECS's default: 24 hours).
@@ -196,6 +218,8 @@ impl DeploymentSettings {
             early_success: config
                 .early_success
                 .map(|e| (e.healthy_percent as i32, e.cleanup.ecs_name().to_string())),
+            // `service.alarms`, set by ServiceSettings::render.
+            alarms: None,
         }
     }
 
@@ -267,6 +291,10 @@ impl DeploymentSettings {
                         .to_string(),
                 )
             });
+        let alarms = d
+            .and_then(|d| d.alarms())
+            .filter(|a| a.enable())
+            .map(|a| (sorted(a.alarm_names()), a.rollback()));
         DeploymentSettings {
             strategy,
             bake_time_minutes,
@@ -274,6 +302,7 @@ impl DeploymentSettings {
             linear,
             lifecycle_hooks,
             early_success,
+            alarms,
         }
     }
 
@@ -319,6 +348,14 @@ impl DeploymentSettings {
                 DEPLOYMENT,
             ));
         }
+        if let Some((names, rollback)) = &self.alarms {
+            let then = if *rollback { "roll back" } else { "fail" };
+            out.push(Field::new(
+                "alarms",
+                format!("{} ({then} on alarm)", json_list(names)),
+                DEPLOYMENT,
+            ));
+        }
     }
 }
 
@@ -340,6 +377,10 @@ impl ServiceSettings {
             rollback: s.circuit_breaker.rollback,
             health_check_grace_period: s.health_check_grace_period.unwrap_or(0) as i32,
             execute_command: s.enable_execute_command,
+            platform_version: s.platform_version.clone().filter(|v| v != LATEST_PLATFORM),
+            propagate_tags: s.propagate_tags.ecs_name().to_string(),
+            ecs_managed_tags: s.ecs_managed_tags,
+            az_rebalancing: s.availability_zone_rebalancing,
             load_balancers: s
                 .load_balancer
                 .iter()
@@ -363,7 +404,10 @@ impl ServiceSettings {
                     }),
                 })
                 .collect(),
-            deployment: DeploymentSettings::render(&s.deployment),
+            deployment: DeploymentSettings {
+                alarms: s.alarms.as_ref().map(|a| (sorted(&a.names), a.rollback)),
+                ..DeploymentSettings::render(&s.deployment)
+            },
         }
     }
 
@@ -394,6 +438,18 @@ impl ServiceSettings {
             rollback: breaker.is_some_and(|b| b.rollback()),
             health_check_grace_period: service.health_check_grace_period_seconds().unwrap_or(0),
             execute_command: service.enable_execute_command(),
+            platform_version: service
+                .platform_version()
+                .filter(|v| !v.is_empty() && *v != LATEST_PLATFORM)
+                .map(str::to_string),
+            propagate_tags: service
+                .propagate_tags()
+                .map_or("NONE", |p| p.as_str())
+                .to_string(),
+            ecs_managed_tags: service.enable_ecs_managed_tags(),
+            az_rebalancing: service
+                .availability_zone_rebalancing()
+                .map(|r| r.as_str() == "ENABLED"),
             load_balancers: service
                 .load_balancers()
                 .iter()
@@ -460,6 +516,30 @@ impl ServiceSettings {
                 "enableExecuteCommand",
             ));
         }
+        if let Some(version) = &self.platform_version {
+            out.push(Field::new(
+                "platform_version",
+                version.clone(),
+                "platformVersion",
+            ));
+        }
+        if self.propagate_tags != "NONE" {
+            out.push(Field::new(
+                "propagate_tags",
+                self.propagate_tags.clone(),
+                "propagateTags",
+            ));
+        }
+        if self.ecs_managed_tags {
+            out.push(Field::new("ecs_managed_tags", true, "enableECSManagedTags"));
+        }
+        if let Some(on) = self.az_rebalancing {
+            out.push(Field::new(
+                "availability_zone_rebalancing",
+                on,
+                "availabilityZoneRebalancing",
+            ));
+        }
         for (i, lb) in self.load_balancers.iter().enumerate() {
             let name = if i == 0 {
                 "load_balancer".to_string()
@@ -514,11 +594,11 @@ impl ServiceSettings {
         dropped: Dropped,
     ) -> aws_sdk_ecs::types::DeploymentConfiguration {
         use aws_sdk_ecs::types::{
-            CanaryConfiguration, DeploymentCircuitBreaker, DeploymentConfiguration,
-            DeploymentEarlySuccessCriteria, DeploymentLifecycleHook, DeploymentLifecycleHookAction,
-            DeploymentLifecycleHookStage, DeploymentLifecycleHookTargetType,
-            DeploymentLifecycleHookTimeoutConfiguration, DeploymentStrategy, LinearConfiguration,
-            ServiceRevisionCleanup,
+            CanaryConfiguration, DeploymentAlarms, DeploymentCircuitBreaker,
+            DeploymentConfiguration, DeploymentEarlySuccessCriteria, DeploymentLifecycleHook,
+            DeploymentLifecycleHookAction, DeploymentLifecycleHookStage,
+            DeploymentLifecycleHookTargetType, DeploymentLifecycleHookTimeoutConfiguration,
+            DeploymentStrategy, LinearConfiguration, ServiceRevisionCleanup,
         };
         let d = &self.deployment;
         let hooks: Vec<DeploymentLifecycleHook> = d
@@ -589,6 +669,26 @@ impl ServiceSettings {
                     DeploymentEarlySuccessCriteria::builder()
                         .enable(false)
                         .build(),
+                ),
+                None => None,
+            })
+            .set_alarms(match &d.alarms {
+                Some((names, rollback)) => Some(
+                    DeploymentAlarms::builder()
+                        .set_alarm_names(Some(names.clone()))
+                        .enable(true)
+                        .rollback(*rollback)
+                        .build()
+                        .expect("names, enable and rollback are set"),
+                ),
+                // ECS keeps alarms an update leaves out: dropped ones are switched off.
+                None if dropped.alarms => Some(
+                    DeploymentAlarms::builder()
+                        .set_alarm_names(Some(Vec::new()))
+                        .enable(false)
+                        .rollback(false)
+                        .build()
+                        .expect("names, enable and rollback are set"),
                 ),
                 None => None,
             })
@@ -681,7 +781,13 @@ impl ServicePlan {
         let (operation, current_fields) = match current {
             None => (Operation::CreateService, Vec::new()),
             Some(service) => {
-                let mut fields = ServiceSettings::from_ecs(service).fields();
+                let mut have = ServiceSettings::from_ecs(service);
+                // A config silent on Availability Zone rebalancing means ECS's default, on:
+                // a service that has it on is what the config asks for.
+                if wanted.az_rebalancing.is_none() && have.az_rebalancing == Some(true) {
+                    have.az_rebalancing = None;
+                }
+                let mut fields = have.fields();
                 scaled(&mut fields);
                 if let Some(td) = service.task_definition() {
                     fields.push(td_field(short_task_definition(td).to_string()));
@@ -762,6 +868,7 @@ impl ServicePlan {
                 && self.wanted.deployment.lifecycle_hooks.is_empty(),
             early_success: removes("deployment.early_success"),
             bake_time: removes("deployment.bake_time"),
+            alarms: removes("alarms"),
         }
     }
 
@@ -817,6 +924,22 @@ mod tests {
             .deployment_configuration(settings.deployment_configuration(Dropped::default()))
             .health_check_grace_period_seconds(settings.health_check_grace_period)
             .set_load_balancers(Some(settings.load_balancers()))
+            .enable_execute_command(settings.execute_command)
+            // What ECS reports for a Fargate service: LATEST when none was asked for.
+            .platform_version(
+                settings
+                    .platform_version
+                    .as_deref()
+                    .unwrap_or(LATEST_PLATFORM),
+            )
+            .propagate_tags(settings.propagate_tags.as_str().into())
+            .enable_ecs_managed_tags(settings.ecs_managed_tags)
+            // A new service has rebalancing on unless it was asked off.
+            .availability_zone_rebalancing(if settings.az_rebalancing == Some(false) {
+                aws_sdk_ecs::types::AvailabilityZoneRebalancing::Disabled
+            } else {
+                aws_sdk_ecs::types::AvailabilityZoneRebalancing::Enabled
+            })
             .tags(
                 aws_sdk_ecs::types::Tag::builder()
                     .key(TAG_CURRENT)
@@ -824,6 +947,92 @@ mod tests {
                     .build(),
             )
             .build()
+    }
+
+    /// Platform version, tag propagation, managed tags, Availability Zone rebalancing and
+    /// deployment alarms: each set, changed and dropped plans exactly that field, a dropped
+    /// one goes back to ECS's default, and a service made with the config plans clean.
+    #[test]
+    fn the_service_settings_of_adoption_are_planned_and_dropped_to_ecs_defaults() {
+        let all = "  platform_version: 1.4.0\n  propagate_tags: service\n  ecs_managed_tags: true\n  availability_zone_rebalancing: false\n  alarms: { names: [latency-high, errors-5xx], rollback: false }\n";
+        let l = loaded(all);
+        let made = service(&ServiceSettings::render(&l.config, &l.names));
+        assert_eq!(plan(all, &made).changes, Vec::new());
+
+        let fields = |p: &ServicePlan| -> Vec<(String, Option<String>)> {
+            p.changes
+                .iter()
+                .filter(|c| c.operation == Operation::UpdateService)
+                .map(|c| (c.field.clone(), c.wanted.clone()))
+                .collect()
+        };
+        // Everything dropped: each is a removal, sent as ECS's default.
+        let dropped = plan("", &made);
+        let mut removed: Vec<_> = fields(&dropped).into_iter().map(|(f, _)| f).collect();
+        removed.sort();
+        assert_eq!(
+            removed,
+            [
+                "alarms",
+                "availability_zone_rebalancing",
+                "ecs_managed_tags",
+                "platform_version",
+                "propagate_tags"
+            ]
+        );
+        assert!(dropped.dropped().alarms);
+        let sent = dropped.wanted.deployment_configuration(dropped.dropped());
+        let alarms = sent.alarms().expect("switched off, not left out");
+        assert!(!alarms.enable() && alarms.alarm_names().is_empty());
+
+        // Changed: only what changed.
+        let changed = "  platform_version: 1.4.0\n  propagate_tags: task_definition\n  ecs_managed_tags: true\n  availability_zone_rebalancing: false\n  alarms: { names: [errors-5xx, latency-high] }\n";
+        assert_eq!(
+            fields(&plan(changed, &made)),
+            [
+                (
+                    "alarms".to_string(),
+                    Some(r#"["errors-5xx","latency-high"] (roll back on alarm)"#.to_string())
+                ),
+                (
+                    "propagate_tags".to_string(),
+                    Some("TASK_DEFINITION".to_string())
+                ),
+            ]
+        );
+    }
+
+    /// A config silent on Availability Zone rebalancing asks for ECS's default: a service with
+    /// it on plans clean, one with it off plans its removal (guarded when adopted), and a
+    /// service that reports nothing is left as it is.
+    #[test]
+    fn availability_zone_rebalancing_unnamed_is_ecs_default() {
+        let l = loaded("");
+        let settings = ServiceSettings::render(&l.config, &l.names);
+        let on = service(&settings);
+        assert_eq!(plan("", &on).changes, Vec::new());
+        let off = service(&ServiceSettings {
+            az_rebalancing: Some(false),
+            ..settings.clone()
+        });
+        let p = plan("", &off);
+        assert_eq!(p.changes.len(), 1, "{:?}", p.changes);
+        assert_eq!(p.changes[0].field, "availability_zone_rebalancing");
+        assert!(p.changes[0].is_removal());
+        let unreported = aws_sdk_ecs::types::Service::builder()
+            .service_arn("arn:aws:ecs:us-east-1:1:service/c/demo")
+            .task_definition(TD)
+            .desired_count(settings.desired_count)
+            .network_configuration(settings.network())
+            .deployment_configuration(settings.deployment_configuration(Dropped::default()))
+            .tags(
+                aws_sdk_ecs::types::Tag::builder()
+                    .key(TAG_CURRENT)
+                    .value(TD)
+                    .build(),
+            )
+            .build();
+        assert_eq!(plan("", &unreported).changes, Vec::new());
     }
 
     fn plan(extra: &str, current: &aws_sdk_ecs::types::Service) -> ServicePlan {
@@ -1007,6 +1216,7 @@ mod tests {
                 hooks: false,
                 early_success: true,
                 bake_time: false,
+                alarms: false,
             }
         );
         let sent = p.wanted.deployment_configuration(p.dropped());

@@ -29,6 +29,11 @@ pub struct TaskDef {
     pub containers: Vec<ContainerDef>,
     /// Volumes and ephemeral storage (`plan::storage`).
     pub storage: StorageDef,
+    /// `task` or None.
+    pub pid_mode: Option<String>,
+    /// The revision's own tags, without shipit's `managed-by` (read back from
+    /// DescribeTaskDefinition's tags, which the revision itself does not carry).
+    pub tags: BTreeMap<String, String>,
     /// Things a registered revision holds that shipit does not render (read back only).
     #[serde(skip)]
     pub unmanaged: Vec<Field>,
@@ -146,7 +151,9 @@ impl TaskDef {
             execution_role_arn: config.task.execution_role.clone(),
             task_role_arn: config.task.task_role.clone(),
             cpu_architecture: config.task.cpu_architecture.to_string(),
-            operating_system_family: "LINUX".to_string(),
+            operating_system_family: config.task.operating_system_family.ecs_name().to_string(),
+            pid_mode: config.task.pid_mode.map(|_| "task".to_string()),
+            tags: config.task.tags.clone(),
             containers,
             unmanaged: Vec::new(),
         }
@@ -179,10 +186,6 @@ impl TaskDef {
                 "proxyConfiguration",
             );
         }
-        // Some endpoints answer "" for unset.
-        if let Some(mode) = td.pid_mode().filter(|m| !m.as_str().is_empty()) {
-            extra("pid_mode", mode.as_str().to_string(), "pidMode");
-        }
         if let Some(mode) = td.ipc_mode().filter(|m| !m.as_str().is_empty()) {
             extra("ipc_mode", mode.as_str().to_string(), "ipcMode");
         }
@@ -195,6 +198,12 @@ impl TaskDef {
         }
         TaskDef {
             storage,
+            // Some endpoints answer "" for unset.
+            pid_mode: td
+                .pid_mode()
+                .map(|m| m.as_str().to_string())
+                .filter(|m| !m.is_empty()),
+            tags: BTreeMap::new(),
             family: td.family().unwrap_or_default().to_string(),
             cpu: td.cpu().unwrap_or_default().to_string(),
             memory: td.memory().unwrap_or_default().to_string(),
@@ -256,6 +265,12 @@ impl TaskDef {
         if let Some(role) = &self.task_role_arn {
             out.push(Field::new("task_role", role, "taskRoleArn"));
         }
+        if let Some(mode) = &self.pid_mode {
+            out.push(Field::new("pid_mode", mode, "pidMode"));
+        }
+        for (key, value) in &self.tags {
+            out.push(Field::new(format!("tags.{key}"), value, "tags"));
+        }
         out.extend(self.storage.fields());
         out.extend(self.unmanaged.iter().cloned());
         for c in &self.containers {
@@ -295,6 +310,17 @@ impl TaskDef {
         }
         if let Some(role) = &self.task_role_arn {
             request = request.task_role_arn(role);
+        }
+        if let Some(mode) = &self.pid_mode {
+            request = request.pid_mode(aws_sdk_ecs::types::PidMode::from(mode.as_str()));
+        }
+        for (key, value) in &self.tags {
+            request = request.tags(
+                aws_sdk_ecs::types::Tag::builder()
+                    .key(key)
+                    .value(value)
+                    .build(),
+            );
         }
         self.storage.apply(request)
     }
@@ -595,11 +621,20 @@ pub struct TaskDefinitionPlan {
 }
 
 impl TaskDefinitionPlan {
+    /// `latest_tags`: the latest revision's tags, as DescribeTaskDefinition gives them.
     pub fn new(
         wanted: TaskDef,
         latest: Option<&aws_sdk_ecs::types::TaskDefinition>,
+        latest_tags: &BTreeMap<String, String>,
     ) -> TaskDefinitionPlan {
-        let current = latest.map(TaskDef::from_ecs);
+        let current = latest.map(|td| TaskDef {
+            tags: latest_tags
+                .iter()
+                .filter(|(key, _)| !crate::ecs::is_shipit_tag(key))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            ..TaskDef::from_ecs(td)
+        });
         let changes = diff(
             Resource::TaskDefinition,
             &wanted.family,
@@ -655,6 +690,8 @@ pub(crate) fn registered(td: &TaskDef) -> aws_sdk_ecs::types::TaskDefinition {
         .network_mode(aws_sdk_ecs::types::NetworkMode::Awsvpc)
         .requires_compatibilities(aws_sdk_ecs::types::Compatibility::Fargate)
         .set_execution_role_arn(td.execution_role_arn.clone())
+        .set_runtime_platform(input.runtime_platform().cloned())
+        .set_pid_mode(input.pid_mode().cloned())
         .set_container_definitions(Some(containers))
         .build()
 }
@@ -686,19 +723,102 @@ container:
     #[test]
     fn a_registered_revision_of_the_same_config_is_reused() {
         let td = wanted();
-        let plan = TaskDefinitionPlan::new(td.clone(), Some(&registered(&td)));
+        let plan = TaskDefinitionPlan::new(td.clone(), Some(&registered(&td)), &BTreeMap::new());
         assert_eq!(plan.changes, Vec::new());
         // An endpoint that answers "" for unset modes still reuses the revision.
         let mut blank = registered(&td);
         blank.pid_mode = Some(aws_sdk_ecs::types::PidMode::from(""));
         blank.ipc_mode = Some(aws_sdk_ecs::types::IpcMode::from(""));
         assert_eq!(
-            TaskDefinitionPlan::new(td.clone(), Some(&blank)).changes,
+            TaskDefinitionPlan::new(td.clone(), Some(&blank), &BTreeMap::new()).changes,
             Vec::new()
         );
         // Sorted, so YAML order never makes a new revision.
         let keys: Vec<_> = td.containers[0].environment.keys().cloned().collect();
         assert_eq!(keys, vec!["A", "API_TOKEN", "B"]);
+    }
+
+    /// Tags, the process namespace and the operating system: registered, read back (the tags
+    /// from DescribeTaskDefinition's own list, where shipit's `managed-by` is not the
+    /// config's) and compared; a changed tag or a dropped mode makes a new revision.
+    #[test]
+    fn tags_pid_mode_and_os_family_plan_like_every_field() {
+        let text = "\
+app: demo
+image: { source: 'docker://demo:1', tag: v1 }
+service: { subnets: [subnet-0123456789abcdef0] }
+task:
+  execution_role: 'arn:aws:iam::123456789012:role/exec'
+  cpu: 1024
+  memory: 2048
+  pid_mode: task
+  tags: { team: payments, cost-center: '42' }
+";
+        let l = config::load_bytes(text.as_bytes(), "d.yaml", &|_| None).unwrap();
+        let td = TaskDef::render(&l.config, &l.names, "r/demo@sha256:abc", "us-east-1");
+        let request = td.register_request().build().unwrap();
+        let sent: BTreeMap<_, _> = request
+            .tags()
+            .iter()
+            .map(|t| (t.key().unwrap(), t.value().unwrap()))
+            .collect();
+        assert_eq!(
+            sent,
+            BTreeMap::from([
+                ("cost-center", "42"),
+                ("managed-by", "shipit"),
+                ("team", "payments")
+            ])
+        );
+        assert_eq!(request.pid_mode().map(|m| m.as_str()), Some("task"));
+        let answered: BTreeMap<String, String> = sent
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let registered = registered(&td);
+        assert_eq!(
+            TaskDefinitionPlan::new(td.clone(), Some(&registered), &answered).changes,
+            Vec::new()
+        );
+        let retagged = BTreeMap::from([
+            ("team".to_string(), "search".to_string()),
+            ("owner".to_string(), "ops".to_string()),
+        ]);
+        let changes = TaskDefinitionPlan::new(td.clone(), Some(&registered), &retagged).changes;
+        let shown: Vec<_> = changes
+            .iter()
+            .map(|c| (c.field.as_str(), c.current.as_deref(), c.wanted.as_deref()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("tags.cost-center", None, Some("42")),
+                ("tags.team", Some("search"), Some("payments")),
+                ("tags.owner", Some("ops"), None),
+            ]
+        );
+        // Without pid_mode in the config, the registered one is a removal.
+        let plain = TaskDef {
+            pid_mode: None,
+            ..td.clone()
+        };
+        let changes = TaskDefinitionPlan::new(plain, Some(&registered), &answered).changes;
+        assert_eq!(changes.len(), 1, "{changes:?}");
+        assert_eq!(changes[0].field, "pid_mode");
+        assert!(changes[0].is_removal());
+        // Windows: the runtime platform says so.
+        let windows = text.replace(
+            "  pid_mode: task\n",
+            "  operating_system_family: windows_server_2022_core\n",
+        );
+        let l = config::load_bytes(windows.as_bytes(), "d.yaml", &|_| None).unwrap();
+        let td = TaskDef::render(&l.config, &l.names, "r/demo@sha256:abc", "us-east-1");
+        let platform = td
+            .fields()
+            .into_iter()
+            .find(|f| f.name == "platform")
+            .unwrap();
+        assert_eq!(platform.value, "WINDOWS_SERVER_2022_CORE/X86_64");
     }
 
     /// An app and a sidecar: the sidecar keeps its image, dependencies and reservations
@@ -744,7 +864,7 @@ containers:
             (sidecar.cpu, sidecar.memory_reservation, sidecar.port),
             (None, Some(64), None)
         );
-        let plan = TaskDefinitionPlan::new(td.clone(), Some(&registered(&td)));
+        let plan = TaskDefinitionPlan::new(td.clone(), Some(&registered(&td)), &BTreeMap::new());
         assert_eq!(plan.changes, Vec::new());
     }
 
@@ -765,7 +885,7 @@ containers:
         current.volumes = Some(vec![
             aws_sdk_ecs::types::Volume::builder().name("data").build(),
         ]);
-        let plan = TaskDefinitionPlan::new(td, Some(&current));
+        let plan = TaskDefinitionPlan::new(td, Some(&current), &BTreeMap::new());
         let fields: Vec<_> = plan.changes.iter().map(|c| c.field.as_str()).collect();
         assert!(fields.contains(&"volumes.data"), "{fields:?}");
         assert!(
@@ -793,7 +913,7 @@ containers:
             }
         }
         c.command = Some(vec!["sh".into(), "-c exec".into(), "app".into()]);
-        let plan = TaskDefinitionPlan::new(td, Some(&current));
+        let plan = TaskDefinitionPlan::new(td, Some(&current), &BTreeMap::new());
         let token = plan
             .changes
             .iter()

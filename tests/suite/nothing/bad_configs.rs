@@ -83,6 +83,14 @@ const CASES: &[(&str, usize, &str)] = &[
         "efs-transit-encryption",
     ),
     ("log-buffer-blocking.yaml", 13, "log-buffer"),
+    (
+        "platform-version-too-old.yaml",
+        10,
+        "platform-version-too-old",
+    ),
+    ("alarm-arn.yaml", 12, "alarm-name"),
+    ("windows-arm64.yaml", 14, "windows"),
+    ("task-tag-reserved.yaml", 13, "tag-key"),
     ("alias-bytes.yaml", 4, "too-large"),
     ("mutable-tags.yaml", 18, "mutable-tags"),
 ];

@@ -294,6 +294,27 @@ fn every_managed_key_set_changed_and_removed_plans_exactly_what_deploy_applies()
             fields: &[("service", "enable_execute_command")],
         },
         Step {
+            what: "platform version and deployment alarms set",
+            keys: Keys {
+                service: "  platform_version: 1.4.0\n  alarms: { names: [errors-5xx] }\n",
+                ..base.clone()
+            },
+            fields: &[("service", "platform_version"), ("service", "alarms")],
+        },
+        Step {
+            what: "deployment alarms changed",
+            keys: Keys {
+                service: "  platform_version: 1.4.0\n  alarms: { names: [errors-5xx, latency-high], rollback: false }\n",
+                ..base.clone()
+            },
+            fields: &[("service", "alarms")],
+        },
+        Step {
+            what: "platform version and deployment alarms removed",
+            keys: base.clone(),
+            fields: &[("service", "platform_version"), ("service", "alarms")],
+        },
+        Step {
             what: "load balancer attached",
             keys: Keys {
                 service: "  load_balancer:\n    target_group_arn: arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/web/0123456789abcdef\n",
@@ -523,6 +544,27 @@ fn every_managed_key_set_changed_and_removed_plans_exactly_what_deploy_applies()
                 "containers.web.mount_points./scratch",
                 "containers.web.mount_points./shared"
             ),
+        },
+        Step {
+            what: "task tags and a shared process namespace",
+            keys: Keys {
+                task: "  pid_mode: task\n  tags: { team: payments, cost-center: '42' }\n",
+                ..base.clone()
+            },
+            fields: td_change!("pid_mode", "tags.cost-center", "tags.team"),
+        },
+        Step {
+            what: "a task tag changed, one dropped",
+            keys: Keys {
+                task: "  pid_mode: task\n  tags: { team: search }\n",
+                ..base.clone()
+            },
+            fields: td_change!("tags.cost-center", "tags.team"),
+        },
+        Step {
+            what: "task tags and process namespace removed",
+            keys: base.clone(),
+            fields: td_change!("pid_mode", "tags.team"),
         },
         Step {
             what: "log delivery blocking",

@@ -19,8 +19,12 @@ fn config(name: &str, image: &str) -> String {
         .to_string()
 }
 
+/// `shipit run` with a two-minute bound, so that a task the local stack loses fails the test in
+/// minutes rather than after the default hour.
 fn shipit_run(dir: &Path, args: &[&str]) -> common::Run {
-    run(shipit_on_stack(dir).arg("run").args(args))
+    run(shipit_on_stack(dir)
+        .args(["run", "--timeout", "2m"])
+        .args(args))
 }
 
 #[test]
