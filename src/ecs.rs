@@ -13,6 +13,16 @@ use crate::rollout::{
 
 /// Whether the cluster exists and is ACTIVE.
 pub async fn cluster_active(client: &Client, name: &str) -> anyhow::Result<bool> {
+    Ok(active_cluster_capacity_providers(client, name)
+        .await?
+        .is_some())
+}
+
+/// The capacity providers associated with the cluster, when it exists and is ACTIVE.
+pub async fn active_cluster_capacity_providers(
+    client: &Client,
+    name: &str,
+) -> anyhow::Result<Option<Vec<String>>> {
     let found = client
         .describe_clusters()
         .clusters(name)
@@ -22,7 +32,8 @@ pub async fn cluster_active(client: &Client, name: &str) -> anyhow::Result<bool>
     Ok(found
         .clusters()
         .iter()
-        .any(|c| c.status() == Some("ACTIVE")))
+        .find(|c| c.status() == Some("ACTIVE"))
+        .map(|c| c.capacity_providers().to_vec()))
 }
 
 /// A tag shipit writes itself (`managed-by`), never one of the config's.

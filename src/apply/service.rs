@@ -59,7 +59,17 @@ pub async fn service(
             .service_name(&plan.name)
             .task_definition(task_definition_arn)
             .desired_count(wanted.desired_count)
-            .launch_type(aws_sdk_ecs::types::LaunchType::Fargate)
+            // A capacity provider strategy, or the FARGATE launch type: ECS takes one of them.
+            .set_launch_type(
+                wanted
+                    .capacity_providers
+                    .is_empty()
+                    .then_some(aws_sdk_ecs::types::LaunchType::Fargate),
+            )
+            .set_capacity_provider_strategy(
+                (!wanted.capacity_providers.is_empty())
+                    .then(|| wanted.capacity_provider_strategy()),
+            )
             .network_configuration(wanted.network())
             .deployment_configuration(wanted.deployment_configuration(Dropped::default()))
             .set_health_check_grace_period_seconds(
@@ -142,6 +152,14 @@ pub async fn service(
     if plan.updates("availabilityZoneRebalancing") {
         request = request
             .availability_zone_rebalancing(az_rebalancing(wanted.az_rebalancing != Some(false)));
+    }
+    if plan.updates("capacityProviderStrategy") {
+        // `[]` goes back to the launch type. A new strategy applies to the tasks ECS starts
+        // from now on; a new deployment moves the running ones (ECS API reference,
+        // UpdateService: "This parameter doesn't trigger a new service deployment").
+        request = request
+            .set_capacity_provider_strategy(Some(wanted.capacity_provider_strategy()))
+            .force_new_deployment(true);
     }
     if plan.updates("loadBalancers") {
         // `[]` detaches: ECS keeps the load balancers an update leaves out.

@@ -6,7 +6,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::GlobalArgs;
-use crate::config::model::CpuArchitecture;
+use crate::config::model::{CapacityProviderConfig, CpuArchitecture, FargateCapacityProvider};
 use crate::exit::ExitStatus;
 use crate::printer::Printer;
 
@@ -70,7 +70,11 @@ pub struct Estimate {
     pub vcpu: f64,
     pub memory_gb: f64,
     pub fargate_per_task: f64,
+    /// On-demand Fargate, for the tasks not on Fargate Spot.
     pub fargate: f64,
+    /// Tasks the capacity provider strategy places on Fargate Spot (a share, on average).
+    pub spot_tasks: f64,
+    pub fargate_spot: f64,
     pub ecr_storage: f64,
     pub logs: f64,
     pub total: f64,
@@ -108,10 +112,53 @@ pub fn estimate(
         memory_gb,
         fargate_per_task,
         fargate,
+        spot_tasks: 0.0,
+        fargate_spot: 0.0,
         ecr_storage,
         logs,
         total: fargate + ecr_storage + logs,
     }
+}
+
+/// Fargate Spot's price moves with spare capacity; AWS advertises "up to a 70% discount" on
+/// on-demand. The estimate takes that discount, and its output says so.
+pub const SPOT_SHARE_OF_ON_DEMAND: f64 = 0.30;
+
+impl Estimate {
+    /// Moves `spot_tasks` of the tasks to Fargate Spot prices.
+    pub fn with_spot(mut self, spot_tasks: f64) -> Estimate {
+        let spot_tasks = spot_tasks.clamp(0.0, self.tasks as f64);
+        self.spot_tasks = spot_tasks;
+        self.fargate_spot = self.fargate_per_task * SPOT_SHARE_OF_ON_DEMAND * spot_tasks;
+        self.fargate = self.fargate_per_task * (self.tasks as f64 - spot_tasks);
+        self.total = self.fargate + self.fargate_spot + self.ecr_storage + self.logs;
+        self
+    }
+}
+
+/// How many of `tasks` a capacity provider strategy places on FARGATE_SPOT: each base first
+/// (in the strategy's order), then the rest shared by weight (ECS developer guide, "Amazon
+/// ECS capacity provider strategies"). A share, since ECS places whole tasks as they start.
+pub fn spot_tasks(strategy: &[CapacityProviderConfig], tasks: i64) -> f64 {
+    let mut left = tasks.max(0) as f64;
+    let mut spot = 0.0;
+    for item in strategy {
+        let base = (item.base as f64).min(left);
+        left -= base;
+        if item.provider == FargateCapacityProvider::FargateSpot {
+            spot += base;
+        }
+    }
+    let total_weight: i64 = strategy.iter().map(|i| i.weight).sum();
+    if total_weight > 0 {
+        let spot_weight: i64 = strategy
+            .iter()
+            .filter(|i| i.provider == FargateCapacityProvider::FargateSpot)
+            .map(|i| i.weight)
+            .sum();
+        spot += left * spot_weight as f64 / total_weight as f64;
+    }
+    spot
 }
 
 pub fn run(args: &CostArgs, global: &GlobalArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
@@ -135,7 +182,11 @@ pub fn run(args: &CostArgs, global: &GlobalArgs, printer: &Printer) -> anyhow::R
         c.task.cpu_architecture,
         args,
         images,
-    );
+    )
+    .with_spot(spot_tasks(
+        &c.service.capacity_provider_strategy,
+        c.service.desired_count,
+    ));
     let mut human = format!(
         "monthly estimate for {} in {} (on-demand prices of {}{}):\n",
         c.app,
@@ -147,10 +198,23 @@ pub fn run(args: &CostArgs, global: &GlobalArgs, printer: &Printer) -> anyhow::R
             "; no prices were checked for this region, so N. Virginia's are used"
         }
     );
+    let on_demand_tasks = e.tasks as f64 - e.spot_tasks;
     human.push_str(&format!(
         "  Fargate   {} task(s) x {} vCPU, {} GB x 730 h   ${:>8.2}   (${:.2} per task)\n",
-        e.tasks, e.vcpu, e.memory_gb, e.fargate, e.fargate_per_task
+        tasks_shown(on_demand_tasks),
+        e.vcpu,
+        e.memory_gb,
+        e.fargate,
+        e.fargate_per_task
     ));
+    if e.spot_tasks > 0.0 {
+        human.push_str(&format!(
+            "  Spot      {} task(s) on Fargate Spot           ${:>8.2}   (at {:.0}% of on-demand: Spot prices move, AWS advertises up to 70% off)\n",
+            tasks_shown(e.spot_tasks),
+            e.fargate_spot,
+            SPOT_SHARE_OF_ON_DEMAND * 100.0
+        ));
+    }
     human.push_str(&format!(
         "  ECR       {images} image(s) x {:.0} MiB stored      ${:>8.2}\n",
         args.image_mib, e.ecr_storage
@@ -177,9 +241,47 @@ pub fn run(args: &CostArgs, global: &GlobalArgs, printer: &Printer) -> anyhow::R
     Ok(ExitStatus::Success)
 }
 
+/// Whole tasks as such, a share with two decimals.
+fn tasks_shown(tasks: f64) -> String {
+    if tasks.fract() == 0.0 {
+        format!("{tasks:.0}")
+    } else {
+        format!("{tasks:.2}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_strategy_puts_bases_first_and_shares_the_rest_by_weight() {
+        use FargateCapacityProvider::{Fargate, FargateSpot};
+        let item = |provider, base, weight| CapacityProviderConfig {
+            provider,
+            base,
+            weight,
+        };
+        // FARGATE base 1, then 1:3 with Spot: of 5 tasks, 1 + 1 on-demand and 3 on Spot.
+        let strategy = [item(Fargate, 1, 1), item(FargateSpot, 0, 3)];
+        assert!((spot_tasks(&strategy, 5) - 3.0).abs() < 1e-9);
+        // The base takes the only task.
+        assert_eq!(spot_tasks(&strategy, 1), 0.0);
+        assert_eq!(spot_tasks(&[], 4), 0.0);
+        assert_eq!(spot_tasks(&[item(FargateSpot, 0, 1)], 4), 4.0);
+        let args = CostArgs {
+            image_mib: 0.0,
+            images: None,
+            log_gb: 0.0,
+        };
+        let e = estimate("us-east-1", 4, 256, 512, CpuArchitecture::X86_64, &args, 0);
+        let all_on_demand = e.fargate;
+        let mixed =
+            estimate("us-east-1", 4, 256, 512, CpuArchitecture::X86_64, &args, 0).with_spot(2.0);
+        assert!((mixed.fargate - all_on_demand / 2.0).abs() < 1e-9);
+        assert!((mixed.fargate_spot - all_on_demand / 2.0 * SPOT_SHARE_OF_ON_DEMAND).abs() < 1e-9);
+        assert!((mixed.total - mixed.fargate - mixed.fargate_spot).abs() < 1e-9);
+    }
 
     #[test]
     fn two_small_tasks_cost_what_the_price_list_says() {

@@ -367,6 +367,10 @@ pub struct ServiceConfig {
     /// CloudWatch alarms ECS watches during each deployment: one in ALARM fails it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alarms: Option<DeploymentAlarmsConfig>,
+    /// Where the tasks run: FARGATE and FARGATE_SPOT with a base and a weight each. Empty
+    /// (the default): the FARGATE launch type.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capacity_provider_strategy: Vec<CapacityProviderConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load_balancer: Option<LoadBalancerConfig>,
     #[serde(default)]
@@ -697,6 +701,47 @@ impl PropagateTags {
 
     pub fn is_none(&self) -> bool {
         *self == PropagateTags::None
+    }
+}
+
+/// One entry of a capacity provider strategy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct CapacityProviderConfig {
+    /// FARGATE or FARGATE_SPOT.
+    pub provider: FargateCapacityProvider,
+    /// Tasks placed here first, before the weights share the rest (one entry at most).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    #[schemars(range(min = 0, max = 100000))]
+    pub base: i64,
+    /// This provider's share of the tasks after the bases. Default: 0 (ECS's), which places
+    /// none here beyond the base.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    #[schemars(range(min = 0, max = 1000))]
+    pub weight: i64,
+}
+
+fn is_zero(value: &i64) -> bool {
+    *value == 0
+}
+
+/// The Fargate capacity providers, as ECS names them.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+pub enum FargateCapacityProvider {
+    #[serde(rename = "FARGATE", alias = "fargate")]
+    Fargate,
+    #[serde(rename = "FARGATE_SPOT", alias = "fargate_spot")]
+    FargateSpot,
+}
+
+impl FargateCapacityProvider {
+    pub fn ecs_name(self) -> &'static str {
+        match self {
+            FargateCapacityProvider::Fargate => "FARGATE",
+            FargateCapacityProvider::FargateSpot => "FARGATE_SPOT",
+        }
     }
 }
 

@@ -9,7 +9,8 @@ use regex::Regex;
 use super::Names;
 use super::diagnostic::Diagnostic;
 use super::model::{
-    DeployConfig, Encryption, HealthCheckCommand, HookStage, Minutes, Strategy, TagMutability,
+    DeployConfig, Encryption, FargateCapacityProvider, HealthCheckCommand, HookStage, Minutes,
+    Strategy, TagMutability,
 };
 use super::source_map::SourceMap;
 use shipit_oci::image::SourceRef;
@@ -430,6 +431,7 @@ fn check_service(c: &mut Checker, config: &DeployConfig) {
     if let Some(alarms) = &s.alarms {
         check_deployment_alarms(c, &alarms.names);
     }
+    check_capacity_providers(c, config);
     if let Some(lb) = &s.load_balancer {
         if !TARGET_GROUP_ARN.is_match(&lb.target_group_arn) {
             c.error(
@@ -490,6 +492,15 @@ fn check_platform_version(c: &mut Checker, config: &DeployConfig) {
         (task.ephemeral_storage.is_some(), "`task.ephemeral_storage`"),
         (config.service.enable_execute_command, "ECS Exec"),
         (task.pid_mode.is_some(), "`task.pid_mode`"),
+        (
+            task.cpu_architecture == crate::config::model::CpuArchitecture::Arm64
+                && config
+                    .service
+                    .capacity_provider_strategy
+                    .iter()
+                    .any(|item| item.provider == FargateCapacityProvider::FargateSpot),
+            "Fargate Spot on ARM64",
+        ),
     ];
     let used: Vec<&str> = needs
         .iter()
@@ -515,6 +526,46 @@ fn check_platform_version(c: &mut Checker, config: &DeployConfig) {
                 if used.len() == 1 { "needs" } else { "need" }
             ),
             "write `platform_version: LATEST` (or `1.4.0`), or remove the line",
+        );
+    }
+}
+
+/// `service.capacity_provider_strategy`, by CapacityProviderStrategyItem's rules (ECS API
+/// reference): each provider once, a base (0-100000) on one entry at most, weights 0-1000 and
+/// one above 0 at least, since a weight of 0 places no task beyond the base.
+fn check_capacity_providers(c: &mut Checker, config: &DeployConfig) {
+    let strategy = &config.service.capacity_provider_strategy;
+    let at = |i: usize, key: &str| format!("service.capacity_provider_strategy[{i}].{key}");
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, item) in strategy.iter().enumerate() {
+        if !seen.insert(item.provider) {
+            c.error(
+                "duplicate",
+                &at(i, "provider"),
+                format!("{} is listed twice", item.provider.ecs_name()),
+                "list each capacity provider once",
+            );
+        }
+        c.range(&at(i, "base"), item.base, 0, 100_000, "");
+        c.range(&at(i, "weight"), item.weight, 0, 1000, "");
+    }
+    let with_base: Vec<usize> = (0..strategy.len())
+        .filter(|&i| strategy[i].base > 0)
+        .collect();
+    if let [_, second, ..] = with_base[..] {
+        c.error(
+            "capacity-provider-base",
+            &at(second, "base"),
+            "only one capacity provider of a strategy may have a base".into(),
+            "keep `base` on one entry (the one that must always run tasks)",
+        );
+    }
+    if !strategy.is_empty() && strategy.iter().all(|item| item.weight == 0) {
+        c.error(
+            "capacity-provider-weight",
+            "service.capacity_provider_strategy",
+            "every weight is 0: ECS places no task beyond a base and refuses the service".into(),
+            "give at least one provider `weight: 1` or more",
         );
     }
 }
@@ -972,6 +1023,19 @@ fn check_windows(c: &mut Checker, config: &DeployConfig) {
                 t.cpu
             ),
             "set `task.cpu: 1024` or more (with memory to match)",
+        );
+    }
+    if let Some(i) = config
+        .service
+        .capacity_provider_strategy
+        .iter()
+        .position(|item| item.provider == FargateCapacityProvider::FargateSpot)
+    {
+        c.error(
+            "windows",
+            &format!("service.capacity_provider_strategy[{i}].provider"),
+            "Fargate Spot runs Linux tasks only".into(),
+            "use FARGATE for a Windows task",
         );
     }
     if t.pid_mode.is_some() {

@@ -191,13 +191,16 @@ pub async fn read(
             None => look_up_registry(session, inputs).await,
         }
     };
-    let (lookup, cluster_active, log_group, latest, service, autoscaling) = tokio::try_join!(
+    // Skipped: an active cluster whose providers were not read.
+    let (lookup, cluster, log_group, latest, service, autoscaling) = tokio::try_join!(
         registry_lookup,
-        read_if(
-            whole,
-            true,
-            ecs::cluster_active(&clients.ecs, &names.cluster)
-        ),
+        read_if(whole, Some(None), async {
+            Ok(
+                ecs::active_cluster_capacity_providers(&clients.ecs, &names.cluster)
+                    .await?
+                    .map(Some),
+            )
+        }),
         read_if(
             whole,
             None,
@@ -261,7 +264,8 @@ pub async fn read(
         sidecar_images,
         repository,
         registry_scanning,
-        cluster_active,
+        cluster_active: cluster.is_some(),
+        cluster_capacity_providers: cluster.flatten(),
         log_group: log_group.map(|g| plan::log_group::LogGroupState {
             retention_days: g.retention_in_days(),
         }),

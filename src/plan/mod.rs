@@ -305,6 +305,8 @@ pub struct Current {
     /// The registry's scanning rule that scans this repository on push, when one does.
     pub registry_scanning: Option<String>,
     pub cluster_active: bool,
+    /// The active cluster's capacity providers, when they were read.
+    pub cluster_capacity_providers: Option<Vec<String>>,
     pub log_group: Option<log_group::LogGroupState>,
     /// The family's latest ACTIVE revision.
     pub task_definition: Option<aws_sdk_ecs::types::TaskDefinition>,
@@ -408,6 +410,9 @@ pub fn build(
         current.registry_scanning.as_deref(),
     )?;
     let cluster = ClusterPlan::new(&names.cluster, current.cluster_active);
+    if let Some(associated) = &current.cluster_capacity_providers {
+        cluster::check_capacity_providers(&names.cluster, associated, config)?;
+    }
     let log_group = LogGroupPlan::new(
         &names.log_group,
         config.logs.retention_days.map(|d| d as i32),
@@ -652,6 +657,7 @@ container:
         let current = Current {
             task_definition_by_shipit: true,
             task_definition_tags: Default::default(),
+            cluster_capacity_providers: None,
             autoscaling: None,
             sidecar_images: Vec::new(),
             registry_scanning: None,
@@ -715,6 +721,7 @@ task: { execution_role: 'arn:aws:iam::123456789012:role/exec' }
             let current = Current {
                 task_definition_by_shipit: by_shipit,
                 task_definition_tags: Default::default(),
+                cluster_capacity_providers: None,
                 autoscaling: None,
                 sidecar_images: Vec::new(),
                 registry_scanning: None,

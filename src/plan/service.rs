@@ -34,6 +34,8 @@ pub struct ServiceSettings {
     /// None: not named in the config, or not reported by ECS. An update that leaves it out
     /// keeps the service's value, and a new service gets ECS's default (on).
     pub az_rebalancing: Option<bool>,
+    /// (provider, base, weight), sorted by provider; empty: the FARGATE launch type.
+    pub capacity_providers: Vec<(String, i32, i32)>,
     pub load_balancers: Vec<LoadBalancerDef>,
     pub deployment: DeploymentSettings,
 }
@@ -381,6 +383,21 @@ impl ServiceSettings {
             propagate_tags: s.propagate_tags.ecs_name().to_string(),
             ecs_managed_tags: s.ecs_managed_tags,
             az_rebalancing: s.availability_zone_rebalancing,
+            capacity_providers: {
+                let mut items: Vec<(String, i32, i32)> = s
+                    .capacity_provider_strategy
+                    .iter()
+                    .map(|i| {
+                        (
+                            i.provider.ecs_name().to_string(),
+                            i.base as i32,
+                            i.weight as i32,
+                        )
+                    })
+                    .collect();
+                items.sort();
+                items
+            },
             load_balancers: s
                 .load_balancer
                 .iter()
@@ -450,6 +467,15 @@ impl ServiceSettings {
             az_rebalancing: service
                 .availability_zone_rebalancing()
                 .map(|r| r.as_str() == "ENABLED"),
+            capacity_providers: {
+                let mut items: Vec<(String, i32, i32)> = service
+                    .capacity_provider_strategy()
+                    .iter()
+                    .map(|i| (i.capacity_provider().to_string(), i.base(), i.weight()))
+                    .collect();
+                items.sort();
+                items
+            },
             load_balancers: service
                 .load_balancers()
                 .iter()
@@ -532,6 +558,25 @@ impl ServiceSettings {
         }
         if self.ecs_managed_tags {
             out.push(Field::new("ecs_managed_tags", true, "enableECSManagedTags"));
+        }
+        if !self.capacity_providers.is_empty() {
+            let shown: Vec<String> = self
+                .capacity_providers
+                .iter()
+                .map(|(provider, base, weight)| {
+                    let base = if *base > 0 {
+                        format!(" base {base}")
+                    } else {
+                        String::new()
+                    };
+                    format!("{provider}{base} weight {weight}")
+                })
+                .collect();
+            out.push(Field::new(
+                "capacity_provider_strategy",
+                shown.join(", "),
+                "capacityProviderStrategy",
+            ));
         }
         if let Some(on) = self.az_rebalancing {
             out.push(Field::new(
@@ -693,6 +738,23 @@ impl ServiceSettings {
                 None => None,
             })
             .build()
+    }
+
+    /// ECS's capacity provider strategy (empty: the launch type).
+    pub fn capacity_provider_strategy(
+        &self,
+    ) -> Vec<aws_sdk_ecs::types::CapacityProviderStrategyItem> {
+        self.capacity_providers
+            .iter()
+            .map(|(provider, base, weight)| {
+                aws_sdk_ecs::types::CapacityProviderStrategyItem::builder()
+                    .capacity_provider(provider)
+                    .base(*base)
+                    .weight(*weight)
+                    .build()
+                    .expect("the provider is set")
+            })
+            .collect()
     }
 
     pub fn load_balancers(&self) -> Vec<aws_sdk_ecs::types::LoadBalancer> {
@@ -925,6 +987,7 @@ mod tests {
             .health_check_grace_period_seconds(settings.health_check_grace_period)
             .set_load_balancers(Some(settings.load_balancers()))
             .enable_execute_command(settings.execute_command)
+            .set_capacity_provider_strategy(Some(settings.capacity_provider_strategy()))
             // What ECS reports for a Fargate service: LATEST when none was asked for.
             .platform_version(
                 settings
@@ -1000,6 +1063,33 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    /// A capacity provider strategy in any order plans clean once made; a changed weight is a
+    /// change, and a dropped strategy is a removal (sent as `[]`, back to the launch type).
+    #[test]
+    fn a_capacity_provider_strategy_is_compared_whatever_its_order() {
+        let spot = "  capacity_provider_strategy:\n    - { provider: FARGATE_SPOT, weight: 3 }\n    - { provider: FARGATE, base: 1, weight: 1 }\n";
+        let l = loaded(spot);
+        let settings = ServiceSettings::render(&l.config, &l.names);
+        assert_eq!(
+            settings
+                .fields()
+                .iter()
+                .find(|f| f.name == "capacity_provider_strategy")
+                .map(|f| f.value.clone()),
+            Some("FARGATE base 1 weight 1, FARGATE_SPOT weight 3".to_string())
+        );
+        let made = service(&settings);
+        assert_eq!(plan(spot, &made).changes, Vec::new());
+        let reweighted = spot.replace("weight: 3", "weight: 4");
+        let changes = plan(&reweighted, &made).changes;
+        assert_eq!(changes.len(), 1, "{changes:?}");
+        assert_eq!(changes[0].argument, "capacityProviderStrategy");
+        let dropped = plan("", &made);
+        assert!(dropped.updates("capacityProviderStrategy"));
+        assert!(dropped.changes[0].is_removal());
+        assert!(dropped.wanted.capacity_provider_strategy().is_empty());
     }
 
     /// A config silent on Availability Zone rebalancing asks for ECS's default: a service with

@@ -91,6 +91,11 @@ const CASES: &[(&str, usize, &str)] = &[
     ("alarm-arn.yaml", 12, "alarm-name"),
     ("windows-arm64.yaml", 14, "windows"),
     ("task-tag-reserved.yaml", 13, "tag-key"),
+    (
+        "capacity-provider-two-bases.yaml",
+        12,
+        "capacity-provider-base",
+    ),
     ("alias-bytes.yaml", 4, "too-large"),
     ("mutable-tags.yaml", 18, "mutable-tags"),
 ];

@@ -294,6 +294,27 @@ fn every_managed_key_set_changed_and_removed_plans_exactly_what_deploy_applies()
             fields: &[("service", "enable_execute_command")],
         },
         Step {
+            what: "capacity provider strategy set",
+            keys: Keys {
+                service: "  capacity_provider_strategy:\n    - { provider: FARGATE, base: 1, weight: 1 }\n    - { provider: FARGATE_SPOT, weight: 3 }\n",
+                ..base.clone()
+            },
+            fields: &[("service", "capacity_provider_strategy")],
+        },
+        Step {
+            what: "capacity provider strategy reweighted",
+            keys: Keys {
+                service: "  capacity_provider_strategy:\n    - { provider: FARGATE_SPOT, weight: 1 }\n",
+                ..base.clone()
+            },
+            fields: &[("service", "capacity_provider_strategy")],
+        },
+        Step {
+            what: "capacity provider strategy removed",
+            keys: base.clone(),
+            fields: &[("service", "capacity_provider_strategy")],
+        },
+        Step {
             what: "platform version and deployment alarms set",
             keys: Keys {
                 service: "  platform_version: 1.4.0\n  alarms: { names: [errors-5xx] }\n",
