@@ -81,6 +81,9 @@ fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
     let global = cli.global;
     match cli.command {
         Command::Validate => commands::validate::run(&global, printer),
+        Command::Init(args) if args.from_service.is_some() => {
+            block_on(commands::init::from_service(&args, &global, printer))
+        }
         Command::Init(args) => commands::init::run(&args, &global, printer),
         Command::Schema => commands::schema::run(printer),
         Command::Completions(args) => commands::completions::run(&args, Cli::command(), printer),

@@ -79,6 +79,14 @@ pub async fn latest_revision(
     revision(client, family, true).await
 }
 
+/// A revision (`family:revision` or its ARN) and its tags.
+pub async fn revision_with_tags(
+    client: &Client,
+    reference: &str,
+) -> anyhow::Result<Option<(TaskDefinition, BTreeMap<String, String>)>> {
+    revision(client, reference, true).await
+}
+
 /// Whether shipit registered a revision, by the tags DescribeTaskDefinition gave.
 pub fn registered_by_shipit(tags: &BTreeMap<String, String>) -> bool {
     tags.get("managed-by").map(String::as_str) == Some("shipit")

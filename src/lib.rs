@@ -23,6 +23,7 @@ pub mod ecr;
 pub mod ecs;
 pub mod exit;
 pub mod github;
+pub mod import;
 pub mod logs;
 pub mod one_off;
 pub mod pipeline;

@@ -4,6 +4,7 @@
 //! file:line:column, the rule and the fix.
 
 pub mod diagnostic;
+pub mod emit;
 pub mod interpolate;
 pub mod model;
 pub mod source_map;

@@ -58,14 +58,20 @@ pub fn keep_last_policy(keep: i64) -> serde_json::Value {
 }
 
 /// How a lifecycle policy reads in a plan, and whether shipit wrote it.
+/// `keep_last` for a lifecycle policy shipit would write for it, else None.
+pub fn keep_last_of(text: &str) -> Option<i64> {
+    let value: serde_json::Value = serde_json::from_str(text).ok()?;
+    let rule = value["rules"]
+        .as_array()
+        .filter(|r| r.len() == 1)?
+        .first()?;
+    let n = rule["selection"]["countNumber"].as_i64()?;
+    (keep_last_policy(n) == value).then_some(n)
+}
+
 fn describe_policy(text: &str) -> (String, bool) {
     let value: Option<serde_json::Value> = serde_json::from_str(text).ok();
-    let keep = value.as_ref().and_then(|v| {
-        let rule = v["rules"].as_array().filter(|r| r.len() == 1)?.first()?;
-        let n = rule["selection"]["countNumber"].as_i64()?;
-        (keep_last_policy(n) == *v).then_some(n)
-    });
-    match keep {
+    match keep_last_of(text) {
         Some(n) => (format!("keep the last {n} images"), true),
         None => {
             let ours = value.as_ref().is_some_and(|v| {

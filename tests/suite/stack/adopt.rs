@@ -61,32 +61,40 @@ fn service_made_elsewhere(runtime: &tokio::runtime::Runtime, name: &str) -> Stri
             .send()
             .await
             .unwrap();
-        let arn = registered
-            .task_definition()
-            .and_then(|td| td.task_definition_arn())
-            .unwrap()
-            .to_string();
+        let arn = arn_of(&registered);
         ecs.create_service()
             .cluster(name)
             .service_name(name)
             .task_definition(&arn)
             .desired_count(0)
             .launch_type(LaunchType::Fargate)
-            .network_configuration(
-                NetworkConfiguration::builder()
-                    .awsvpc_configuration(
-                        AwsVpcConfiguration::builder()
-                            .subnets("subnet-0123456789abcdef0")
-                            .build()
-                            .unwrap(),
-                    )
-                    .build(),
-            )
+            .network_configuration(one_subnet())
             .send()
             .await
             .unwrap();
         arn
     })
+}
+
+fn one_subnet() -> NetworkConfiguration {
+    NetworkConfiguration::builder()
+        .awsvpc_configuration(
+            AwsVpcConfiguration::builder()
+                .subnets("subnet-0123456789abcdef0")
+                .build()
+                .unwrap(),
+        )
+        .build()
+}
+
+fn arn_of(
+    registered: &aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionOutput,
+) -> String {
+    registered
+        .task_definition()
+        .and_then(|td| td.task_definition_arn())
+        .unwrap()
+        .to_string()
 }
 
 fn revisions(runtime: &tokio::runtime::Runtime, family: &str) -> usize {
@@ -225,4 +233,303 @@ fn settings_a_config_does_not_name_are_dropped_only_when_allowed() {
         "{}",
         clean.dump()
     );
+}
+
+/// A service with the settings real services use, made with the SDK: an ECR repository with
+/// its own settings, a log group with a retention, a revision with tags, an ARM64 platform, a
+/// volume, awslogs delivery options, a secret-looking environment value and a secret
+/// reference, on a service with Fargate Spot, a platform version, ECS Exec, propagated tags and
+/// deployment alarms. Returns the image reference the revision runs.
+fn service_with_everything(runtime: &tokio::runtime::Runtime, name: &str) -> String {
+    use aws_sdk_ecs::types::{
+        CapacityProviderStrategyItem, DeploymentAlarms, DeploymentCircuitBreaker,
+        DeploymentConfiguration, HealthCheck, KeyValuePair, LogConfiguration, LogDriver,
+        PortMapping, PropagateTags, RuntimePlatform, Secret, Tag,
+    };
+    let ecs = common::ecs_client(runtime);
+    let ecr = common::ecr_client(runtime);
+    let sdk = common::sdk_config(runtime);
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
+    runtime.block_on(async {
+        let repository = ecr
+            .create_repository()
+            .repository_name(name)
+            .image_tag_mutability(aws_sdk_ecr::types::ImageTagMutability::Mutable)
+            .image_scanning_configuration(
+                aws_sdk_ecr::types::ImageScanningConfiguration::builder()
+                    .scan_on_push(false)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let uri = repository
+            .repository()
+            .and_then(|r| r.repository_uri())
+            .unwrap()
+            .to_string();
+        let group = format!("/ecs/{name}");
+        logs.create_log_group()
+            .log_group_name(&group)
+            .send()
+            .await
+            .unwrap();
+        logs.put_retention_policy()
+            .log_group_name(&group)
+            .retention_in_days(14)
+            .send()
+            .await
+            .unwrap();
+        ecs.create_cluster()
+            .cluster_name(name)
+            .capacity_providers("FARGATE")
+            .capacity_providers("FARGATE_SPOT")
+            .send()
+            .await
+            .unwrap();
+        let image = format!("{uri}:v0");
+        let registered = ecs
+            .register_task_definition()
+            .family(name)
+            .cpu("512")
+            .memory("1024")
+            .network_mode(aws_sdk_ecs::types::NetworkMode::Awsvpc)
+            .requires_compatibilities(aws_sdk_ecs::types::Compatibility::Fargate)
+            .execution_role_arn("arn:aws:iam::000000000000:role/ecsTaskExecutionRole")
+            .task_role_arn(format!("arn:aws:iam::000000000000:role/{name}-app"))
+            .runtime_platform(
+                RuntimePlatform::builder()
+                    .cpu_architecture(aws_sdk_ecs::types::CpuArchitecture::Arm64)
+                    .operating_system_family(aws_sdk_ecs::types::OsFamily::Linux)
+                    .build(),
+            )
+            .volumes(Volume::builder().name("data").build())
+            .tags(Tag::builder().key("team").value("payments").build())
+            .container_definitions(
+                ContainerDefinition::builder()
+                    .name("web")
+                    .image(&image)
+                    .essential(true)
+                    .port_mappings(PortMapping::builder().container_port(8080).build())
+                    .environment(
+                        KeyValuePair::builder()
+                            .name("APP_ENV")
+                            .value("production")
+                            .build(),
+                    )
+                    .environment(
+                        KeyValuePair::builder()
+                            .name("DB_PASSWORD")
+                            .value("hunter2-not-for-files")
+                            .build(),
+                    )
+                    .secrets(
+                        Secret::builder()
+                            .name("API_KEY")
+                            .value_from(
+                                "arn:aws:secretsmanager:us-east-1:000000000000:secret:api-key-AbCdEf",
+                            )
+                            .build()
+                            .unwrap(),
+                    )
+                    .command("serve")
+                    .user("1000")
+                    .stop_timeout(60)
+                    .mount_points(
+                        MountPoint::builder()
+                            .source_volume("data")
+                            .container_path("/data")
+                            .build(),
+                    )
+                    .health_check(
+                        HealthCheck::builder()
+                            .command("CMD-SHELL")
+                            .command("wget -q -O /dev/null http://localhost:8080/health || exit 1")
+                            .interval(30)
+                            .timeout(5)
+                            .retries(3)
+                            .start_period(10)
+                            .build()
+                            .unwrap(),
+                    )
+                    .log_configuration(
+                        LogConfiguration::builder()
+                            .log_driver(LogDriver::Awslogs)
+                            .options("awslogs-group", &group)
+                            .options("awslogs-region", "us-east-1")
+                            .options("awslogs-stream-prefix", "web")
+                            .options("mode", "non-blocking")
+                            .options("max-buffer-size", "25m")
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let arn = arn_of(&registered);
+        ecs.create_service()
+            .cluster(name)
+            .service_name(name)
+            .task_definition(&arn)
+            .desired_count(0)
+            .capacity_provider_strategy(
+                CapacityProviderStrategyItem::builder()
+                    .capacity_provider("FARGATE_SPOT")
+                    .weight(1)
+                    .build()
+                    .unwrap(),
+            )
+            .platform_version("1.4.0")
+            .enable_execute_command(true)
+            .propagate_tags(PropagateTags::Service)
+            .deployment_configuration(
+                DeploymentConfiguration::builder()
+                    .minimum_healthy_percent(50)
+                    .maximum_percent(200)
+                    .deployment_circuit_breaker(
+                        DeploymentCircuitBreaker::builder()
+                            .enable(true)
+                            .rollback(true)
+                            .build(),
+                    )
+                    .alarms(
+                        DeploymentAlarms::builder()
+                            .alarm_names("errors-5xx")
+                            .enable(true)
+                            .rollback(true)
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            )
+            .network_configuration(one_subnet())
+            .send()
+            .await
+            .unwrap();
+        image
+    })
+}
+
+/// `shipit init --from-service`: the config it writes plans only the new image (a new
+/// revision and the service moving to it) and deploys with every setting kept, without
+/// `--allow-removals`; the secret-looking value never reaches the file.
+#[test]
+fn init_from_service_takes_a_service_over_with_nothing_lost() {
+    if !require_stack() {
+        return;
+    }
+    let name = unique_name("import");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    service_with_everything(&runtime, &name);
+    let dir = tempfile::tempdir().unwrap();
+    let imported = run(shipit_on_stack(dir.path()).args([
+        "init",
+        "--from-service",
+        &format!("{name}/{name}"),
+    ]));
+    assert_eq!(imported.code, Some(0), "{}", imported.dump());
+    let path = dir.path().join("deploy.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(!text.contains("hunter2"), "{text}");
+    for line in [
+        "  tag_mutability: MUTABLE\n",
+        "  scan_on_push: false\n",
+        "  capacity_provider_strategy:\n    - provider: FARGATE_SPOT\n      weight: 1\n",
+        "  platform_version: \"1.4.0\"\n",
+        "  propagate_tags: service\n",
+        "  alarms:\n    names:\n      - errors-5xx\n",
+        "  cpu_architecture: ARM64\n",
+        "  tags:\n    team: payments\n",
+        "    DB_PASSWORD: \"${DB_PASSWORD}\"\n",
+        "  retention_days: 14\n",
+        "  stream_prefix: web\n",
+    ] {
+        assert!(text.contains(line), "{line:?} missing from:\n{text}");
+    }
+    assert!(
+        imported.stdout.contains("DB_PASSWORD") && imported.stdout.contains("looks secret"),
+        "{}",
+        imported.dump()
+    );
+
+    // A new image: plan lists the revision's image and the service moving to it.
+    // A shell and wget for the health check the service has (deploy's preflight looks).
+    let tars = vec![fs_layer(&[
+        TarEntry::File("bin/busybox", 0o755, b"\x7fELF not really"),
+        TarEntry::Symlink("bin/sh", "busybox"),
+        TarEntry::Symlink("usr/bin/wget", "/bin/busybox"),
+        TarEntry::File("app/marker", 0o644, b"v1"),
+    ])];
+    oci_layout_of_tars(&dir.path().join("layout"), &tars, "v1", &name);
+    let text = text.replace(
+        &format!("  source: docker://{name}:latest\n"),
+        &format!(
+            "  source: oci:{}\n  tag: v1\n",
+            dir.path().join("layout").display()
+        ),
+    );
+    std::fs::write(&path, &text).unwrap();
+    let shipit = || {
+        let mut command = shipit_on_stack(dir.path());
+        command.env("DB_PASSWORD", "hunter2-not-for-files");
+        command
+    };
+    let plan = run(shipit().args(["plan", "--output", "json"]));
+    assert_eq!(plan.code, Some(3), "{}", plan.dump());
+    let doc: serde_json::Value =
+        serde_json::from_str(&plan.stdout).unwrap_or_else(|e| panic!("{e}: {}", plan.dump()));
+    let changed: Vec<(String, String)> = doc["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["resource"].as_str().unwrap_or_default().to_string(),
+                c["field"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .filter(|(resource, _)| resource != "image")
+        .collect();
+    let record = format!("tags.{}", shipit::ecs::TAG_CURRENT);
+    let expected: Vec<(String, String)> = [
+        ("task-definition", "containers.web.image"),
+        ("service", "task_definition"),
+        ("service", record.as_str()),
+    ]
+    .iter()
+    .map(|(r, f)| (r.to_string(), f.to_string()))
+    .collect();
+    assert_eq!(changed, expected, "{}", plan.dump());
+    assert_eq!(doc["removals"], serde_json::json!([]), "{}", plan.dump());
+
+    // Deployed without --allow-removals; the service keeps what it had.
+    let deployed = run(shipit().args(["deploy", "--no-wait"]));
+    assert_eq!(deployed.code, Some(0), "{}", deployed.dump());
+    let service = common::describe_service(&name, &name);
+    assert_eq!(service.platform_version(), Some("1.4.0"));
+    assert!(service.enable_execute_command());
+    assert_eq!(
+        service.capacity_provider_strategy()[0].capacity_provider(),
+        "FARGATE_SPOT"
+    );
+    let ecs = common::ecs_client(&runtime);
+    let td = runtime
+        .block_on(
+            ecs.describe_task_definition()
+                .task_definition(&name)
+                .include(aws_sdk_ecs::types::TaskDefinitionField::Tags)
+                .send(),
+        )
+        .unwrap();
+    let web = &td.task_definition().unwrap().container_definitions()[0];
+    assert_eq!(web.user(), Some("1000"));
+    assert_eq!(web.secrets()[0].name(), "API_KEY");
+    assert!(
+        web.environment()
+            .iter()
+            .any(|e| e.name() == Some("DB_PASSWORD") && e.value() == Some("hunter2-not-for-files"))
+    );
+    assert!(td.tags().iter().any(|t| t.key() == Some("team")));
 }

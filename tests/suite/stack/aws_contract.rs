@@ -176,6 +176,16 @@ fn every_request_shipit_makes_is_valid_and_allowed_by_the_policy_it_prints() {
         assert!(out.code == Some(0), "shipit {args:?}: {}", out.dump());
     }
 
+    // The takeover's reads, of the service just deployed.
+    let imported = run(&mut shipit(&[
+        "init",
+        "--from-service",
+        &format!("{name}/{name}"),
+        "-c",
+        "imported.yaml",
+    ]));
+    assert!(imported.code == Some(0), "{}", imported.dump());
+
     let policy_out = run(&mut shipit(&["iam-policy"]));
     assert!(policy_out.code == Some(0), "{}", policy_out.dump());
     let policy_path = dir.path().join("policy.json");
