@@ -134,8 +134,17 @@ pub fn import(running: &Running) -> Imported {
         "logs".into(),
         logs_section(app_def, running, &mut not_carried),
     );
-    for field in &td.unmanaged {
-        not_carried.push(format!("task definition: {} ({})", field.name, field.value));
+    let task_ecs = carried_as_ecs(
+        crate::ecs_json::Target::TaskDefinition,
+        &td.raw,
+        &td.unmanaged,
+        "task definition",
+        &mut not_carried,
+    );
+    if !task_ecs.is_empty()
+        && let Some(Value::Object(task)) = config.get_mut("task")
+    {
+        task.insert("ecs".into(), Value::Object(task_ecs));
     }
     Imported {
         config: Value::Object(config),
@@ -430,6 +439,33 @@ fn task_section(
     Value::Object(out)
 }
 
+/// The settings no typed key holds (`unmanaged`), as pass-through fields in ECS's JSON names
+/// taken from what ECS answered (`raw`); one a typed key owns (a second port mapping, a Docker
+/// volume) is listed as not carried over.
+fn carried_as_ecs(
+    target: crate::ecs_json::Target,
+    raw: &Value,
+    unmanaged: &[crate::plan::Field],
+    whose: &str,
+    not_carried: &mut Vec<String>,
+) -> Map<String, Value> {
+    let mut ecs = Map::new();
+    for field in unmanaged {
+        let base = field.name.split(['[', '.']).next().unwrap_or_default();
+        let key = crate::ecs_json::camel_case(base);
+        if ecs.contains_key(&key) {
+            continue;
+        }
+        match raw.get(&key).filter(|v| !v.is_null()) {
+            Some(value) if crate::ecs_json::check(target, &key, value).is_ok() => {
+                ecs.insert(key, value.clone());
+            }
+            _ => not_carried.push(format!("{whose}: {} ({})", field.name, field.value)),
+        }
+    }
+    ecs
+}
+
 /// `"256"` as 256 (ECS gives task sizes as strings).
 fn number(text: &str) -> Value {
     text.parse::<i64>()
@@ -577,11 +613,15 @@ fn container(c: &ContainerDef, is_app: bool, single: bool, not_carried: &mut Vec
     if let Some(reservation) = c.memory_reservation {
         out.insert("memory_reservation".into(), json!(reservation));
     }
-    for field in &c.unmanaged {
-        not_carried.push(format!(
-            "container {}: {} ({})",
-            c.name, field.name, field.value
-        ));
+    let ecs = carried_as_ecs(
+        crate::ecs_json::Target::Container,
+        &c.raw,
+        &c.unmanaged,
+        &format!("container {}", c.name),
+        not_carried,
+    );
+    if !ecs.is_empty() {
+        out.insert("ecs".into(), Value::Object(ecs));
     }
     Value::Object(out)
 }

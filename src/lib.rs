@@ -21,6 +21,7 @@ pub mod commands;
 pub mod config;
 pub mod ecr;
 pub mod ecs;
+pub mod ecs_json;
 pub mod exit;
 pub mod github;
 pub mod import;

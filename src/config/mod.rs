@@ -377,6 +377,7 @@ pub fn load_bytes(
             ulimits: app.ulimits,
             mount_points: app.mount_points,
             health_check: app.health_check,
+            ecs: app.ecs,
         };
     }
     Ok(LoadedConfig {

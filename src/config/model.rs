@@ -830,6 +830,11 @@ pub struct TaskConfig {
     /// Tags on each task definition revision (key -> value; up to 49, `aws:` keys are AWS's).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
+    /// ECS's own RegisterTaskDefinition fields that no key above covers, in ECS's JSON names
+    /// (`placementConstraints`, `enableFaultInjection`, ...): checked against ECS's model,
+    /// merged into the request, planned and diffed like every key.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ecs: BTreeMap<String, serde_json::Value>,
 }
 
 /// The operating system of a Fargate task (`runtimePlatform.operatingSystemFamily`).
@@ -887,6 +892,7 @@ impl Default for TaskConfig {
             operating_system_family: OsFamily::default(),
             pid_mode: None,
             tags: BTreeMap::new(),
+            ecs: BTreeMap::new(),
         }
     }
 }
@@ -1012,6 +1018,11 @@ pub struct ContainerConfig {
     pub mount_points: Vec<MountConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_check: Option<HealthCheckConfig>,
+    /// ECS's own container fields that no key above covers, in ECS's JSON names
+    /// (`hostname`, `linuxParameters`, `firelensConfiguration`, ...): checked against ECS's
+    /// model, merged into the container definition, planned and diffed like every key.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ecs: BTreeMap<String, serde_json::Value>,
 }
 
 impl Default for ContainerConfig {
@@ -1032,6 +1043,7 @@ impl Default for ContainerConfig {
             ulimits: BTreeMap::new(),
             mount_points: Vec::new(),
             health_check: None,
+            ecs: BTreeMap::new(),
         }
     }
 }
@@ -1159,6 +1171,11 @@ pub struct ContainerSpec {
     /// Memory in MiB reserved for it, within the task's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_reservation: Option<i64>,
+    /// ECS's own container fields that no key above covers, in ECS's JSON names
+    /// (`hostname`, `linuxParameters`, `firelensConfiguration`, ...): checked against ECS's
+    /// model, merged into the container definition, planned and diffed like every key.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ecs: BTreeMap<String, serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -1209,6 +1226,7 @@ impl DeployConfig {
                 cpu: None,
                 memory: None,
                 memory_reservation: None,
+                ecs: c.ecs.clone(),
             }];
         }
         let mut specs = self.containers.clone();

@@ -947,8 +947,28 @@ fn check_task(c: &mut Checker, config: &DeployConfig) {
         role_arn(c, "task.task_role", arn);
     }
     check_task_tags(c, &t.tags);
+    check_pass_through(
+        c,
+        "task.ecs",
+        crate::ecs_json::Target::TaskDefinition,
+        &t.ecs,
+    );
     if !t.operating_system_family.is_linux() {
         check_windows(c, config);
+    }
+}
+
+/// A pass-through map (`ecs:`), key by key against ECS's model (`ecs_json::check`).
+fn check_pass_through(
+    c: &mut Checker,
+    at: &str,
+    target: crate::ecs_json::Target,
+    fields: &BTreeMap<String, serde_json::Value>,
+) {
+    for (key, value) in fields {
+        if let Err((rule, message, fix)) = crate::ecs_json::check(target, key, value) {
+            c.error(rule, &format!("{at}.{key}"), message, fix);
+        }
     }
 }
 
@@ -1172,6 +1192,12 @@ fn check_container(c: &mut Checker, config: &DeployConfig) {
             k.health_check.as_ref(),
         );
         check_process(c, "container", &k.process(), &config.task.volumes);
+        check_pass_through(
+            c,
+            "container.ecs",
+            crate::ecs_json::Target::Container,
+            &k.ecs,
+        );
     }
 }
 
@@ -1541,6 +1567,12 @@ fn check_containers(c: &mut Checker, config: &DeployConfig, names: &Names) {
             &format!("containers[{i}]"),
             &k.process(),
             &config.task.volumes,
+        );
+        check_pass_through(
+            c,
+            &format!("containers[{i}].ecs"),
+            crate::ecs_json::Target::Container,
+            &k.ecs,
         );
     }
     if !list.iter().any(|k| k.essential) {

@@ -428,6 +428,14 @@ pub fn build(
     // A revision made elsewhere: deploy.yaml does not name what it would drop.
     if !current.task_definition_by_shipit {
         guard_removals(&mut task_definition.changes);
+    } else {
+        // On shipit's own revision, a field `ecs:` can write came from a config's `ecs:`: a
+        // config that drops it removes it like any key.
+        for change in task_definition.changes.iter_mut() {
+            if change.guarded && task_definition::written_by_pass_through(&change.field) {
+                change.guarded = false;
+            }
+        }
     }
     let target = match &task_definition.current_arn {
         Some(arn) if !task_definition.registers() => TaskDefinitionRef::Existing(arn.clone()),

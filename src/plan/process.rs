@@ -61,11 +61,8 @@ impl ProcessDef {
             user: text(c.user()),
             readonly_root_filesystem: c.readonly_root_filesystem() == Some(true),
             stop_timeout: c.stop_timeout(),
-            init_process: c
-                .linux_parameters()
-                .filter(|l| only_init_process(l))
-                .and_then(|l| l.init_process_enabled())
-                == Some(true),
+            // Read whatever else linuxParameters holds (that is `ecs:`'s, or unmanaged).
+            init_process: c.linux_parameters().and_then(|l| l.init_process_enabled()) == Some(true),
             docker_labels: c
                 .docker_labels()
                 .map(|l| l.clone().into_iter().collect())
@@ -247,8 +244,10 @@ mod tests {
         );
     }
 
+    /// The init process is read wherever linuxParameters has it; the rest of the object is
+    /// not the typed key's (an unmanaged field, or `ecs:`'s `linuxParameters`).
     #[test]
-    fn linux_parameters_beyond_the_init_process_are_not_read_as_it() {
+    fn the_init_process_is_read_beside_other_linux_parameters() {
         let with_capabilities = aws_sdk_ecs::types::LinuxParameters::builder()
             .init_process_enabled(true)
             .capabilities(
@@ -262,6 +261,6 @@ mod tests {
             .name("api")
             .linux_parameters(with_capabilities)
             .build();
-        assert!(!ProcessDef::from_ecs(&container).init_process);
+        assert!(ProcessDef::from_ecs(&container).init_process);
     }
 }

@@ -14,6 +14,7 @@ use super::storage::StorageDef;
 use super::{Change, Field, Operation, Resource, diff, json_list};
 use crate::config::Names;
 use crate::config::model::{CpuArchitecture, DeployConfig};
+use crate::ecs_json;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TaskDef {
@@ -34,6 +35,12 @@ pub struct TaskDef {
     /// The revision's own tags, without shipit's `managed-by` (read back from
     /// DescribeTaskDefinition's tags, which the revision itself does not carry).
     pub tags: BTreeMap<String, String>,
+    /// `task.ecs`: ECS's own fields by their JSON names, as ECS takes them (read back: the
+    /// revision's values of the fields the config names).
+    pub pass_through: BTreeMap<String, serde_json::Value>,
+    /// The registered revision in ECS's JSON (read back only), where `pass_through` is read.
+    #[serde(skip)]
+    pub raw: serde_json::Value,
     /// Things a registered revision holds that shipit does not render (read back only).
     #[serde(skip)]
     pub unmanaged: Vec<Field>,
@@ -63,6 +70,12 @@ pub struct ContainerDef {
     pub memory_reservation: Option<i32>,
     /// Entry point, user, stop timeout, labels, ulimits... (`plan::process`).
     pub process: ProcessDef,
+    /// `ecs` of the container: ECS's own fields, each as the container definition holds it
+    /// once merged with what the typed keys write.
+    pub pass_through: BTreeMap<String, serde_json::Value>,
+    /// The container in ECS's JSON (read back only).
+    #[serde(skip)]
+    pub raw: serde_json::Value,
     #[serde(skip)]
     pub unmanaged: Vec<Field>,
 }
@@ -138,8 +151,11 @@ impl TaskDef {
                 cpu: c.cpu.filter(|&cpu| cpu > 0).map(|cpu| cpu as i32),
                 memory: c.memory.map(|m| m as i32),
                 memory_reservation: c.memory_reservation.map(|m| m as i32),
+                pass_through: c.ecs.clone(),
+                raw: serde_json::Value::Null,
                 unmanaged: Vec::new(),
             })
+            .map(ContainerDef::with_effective_pass_through)
             .collect();
         TaskDef {
             storage: StorageDef::render(&config.task),
@@ -154,6 +170,16 @@ impl TaskDef {
             operating_system_family: config.task.operating_system_family.ecs_name().to_string(),
             pid_mode: config.task.pid_mode.map(|_| "task".to_string()),
             tags: config.task.tags.clone(),
+            pass_through: config
+                .task
+                .ecs
+                .iter()
+                .map(|(key, value)| {
+                    let sent = ecs_json::as_sent(ecs_json::Target::TaskDefinition, key, value);
+                    (key.clone(), sent)
+                })
+                .collect(),
+            raw: serde_json::Value::Null,
             containers,
             unmanaged: Vec::new(),
         }
@@ -198,6 +224,8 @@ impl TaskDef {
         }
         TaskDef {
             storage,
+            pass_through: BTreeMap::new(),
+            raw: ecs_json::to_json(td),
             // Some endpoints answer "" for unset.
             pid_mode: td
                 .pid_mode()
@@ -268,6 +296,13 @@ impl TaskDef {
         if let Some(mode) = &self.pid_mode {
             out.push(Field::new("pid_mode", mode, "pidMode"));
         }
+        for (key, value) in &self.pass_through {
+            out.push(Field::new(
+                format!("ecs.{key}"),
+                ecs_json::canonical(value),
+                "ecs",
+            ));
+        }
         for (key, value) in &self.tags {
             out.push(Field::new(format!("tags.{key}"), value, "tags"));
         }
@@ -313,6 +348,9 @@ impl TaskDef {
         }
         if let Some(mode) = &self.pid_mode {
             request = request.pid_mode(aws_sdk_ecs::types::PidMode::from(mode.as_str()));
+        }
+        if !self.pass_through.is_empty() {
+            request = ecs_json::with_task_pass_through(request, &self.pass_through);
         }
         for (key, value) in &self.tags {
             request = request.tags(
@@ -387,6 +425,13 @@ impl ContainerDef {
             }
         }
         out.extend(self.process.fields(&format!("containers.{}", self.name)));
+        for (key, value) in &self.pass_through {
+            out.push(Field::new(
+                p(&format!("ecs.{key}")),
+                ecs_json::canonical(value),
+                CONTAINERS,
+            ));
+        }
         for u in &self.unmanaged {
             out.push(Field {
                 name: p(&u.name),
@@ -467,7 +512,31 @@ impl ContainerDef {
                     .expect("command is set"),
             );
         }
-        self.process.apply(container).build()
+        let built = self.process.apply(container).build();
+        if self.pass_through.is_empty() {
+            return built;
+        }
+        let mut json = ecs_json::to_json(&built);
+        ecs_json::merge(
+            &mut json,
+            &serde_json::Value::Object(self.pass_through.clone().into_iter().collect()),
+        );
+        ecs_json::from_json(&json, aws_sdk_ecs::types::ContainerDefinition::deserialize)
+            .expect("each pass-through field was read as ECS's type at validate")
+    }
+
+    /// The pass-through fields as the container definition will hold them, merged with what
+    /// the typed keys write (`init_process` and `linuxParameters` share one object).
+    fn with_effective_pass_through(mut self) -> ContainerDef {
+        if !self.pass_through.is_empty() {
+            let sent = ecs_json::to_json(&self.to_ecs());
+            for (key, value) in self.pass_through.iter_mut() {
+                if let Some(effective) = sent.get(key) {
+                    *value = effective.clone();
+                }
+            }
+        }
+        self
     }
 }
 
@@ -605,7 +674,40 @@ fn container_from_ecs(c: &aws_sdk_ecs::types::ContainerDefinition) -> ContainerD
         memory: c.memory(),
         memory_reservation: c.memory_reservation(),
         process: ProcessDef::from_ecs(c),
+        pass_through: BTreeMap::new(),
+        raw: ecs_json::to_json(c),
         unmanaged,
+    }
+}
+
+/// Whether a plan field (`containers.web.linux_parameters`, `proxy_configuration`) is one a
+/// config's `ecs:` can write.
+pub fn written_by_pass_through(field: &str) -> bool {
+    let (target, local) = match field.strip_prefix("containers.") {
+        Some(rest) => match rest.split_once('.') {
+            Some((_, local)) => (ecs_json::Target::Container, local),
+            None => return false,
+        },
+        None => (ecs_json::Target::TaskDefinition, field),
+    };
+    let base = local.split(['[', '.']).next().unwrap_or_default();
+    ecs_json::is_pass_through_field(target, &ecs_json::camel_case(base))
+}
+
+/// Takes the read-back values of the pass-through fields `wanted` names from `raw`, and drops
+/// the unmanaged fields they stand for (a field named in `ecs:` is compared there instead).
+fn read_pass_through(
+    raw: &serde_json::Value,
+    wanted: &BTreeMap<String, serde_json::Value>,
+    pass_through: &mut BTreeMap<String, serde_json::Value>,
+    unmanaged: &mut Vec<Field>,
+) {
+    for key in wanted.keys() {
+        if let Some(value) = raw.get(key).filter(|v| !v.is_null()) {
+            pass_through.insert(key.clone(), value.clone());
+        }
+        let name = ecs_json::snake_case(key);
+        unmanaged.retain(|u| u.name != name && !u.name.starts_with(&format!("{name}[")));
     }
 }
 
@@ -627,13 +729,32 @@ impl TaskDefinitionPlan {
         latest: Option<&aws_sdk_ecs::types::TaskDefinition>,
         latest_tags: &BTreeMap<String, String>,
     ) -> TaskDefinitionPlan {
-        let current = latest.map(|td| TaskDef {
-            tags: latest_tags
-                .iter()
-                .filter(|(key, _)| !crate::ecs::is_shipit_tag(key))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-            ..TaskDef::from_ecs(td)
+        let current = latest.map(|td| {
+            let mut current = TaskDef {
+                tags: latest_tags
+                    .iter()
+                    .filter(|(key, _)| !crate::ecs::is_shipit_tag(key))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                ..TaskDef::from_ecs(td)
+            };
+            read_pass_through(
+                &current.raw,
+                &wanted.pass_through,
+                &mut current.pass_through,
+                &mut current.unmanaged,
+            );
+            for container in current.containers.iter_mut() {
+                if let Some(w) = wanted.containers.iter().find(|w| w.name == container.name) {
+                    read_pass_through(
+                        &container.raw,
+                        &w.pass_through,
+                        &mut container.pass_through,
+                        &mut container.unmanaged,
+                    );
+                }
+            }
+            current
         });
         let changes = diff(
             Resource::TaskDefinition,
@@ -692,6 +813,19 @@ pub(crate) fn registered(td: &TaskDef) -> aws_sdk_ecs::types::TaskDefinition {
         .set_execution_role_arn(td.execution_role_arn.clone())
         .set_runtime_platform(input.runtime_platform().cloned())
         .set_pid_mode(input.pid_mode().cloned())
+        .set_enable_fault_injection(input.enable_fault_injection())
+        .set_placement_constraints(Some(
+            input
+                .placement_constraints()
+                .iter()
+                .map(|c| {
+                    aws_sdk_ecs::types::TaskDefinitionPlacementConstraint::builder()
+                        .set_type(c.r#type().cloned())
+                        .set_expression(c.expression().map(str::to_string))
+                        .build()
+                })
+                .collect(),
+        ))
         .set_container_definitions(Some(containers))
         .build()
 }
@@ -819,6 +953,65 @@ task:
             .find(|f| f.name == "platform")
             .unwrap();
         assert_eq!(platform.value, "WINDOWS_SERVER_2022_CORE/X86_64");
+    }
+
+    /// `ecs:` on the task and a container: sent merged with the typed keys (`init_process`
+    /// and `linuxParameters` are one object), read back from the revision and compared there;
+    /// a field named in `ecs:` is no longer an unmanaged removal, and one dropped is again.
+    #[test]
+    fn pass_through_fields_are_sent_read_back_and_compared() {
+        let text = |ecs: &str| {
+            format!(
+                "\
+app: demo
+image: {{ source: 'docker://demo:1', tag: v1 }}
+service: {{ subnets: [subnet-0123456789abcdef0] }}
+task:
+  execution_role: 'arn:aws:iam::123456789012:role/exec'
+  ecs: {{ enableFaultInjection: true }}
+container:
+  init_process: true
+{ecs}"
+            )
+        };
+        let render = |ecs: &str| {
+            let l = config::load_bytes(text(ecs).as_bytes(), "d.yaml", &|_| None)
+                .unwrap_or_else(|e| panic!("{}", e.render()));
+            TaskDef::render(&l.config, &l.names, "r/demo@sha256:abc", "us-east-1")
+        };
+        let ecs = "  ecs:\n    startTimeout: 60\n    linuxParameters: { capabilities: { add: [SYS_PTRACE] } }\n";
+        let td = render(ecs);
+        let request = td.register_request().build().unwrap();
+        assert_eq!(request.enable_fault_injection(), Some(true));
+        let sent = &request.container_definitions()[0];
+        assert_eq!(sent.start_timeout(), Some(60));
+        let linux = sent.linux_parameters().unwrap();
+        assert_eq!(linux.init_process_enabled(), Some(true));
+        assert_eq!(linux.capabilities().unwrap().add(), ["SYS_PTRACE"]);
+        let registered = registered(&td);
+        let none = BTreeMap::new();
+        assert_eq!(
+            TaskDefinitionPlan::new(td.clone(), Some(&registered), &none).changes,
+            Vec::new()
+        );
+        let changed = render(&ecs.replace("startTimeout: 60", "startTimeout: 90"));
+        let changes = TaskDefinitionPlan::new(changed, Some(&registered), &none).changes;
+        let shown: Vec<_> = changes.iter().map(|c| c.field.as_str()).collect();
+        assert_eq!(shown, ["containers.demo.ecs.startTimeout"]);
+        let dropped = render("");
+        let changes = TaskDefinitionPlan::new(dropped, Some(&registered), &none).changes;
+        let mut shown: Vec<_> = changes
+            .iter()
+            .map(|c| (c.field.as_str(), c.is_removal()))
+            .collect();
+        shown.sort();
+        assert_eq!(
+            shown,
+            [
+                ("containers.demo.linux_parameters", true),
+                ("containers.demo.start_timeout", true)
+            ]
+        );
     }
 
     /// An app and a sidecar: the sidecar keeps its image, dependencies and reservations

@@ -96,6 +96,8 @@ const CASES: &[(&str, usize, &str)] = &[
         12,
         "capacity-provider-base",
     ),
+    ("ecs-unknown-field.yaml", 13, "ecs-unknown-field"),
+    ("ecs-owned-field.yaml", 12, "ecs-owned"),
     ("alias-bytes.yaml", 4, "too-large"),
     ("mutable-tags.yaml", 18, "mutable-tags"),
 ];

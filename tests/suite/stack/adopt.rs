@@ -335,6 +335,17 @@ fn service_with_everything(runtime: &tokio::runtime::Runtime, name: &str) -> Str
                     .command("serve")
                     .user("1000")
                     .stop_timeout(60)
+                    // No typed key: carried as `ecs:`.
+                    .start_timeout(45)
+                    .linux_parameters(
+                        aws_sdk_ecs::types::LinuxParameters::builder()
+                            .capabilities(
+                                aws_sdk_ecs::types::KernelCapabilities::builder()
+                                    .add("SYS_PTRACE")
+                                    .build(),
+                            )
+                            .build(),
+                    )
                     .mount_points(
                         MountPoint::builder()
                             .source_volume("data")
@@ -445,6 +456,7 @@ fn init_from_service_takes_a_service_over_with_nothing_lost() {
         "    DB_PASSWORD: \"${DB_PASSWORD}\"\n",
         "  retention_days: 14\n",
         "  stream_prefix: web\n",
+        "  ecs:\n    startTimeout: 45\n    linuxParameters:\n      capabilities:\n        add:\n          - SYS_PTRACE\n",
     ] {
         assert!(text.contains(line), "{line:?} missing from:\n{text}");
     }
@@ -525,6 +537,13 @@ fn init_from_service_takes_a_service_over_with_nothing_lost() {
         .unwrap();
     let web = &td.task_definition().unwrap().container_definitions()[0];
     assert_eq!(web.user(), Some("1000"));
+    assert_eq!(web.start_timeout(), Some(45));
+    assert_eq!(
+        web.linux_parameters()
+            .and_then(|l| l.capabilities())
+            .map(|c| c.add().to_vec()),
+        Some(vec!["SYS_PTRACE".to_string()])
+    );
     assert_eq!(web.secrets()[0].name(), "API_KEY");
     assert!(
         web.environment()

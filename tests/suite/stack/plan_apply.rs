@@ -588,6 +588,33 @@ fn every_managed_key_set_changed_and_removed_plans_exactly_what_deploy_applies()
             fields: td_change!("pid_mode", "tags.team"),
         },
         Step {
+            what: "container fields in ECS's own names",
+            keys: Keys {
+                container: "  ecs:\n    startTimeout: 60\n    linuxParameters: { capabilities: { add: [SYS_PTRACE] } }\n",
+                ..base.clone()
+            },
+            fields: td_change!(
+                "containers.web.ecs.linuxParameters",
+                "containers.web.ecs.startTimeout"
+            ),
+        },
+        Step {
+            what: "a container field in ECS's own names changed",
+            keys: Keys {
+                container: "  ecs:\n    startTimeout: 90\n    linuxParameters: { capabilities: { add: [SYS_PTRACE] } }\n",
+                ..base.clone()
+            },
+            fields: td_change!("containers.web.ecs.startTimeout"),
+        },
+        Step {
+            what: "container fields in ECS's own names removed",
+            keys: base.clone(),
+            fields: td_change!(
+                "containers.web.linux_parameters",
+                "containers.web.start_timeout"
+            ),
+        },
+        Step {
             what: "log delivery blocking",
             keys: Keys {
                 logs: "  mode: blocking\n",
