@@ -92,6 +92,8 @@ pub enum Target {
     TaskDefinition,
     /// One entry of its `containerDefinitions`.
     Container,
+    /// CreateService's request (UpdateService takes the same pass-through fields).
+    Service,
 }
 
 impl Target {
@@ -101,6 +103,7 @@ impl Target {
                 aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionInput::SCHEMA
             }
             Target::Container => aws_sdk_ecs::types::ContainerDefinition::SCHEMA,
+            Target::Service => aws_sdk_ecs::operation::create_service::CreateServiceInput::SCHEMA,
         }
     }
 
@@ -113,6 +116,10 @@ impl Target {
                 to_json(&from_json(value, RegisterTaskDefinitionInput::deserialize)?)
             }
             Target::Container => to_json(&from_json(value, ContainerDefinition::deserialize)?),
+            Target::Service => to_json(&from_json(
+                value,
+                aws_sdk_ecs::operation::create_service::CreateServiceInput::deserialize,
+            )?),
         })
     }
 
@@ -134,6 +141,23 @@ impl Target {
                 ("privileged", "Fargate runs no privileged container"),
                 ("dockerSecurityOptions", "EC2 only"),
                 ("volumesFrom", "use `task.volumes` and `mount_points`"),
+            ],
+            Target::Service => &[
+                ("placementConstraints", "Fargate places tasks itself"),
+                ("placementStrategy", "Fargate places tasks itself"),
+                (
+                    "role",
+                    "ECS uses its service-linked role for load balancers",
+                ),
+                (
+                    "schedulingStrategy",
+                    "DAEMON is EC2 only; shipit runs REPLICA services",
+                ),
+                (
+                    "deploymentController",
+                    "shipit deploys with ECS's own controller",
+                ),
+                ("clientToken", "shipit makes the call once per deploy"),
             ],
         }
     }
@@ -192,20 +216,142 @@ impl Target {
                 ("memory", "`memory`"),
                 ("memoryReservation", "`memory_reservation`"),
             ],
+            Target::Service => &[
+                ("cluster", "`cluster`"),
+                ("serviceName", "`service.name`"),
+                ("taskDefinition", "nothing: each deploy sets it"),
+                ("desiredCount", "`service.desired_count`"),
+                (
+                    "launchType",
+                    "nothing: FARGATE, or `service.capacity_provider_strategy`",
+                ),
+                (
+                    "capacityProviderStrategy",
+                    "`service.capacity_provider_strategy`",
+                ),
+                ("platformVersion", "`service.platform_version`"),
+                (
+                    "networkConfiguration",
+                    "`service.subnets`, `security_groups` and `assign_public_ip`",
+                ),
+                (
+                    "deploymentConfiguration",
+                    "`service.deployment`, `circuit_breaker`, `alarms` and the percents",
+                ),
+                (
+                    "healthCheckGracePeriodSeconds",
+                    "`service.health_check_grace_period`",
+                ),
+                ("loadBalancers", "`service.load_balancer`"),
+                ("tags", "nothing: shipit tags the service it makes"),
+                ("enableECSManagedTags", "`service.ecs_managed_tags`"),
+                ("propagateTags", "`service.propagate_tags`"),
+                ("enableExecuteCommand", "`service.enable_execute_command`"),
+                (
+                    "availabilityZoneRebalancing",
+                    "`service.availability_zone_rebalancing`",
+                ),
+            ],
         }
     }
 }
 
+/// The service fields `service.ecs` takes: those CreateService and UpdateService both have and
+/// no key covers. A field a newer SDK adds is neither here nor owned nor refused, and the test
+/// `every_service_field_is_placed` fails until it is placed.
+pub const SERVICE_FIELDS: [&str; 6] = [
+    "serviceRegistries",
+    "serviceConnectConfiguration",
+    "volumeConfigurations",
+    "vpcLatticeConfigurations",
+    "gatewayConnectors",
+    "monitoring",
+];
+
+/// The service fields ECS holds only when someone set them: read back (and a removal when the
+/// config does not name them) even when the config is silent.
+pub const SERVICE_FIELDS_SET_ONLY_BY_USERS: [&str; 4] = [
+    "serviceRegistries",
+    "serviceConnectConfiguration",
+    "volumeConfigurations",
+    "vpcLatticeConfigurations",
+];
+
+/// What a service pass-through field is sent as when the config drops it (ECS keeps a value an
+/// update leaves out): an empty list, Service Connect switched off.
+pub fn service_field_cleared(key: &str) -> Option<Value> {
+    match key {
+        "serviceConnectConfiguration" => Some(serde_json::json!({ "enabled": false })),
+        "serviceRegistries"
+        | "volumeConfigurations"
+        | "vpcLatticeConfigurations"
+        | "gatewayConnectors" => Some(Value::Array(Vec::new())),
+        // ECS's default resolution again.
+        "monitoring" => Some(serde_json::json!({ "metricConfigurations": [] })),
+        _ => None,
+    }
+}
+
+/// A value that holds nothing: how ECS reads back a field that was never set or was cleared.
+pub fn is_unset(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Array(items) => items.is_empty(),
+        Value::Object(map) => {
+            map.is_empty()
+                || map.get("enabled") == Some(&Value::Bool(false))
+                || map.values().all(is_unset)
+        }
+        _ => false,
+    }
+}
+
+macro_rules! service_field_setters {
+    ($name:ident, $builder:ty, $input:ty) => {
+        /// Sets one of `SERVICE_FIELDS` on the request from its JSON.
+        pub fn $name(request: $builder, key: &str, value: &Value) -> Result<$builder, String> {
+            let mut alone = Map::new();
+            alone.insert(key.to_string(), value.clone());
+            let input = from_json(&Value::Object(alone), <$input>::deserialize)?;
+            Ok(match key {
+                "serviceRegistries" => request.set_service_registries(input.service_registries),
+                "serviceConnectConfiguration" => {
+                    request.set_service_connect_configuration(input.service_connect_configuration)
+                }
+                "volumeConfigurations" => {
+                    request.set_volume_configurations(input.volume_configurations)
+                }
+                "vpcLatticeConfigurations" => {
+                    request.set_vpc_lattice_configurations(input.vpc_lattice_configurations)
+                }
+                "gatewayConnectors" => request.set_gateway_connectors(input.gateway_connectors),
+                "monitoring" => request.set_monitoring(input.monitoring),
+                other => return Err(format!("`{other}` is not a service pass-through field")),
+            })
+        }
+    };
+}
+
+service_field_setters!(
+    on_create_service,
+    aws_sdk_ecs::operation::create_service::builders::CreateServiceFluentBuilder,
+    aws_sdk_ecs::operation::create_service::CreateServiceInput
+);
+service_field_setters!(
+    on_update_service,
+    aws_sdk_ecs::operation::update_service::builders::UpdateServiceFluentBuilder,
+    aws_sdk_ecs::operation::update_service::UpdateServiceInput
+);
+
 /// A field of the target that `ecs:` may write (in the model, no typed key's, not refused on
 /// Fargate).
 pub fn is_pass_through_field(target: Target, key: &str) -> bool {
+    if target == Target::Service {
+        return SERVICE_FIELDS.contains(&key);
+    }
     target.owned().iter().all(|(k, _)| *k != key)
         && target.refused_on_fargate().iter().all(|(k, _)| *k != key)
-        && target
-            .schema()
-            .members()
-            .iter()
-            .any(|m| m.member_name() == Some(key))
+        && member_names(target.schema()).iter().any(|m| m == key)
 }
 
 /// Why a pass-through key cannot be sent: (rule, message, fix).
@@ -229,16 +375,11 @@ pub fn check(target: Target, key: &str, value: &Value) -> Result<(), Refusal> {
             format!("remove `{key}`"),
         ));
     }
-    let members: Vec<&str> = target
-        .schema()
-        .members()
-        .iter()
-        .filter_map(|m| m.member_name())
-        .collect();
-    if !members.contains(&key) {
+    let members = member_names(target.schema());
+    if !members.iter().any(|m| m == key) {
         let closest = members
             .iter()
-            .map(|m| (strsim::jaro_winkler(m, key), *m))
+            .map(|m| (strsim::jaro_winkler(m, key), m.as_str()))
             .filter(|(score, _)| *score > 0.8)
             .max_by(|a, b| a.0.total_cmp(&b.0))
             .map(|(_, m)| m);
@@ -251,6 +392,13 @@ pub fn check(target: Target, key: &str, value: &Value) -> Result<(), Refusal> {
                 }
                 None => "use a field of ECS's API reference, in its JSON name (camelCase)".into(),
             },
+        ));
+    }
+    if target == Target::Service && !SERVICE_FIELDS.contains(&key) {
+        return Err((
+            "ecs-unknown-field",
+            format!("`{key}` is not a field service.ecs takes"),
+            format!("service.ecs takes {}", SERVICE_FIELDS.join(", ")),
         ));
     }
     let mut alone = Map::new();
@@ -270,6 +418,27 @@ pub fn check(target: Target, key: &str, value: &Value) -> Result<(), Refusal> {
         ));
     }
     Ok(())
+}
+
+/// A pass-through map as ECS will be sent it (`as_sent` for each field).
+pub fn all_as_sent(
+    target: Target,
+    fields: &std::collections::BTreeMap<String, Value>,
+) -> std::collections::BTreeMap<String, Value> {
+    fields
+        .iter()
+        .map(|(key, value)| (key.clone(), as_sent(target, key, value)))
+        .collect()
+}
+
+/// The JSON names of a shape's fields.
+fn member_names(schema: &Schema<'_>) -> Vec<String> {
+    schema
+        .members()
+        .iter()
+        .filter_map(|m| m.member_name())
+        .map(str::to_string)
+        .collect()
 }
 
 /// One pass-through value as ECS will be sent it (read as its type and written back, so that
@@ -441,12 +610,7 @@ mod tests {
     #[test]
     fn the_request_comes_back_whole_from_its_input() {
         use aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionInput;
-        let members: Vec<&str> = Target::TaskDefinition
-            .schema()
-            .members()
-            .iter()
-            .filter_map(|m| m.member_name())
-            .collect();
+        let members = member_names(Target::TaskDefinition.schema());
         // A value of each field's type, taken from ECS's own examples.
         let full = json!({
             "family": "web", "taskRoleArn": "arn:aws:iam::1:role/t",
@@ -468,7 +632,10 @@ mod tests {
             .keys()
             .map(String::as_str)
             .collect();
-        let mut missing: Vec<&&str> = members.iter().filter(|m| !keys.contains(m)).collect();
+        let mut missing: Vec<&String> = members
+            .iter()
+            .filter(|m| !keys.contains(&m.as_str()))
+            .collect();
         missing.sort();
         assert!(missing.is_empty(), "give the test a value for {missing:?}");
         let input = from_json(&full, RegisterTaskDefinitionInput::deserialize).unwrap();
@@ -476,6 +643,52 @@ mod tests {
         let rebuilt = to_json(&builder_of(input).build().unwrap());
         assert_eq!(canonical(&rebuilt), canonical(&written));
         assert_eq!(canonical(&written), canonical(&full));
+    }
+
+    /// Each field of CreateService is owned by a key, refused, or taken by `service.ecs`; and
+    /// each one `service.ecs` takes is on UpdateService too.
+    #[test]
+    fn every_service_field_is_placed() {
+        let create = member_names(Target::Service.schema());
+        let placed = |key: &str| {
+            SERVICE_FIELDS.contains(&key)
+                || Target::Service.owned().iter().any(|(k, _)| *k == key)
+                || Target::Service
+                    .refused_on_fargate()
+                    .iter()
+                    .any(|(k, _)| *k == key)
+        };
+        let unplaced: Vec<&String> = create.iter().filter(|k| !placed(k)).collect();
+        assert!(
+            unplaced.is_empty(),
+            "place these CreateService fields: {unplaced:?}"
+        );
+        let update =
+            member_names(aws_sdk_ecs::operation::update_service::UpdateServiceInput::SCHEMA);
+        for key in SERVICE_FIELDS {
+            assert!(
+                update.iter().any(|u| u == key),
+                "{key} is not on UpdateService"
+            );
+            assert!(
+                create.iter().any(|c| c == key),
+                "{key} is not on CreateService"
+            );
+        }
+        assert!(
+            check(
+                Target::Service,
+                "serviceRegistries",
+                &json!([{ "registryArn": "arn:aws:servicediscovery:us-east-1:1:service/srv-1" }])
+            )
+            .is_ok()
+        );
+        assert_eq!(
+            check(Target::Service, "desiredCount", &json!(3))
+                .unwrap_err()
+                .0,
+            "ecs-owned"
+        );
     }
 
     #[test]

@@ -298,6 +298,15 @@ fn service_section(
         }
         out.insert("load_balancer".into(), Value::Object(entry));
     }
+    let carried: Map<String, Value> = s
+        .pass_through
+        .iter()
+        .filter(|(key, _)| ecs_json_set_only_by_users(key))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if !carried.is_empty() {
+        out.insert("ecs".into(), Value::Object(carried));
+    }
     let d = &s.deployment;
     let mut deployment = Map::new();
     if d.strategy != "ROLLING" {
@@ -464,6 +473,10 @@ fn carried_as_ecs(
         }
     }
     ecs
+}
+
+fn ecs_json_set_only_by_users(key: &str) -> bool {
+    crate::ecs_json::SERVICE_FIELDS_SET_ONLY_BY_USERS.contains(&key)
 }
 
 /// `"256"` as 256 (ECS gives task sizes as strings).

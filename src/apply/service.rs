@@ -52,7 +52,7 @@ pub async fn service(
     let wanted = &plan.wanted;
     if plan.create {
         let lbs = wanted.load_balancers();
-        let out = clients
+        let mut create = clients
             .ecs
             .create_service()
             .cluster(&plan.cluster)
@@ -84,7 +84,12 @@ pub async fn service(
             )
             .set_enable_ecs_managed_tags(wanted.ecs_managed_tags.then_some(true))
             .set_availability_zone_rebalancing(wanted.az_rebalancing.map(az_rebalancing))
-            .tags(ecs::managed_by_shipit())
+            .tags(ecs::managed_by_shipit());
+        for (key, value) in &wanted.pass_through {
+            create = crate::ecs_json::on_create_service(create, key, value)
+                .map_err(|e| anyhow::anyhow!("service.ecs.{key}: {e}"))?;
+        }
+        let out = create
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("ECS", "CreateService", &e).on(&plan.name))?;
@@ -160,6 +165,22 @@ pub async fn service(
         request = request
             .set_capacity_provider_strategy(Some(wanted.capacity_provider_strategy()))
             .force_new_deployment(true);
+    }
+    for change in plan
+        .changes
+        .iter()
+        .filter(|c| c.operation == Operation::UpdateService && c.argument == "ecs")
+    {
+        let key = change.field.trim_start_matches("ecs.");
+        // A dropped field is sent cleared: ECS keeps what an update leaves out.
+        let value = wanted
+            .pass_through
+            .get(key)
+            .cloned()
+            .or_else(|| crate::ecs_json::service_field_cleared(key))
+            .with_context(|| format!("service.ecs.{key} cannot be cleared by an update"))?;
+        request = crate::ecs_json::on_update_service(request, key, &value)
+            .map_err(|e| anyhow::anyhow!("service.ecs.{key}: {e}"))?;
     }
     if plan.updates("loadBalancers") {
         // `[]` detaches: ECS keeps the load balancers an update leaves out.

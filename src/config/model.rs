@@ -367,6 +367,12 @@ pub struct ServiceConfig {
     /// CloudWatch alarms ECS watches during each deployment: one in ALARM fails it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alarms: Option<DeploymentAlarmsConfig>,
+    /// ECS's own service fields no key covers, in ECS's JSON names: `serviceRegistries`,
+    /// `serviceConnectConfiguration`, `volumeConfigurations`, `vpcLatticeConfigurations`,
+    /// `gatewayConnectors`, `monitoring`. Checked against ECS's model, sent with CreateService
+    /// and UpdateService, planned and diffed like every key.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ecs: BTreeMap<String, serde_json::Value>,
     /// Where the tasks run: FARGATE and FARGATE_SPOT with a base and a weight each. Empty
     /// (the default): the FARGATE launch type.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

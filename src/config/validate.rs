@@ -432,6 +432,7 @@ fn check_service(c: &mut Checker, config: &DeployConfig) {
         check_deployment_alarms(c, &alarms.names);
     }
     check_capacity_providers(c, config);
+    check_pass_through(c, "service.ecs", crate::ecs_json::Target::Service, &s.ecs);
     if let Some(lb) = &s.load_balancer {
         if !TARGET_GROUP_ARN.is_match(&lb.target_group_arn) {
             c.error(

@@ -7,8 +7,11 @@
 use serde::Serialize;
 
 use super::{Change, Field, Operation, Resource, diff, json_list};
+use std::collections::BTreeMap;
+
 use crate::config::{DeployConfig, Names};
 use crate::ecs::{TAG_CURRENT, short_task_definition};
+use crate::ecs_json;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ServiceSettings {
@@ -36,6 +39,9 @@ pub struct ServiceSettings {
     pub az_rebalancing: Option<bool>,
     /// (provider, base, weight), sorted by provider; empty: the FARGATE launch type.
     pub capacity_providers: Vec<(String, i32, i32)>,
+    /// `service.ecs` (`ecs_json::SERVICE_FIELDS`) as ECS takes them; read back from the
+    /// service and its PRIMARY deployment (Service Connect and volumes live there).
+    pub pass_through: BTreeMap<String, serde_json::Value>,
     pub load_balancers: Vec<LoadBalancerDef>,
     pub deployment: DeploymentSettings,
 }
@@ -398,6 +404,7 @@ impl ServiceSettings {
                 items.sort();
                 items
             },
+            pass_through: ecs_json::all_as_sent(ecs_json::Target::Service, &s.ecs),
             load_balancers: s
                 .load_balancer
                 .iter()
@@ -476,6 +483,7 @@ impl ServiceSettings {
                 items.sort();
                 items
             },
+            pass_through: pass_through_of(service),
             load_balancers: service
                 .load_balancers()
                 .iter()
@@ -576,6 +584,13 @@ impl ServiceSettings {
                 "capacity_provider_strategy",
                 shown.join(", "),
                 "capacityProviderStrategy",
+            ));
+        }
+        for (key, value) in &self.pass_through {
+            out.push(Field::new(
+                format!("ecs.{key}"),
+                ecs_json::canonical(value),
+                "ecs",
             ));
         }
         if let Some(on) = self.az_rebalancing {
@@ -779,6 +794,28 @@ impl ServiceSettings {
     }
 }
 
+/// The service's pass-through fields as ECS answers them: on the service, else on its PRIMARY
+/// deployment; a field that holds nothing is not set.
+fn pass_through_of(service: &aws_sdk_ecs::types::Service) -> BTreeMap<String, serde_json::Value> {
+    let raw = ecs_json::to_json(service);
+    let primary = service
+        .deployments()
+        .iter()
+        .find(|d| d.status() == Some("PRIMARY"))
+        .map(|d| ecs_json::to_json(d))
+        .unwrap_or_default();
+    ecs_json::SERVICE_FIELDS
+        .iter()
+        .filter_map(|key| {
+            let found = [raw.get(*key), primary.get(*key)]
+                .into_iter()
+                .flatten()
+                .find(|v| !ecs_json::is_unset(v))?;
+            Some((key.to_string(), found.clone()))
+        })
+        .collect()
+}
+
 /// The task definition the service should run: one that exists, or the revision the deploy
 /// registers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -849,6 +886,11 @@ impl ServicePlan {
                 if wanted.az_rebalancing.is_none() && have.az_rebalancing == Some(true) {
                     have.az_rebalancing = None;
                 }
+                // Monitoring may be answered with ECS's own defaults: compared only when named.
+                have.pass_through.retain(|key, _| {
+                    wanted.pass_through.contains_key(key)
+                        || ecs_json::SERVICE_FIELDS_SET_ONLY_BY_USERS.contains(&key.as_str())
+                });
                 let mut fields = have.fields();
                 scaled(&mut fields);
                 if let Some(td) = service.task_definition() {
@@ -1010,6 +1052,38 @@ mod tests {
                     .build(),
             )
             .build()
+    }
+
+    /// The service as ECS reports it with `settings`' pass-through fields on it.
+    fn with_pass_through(settings: &ServiceSettings) -> aws_sdk_ecs::types::Service {
+        let mut json = ecs_json::to_json(&service(settings));
+        ecs_json::merge(
+            &mut json,
+            &serde_json::Value::Object(settings.pass_through.clone().into_iter().collect()),
+        );
+        ecs_json::from_json(&json, aws_sdk_ecs::types::Service::deserialize).unwrap()
+    }
+
+    /// `service.ecs`: compared with what the service holds, a dropped field sent cleared
+    /// (`[]`), and a field an adopted service holds without the config naming it is a removal.
+    #[test]
+    fn service_pass_through_fields_are_compared_and_cleared() {
+        let ecs = "  ecs:\n    serviceRegistries: [{ registryArn: 'arn:aws:servicediscovery:us-east-1:123456789012:service/srv-0123456789abcdef' }]\n";
+        let l = loaded(ecs);
+        let settings = ServiceSettings::render(&l.config, &l.names);
+        let made = with_pass_through(&settings);
+        assert_eq!(plan(ecs, &made).changes, Vec::new());
+        let dropped = plan("", &made);
+        assert_eq!(dropped.changes.len(), 1, "{:?}", dropped.changes);
+        let change = &dropped.changes[0];
+        assert_eq!(
+            (change.field.as_str(), change.argument, change.is_removal()),
+            ("ecs.serviceRegistries", "ecs", true)
+        );
+        assert_eq!(
+            ecs_json::service_field_cleared("serviceRegistries"),
+            Some(serde_json::json!([]))
+        );
     }
 
     /// Platform version, tag propagation, managed tags, Availability Zone rebalancing and

@@ -170,15 +170,7 @@ impl TaskDef {
             operating_system_family: config.task.operating_system_family.ecs_name().to_string(),
             pid_mode: config.task.pid_mode.map(|_| "task".to_string()),
             tags: config.task.tags.clone(),
-            pass_through: config
-                .task
-                .ecs
-                .iter()
-                .map(|(key, value)| {
-                    let sent = ecs_json::as_sent(ecs_json::Target::TaskDefinition, key, value);
-                    (key.clone(), sent)
-                })
-                .collect(),
+            pass_through: ecs_json::all_as_sent(ecs_json::Target::TaskDefinition, &config.task.ecs),
             raw: serde_json::Value::Null,
             containers,
             unmanaged: Vec::new(),

@@ -394,6 +394,14 @@ fn service_with_everything(runtime: &tokio::runtime::Runtime, name: &str) -> Str
             )
             .platform_version("1.4.0")
             .enable_execute_command(true)
+            // No typed key: carried as service.ecs.
+            .service_registries(
+                aws_sdk_ecs::types::ServiceRegistry::builder()
+                    .registry_arn(
+                        "arn:aws:servicediscovery:us-east-1:000000000000:service/srv-0123456789abcdef",
+                    )
+                    .build(),
+            )
             .propagate_tags(PropagateTags::Service)
             .deployment_configuration(
                 DeploymentConfiguration::builder()
@@ -456,6 +464,7 @@ fn init_from_service_takes_a_service_over_with_nothing_lost() {
         "    DB_PASSWORD: \"${DB_PASSWORD}\"\n",
         "  retention_days: 14\n",
         "  stream_prefix: web\n",
+        "  ecs:\n    serviceRegistries:\n      - registryArn: arn:aws:servicediscovery:us-east-1:000000000000:service/srv-0123456789abcdef\n",
         "  ecs:\n    startTimeout: 45\n    linuxParameters:\n      capabilities:\n        add:\n          - SYS_PTRACE\n",
     ] {
         assert!(text.contains(line), "{line:?} missing from:\n{text}");
@@ -521,6 +530,7 @@ fn init_from_service_takes_a_service_over_with_nothing_lost() {
     assert_eq!(deployed.code, Some(0), "{}", deployed.dump());
     let service = common::describe_service(&name, &name);
     assert_eq!(service.platform_version(), Some("1.4.0"));
+    assert_eq!(service.service_registries().len(), 1);
     assert!(service.enable_execute_command());
     assert_eq!(
         service.capacity_provider_strategy()[0].capacity_provider(),

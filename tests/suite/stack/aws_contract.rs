@@ -105,7 +105,7 @@ fn every_request_shipit_makes_is_valid_and_allowed_by_the_policy_it_prints() {
     let write = |image: &str| {
         let text = config(&name, image).replace(
             "  desired_count: 1\n",
-            "  desired_count: 1\n  propagate_tags: service\n  ecs_managed_tags: true\n  availability_zone_rebalancing: false\n  platform_version: LATEST\n  alarms: { names: [errors-5xx] }\n  capacity_provider_strategy: [{ provider: FARGATE, base: 1, weight: 1 }, { provider: FARGATE_SPOT, weight: 2 }]\n",
+            "  desired_count: 1\n  propagate_tags: service\n  ecs_managed_tags: true\n  availability_zone_rebalancing: false\n  platform_version: LATEST\n  alarms: { names: [errors-5xx] }\n  capacity_provider_strategy: [{ provider: FARGATE, base: 1, weight: 1 }, { provider: FARGATE_SPOT, weight: 2 }]\n  ecs:\n    serviceRegistries: [{ registryArn: 'arn:aws:servicediscovery:us-east-1:000000000000:service/srv-0123456789abcdef' }]\n",
         );
         std::fs::write(dir.path().join("deploy.yaml"), text)
     };
