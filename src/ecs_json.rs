@@ -197,7 +197,10 @@ impl Target {
                     "`image` (a sidecar's) or `image.source` (the app's)",
                 ),
                 ("essential", "`essential`"),
-                ("portMappings", "`port`"),
+                (
+                    "portMappings",
+                    "`port`, `port_name`, `app_protocol` and `ports`",
+                ),
                 ("environment", "`environment`"),
                 ("secrets", "`secrets`"),
                 ("command", "`command`"),
@@ -523,6 +526,35 @@ fn first_dropped(given: &Value, kept: &Value, path: &str) -> Option<String> {
     }
 }
 
+/// The IAM role ARNs a pass-through value names (fields called `roleArn` or ending in
+/// `RoleArn`, at any depth): roles ECS is passed, which the caller needs iam:PassRole for.
+pub fn role_arns(value: &Value) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut pending = vec![value];
+    while let Some(v) = pending.pop() {
+        match v {
+            Value::Object(map) => {
+                for (key, inner) in map {
+                    match inner {
+                        Value::String(arn)
+                            if (key == "roleArn" || key.ends_with("RoleArn"))
+                                && arn.starts_with("arn:") =>
+                        {
+                            found.push(arn.clone())
+                        }
+                        other => pending.push(other),
+                    }
+                }
+            }
+            Value::Array(items) => pending.extend(items),
+            _ => {}
+        }
+    }
+    found.sort();
+    found.dedup();
+    found
+}
+
 /// `value` with every object's keys sorted: two readings compare equal whatever their order.
 pub fn canonical(value: &Value) -> String {
     fn sorted(value: &Value) -> Value {
@@ -689,6 +721,14 @@ mod tests {
                 .0,
             "ecs-owned"
         );
+    }
+
+    #[test]
+    fn roles_named_at_any_depth_are_found() {
+        let volumes = json!([{ "name": "data", "managedEBSVolume": {
+            "roleArn": "arn:aws:iam::1:role/ebs", "sizeInGiB": 20 } }]);
+        assert_eq!(role_arns(&volumes), ["arn:aws:iam::1:role/ebs"]);
+        assert!(role_arns(&json!({ "registryArn": "arn:aws:servicediscovery:x" })).is_empty());
     }
 
     #[test]

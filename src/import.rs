@@ -524,6 +524,33 @@ fn container(c: &ContainerDef, is_app: bool, single: bool, not_carried: &mut Vec
     if let Some(port) = c.port {
         out.insert("port".into(), json!(port));
     }
+    if let Some(name) = &c.port_name {
+        out.insert("port_name".into(), json!(name));
+    }
+    if let Some(app) = &c.app_protocol {
+        out.insert("app_protocol".into(), json!(app));
+    }
+    if !c.more_ports.is_empty() {
+        let ports: Vec<Value> = c
+            .more_ports
+            .iter()
+            .map(|p| {
+                let mut port = Map::new();
+                port.insert("port".into(), json!(p.port));
+                if let Some(name) = &p.name {
+                    port.insert("name".into(), json!(name));
+                }
+                if p.protocol != "tcp" {
+                    port.insert("protocol".into(), json!(p.protocol));
+                }
+                if let Some(app) = &p.app_protocol {
+                    port.insert("app_protocol".into(), json!(app));
+                }
+                Value::Object(port)
+            })
+            .collect();
+        out.insert("ports".into(), Value::Array(ports));
+    }
     if !c.environment.is_empty() {
         // A value that looks like a credential never reaches the file: it is written as a
         // reference to a variable of the same name, which deploy reads from its environment.

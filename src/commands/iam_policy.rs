@@ -336,8 +336,9 @@ pub fn policy(config: &DeployConfig, names: &Names, region: &str, doctor: bool) 
             "Condition": { "StringLike": { "iam:AWSServiceName": "ecs.application-autoscaling.amazonaws.com" } }
         }));
     }
-    // The roles ECS itself assumes during a deployment: the load balancer's (to move traffic
-    // between target groups) and the lifecycle hooks' (to invoke their functions).
+    // The roles ECS itself assumes: the load balancer's (to move traffic between target
+    // groups), the lifecycle hooks' (to invoke their functions), and those pass-through fields
+    // name.
     let mut ecs_roles: Vec<&str> = config
         .service
         .load_balancer
@@ -353,6 +354,15 @@ pub fn policy(config: &DeployConfig, names: &Names, region: &str, doctor: bool) 
             .iter()
             .filter_map(|h| h.role.as_deref()),
     );
+    // And the roles a pass-through field names (an EBS volume's, VPC Lattice's...).
+    let named: Vec<String> = std::iter::once(&config.task.ecs)
+        .chain(std::iter::once(&config.service.ecs))
+        .chain(std::iter::once(&config.container.ecs))
+        .chain(config.containers.iter().map(|c| &c.ecs))
+        .flat_map(|fields| fields.values())
+        .flat_map(crate::ecs_json::role_arns)
+        .collect();
+    ecs_roles.extend(named.iter().map(String::as_str));
     ecs_roles.sort();
     ecs_roles.dedup();
     if !ecs_roles.is_empty() {
@@ -452,6 +462,40 @@ task:
 
     /// The plan looks up sidecar tags in private ECR: DescribeImages on those repositories,
     /// in their own account and region; none for images pinned in the config or elsewhere.
+    /// A role a pass-through field names (an EBS volume ECS manages) is passed to ECS only.
+    #[test]
+    fn roles_in_pass_through_fields_may_be_passed_to_ecs() {
+        let text = "\
+app: shop
+image: { source: 'docker://shop:1', tag: v1 }
+service:
+  subnets: [subnet-0123456789abcdef0]
+  ecs:
+    volumeConfigurations:
+      - name: data
+        managedEBSVolume: { roleArn: 'arn:aws:iam::123456789012:role/ecs-ebs', sizeInGiB: 20 }
+task: { execution_role: 'arn:aws:iam::123456789012:role/exec' }
+";
+        let loaded = crate::config::load_bytes(text.as_bytes(), "d.yaml", &|_| None)
+            .unwrap_or_else(|e| panic!("{}", e.render()));
+        let doc = policy(&loaded.config, &loaded.names, "us-east-1", false);
+        let statement = doc["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["Sid"] == "PassDeploymentRoles")
+            .unwrap()
+            .clone();
+        assert_eq!(
+            statement["Resource"],
+            json!(["arn:aws:iam::123456789012:role/ecs-ebs"])
+        );
+        assert_eq!(
+            statement["Condition"]["StringEquals"]["iam:PassedToService"],
+            "ecs.amazonaws.com"
+        );
+    }
+
     #[test]
     fn sidecar_tags_in_private_ecr_can_be_looked_up() {
         let text = "\

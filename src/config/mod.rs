@@ -364,6 +364,9 @@ pub fn load_bytes(
         config.container = model::ContainerConfig {
             name: Some(app.name),
             port: app.port.unwrap_or(config.container.port),
+            port_name: app.port_name,
+            app_protocol: app.app_protocol,
+            ports: app.ports,
             environment: app.environment,
             secrets: app.secrets,
             command: app.command,

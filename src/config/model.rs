@@ -982,6 +982,16 @@ pub struct ContainerConfig {
     #[serde(default = "port_default")]
     #[schemars(range(min = 1, max = 65535))]
     pub port: i64,
+    /// The main port's name (Service Connect refers to ports by name): lowercase letters,
+    /// digits and `-`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port_name: Option<String>,
+    /// The main port's application protocol, for Service Connect: http, http2 or grpc.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_protocol: Option<AppProtocol>,
+    /// More ports it listens on: `[{ port: 9090, name: metrics }]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<PortConfig>,
     /// Plain environment variables. Values that look secret belong in `secrets`.
     #[serde(default)]
     pub environment: BTreeMap<String, EnvValue>,
@@ -1036,6 +1046,9 @@ impl Default for ContainerConfig {
         ContainerConfig {
             name: None,
             port: port_default(),
+            port_name: None,
+            app_protocol: None,
+            ports: Vec::new(),
             environment: BTreeMap::new(),
             secrets: BTreeMap::new(),
             command: None,
@@ -1050,6 +1063,63 @@ impl Default for ContainerConfig {
             mount_points: Vec::new(),
             health_check: None,
             ecs: BTreeMap::new(),
+        }
+    }
+}
+
+/// One more port of a container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct PortConfig {
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: i64,
+    /// Its name, for Service Connect: lowercase letters, digits and `-`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// tcp (the default) or udp.
+    #[serde(default, skip_serializing_if = "Protocol::is_tcp")]
+    pub protocol: Protocol,
+    /// http, http2 or grpc, for Service Connect.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_protocol: Option<AppProtocol>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    #[default]
+    Tcp,
+    Udp,
+}
+
+impl Protocol {
+    pub fn ecs_name(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+        }
+    }
+
+    pub fn is_tcp(&self) -> bool {
+        *self == Protocol::Tcp
+    }
+}
+
+/// A port's application protocol (ECS's `appProtocol`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AppProtocol {
+    Http,
+    Http2,
+    Grpc,
+}
+
+impl AppProtocol {
+    pub fn ecs_name(self) -> &'static str {
+        match self {
+            AppProtocol::Http => "http",
+            AppProtocol::Http2 => "http2",
+            AppProtocol::Grpc => "grpc",
         }
     }
 }
@@ -1124,6 +1194,16 @@ pub struct ContainerSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 65535))]
     pub port: Option<i64>,
+    /// The main port's name (Service Connect refers to ports by name): lowercase letters,
+    /// digits and `-`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port_name: Option<String>,
+    /// The main port's application protocol, for Service Connect: http, http2 or grpc.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_protocol: Option<AppProtocol>,
+    /// More ports it listens on: `[{ port: 9090, name: metrics }]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<PortConfig>,
     #[serde(default)]
     pub environment: BTreeMap<String, EnvValue>,
     #[serde(default)]
@@ -1215,6 +1295,9 @@ impl DeployConfig {
                 image: None,
                 essential: true,
                 port: Some(c.port),
+                port_name: c.port_name.clone(),
+                app_protocol: c.app_protocol,
+                ports: c.ports.clone(),
                 environment: c.environment.clone(),
                 secrets: c.secrets.clone(),
                 command: c.command.clone(),

@@ -55,6 +55,7 @@ regex!(ECS_NAME, r"^[A-Za-z0-9_-]{1,255}$");
 regex!(IMAGE_TAG, r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$");
 regex!(SUBNET, r"^subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})$");
 regex!(SECURITY_GROUP, r"^sg-(?:[0-9a-f]{8}|[0-9a-f]{17})$");
+regex!(PORT_NAME, r"^[a-z0-9_][a-z0-9_-]{0,63}$");
 regex!(PLATFORM_VERSION, r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})$");
 regex!(
     ROLE_ARN,
@@ -959,6 +960,63 @@ fn check_task(c: &mut Checker, config: &DeployConfig) {
     }
 }
 
+/// A container's ports: each (port, protocol) once, and port names as Service Connect takes
+/// them (ECS API reference, PortMapping `name`: up to 64 lowercase letters, digits, `_` and
+/// `-`, not starting with `-`), each once in the container.
+fn check_ports(
+    c: &mut Checker,
+    base: &str,
+    main: Option<i64>,
+    main_name: Option<&str>,
+    ports: &[super::model::PortConfig],
+) {
+    if main.is_none() && (main_name.is_some()) {
+        c.error(
+            "port-name",
+            &format!("{base}.port_name"),
+            "`port_name` names the container's `port`, and it has none".into(),
+            "add `port`, or move the name to an entry of `ports`",
+        );
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    let mut names = std::collections::BTreeSet::new();
+    let mut named = |c: &mut Checker, path: String, name: Option<&str>| {
+        let Some(name) = name else { return };
+        if !PORT_NAME.is_match(name) {
+            c.error(
+                "port-name",
+                &path,
+                format!("`{name}` is not a port name ECS takes"),
+                "use up to 64 lowercase letters, digits, `_` and `-`, not starting with `-`",
+            );
+        } else if !names.insert(name.to_string()) {
+            c.error(
+                "duplicate",
+                &path,
+                format!("port name `{name}` is used twice"),
+                "give each port its own name",
+            );
+        }
+    };
+    if let Some(port) = main {
+        seen.insert((port, "tcp"));
+        named(c, format!("{base}.port_name"), main_name);
+    }
+    for (i, p) in ports.iter().enumerate() {
+        let at = format!("{base}.ports[{i}]");
+        c.range(&format!("{at}.port"), p.port, 1, 65535, "");
+        if !seen.insert((p.port, p.protocol.ecs_name())) {
+            c.error(
+                "duplicate",
+                &format!("{at}.port"),
+                format!("port {}/{} is listed twice", p.port, p.protocol.ecs_name()),
+                "list each port once",
+            );
+        }
+        named(c, format!("{at}.name"), p.name.as_deref());
+    }
+}
+
 /// A pass-through map (`ecs:`), key by key against ECS's model (`ecs_json::check`).
 fn check_pass_through(
     c: &mut Checker,
@@ -1193,6 +1251,13 @@ fn check_container(c: &mut Checker, config: &DeployConfig) {
             k.health_check.as_ref(),
         );
         check_process(c, "container", &k.process(), &config.task.volumes);
+        check_ports(
+            c,
+            "container",
+            Some(k.port),
+            k.port_name.as_deref(),
+            &k.ports,
+        );
         check_pass_through(
             c,
             "container.ecs",
@@ -1568,6 +1633,13 @@ fn check_containers(c: &mut Checker, config: &DeployConfig, names: &Names) {
             &format!("containers[{i}]"),
             &k.process(),
             &config.task.volumes,
+        );
+        check_ports(
+            c,
+            &format!("containers[{i}]"),
+            k.port,
+            k.port_name.as_deref(),
+            &k.ports,
         );
         check_pass_through(
             c,

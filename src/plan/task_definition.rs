@@ -46,12 +46,39 @@ pub struct TaskDef {
     pub unmanaged: Vec<Field>,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct PortDef {
+    pub port: i32,
+    /// tcp or udp.
+    pub protocol: String,
+    pub name: Option<String>,
+    pub app_protocol: Option<String>,
+}
+
+impl PortDef {
+    fn shown(&self) -> String {
+        let mut out = self.protocol.clone();
+        if let Some(name) = &self.name {
+            out = format!("{name} {out}");
+        }
+        if let Some(app) = &self.app_protocol {
+            out.push_str(&format!(" {app}"));
+        }
+        out
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ContainerDef {
     pub name: String,
     pub image: String,
     pub essential: bool,
     pub port: Option<i32>,
+    /// The main port's name and application protocol.
+    pub port_name: Option<String>,
+    pub app_protocol: Option<String>,
+    /// Ports after the main one, sorted.
+    pub more_ports: Vec<PortDef>,
     /// Sorted by name.
     pub environment: BTreeMap<String, String>,
     /// name -> valueFrom, sorted by name.
@@ -127,6 +154,22 @@ impl TaskDef {
                 name: c.name,
                 essential: c.essential,
                 port: c.port.map(|p| p as i32),
+                port_name: c.port_name.clone(),
+                app_protocol: c.app_protocol.map(|a| a.ecs_name().to_string()),
+                more_ports: {
+                    let mut ports: Vec<PortDef> = c
+                        .ports
+                        .iter()
+                        .map(|p| PortDef {
+                            port: p.port as i32,
+                            protocol: p.protocol.ecs_name().to_string(),
+                            name: p.name.clone(),
+                            app_protocol: p.app_protocol.map(|a| a.ecs_name().to_string()),
+                        })
+                        .collect();
+                    ports.sort();
+                    ports
+                },
                 environment: c
                     .environment
                     .iter()
@@ -367,6 +410,19 @@ impl ContainerDef {
         if let Some(port) = self.port {
             out.push(Field::new(p("port"), port, CONTAINERS));
         }
+        if let Some(name) = &self.port_name {
+            out.push(Field::new(p("port_name"), name, CONTAINERS));
+        }
+        if let Some(app) = &self.app_protocol {
+            out.push(Field::new(p("app_protocol"), app, CONTAINERS));
+        }
+        for extra in &self.more_ports {
+            out.push(Field::new(
+                p(&format!("ports.{}/{}", extra.port, extra.protocol)),
+                extra.shown(),
+                CONTAINERS,
+            ));
+        }
         for (k, v) in &self.environment {
             out.push(
                 Field::new(p(&format!("environment.{k}")), v, CONTAINERS)
@@ -435,8 +491,8 @@ impl ContainerDef {
 
     fn to_ecs(&self) -> aws_sdk_ecs::types::ContainerDefinition {
         use aws_sdk_ecs::types::{
-            ContainerDefinition, HealthCheck, KeyValuePair, LogConfiguration, LogDriver,
-            PortMapping, Secret, TransportProtocol,
+            ApplicationProtocol, ContainerDefinition, HealthCheck, KeyValuePair, LogConfiguration,
+            LogDriver, PortMapping, Secret, TransportProtocol,
         };
         let mut container = ContainerDefinition::builder()
             .name(&self.name)
@@ -447,6 +503,18 @@ impl ContainerDef {
                 PortMapping::builder()
                     .container_port(port)
                     .protocol(TransportProtocol::Tcp)
+                    .set_name(self.port_name.clone())
+                    .set_app_protocol(self.app_protocol.as_deref().map(ApplicationProtocol::from))
+                    .build(),
+            );
+        }
+        for extra in &self.more_ports {
+            container = container.port_mappings(
+                PortMapping::builder()
+                    .container_port(extra.port)
+                    .protocol(TransportProtocol::from(extra.protocol.as_str()))
+                    .set_name(extra.name.clone())
+                    .set_app_protocol(extra.app_protocol.as_deref().map(ApplicationProtocol::from))
                     .build(),
             );
         }
@@ -538,12 +606,25 @@ fn container_from_ecs(c: &aws_sdk_ecs::types::ContainerDefinition) -> ContainerD
         unmanaged.push(Field::new(name, value, "containerDefinitions").unmanaged());
     };
     let ports = c.port_mappings();
+    let mut more_ports = Vec::new();
     for (i, mapping) in ports.iter().enumerate() {
         let host_differs = mapping
             .host_port()
             .is_some_and(|h| Some(h) != mapping.container_port());
-        let not_tcp = mapping.protocol().is_some_and(|p| p.as_str() != "tcp");
-        if i > 0 || host_differs || not_tcp || mapping.name().is_some() {
+        let protocol = mapping.protocol().map_or("tcp", |p| p.as_str());
+        let typed = !host_differs
+            && mapping.container_port().is_some()
+            && mapping.container_port_range().is_none()
+            && (i > 0 || protocol == "tcp");
+        if typed && i > 0 {
+            more_ports.push(PortDef {
+                port: mapping.container_port().unwrap_or_default(),
+                protocol: protocol.to_string(),
+                name: mapping.name().map(str::to_string),
+                app_protocol: mapping.app_protocol().map(|a| a.as_str().to_string()),
+            });
+        }
+        if !typed {
             extra(
                 &format!("port_mappings[{i}]"),
                 format!(
@@ -628,6 +709,15 @@ fn container_from_ecs(c: &aws_sdk_ecs::types::ContainerDefinition) -> ContainerD
         image: c.image().unwrap_or_default().to_string(),
         essential: c.essential().unwrap_or(true),
         port: ports.first().and_then(|p| p.container_port()),
+        port_name: ports.first().and_then(|p| p.name()).map(str::to_string),
+        app_protocol: ports
+            .first()
+            .and_then(|p| p.app_protocol())
+            .map(|a| a.as_str().to_string()),
+        more_ports: {
+            more_ports.sort();
+            more_ports
+        },
         environment: c
             .environment()
             .iter()
@@ -945,6 +1035,47 @@ task:
             .find(|f| f.name == "platform")
             .unwrap();
         assert_eq!(platform.value, "WINDOWS_SERVER_2022_CORE/X86_64");
+    }
+
+    /// Several ports with names and application protocols (Service Connect's): sent in order,
+    /// read back whatever order ECS lists the extra ones in, and compared port by port.
+    #[test]
+    fn several_named_ports_round_trip() {
+        let text = "\
+app: demo
+image: { source: 'docker://demo:1', tag: v1 }
+service: { subnets: [subnet-0123456789abcdef0] }
+task: { execution_role: 'arn:aws:iam::123456789012:role/exec' }
+container:
+  port: 8080
+  port_name: web
+  app_protocol: http
+  ports:
+    - { port: 9090, name: metrics }
+    - { port: 8125, protocol: udp }
+";
+        let l = config::load_bytes(text.as_bytes(), "d.yaml", &|_| None)
+            .unwrap_or_else(|e| panic!("{}", e.render()));
+        let td = TaskDef::render(&l.config, &l.names, "r/demo@sha256:abc", "us-east-1");
+        let request = td.register_request().build().unwrap();
+        let mappings = request.container_definitions()[0].port_mappings();
+        assert_eq!(mappings.len(), 3);
+        assert_eq!(mappings[0].name(), Some("web"));
+        assert_eq!(mappings[0].app_protocol().map(|a| a.as_str()), Some("http"));
+        let none = BTreeMap::new();
+        assert_eq!(
+            TaskDefinitionPlan::new(td.clone(), Some(&registered(&td)), &none).changes,
+            Vec::new()
+        );
+        let fields: Vec<String> = td.fields().into_iter().map(|f| f.name).collect();
+        assert!(
+            fields.contains(&"containers.demo.ports.9090/tcp".to_string()),
+            "{fields:?}"
+        );
+        assert!(
+            fields.contains(&"containers.demo.ports.8125/udp".to_string()),
+            "{fields:?}"
+        );
     }
 
     /// `ecs:` on the task and a container: sent merged with the typed keys (`init_process`

@@ -98,6 +98,7 @@ const CASES: &[(&str, usize, &str)] = &[
     ),
     ("ecs-unknown-field.yaml", 13, "ecs-unknown-field"),
     ("ecs-owned-field.yaml", 12, "ecs-owned"),
+    ("port-name.yaml", 14, "port-name"),
     ("alias-bytes.yaml", 4, "too-large"),
     ("mutable-tags.yaml", 18, "mutable-tags"),
 ];

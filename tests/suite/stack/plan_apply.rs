@@ -588,6 +588,39 @@ fn every_managed_key_set_changed_and_removed_plans_exactly_what_deploy_applies()
             fields: td_change!("pid_mode", "tags.team"),
         },
         Step {
+            what: "named ports",
+            keys: Keys {
+                container: "  port_name: web\n  app_protocol: http\n  ports: [{ port: 9090, name: metrics }]\n",
+                ..base.clone()
+            },
+            fields: td_change!(
+                "containers.web.app_protocol",
+                "containers.web.port_name",
+                "containers.web.ports.9090/tcp"
+            ),
+        },
+        Step {
+            what: "named ports changed",
+            keys: Keys {
+                container: "  port_name: web\n  app_protocol: http2\n  ports: [{ port: 9091, name: metrics }]\n",
+                ..base.clone()
+            },
+            fields: td_change!(
+                "containers.web.app_protocol",
+                "containers.web.ports.9090/tcp",
+                "containers.web.ports.9091/tcp"
+            ),
+        },
+        Step {
+            what: "named ports removed",
+            keys: base.clone(),
+            fields: td_change!(
+                "containers.web.app_protocol",
+                "containers.web.port_name",
+                "containers.web.ports.9091/tcp"
+            ),
+        },
+        Step {
             what: "container fields in ECS's own names",
             keys: Keys {
                 container: "  ecs:\n    startTimeout: 60\n    linuxParameters: { capabilities: { add: [SYS_PTRACE] } }\n",
