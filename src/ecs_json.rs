@@ -212,6 +212,8 @@ impl Target {
                 ("dockerLabels", "`docker_labels`"),
                 ("ulimits", "`ulimits`"),
                 ("mountPoints", "`mount_points`"),
+                ("systemControls", "`system_controls`"),
+                ("environmentFiles", "`environment_files`"),
                 ("healthCheck", "`health_check`"),
                 ("logConfiguration", "`logs:`"),
                 ("dependsOn", "`depends_on`"),

@@ -609,6 +609,12 @@ fn container(c: &ContainerDef, is_app: bool, single: bool, not_carried: &mut Vec
             .collect();
         out.insert("ulimits".into(), Value::Object(limits));
     }
+    if !p.system_controls.is_empty() {
+        out.insert("system_controls".into(), json!(p.system_controls));
+    }
+    if !p.environment_files.is_empty() {
+        out.insert("environment_files".into(), json!(p.environment_files));
+    }
     if !p.mount_points.is_empty() {
         let mounts: Vec<Value> = p
             .mount_points

@@ -379,6 +379,8 @@ pub fn load_bytes(
             docker_labels: app.docker_labels,
             ulimits: app.ulimits,
             mount_points: app.mount_points,
+            system_controls: app.system_controls,
+            environment_files: app.environment_files,
             health_check: app.health_check,
             ecs: app.ecs,
         };

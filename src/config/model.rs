@@ -1032,6 +1032,15 @@ pub struct ContainerConfig {
     /// Volumes of `task.volumes` it mounts: `[{ volume: data, path: /data }]`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mount_points: Vec<MountConfig>,
+    /// Kernel parameters of the container's namespaces: `{ net.core.somaxconn: "1024" }`
+    /// (Fargate takes `net.*` and the IPC ones: `kernel.shm*`, `kernel.msg*`, `kernel.sem`,
+    /// `fs.mqueue.*`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub system_controls: BTreeMap<String, String>,
+    /// Files of `NAME=value` lines in S3 read into the environment at start, in order (ARNs of
+    /// `.env` objects, up to 10; the execution role reads them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub environment_files: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_check: Option<HealthCheckConfig>,
     /// ECS's own container fields that no key above covers, in ECS's JSON names
@@ -1061,6 +1070,8 @@ impl Default for ContainerConfig {
             docker_labels: BTreeMap::new(),
             ulimits: BTreeMap::new(),
             mount_points: Vec::new(),
+            system_controls: BTreeMap::new(),
+            environment_files: Vec::new(),
             health_check: None,
             ecs: BTreeMap::new(),
         }
@@ -1145,6 +1156,8 @@ pub struct ProcessConfig {
     pub docker_labels: BTreeMap<String, String>,
     pub ulimits: BTreeMap<String, UlimitConfig>,
     pub mount_points: Vec<MountConfig>,
+    pub system_controls: BTreeMap<String, String>,
+    pub environment_files: Vec<String>,
 }
 
 /// The process keys of a container section, gathered (`ContainerConfig`, `ContainerSpec`).
@@ -1160,6 +1173,8 @@ macro_rules! process_of {
             docker_labels: $c.docker_labels.clone(),
             ulimits: $c.ulimits.clone(),
             mount_points: $c.mount_points.clone(),
+            system_controls: $c.system_controls.clone(),
+            environment_files: $c.environment_files.clone(),
         }
     };
 }
@@ -1242,6 +1257,15 @@ pub struct ContainerSpec {
     /// Volumes of `task.volumes` it mounts: `[{ volume: data, path: /data }]`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mount_points: Vec<MountConfig>,
+    /// Kernel parameters of the container's namespaces: `{ net.core.somaxconn: "1024" }`
+    /// (Fargate takes `net.*` and the IPC ones: `kernel.shm*`, `kernel.msg*`, `kernel.sem`,
+    /// `fs.mqueue.*`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub system_controls: BTreeMap<String, String>,
+    /// Files of `NAME=value` lines in S3 read into the environment at start, in order (ARNs of
+    /// `.env` objects, up to 10; the execution role reads them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub environment_files: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_check: Option<HealthCheckConfig>,
     /// Containers that must reach a state first: name -> START, HEALTHY (it needs a health
@@ -1310,6 +1334,8 @@ impl DeployConfig {
                 docker_labels: c.docker_labels.clone(),
                 ulimits: c.ulimits.clone(),
                 mount_points: c.mount_points.clone(),
+                system_controls: c.system_controls.clone(),
+                environment_files: c.environment_files.clone(),
                 health_check: c.health_check.clone(),
                 depends_on: BTreeMap::new(),
                 cpu: None,

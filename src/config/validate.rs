@@ -55,6 +55,10 @@ regex!(ECS_NAME, r"^[A-Za-z0-9_-]{1,255}$");
 regex!(IMAGE_TAG, r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$");
 regex!(SUBNET, r"^subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})$");
 regex!(SECURITY_GROUP, r"^sg-(?:[0-9a-f]{8}|[0-9a-f]{17})$");
+regex!(
+    S3_ENV_FILE,
+    r"^arn:aws(?:-cn|-us-gov)?:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+\.env$"
+);
 regex!(PORT_NAME, r"^[a-z0-9_][a-z0-9_-]{0,63}$");
 regex!(PLATFORM_VERSION, r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})$");
 regex!(
@@ -494,6 +498,13 @@ fn check_platform_version(c: &mut Checker, config: &DeployConfig) {
         (task.ephemeral_storage.is_some(), "`task.ephemeral_storage`"),
         (config.service.enable_execute_command, "ECS Exec"),
         (task.pid_mode.is_some(), "`task.pid_mode`"),
+        (
+            config
+                .container_specs("app")
+                .iter()
+                .any(|spec| !spec.environment_files.is_empty()),
+            "environment files",
+        ),
         (
             task.cpu_architecture == crate::config::model::CpuArchitecture::Arm64
                 && config
@@ -1297,6 +1308,59 @@ fn check_process(
     p: &super::model::ProcessConfig,
     volumes: &std::collections::BTreeMap<String, super::model::VolumeConfig>,
 ) {
+    // Fargate's namespaced kernel parameters (ECS developer guide, task definition
+    // parameters, "systemControls": with awsvpc networking, net.* and the IPC namespace's).
+    const FARGATE_SYSCTLS: [&str; 5] = [
+        "net.",
+        "kernel.shm",
+        "kernel.msg",
+        "kernel.sem",
+        "fs.mqueue.",
+    ];
+    for (namespace, value) in &p.system_controls {
+        let at = format!("{base}.system_controls.{namespace}");
+        if !FARGATE_SYSCTLS
+            .iter()
+            .any(|prefix| namespace.starts_with(prefix))
+        {
+            c.error(
+                "system-control",
+                &at,
+                format!("Fargate does not set `{namespace}`: it takes net.* and kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*"),
+                "remove it, or set it in the image",
+            );
+        } else if value.is_empty() || value.chars().any(char::is_control) {
+            c.error(
+                "system-control",
+                &at,
+                format!("`{namespace}` needs a value"),
+                "write the value as sysctl takes it, e.g. \"1024\"",
+            );
+        }
+    }
+    // ECS takes up to 10 environment files, each an S3 object with the .env extension
+    // (ECS developer guide, "Pass an individual environment variable file").
+    if p.environment_files.len() > 10 {
+        c.error(
+            "too-many",
+            &format!("{base}.environment_files"),
+            format!(
+                "{} environment files; ECS takes at most 10",
+                p.environment_files.len()
+            ),
+            "merge some of the files",
+        );
+    }
+    for (i, arn) in p.environment_files.iter().enumerate() {
+        if !S3_ENV_FILE.is_match(arn) {
+            c.error(
+                "environment-file",
+                &format!("{base}.environment_files[{i}]"),
+                format!("`{arn}` is not the ARN of an S3 object ending in .env"),
+                "write `arn:aws:s3:::BUCKET/PATH/NAME.env`",
+            );
+        }
+    }
     for (i, mount) in p.mount_points.iter().enumerate() {
         let at = format!("{base}.mount_points[{i}]");
         if !volumes.contains_key(&mount.volume) {

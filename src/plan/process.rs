@@ -1,5 +1,6 @@
 //! How a container's process runs: entry point, working directory, user, a read-only root file
-//! system, the stop timeout, an init process, docker labels, ulimits and the volumes it mounts. Rendered from the
+//! system, the stop timeout, an init process, docker labels, ulimits, the volumes it mounts,
+//! its kernel parameters (system controls) and environment files. Rendered from the
 //! config, read back from a revision, compared field by field, and set on the
 //! RegisterTaskDefinition request, for the app container and every sidecar alike.
 
@@ -25,6 +26,10 @@ pub struct ProcessDef {
     pub ulimits: BTreeMap<String, (i32, i32)>,
     /// container path -> (volume, read only).
     pub mount_points: BTreeMap<String, (String, bool)>,
+    /// namespace -> value.
+    pub system_controls: BTreeMap<String, String>,
+    /// S3 object ARNs, in order (a later file's variable wins).
+    pub environment_files: Vec<String>,
 }
 
 impl ProcessDef {
@@ -47,6 +52,8 @@ impl ProcessDef {
                 .iter()
                 .map(|m| (m.path.clone(), (m.volume.clone(), m.read_only)))
                 .collect(),
+            system_controls: config.system_controls.clone(),
+            environment_files: config.environment_files.clone(),
         }
     }
 
@@ -90,6 +97,16 @@ impl ProcessDef {
                     )
                 })
                 .collect(),
+            system_controls: c
+                .system_controls()
+                .iter()
+                .filter_map(|sc| Some((sc.namespace()?.to_string(), sc.value()?.to_string())))
+                .collect(),
+            environment_files: c
+                .environment_files()
+                .iter()
+                .map(|f| f.value().to_string())
+                .collect(),
         }
     }
 
@@ -127,6 +144,20 @@ impl ProcessDef {
             out.push(Field::new(
                 p(&format!("ulimits.{name}")),
                 format!("{soft}/{hard}"),
+                CONTAINERS,
+            ));
+        }
+        for (namespace, value) in &self.system_controls {
+            out.push(Field::new(
+                p(&format!("system_controls.{namespace}")),
+                value,
+                CONTAINERS,
+            ));
+        }
+        if !self.environment_files.is_empty() {
+            out.push(Field::new(
+                p("environment_files"),
+                json_list(&self.environment_files),
                 CONTAINERS,
             ));
         }
@@ -179,6 +210,23 @@ impl ProcessDef {
                     .expect("name and limits are set"),
             );
         }
+        for (namespace, value) in &self.system_controls {
+            container = container.system_controls(
+                aws_sdk_ecs::types::SystemControl::builder()
+                    .namespace(namespace)
+                    .value(value)
+                    .build(),
+            );
+        }
+        for arn in &self.environment_files {
+            container = container.environment_files(
+                aws_sdk_ecs::types::EnvironmentFile::builder()
+                    .value(arn)
+                    .r#type(aws_sdk_ecs::types::EnvironmentFileType::S3)
+                    .build()
+                    .expect("value and type are set"),
+            );
+        }
         for (path, (volume, read_only)) in &self.mount_points {
             container = container.mount_points(
                 MountPoint::builder()
@@ -218,6 +266,11 @@ mod tests {
             docker_labels: [("team".to_string(), "payments".to_string())].into(),
             ulimits: [("nofile".to_string(), (65536, 65536))].into(),
             mount_points: [("/data".to_string(), ("data".to_string(), true))].into(),
+            system_controls: [("net.core.somaxconn".to_string(), "1024".to_string())].into(),
+            environment_files: vec![
+                "arn:aws:s3:::config/base.env".into(),
+                "arn:aws:s3:::config/prod.env".into(),
+            ],
         };
         let container = def
             .apply(aws_sdk_ecs::types::ContainerDefinition::builder().name("api"))
@@ -239,6 +292,8 @@ mod tests {
                 "containers.api.init_process",
                 "containers.api.docker_labels.team",
                 "containers.api.ulimits.nofile",
+                "containers.api.system_controls.net.core.somaxconn",
+                "containers.api.environment_files",
                 "containers.api.mount_points./data",
             ]
         );

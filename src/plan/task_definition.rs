@@ -637,16 +637,15 @@ fn container_from_ecs(c: &aws_sdk_ecs::types::ContainerDefinition) -> ContainerD
         }
     }
     // Entry point, user, working directory, read-only root, stop timeout, the init process,
-    // docker labels and ulimits are read by `ProcessDef::from_ecs`.
-    let lists: [(&str, usize); 10] = [
+    // docker labels, ulimits, system controls and environment files are read by
+    // `ProcessDef::from_ecs`.
+    let lists: [(&str, usize); 8] = [
         ("links", c.links().len()),
-        ("environment_files", c.environment_files().len()),
         ("volumes_from", c.volumes_from().len()),
         ("dns_servers", c.dns_servers().len()),
         ("dns_search_domains", c.dns_search_domains().len()),
         ("extra_hosts", c.extra_hosts().len()),
         ("docker_security_options", c.docker_security_options().len()),
-        ("system_controls", c.system_controls().len()),
         ("resource_requirements", c.resource_requirements().len()),
         ("credential_specs", c.credential_specs().len()),
     ];

@@ -99,6 +99,7 @@ const CASES: &[(&str, usize, &str)] = &[
     ("ecs-unknown-field.yaml", 13, "ecs-unknown-field"),
     ("ecs-owned-field.yaml", 12, "ecs-owned"),
     ("port-name.yaml", 14, "port-name"),
+    ("system-control.yaml", 13, "system-control"),
     ("alias-bytes.yaml", 4, "too-large"),
     ("mutable-tags.yaml", 18, "mutable-tags"),
 ];

@@ -588,6 +588,25 @@ fn every_managed_key_set_changed_and_removed_plans_exactly_what_deploy_applies()
             fields: td_change!("pid_mode", "tags.team"),
         },
         Step {
+            what: "kernel parameters and environment files",
+            keys: Keys {
+                container: "  system_controls: { net.core.somaxconn: '1024' }\n  environment_files: ['arn:aws:s3:::shipit-config/app/base.env']\n",
+                ..base.clone()
+            },
+            fields: td_change!(
+                "containers.web.system_controls.net.core.somaxconn",
+                "containers.web.environment_files"
+            ),
+        },
+        Step {
+            what: "kernel parameters and environment files removed",
+            keys: base.clone(),
+            fields: td_change!(
+                "containers.web.system_controls.net.core.somaxconn",
+                "containers.web.environment_files"
+            ),
+        },
+        Step {
             what: "named ports",
             keys: Keys {
                 container: "  port_name: web\n  app_protocol: http\n  ports: [{ port: 9090, name: metrics }]\n",
