@@ -271,10 +271,21 @@ fn service_section(
             .collect();
         out.insert("capacity_provider_strategy".into(), Value::Array(items));
     }
+    let mut extras = Vec::new();
     for (i, lb) in s.load_balancers.iter().enumerate() {
+        if i > 0 && lb.traffic_shift.is_none() {
+            let mut extra = Map::new();
+            extra.insert("target_group_arn".into(), json!(lb.target_group_arn));
+            if lb.container_name != app {
+                extra.insert("container".into(), json!(lb.container_name));
+            }
+            extra.insert("container_port".into(), json!(lb.container_port));
+            extras.push(Value::Object(extra));
+            continue;
+        }
         if i > 0 || lb.container_name != app {
             not_carried.push(format!(
-                "load balancer {} -> {}:{} (deploy.yaml takes one, on the app container)",
+                "load balancer {} -> {}:{} (the first target group is the app container's; more are extra_target_groups, without traffic shifting)",
                 lb.target_group_arn, lb.container_name, lb.container_port
             ));
             continue;
@@ -297,6 +308,9 @@ fn service_section(
             entry.insert("role".into(), json!(t.role_arn));
         }
         out.insert("load_balancer".into(), Value::Object(entry));
+    }
+    if !extras.is_empty() {
+        out.insert("extra_target_groups".into(), Value::Array(extras));
     }
     let carried: Map<String, Value> = s
         .pass_through

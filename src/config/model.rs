@@ -379,6 +379,10 @@ pub struct ServiceConfig {
     pub capacity_provider_strategy: Vec<CapacityProviderConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load_balancer: Option<LoadBalancerConfig>,
+    /// More target groups the tasks join, after `load_balancer`'s (an internal and a public
+    /// load balancer, another port): up to 4, rolling deployments only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_target_groups: Vec<ExtraTargetGroupConfig>,
     #[serde(default)]
     pub deployment: DeploymentConfig,
     /// Let Application Auto Scaling set the task count between `min` and `max`. Then deploy
@@ -761,6 +765,21 @@ pub struct DeploymentAlarmsConfig {
     /// Roll back to the last completed deployment when an alarm fires. Default: true.
     #[serde(default = "yes")]
     pub rollback: bool,
+}
+
+/// One more target group of the service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct ExtraTargetGroupConfig {
+    /// ARN of the target group (target type `ip`).
+    pub target_group_arn: String,
+    /// The container it sends to. Default: the app container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    /// The container's port it sends to. Default: that container's `port`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub container_port: Option<i64>,
 }
 
 /// Register the tasks with an existing load-balancer target group.

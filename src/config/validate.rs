@@ -438,6 +438,7 @@ fn check_service(c: &mut Checker, config: &DeployConfig) {
     }
     check_capacity_providers(c, config);
     check_pass_through(c, "service.ecs", crate::ecs_json::Target::Service, &s.ecs);
+    check_extra_target_groups(c, config);
     if let Some(lb) = &s.load_balancer {
         if !TARGET_GROUP_ARN.is_match(&lb.target_group_arn) {
             c.error(
@@ -461,6 +462,87 @@ fn check_service(c: &mut Checker, config: &DeployConfig) {
                 ),
                 "make `service.load_balancer.container_port` equal `container.port`, or remove it",
             );
+        }
+    }
+}
+
+/// `service.extra_target_groups`: at most 5 target groups per service in all (ECS service
+/// quotas), each once, on a container of the task with a port, beside `load_balancer`, with a
+/// rolling deployment (the traffic-shifting strategies move one target group pair).
+fn check_extra_target_groups(c: &mut Checker, config: &DeployConfig) {
+    let s = &config.service;
+    if s.extra_target_groups.is_empty() {
+        return;
+    }
+    if s.load_balancer.is_none() {
+        c.error(
+            "extra-target-groups",
+            "service.extra_target_groups",
+            "extra target groups come after `service.load_balancer`, and there is none".into(),
+            "move the first one to `service.load_balancer`",
+        );
+    }
+    if s.deployment.strategy.shifts_traffic() {
+        c.error(
+            "extra-target-groups",
+            "service.extra_target_groups",
+            format!(
+                "a {} deployment moves traffic between one pair of target groups",
+                s.deployment.strategy
+            ),
+            "use `strategy: rolling`, or remove the extra target groups",
+        );
+    }
+    if s.extra_target_groups.len() > 4 {
+        c.error(
+            "too-many",
+            "service.extra_target_groups",
+            format!(
+                "{} extra target groups; a service takes 5 in all",
+                s.extra_target_groups.len()
+            ),
+            "keep at most 4 here",
+        );
+    }
+    let names = super::Names::resolve(config);
+    let specs = config.container_specs(&names.container);
+    let mut seen: std::collections::BTreeSet<&str> = s
+        .load_balancer
+        .iter()
+        .map(|lb| lb.target_group_arn.as_str())
+        .collect();
+    for (i, extra) in s.extra_target_groups.iter().enumerate() {
+        let at = |key: &str| format!("service.extra_target_groups[{i}].{key}");
+        if !TARGET_GROUP_ARN.is_match(&extra.target_group_arn) {
+            c.error(
+                "arn",
+                &at("target_group_arn"),
+                format!("`{}` is not a target group ARN", extra.target_group_arn),
+                "write `arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID`",
+            );
+        } else if !seen.insert(&extra.target_group_arn) {
+            c.error(
+                "duplicate",
+                &at("target_group_arn"),
+                "this target group is attached twice".into(),
+                "attach each target group once",
+            );
+        }
+        let container = extra.container.as_deref().unwrap_or(&names.container);
+        match specs.iter().find(|spec| spec.name == container) {
+            None => c.error(
+                "unknown-container",
+                &at("container"),
+                format!("`{container}` is not a container of the task"),
+                "name a container of `container:` or `containers:`",
+            ),
+            Some(spec) if extra.container_port.is_none() && spec.port.is_none() => c.error(
+                "load-balancer-port",
+                &at("container_port"),
+                format!("container `{container}` has no `port` to send to"),
+                "give the target group a `container_port`, or the container a `port`",
+            ),
+            Some(_) => {}
         }
     }
 }

@@ -427,6 +427,25 @@ impl ServiceSettings {
                         }
                     }),
                 })
+                .chain(s.extra_target_groups.iter().map(|extra| {
+                    let container = extra
+                        .container
+                        .clone()
+                        .unwrap_or_else(|| names.container.clone());
+                    let port = extra.container_port.or_else(|| {
+                        config
+                            .container_specs(&names.container)
+                            .iter()
+                            .find(|spec| spec.name == container)
+                            .and_then(|spec| spec.port)
+                    });
+                    LoadBalancerDef {
+                        target_group_arn: extra.target_group_arn.clone(),
+                        container_name: container,
+                        container_port: port.unwrap_or_default() as i32,
+                        traffic_shift: None,
+                    }
+                }))
                 .collect(),
             deployment: DeploymentSettings {
                 alarms: s.alarms.as_ref().map(|a| (sorted(&a.names), a.rollback)),
@@ -1062,6 +1081,28 @@ mod tests {
             &serde_json::Value::Object(settings.pass_through.clone().into_iter().collect()),
         );
         ecs_json::from_json(&json, aws_sdk_ecs::types::Service::deserialize).unwrap()
+    }
+
+    /// Extra target groups follow the first, each on its container and port, and plan clean
+    /// once the service has them.
+    #[test]
+    fn extra_target_groups_follow_the_load_balancer() {
+        let extra = "  load_balancer: { target_group_arn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/0123456789abcdef' }\n  extra_target_groups:\n    - { target_group_arn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/internal/0123456789abcdef' }\n    - { target_group_arn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/metrics/0123456789abcdef', container_port: 9090 }\n";
+        let l = loaded(extra);
+        let settings = ServiceSettings::render(&l.config, &l.names);
+        let ports: Vec<(String, i32)> = settings
+            .load_balancers
+            .iter()
+            .map(|lb| (lb.container_name.clone(), lb.container_port))
+            .collect();
+        let app = l.names.container.clone();
+        assert_eq!(
+            ports,
+            [(app.clone(), 5000), (app.clone(), 5000), (app, 9090)]
+        );
+        assert_eq!(plan(extra, &service(&settings)).changes, Vec::new());
+        let fewer = plan(&extra.replace("    - { target_group_arn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/internal/0123456789abcdef' }\n", ""), &service(&settings));
+        assert!(fewer.updates("loadBalancers"));
     }
 
     /// `service.ecs`: compared with what the service holds, a dropped field sent cleared

@@ -100,6 +100,7 @@ const CASES: &[(&str, usize, &str)] = &[
     ("ecs-owned-field.yaml", 12, "ecs-owned"),
     ("port-name.yaml", 14, "port-name"),
     ("system-control.yaml", 13, "system-control"),
+    ("extra-target-groups-alone.yaml", 10, "extra-target-groups"),
     ("alias-bytes.yaml", 4, "too-large"),
     ("mutable-tags.yaml", 18, "mutable-tags"),
 ];

@@ -344,9 +344,20 @@ fn every_managed_key_set_changed_and_removed_plans_exactly_what_deploy_applies()
             fields: &[("service", "load_balancer")],
         },
         Step {
+            what: "an extra target group",
+            keys: Keys {
+                service: "  load_balancer:\n    target_group_arn: arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/web/0123456789abcdef\n  extra_target_groups:\n    - { target_group_arn: 'arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/internal/0123456789abcdef' }\n",
+                ..base.clone()
+            },
+            fields: &[("service", "load_balancer[1]")],
+        },
+        Step {
             what: "load balancer detached",
             keys: base.clone(),
-            fields: &[("service", "load_balancer")],
+            fields: &[
+                ("service", "load_balancer"),
+                ("service", "load_balancer[1]"),
+            ],
         },
         Step {
             what: "security groups set",
