@@ -46,6 +46,10 @@ pub enum Command {
     /// Run a one-off task of the service's task definition with another command (a migration):
     /// `shipit run -- python manage.py migrate`. Streams its logs; exits with its exit code.
     Run(commands::run::RunArgs),
+    /// Watch a deployment started elsewhere (another CI job, `deploy --no-wait`) until ECS
+    /// finished it, with deploy's verdicts and exit codes: the service's current deployment,
+    /// or the one a service-deployment ARN or deployment id names. Changes nothing.
+    Wait(commands::wait::WaitArgs),
     /// Create or update the ECR repository and push the image to it.
     Push(commands::push::PushArgs),
     /// The service now: a verdict line, deployments, tasks, events, scan results.
@@ -102,6 +106,7 @@ fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Status(args) => block_on(commands::status::run(&args, &global, printer)),
         Command::Rollback(args) => block_on(commands::rollback::run(&args, &global, printer)),
         Command::Run(args) => block_on(commands::run::run(&args, &global, printer)),
+        Command::Wait(args) => block_on(commands::wait::run(&args, &global, printer)),
     }
 }
 

@@ -172,6 +172,10 @@ fn report_to_github(
             "deployment-id",
             result.deployment_id.clone().unwrap_or_default(),
         ),
+        (
+            "service-deployment-arn",
+            result.service_deployment_arn.clone().unwrap_or_default(),
+        ),
         ("result", result.result.as_str().to_string()),
     ])?;
     gh.summary(&result.markdown(names))?;

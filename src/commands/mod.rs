@@ -14,6 +14,7 @@ pub mod run;
 pub mod schema;
 pub mod status;
 pub mod validate;
+pub mod wait;
 
 use std::path::PathBuf;
 

@@ -456,6 +456,7 @@ pub async fn deploy(
             ran: Vec::new(),
         },
         deployment_id: None,
+        service_deployment_arn: None,
         watched: None,
         rollout: None,
         failure: None,
@@ -545,6 +546,7 @@ pub async fn deploy(
         Watched::Started => applied.service_deployment_arn.clone(),
         Watched::Existing => current_service.and_then(ecs::current_service_deployment),
     };
+    result.service_deployment_arn = service_deployment_arn.clone();
     let target = Target {
         deployment_id,
         task_definition: td_arn.clone(),
@@ -597,15 +599,20 @@ pub async fn deploy(
     .await?;
     group(None);
     let first_look_succeeded = outcome.polls == 1;
-    report::conclude(
+    let concluded = report::conclude(
         session,
-        &plan.service,
+        Some(report::DeployWrites {
+            service: &plan.service,
+            service_arn: &result.service.arn,
+        }),
         &target,
-        &mut result,
         outcome,
         wait.wait,
     )
     .await?;
+    result.result = concluded.result;
+    result.rollout = Some(concluded.rollout);
+    result.failure = concluded.failure;
     if result.result == Outcome::Deployed && watched == Watched::Existing && first_look_succeeded {
         result.result = Outcome::Unchanged;
     }

@@ -104,6 +104,42 @@ pub struct FailureReport {
 }
 
 impl FailureReport {
+    /// The report for people: the summary, the fix, where the service is back, the events,
+    /// the containers and the failing task's last log lines.
+    pub fn text(&self) -> String {
+        let f = self;
+        let mut out = format!("{}\n", f.summary);
+        if let Some(fix) = &f.fix {
+            out.push_str(&format!("  fix: {fix}\n"));
+        }
+        if let Some(back) = &f.rolled_back_to {
+            out.push_str(&format!(
+                "  the service is back on {}\n",
+                short_task_definition(back)
+            ));
+        }
+        if !f.events.is_empty() {
+            out.push_str("  service events:\n");
+            for e in &f.events {
+                out.push_str(&format!("    {e}\n"));
+            }
+        }
+        if !f.containers.is_empty() {
+            out.push_str(&format!("  containers: {}\n", f.containers.join(", ")));
+        }
+        if let Some(task) = &f.task {
+            if f.log_lines.is_empty() {
+                out.push_str(&format!("  task {task} wrote no log lines\n"));
+            } else {
+                out.push_str(&format!("  last log lines of task {task}:\n"));
+                for line in &f.log_lines {
+                    out.push_str(&format!("    {line}\n"));
+                }
+            }
+        }
+        out
+    }
+
     /// A report with no cause, events or log lines to show (interrupted, superseded).
     pub fn without_evidence(summary: String, fix: Option<String>) -> FailureReport {
         FailureReport {
@@ -142,6 +178,9 @@ pub struct DeployResult {
     /// `hooks.before_deploy`: what ran, or that `--skip-hooks` skipped them.
     pub hooks: HooksOutcome,
     pub deployment_id: Option<String>,
+    /// The service deployment ECS named for it, where it names one: what `shipit wait`
+    /// takes from another job.
+    pub service_deployment_arn: Option<String>,
     pub watched: Option<Watched>,
     pub rollout: Option<RolloutOutcome>,
     pub failure: Option<FailureReport>,
@@ -181,35 +220,7 @@ impl DeployResult {
             _ => {}
         }
         if let Some(f) = &self.failure {
-            out.push_str(&format!("{}\n", f.summary));
-            if let Some(fix) = &f.fix {
-                out.push_str(&format!("  fix: {fix}\n"));
-            }
-            if let Some(back) = &f.rolled_back_to {
-                out.push_str(&format!(
-                    "  the service is back on {}\n",
-                    short_task_definition(back)
-                ));
-            }
-            if !f.events.is_empty() {
-                out.push_str("  service events:\n");
-                for e in &f.events {
-                    out.push_str(&format!("    {e}\n"));
-                }
-            }
-            if !f.containers.is_empty() {
-                out.push_str(&format!("  containers: {}\n", f.containers.join(", ")));
-            }
-            if let Some(task) = &f.task {
-                if f.log_lines.is_empty() {
-                    out.push_str(&format!("  task {task} wrote no log lines\n"));
-                } else {
-                    out.push_str(&format!("  last log lines of task {task}:\n"));
-                    for line in &f.log_lines {
-                        out.push_str(&format!("    {line}\n"));
-                    }
-                }
-            }
+            out.push_str(&f.text());
         }
         out
     }

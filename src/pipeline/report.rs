@@ -4,7 +4,7 @@
 //! log lines.
 
 use super::watch::{WatchEnd, follow_command};
-use super::{DeployResult, FailureReport, Outcome, RolloutOutcome};
+use super::{FailureReport, Outcome, RolloutOutcome};
 use crate::aws::calls::Clients;
 use crate::config::LoadedConfig;
 use crate::ecs::short_task_definition;
@@ -17,16 +17,31 @@ use crate::session::Session;
 /// How long the failure report waits for a stopped task's last log lines to arrive.
 const LOG_SETTLE_SECONDS: u64 = 10;
 
-/// Turns the watch's outcome into the result: records a success for rollback, rolls back a
-/// fail-fast failure when the config asks for rollback, and gathers the failure report.
+/// How a watched rollout ended, as the result says it.
+pub struct Concluded {
+    pub result: Outcome,
+    pub rollout: RolloutOutcome,
+    pub failure: Option<FailureReport>,
+}
+
+/// What a deploy writes once its rollout ends: the plan it applied and the service's ARN.
+/// `shipit wait` watches without one and writes nothing.
+pub struct DeployWrites<'a> {
+    pub service: &'a ServicePlan,
+    pub service_arn: &'a str,
+}
+
+/// Turns the watch's outcome into the result. With `writes` (a deploy): records a success for
+/// rollback, finishes a strategy switch, and rolls back a fail-fast failure when the config
+/// asks for rollback. Always: gathers the failure report.
 pub async fn conclude(
     session: &Session,
-    service: &ServicePlan,
+    writes: Option<DeployWrites<'_>>,
     target: &Target,
-    result: &mut DeployResult,
     watched: WatchEnd,
     wait: bool,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Concluded> {
+    let mut outcome;
     let printer = &session.printer;
     let clients = &session.clients;
     let loaded = &session.loaded;
@@ -42,6 +57,22 @@ pub async fn conclude(
     let mut failure = None;
     match &verdict {
         Verdict::Succeeded { .. } => {
+            let Some(DeployWrites {
+                service,
+                service_arn,
+            }) = writes
+            else {
+                return Ok(Concluded {
+                    result: Outcome::Deployed,
+                    rollout: RolloutOutcome {
+                        verdict,
+                        seconds,
+                        timed_out,
+                        interrupted,
+                    },
+                    failure: None,
+                });
+            };
             // A switch from rolling finishes after its rollout: the strategy alone.
             let switched = if service.switches_strategy_after_rollout() {
                 crate::apply::switch_strategy(clients, service)
@@ -57,14 +88,10 @@ pub async fn conclude(
             };
             match switched {
                 Ok(()) => {
-                    result.result = Outcome::Deployed;
-                    if let Err(err) = crate::apply::record(
-                        clients,
-                        service,
-                        &result.service.arn,
-                        &target.task_definition,
-                    )
-                    .await
+                    outcome = Outcome::Deployed;
+                    if let Err(err) =
+                        crate::apply::record(clients, service, service_arn, &target.task_definition)
+                            .await
                     {
                         printer.info(&format!(
                             "warning: could not record the deploy for rollback: {err:#}"
@@ -72,7 +99,7 @@ pub async fn conclude(
                     }
                 }
                 Err(err) => {
-                    result.result = Outcome::Failed;
+                    outcome = Outcome::Failed;
                     failure = Some(FailureReport::without_evidence(
                         format!(
                             "the rollout succeeded, but switching the deployment strategy did not: {err:#}"
@@ -83,9 +110,9 @@ pub async fn conclude(
             }
         }
         // Not recorded for rollback: the deployment may still roll back after the stage.
-        Verdict::StageReached { .. } => result.result = Outcome::StageReached,
+        Verdict::StageReached { .. } => outcome = Outcome::StageReached,
         _ if interrupted => {
-            result.result = Outcome::Interrupted;
+            outcome = Outcome::Interrupted;
             failure = Some(FailureReport::without_evidence(
                 format!(
                     "stopped watching; the deployment goes on in ECS: follow it with {}",
@@ -95,7 +122,7 @@ pub async fn conclude(
             ));
         }
         Verdict::InProgress { .. } if !wait => {
-            result.result = Outcome::Accepted;
+            outcome = Outcome::Accepted;
             printer.info(&format!(
                 "the deployment of {} is still under way (not waiting: --no-wait); follow it with {}",
                 short_task_definition(&target.task_definition),
@@ -103,7 +130,7 @@ pub async fn conclude(
             ));
         }
         Verdict::InProgress { counts } => {
-            result.result = Outcome::TimedOut;
+            outcome = Outcome::TimedOut;
             let cause = (counts.pending > 0 && counts.running < counts.desired)
                 .then_some(Cause::StuckPending);
             failure = Some(
@@ -127,10 +154,11 @@ pub async fn conclude(
             ecs_reason,
             tasks,
         } => {
-            result.result = Outcome::Failed;
+            outcome = Outcome::Failed;
             let mut rolled_back_to = None;
-            // shipit stopped waiting before ECS's own breaker: roll back as the config asks.
-            let rollback = loaded.config.service.circuit_breaker.rollback;
+            // shipit stopped waiting before ECS's own breaker: a deploy rolls back as the
+            // config asks (`shipit wait` changes nothing).
+            let rollback = loaded.config.service.circuit_breaker.rollback && writes.is_some();
             if ecs_reason.is_none()
                 && rollback
                 && let Some(previous) = target
@@ -159,7 +187,7 @@ pub async fn conclude(
                     .await
                     .map_err(|e| e.context("rolling back failed"))?;
                 rolled_back_to = Some(previous.to_string());
-                result.result = Outcome::RolledBack;
+                outcome = Outcome::RolledBack;
             }
             let mut summary = format!("deploy failed: {}", cause.describe());
             if let Some(reason) = ecs_reason {
@@ -183,7 +211,7 @@ pub async fn conclude(
             ecs_reason,
             cause,
         } => {
-            result.result = Outcome::RolledBack;
+            outcome = Outcome::RolledBack;
             let summary = format!(
                 "deploy failed{}; ECS rolled the service back to {}{}",
                 cause
@@ -210,7 +238,7 @@ pub async fn conclude(
             );
         }
         Verdict::Superseded { by_task_definition } => {
-            result.result = Outcome::Superseded;
+            outcome = Outcome::Superseded;
             failure = Some(FailureReport::without_evidence(
                 format!(
                     "another deployment (of {}) superseded this one before it finished",
@@ -223,14 +251,16 @@ pub async fn conclude(
             ));
         }
     }
-    result.rollout = Some(RolloutOutcome {
-        verdict,
-        seconds,
-        timed_out,
-        interrupted,
-    });
-    result.failure = failure;
-    Ok(())
+    Ok(Concluded {
+        result: outcome,
+        rollout: RolloutOutcome {
+            verdict,
+            seconds,
+            timed_out,
+            interrupted,
+        },
+        failure,
+    })
 }
 
 /// The failure report: the cause and its fix, the new service events, and the last log lines

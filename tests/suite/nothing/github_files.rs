@@ -24,6 +24,7 @@ fn the_action_is_composite_and_exposes_every_deploy_output() {
             "task-definition-arn",
             "service-arn",
             "deployment-id",
+            "service-deployment-arn",
             "result"
         ]
     );

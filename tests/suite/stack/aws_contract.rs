@@ -113,7 +113,11 @@ fn every_request_shipit_makes_is_valid_and_allowed_by_the_policy_it_prints() {
     write(&pulled.built(image(&name, "v1"))).unwrap();
     let first = run(&mut shipit(&["deploy", "--timeout", "240"]));
     assert!(first.code == Some(0), "{}", first.dump());
-    for args in [&["status"][..], &["logs", "--since", "10m"]] {
+    for args in [
+        &["status"][..],
+        &["logs", "--since", "10m"],
+        &["wait", "--timeout", "60s"],
+    ] {
         let out = run(&mut shipit(args));
         assert!(out.code == Some(0), "{}", out.dump());
     }

@@ -113,7 +113,7 @@ fn deploy_rolls_out_re_runs_as_a_no_op_plans_changes_and_fails_fast_on_a_broken_
     assert_eq!(
         outputs,
         format!(
-            "image-uri={}\nimage-digest={}\ntask-definition-arn={first_td}\nservice-arn={}\ndeployment-id={}\nresult=deployed\n",
+            "image-uri={}\nimage-digest={}\ntask-definition-arn={first_td}\nservice-arn={}\ndeployment-id={}\nservice-deployment-arn=\nresult=deployed\n",
             doc["push"]["image"].as_str().unwrap(),
             doc["push"]["digest"].as_str().unwrap(),
             doc["service"]["arn"].as_str().unwrap(),
@@ -511,4 +511,56 @@ fn scale_to_zero(name: &str) {
             .desired_count(0)
             .send(),
     );
+}
+
+/// `shipit wait`: a deployment started elsewhere (`deploy --no-wait`, as another CI job would)
+/// is watched to its end with deploy's verdicts and exit codes: a healthy one succeeds, a
+/// broken one fails fast with its cause, and a deployment id the service does not have is bad
+/// input. It writes nothing (no record, no rollback of its own).
+#[test]
+fn wait_watches_a_deployment_started_elsewhere_to_its_end() {
+    if !require_stack() || !require_docker() {
+        return;
+    }
+    let name = unique_name("wait");
+    let pulled = common::PulledImages::of(&name);
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let wait = |extra: &[&str]| {
+        let out = run(shipit_on_stack(dir.path())
+            .args(["wait", "--timeout", "4m", "--output", "json"])
+            .args(extra));
+        let doc = serde_json::from_str(&out.stdout).unwrap_or(serde_json::Value::Null);
+        (out, doc)
+    };
+
+    let v1 = pulled.built(build_image(&name, "v1", false));
+    std::fs::write(dir.path().join("deploy.yaml"), config(&name, &v1, "v1", 1)).unwrap();
+    let (out, started) = deploy(dir.path(), cache.path(), &["--no-wait"]);
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    assert_eq!(started["result"], "accepted", "{}", out.dump());
+    let (out, waited) = wait(&[]);
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    assert_eq!(waited["result"], "deployed", "{}", out.dump());
+    assert_eq!(waited["deployment_id"], started["deployment_id"]);
+
+    let (out, _) = wait(&["ecs-svc/0000000000000000000"]);
+    assert_eq!(out.code, Some(2), "{}", out.dump());
+    assert!(out.stderr.contains("has no deployment"), "{}", out.dump());
+
+    let v2 = pulled.built(build_image(&name, "v2", true));
+    std::fs::write(dir.path().join("deploy.yaml"), config(&name, &v2, "v2", 1)).unwrap();
+    let (out, started) = deploy(dir.path(), cache.path(), &["--no-wait"]);
+    assert_eq!(out.code, Some(0), "{}", out.dump());
+    let (out, waited) = wait(&[]);
+    assert_eq!(out.code, Some(1), "{}", out.dump());
+    assert_eq!(waited["deployment_id"], started["deployment_id"]);
+    assert!(
+        ["failed", "rolled-back"].contains(&waited["result"].as_str().unwrap_or_default()),
+        "{}",
+        out.dump()
+    );
+    let summary = waited["failure"]["summary"].as_str().unwrap_or_default();
+    assert!(summary.contains("exit"), "{}", out.dump());
+    scale_to_zero(&name);
 }
