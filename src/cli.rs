@@ -50,6 +50,9 @@ pub enum Command {
     /// finished it, with deploy's verdicts and exit codes: the service's current deployment,
     /// or the one a service-deployment ARN or deployment id names. Changes nothing.
     Wait(commands::wait::WaitArgs),
+    /// Continue the service's paused deployment (a lifecycle hook with `pause: true`), or roll
+    /// it back from the pause; `--all-steps` goes on through every step of linear and canary.
+    Continue(commands::continue_deployment::ContinueArgs),
     /// Create or update the ECR repository and push the image to it.
     Push(commands::push::PushArgs),
     /// The service now: a verdict line, deployments, tasks, events, scan results.
@@ -107,6 +110,9 @@ fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Rollback(args) => block_on(commands::rollback::run(&args, &global, printer)),
         Command::Run(args) => block_on(commands::run::run(&args, &global, printer)),
         Command::Wait(args) => block_on(commands::wait::run(&args, &global, printer)),
+        Command::Continue(args) => {
+            block_on(commands::continue_deployment::run(&args, &global, printer))
+        }
     }
 }
 

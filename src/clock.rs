@@ -12,6 +12,13 @@ pub fn now_epoch_seconds() -> f64 {
 
 /// `90s`, `10m`, `1h`, `1h30m`, or plain seconds: the flags' durations (`--timeout`,
 /// `--since`), read by the same rule as the config's (`config::model::parse_seconds`).
+/// Seconds since the epoch as an ISO 8601 time in UTC (`2026-12-06T04:50:00Z`).
+pub fn utc_time(epoch_seconds: f64) -> String {
+    aws_smithy_types::DateTime::from_secs_f64(epoch_seconds)
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap_or_else(|_| format!("{epoch_seconds:.0} s after the epoch"))
+}
+
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     crate::config::model::parse_seconds(text)
         .map(Duration::from_secs)

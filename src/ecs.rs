@@ -362,6 +362,9 @@ pub async fn service_deployment(
                     .status()
                     .map(|s| s.as_str().to_string())
                     .unwrap_or_default(),
+                hook_id: h.hook_id().map(str::to_string),
+                expires_at: h.expires_at().map(|t| t.secs()),
+                timeout_action: h.timeout_action().map(|a| a.as_str().to_string()),
             })
             .collect(),
     })

@@ -273,3 +273,28 @@ pub async fn record_deploy(
         .map_err(|e| AwsError::from_sdk("ECS", "TagResource", &e))?;
     Ok(())
 }
+
+/// Acts on a paused lifecycle hook of a service deployment (ContinueServiceDeployment): ECS
+/// goes on to the next stage, or rolls the deployment back.
+pub async fn continue_deployment(
+    clients: &Clients,
+    service_deployment_arn: &str,
+    hook_id: &str,
+    rollback: bool,
+) -> anyhow::Result<()> {
+    use aws_sdk_ecs::types::DeploymentLifecycleHookAction;
+    clients
+        .ecs
+        .continue_service_deployment()
+        .service_deployment_arn(service_deployment_arn)
+        .hook_id(hook_id)
+        .action(if rollback {
+            DeploymentLifecycleHookAction::Rollback
+        } else {
+            DeploymentLifecycleHookAction::Continue
+        })
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("ECS", "ContinueServiceDeployment", &e))?;
+    Ok(())
+}

@@ -64,6 +64,19 @@ pub fn policy(config: &DeployConfig, names: &Names, region: &str, doctor: bool) 
         .collect();
     roles.extend(config.task.task_role.as_deref());
     let log_group = arn("logs", &format!("log-group:{}", names.log_group));
+    let mut service_deployment_actions = vec![
+        "ecs:DescribeServiceDeployments",
+        "ecs:StopServiceDeployment",
+    ];
+    if config
+        .service
+        .deployment
+        .lifecycle_hooks
+        .iter()
+        .any(|h| h.pause)
+    {
+        service_deployment_actions.push("ecs:ContinueServiceDeployment");
+    }
     let mut statements = vec![
         json!({
             "Sid": "EcrLogin",
@@ -119,10 +132,10 @@ pub fn policy(config: &DeployConfig, names: &Names, region: &str, doctor: bool) 
         json!({
             // The watch reads ECS's own status of the deployment it started (where the
             // service-deployment API answers); `rollback` stops a blue/green, linear or canary
-            // deployment under way.
+            // deployment under way; `continue` acts on a pause hook, when the config has one.
             "Sid": "EcsServiceDeployments",
             "Effect": "Allow",
-            "Action": ["ecs:DescribeServiceDeployments", "ecs:StopServiceDeployment"],
+            "Action": service_deployment_actions,
             "Resource": arn("ecs", &format!("service-deployment/{}/{}/*", names.cluster, names.service))
         }),
         json!({

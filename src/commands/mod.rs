@@ -1,6 +1,7 @@
 //! One module per subcommand; each exposes `run`, returning the exit status.
 
 pub mod completions;
+pub mod continue_deployment;
 pub mod cost;
 pub mod deploy;
 pub mod doctor;

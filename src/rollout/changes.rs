@@ -42,6 +42,27 @@ pub fn changes(before: Option<&Snapshot>, now: &Snapshot, target: &Target) -> Ve
         && before.and_then(stage) != Some(line.clone())
     {
         lines.push(line);
+        // A pause says plainly what it waits for, and until when.
+        if let Some(sd) = &now.service_deployment
+            && let Some(hook) = sd.hooks.iter().find(|h| h.is_paused())
+        {
+            let until = match (hook.expires_at, hook.timeout_action.as_deref()) {
+                (Some(at), Some(action)) => format!(
+                    "; at {} ECS will {}",
+                    crate::clock::utc_time(at as f64),
+                    if action == "CONTINUE" {
+                        "go on by itself"
+                    } else {
+                        "roll back"
+                    }
+                ),
+                _ => String::new(),
+            };
+            lines.push(format!(
+                "paused at stage {}: `shipit continue` goes on (`--rollback` rolls back){until}",
+                sd.lifecycle_stage.as_deref().unwrap_or("?")
+            ));
+        }
     }
     let seen: Vec<&str> = before
         .map(|b| b.events.iter().map(|e| e.id.as_str()).collect())

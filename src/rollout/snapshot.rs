@@ -119,9 +119,23 @@ pub struct HookView {
     pub target_arn: Option<String>,
     /// AWAITING_ACTION, IN_PROGRESS, SUCCEEDED, FAILED or TIMED_OUT.
     pub status: String,
+    /// What ContinueServiceDeployment takes to act on it.
+    #[serde(default)]
+    pub hook_id: Option<String>,
+    /// Seconds since the epoch when ECS takes `timeout_action`.
+    #[serde(default)]
+    pub expires_at: Option<i64>,
+    /// CONTINUE or ROLLBACK.
+    #[serde(default)]
+    pub timeout_action: Option<String>,
 }
 
 impl HookView {
+    /// A pause hook waiting for `shipit continue` (ContinueServiceDeployment).
+    pub fn is_paused(&self) -> bool {
+        self.target_type == "PAUSE" && self.status == "AWAITING_ACTION"
+    }
+
     pub(super) fn shown(&self) -> String {
         match &self.target_arn {
             Some(arn) => format!("hook {}", arn.rsplit(':').next().unwrap_or(arn)),

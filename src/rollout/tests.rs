@@ -274,16 +274,9 @@ fn stable_waits_for_the_old_tasks_after_an_early_success() {
     ));
 }
 
-/// A lifecycle hook that answered FAILED is the rollback's cause, with its fix.
-#[test]
-fn a_failed_lifecycle_hook_is_named_as_the_cause() {
-    let mut sd = at_stage("ROLLBACK_IN_PROGRESS", "POST_TEST_TRAFFIC_SHIFT");
-    sd.hooks = vec![HookView {
-        target_type: "AWS_LAMBDA".into(),
-        target_arn: Some("arn:aws:lambda:us-east-1:123456789012:function:smoke-test".into()),
-        status: "FAILED".into(),
-    }];
-    let s = with_service_deployment(
+/// The new revision's deployment under way, with `sd` as ECS describes its service deployment.
+fn new_deployment_in_progress_with(sd: ServiceDeploymentView) -> Snapshot {
+    with_service_deployment(
         snapshot(
             vec![deployment(
                 "ecs-svc/new",
@@ -295,7 +288,48 @@ fn a_failed_lifecycle_hook_is_named_as_the_cause() {
             vec![],
         ),
         sd,
+    )
+}
+
+/// A pause says what it waits for: the stage, the command that continues it, and when ECS
+/// acts by itself.
+#[test]
+fn a_paused_deployment_says_how_to_continue_it() {
+    let mut sd = at_stage("IN_PROGRESS", "POST_TEST_TRAFFIC_SHIFT");
+    sd.hooks = vec![HookView {
+        target_type: "PAUSE".into(),
+        target_arn: None,
+        status: "AWAITING_ACTION".into(),
+        hook_id: Some("hook-7".into()),
+        expires_at: Some(1_780_000_000),
+        timeout_action: Some("ROLLBACK".into()),
+    }];
+    let s = new_deployment_in_progress_with(sd);
+    let lines = changes(None, &s, &target());
+    let paused = lines
+        .iter()
+        .find(|l| l.starts_with("paused at stage POST_TEST_TRAFFIC_SHIFT"))
+        .unwrap_or_else(|| panic!("{lines:?}"));
+    assert!(paused.contains("`shipit continue`"), "{paused}");
+    assert!(
+        paused.contains("2026-05-28T") && paused.contains("roll back"),
+        "{paused}"
     );
+}
+
+/// A lifecycle hook that answered FAILED is the rollback's cause, with its fix.
+#[test]
+fn a_failed_lifecycle_hook_is_named_as_the_cause() {
+    let mut sd = at_stage("ROLLBACK_IN_PROGRESS", "POST_TEST_TRAFFIC_SHIFT");
+    sd.hooks = vec![HookView {
+        target_type: "AWS_LAMBDA".into(),
+        target_arn: Some("arn:aws:lambda:us-east-1:123456789012:function:smoke-test".into()),
+        status: "FAILED".into(),
+        hook_id: Some("hook-1".into()),
+        expires_at: None,
+        timeout_action: None,
+    }];
+    let s = new_deployment_in_progress_with(sd);
     match evaluate(&s, &target(), &Rules::default()) {
         Verdict::RolledBack {
             cause: Some(cause), ..
