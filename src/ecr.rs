@@ -200,3 +200,57 @@ mod tests {
         assert_eq!(registry_scanning(&client, "dev-shop").await, None);
     }
 }
+
+/// Where an image stands in its repository, for a rollback to run it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageState {
+    Present,
+    /// In ECR's archive storage class: a pull fails until it is restored.
+    Archived,
+    /// Deleted (a lifecycle policy expires old images), or its repository is.
+    Missing,
+}
+
+/// The state of the image `digest` (else `tag`) in `repository`.
+pub async fn image_state(
+    client: &Client,
+    repository: &str,
+    digest: Option<&str>,
+    tag: Option<&str>,
+) -> anyhow::Result<ImageState> {
+    let id = aws_sdk_ecr::types::ImageIdentifier::builder()
+        .set_image_digest(digest.map(str::to_string))
+        .set_image_tag(
+            digest
+                .is_none()
+                .then(|| tag.unwrap_or("latest").to_string()),
+        )
+        .build();
+    match client
+        .describe_images()
+        .repository_name(repository)
+        .image_ids(id)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(match out.image_details().first() {
+            None => ImageState::Missing,
+            Some(detail)
+                if detail.image_status() == Some(&aws_sdk_ecr::types::ImageStatus::Archived) =>
+            {
+                ImageState::Archived
+            }
+            Some(_) => ImageState::Present,
+        }),
+        Err(err)
+            if err.as_service_error().is_some_and(|e| {
+                e.is_image_not_found_exception() || e.is_repository_not_found_exception()
+            }) =>
+        {
+            Ok(ImageState::Missing)
+        }
+        Err(err) => Err(AwsError::from_sdk("ECR", "DescribeImages", &err)
+            .on(repository)
+            .into()),
+    }
+}

@@ -98,10 +98,11 @@ pub fn policy(config: &DeployConfig, names: &Names, region: &str, doctor: bool) 
             "Resource": arn("ecr", &format!("repository/{}", names.repository))
         }),
         json!({
-            // DescribeTaskDefinition has no resource-level permissions.
+            // DescribeTaskDefinition and ListTaskDefinitions (rollback's search for a
+            // revision that can run) have no resource-level permissions.
             "Sid": "EcsTaskDefinitionReads",
             "Effect": "Allow",
-            "Action": ["ecs:DescribeTaskDefinition"],
+            "Action": ["ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions"],
             "Resource": "*"
         }),
         json!({

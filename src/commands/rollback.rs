@@ -29,7 +29,21 @@ pub struct RollbackArgs {
     /// nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Roll back to the recorded revision even when it cannot run (an image gone or archived,
+    /// the revision deregistered).
+    #[arg(long)]
+    pub force: bool,
 }
+
+/// A revision the rollback passed over, and why it cannot run.
+#[derive(Debug, Serialize)]
+struct PassedOver {
+    task_definition: String,
+    problems: Vec<String>,
+}
+
+/// How many earlier revisions a rollback checks when the recorded one cannot run.
+const OLDER_REVISIONS_CHECKED: usize = 5;
 
 /// `--dry-run`'s answer.
 #[derive(Debug, Serialize)]
@@ -38,6 +52,8 @@ struct RollbackDryRun<'a> {
     dry_run: bool,
     call: &'static str,
     plan: &'a RollbackPlan,
+    /// Revisions that cannot run, passed over on the way to `plan`'s.
+    passed_over: &'a [PassedOver],
 }
 
 #[derive(Debug, Serialize)]
@@ -87,12 +103,39 @@ pub async fn run(
         )
         .map_err(anyhow::Error::msg)?,
     };
+    // A revision to go back to must be able to run: checked before anything changes.
+    let mut passed_over = Vec::new();
+    let plan = match plan {
+        RollbackPlan::Revision {
+            cluster,
+            service: service_name,
+            from,
+            to,
+        } if !rollback.force => {
+            let to = runnable_target(&session, &to, &from, &mut passed_over).await?;
+            RollbackPlan::Revision {
+                cluster,
+                service: service_name,
+                from,
+                to,
+            }
+        }
+        other => other,
+    };
+    for skipped in &passed_over {
+        printer.warn(&format!(
+            "{} cannot run: {}",
+            short_task_definition(&skipped.task_definition),
+            skipped.problems.join("; ")
+        ));
+    }
     if rollback.dry_run {
         let shown = RollbackDryRun {
             ok: true,
             dry_run: true,
             call: plan.call(),
             plan: &plan,
+            passed_over: &passed_over,
         };
         printer.result(
             &shown,
@@ -217,6 +260,61 @@ async fn traffic_shift_under_way(
 }
 
 /// Applies a planned StopServiceDeployment and follows the rollback ECS makes.
+/// The recorded revision when it can run, else the newest earlier ACTIVE revision that can;
+/// none: an error naming what each one lacks, and the fix.
+async fn runnable_target(
+    session: &Session,
+    recorded: &str,
+    running: &str,
+    passed_over: &mut Vec<PassedOver>,
+) -> anyhow::Result<String> {
+    use crate::pipeline::runnable;
+    let clients = &session.clients;
+    let repository = &session.loaded.names.repository;
+    let problems = runnable::problems(clients, repository, recorded).await?;
+    if problems.is_empty() {
+        return Ok(recorded.to_string());
+    }
+    passed_over.push(PassedOver {
+        task_definition: recorded.to_string(),
+        problems,
+    });
+    let family = &session.loaded.names.family;
+    let older = match runnable::revision_of(recorded) {
+        Some(n) => {
+            runnable::older_revisions(&clients.ecs, family, n, OLDER_REVISIONS_CHECKED).await?
+        }
+        None => Vec::new(),
+    };
+    for candidate in older.iter().filter(|c| c.as_str() != running) {
+        let problems = runnable::problems(clients, repository, candidate).await?;
+        if problems.is_empty() {
+            session.printer.info(&format!(
+                "rolling back to {} instead: the newest earlier revision that can run",
+                short_task_definition(candidate)
+            ));
+            return Ok(candidate.clone());
+        }
+        passed_over.push(PassedOver {
+            task_definition: candidate.clone(),
+            problems,
+        });
+    }
+    let listed: String = passed_over
+        .iter()
+        .map(|p| {
+            format!(
+                "\n  {}: {}",
+                short_task_definition(&p.task_definition),
+                p.problems.join("; ")
+            )
+        })
+        .collect();
+    bail!(
+        "no earlier revision can run, so nothing was changed:{listed}\nfix what is named (restore or push the image again), roll forward with `shipit deploy`, or pass --force to roll back anyway"
+    )
+}
+
 async fn stop_traffic_shift(
     clients: &Clients,
     plan: &RollbackPlan,

@@ -13,6 +13,7 @@ pub mod image;
 pub mod outcome;
 pub mod push;
 pub mod report;
+pub mod runnable;
 pub mod sidecar_images;
 pub mod watch;
 

@@ -14,6 +14,7 @@ mod logs;
 mod plan_apply;
 mod push;
 mod record_rollouts;
+mod rollback_target;
 mod run_task;
 mod secrets;
 mod sidecars;

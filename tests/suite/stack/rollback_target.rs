@@ -1,0 +1,93 @@
+//! A rollback that can run: before `shipit rollback` moves the service, it checks the revision
+//! it would go to. Here the previous revision's image was deleted from ECR (as a lifecycle
+//! policy expires old images): rollback refuses, naming the image, and changes nothing;
+//! `--force` goes anyway. Two deploys of an OCI layout to a service of 0 tasks (no engine).
+
+use crate::common;
+use crate::common::config::Config;
+use crate::common::images::{TarEntry, fs_layer, oci_layout_of_tars};
+use crate::common::{require_stack, run, shipit_on_stack, unique_name};
+
+#[test]
+fn rollback_refuses_a_revision_whose_image_is_gone_unless_forced() {
+    if !require_stack() {
+        return;
+    }
+    let name = unique_name("rbtarget");
+    let dir = tempfile::tempdir().unwrap();
+    let deploy = |version: &str| -> serde_json::Value {
+        let layout = dir.path().join(format!("layout-{version}"));
+        let tars = vec![fs_layer(&[TarEntry::File(
+            "app/version",
+            0o644,
+            version.as_bytes(),
+        )])];
+        oci_layout_of_tars(&layout, &tars, version, &name);
+        let config = Config::new(&name, &format!("oci:{}", layout.display()))
+            .tag(version)
+            .top(&format!("cluster: {name}"))
+            .service("desired_count: 0")
+            .container("command: [/app/run]");
+        std::fs::write(dir.path().join("deploy.yaml"), config.to_string()).unwrap();
+        let out = run(shipit_on_stack(dir.path()).args([
+            "deploy",
+            "--no-preflight",
+            "--timeout",
+            "2m",
+            "--output",
+            "json",
+        ]));
+        assert_eq!(out.code, Some(0), "{}", out.dump());
+        serde_json::from_str(&out.stdout).unwrap()
+    };
+    let first = deploy("v1");
+    deploy("v2");
+
+    // The first revision's image, gone from the repository.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let digest = first["push"]["digest"].as_str().unwrap().to_string();
+    runtime
+        .block_on(
+            common::ecr_client(&runtime)
+                .batch_delete_image()
+                .repository_name(&name)
+                .image_ids(
+                    aws_sdk_ecr::types::ImageIdentifier::builder()
+                        .image_digest(&digest)
+                        .build(),
+                )
+                .send(),
+        )
+        .unwrap();
+
+    let before = common::describe_service(&name, &name)
+        .task_definition()
+        .unwrap()
+        .to_string();
+    let refused = run(shipit_on_stack(dir.path()).args(["rollback", "--no-wait"]));
+    assert_eq!(refused.code, Some(1), "{}", refused.dump());
+    assert!(
+        refused.stderr.contains("is no longer in repository")
+            && refused.stderr.contains("no earlier revision can run")
+            && refused.stderr.contains("--force"),
+        "{}",
+        refused.dump()
+    );
+    assert_eq!(
+        common::describe_service(&name, &name).task_definition(),
+        Some(before.as_str()),
+        "nothing changed"
+    );
+
+    // --force: the recorded revision anyway (shown with --dry-run).
+    let forced = run(shipit_on_stack(dir.path()).args([
+        "rollback",
+        "--force",
+        "--dry-run",
+        "--output",
+        "json",
+    ]));
+    assert_eq!(forced.code, Some(0), "{}", forced.dump());
+    let doc: serde_json::Value = serde_json::from_str(&forced.stdout).unwrap();
+    assert_eq!(doc["plan"]["to"], first["task_definition"]["arn"], "{doc}");
+}
