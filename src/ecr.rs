@@ -254,3 +254,40 @@ pub async fn image_state(
             .into()),
     }
 }
+
+/// How many images of `repository` were pushed after the one with `digest` (None when it is
+/// not there): where it stands for a lifecycle policy that keeps the newest N.
+pub async fn images_pushed_after(
+    client: &Client,
+    repository: &str,
+    digest: &str,
+) -> anyhow::Result<Option<usize>> {
+    let mut pushed = Vec::new();
+    let mut pages = client
+        .describe_images()
+        .repository_name(repository)
+        .max_results(1000)
+        .into_paginator()
+        .send();
+    // At most 10 pages (10,000 images): enough for any keep_last, bounded for any repository.
+    for _ in 0..10 {
+        let Some(page) = pages.next().await else {
+            break;
+        };
+        let page =
+            page.map_err(|e| AwsError::from_sdk("ECR", "DescribeImages", &e).on(repository))?;
+        for detail in page.image_details() {
+            pushed.push((
+                detail.image_digest().unwrap_or_default().to_string(),
+                detail
+                    .image_pushed_at()
+                    .map(|t| t.as_secs_f64())
+                    .unwrap_or_default(),
+            ));
+        }
+    }
+    let Some(at) = pushed.iter().find(|(d, _)| d == digest).map(|(_, at)| *at) else {
+        return Ok(None);
+    };
+    Ok(Some(pushed.iter().filter(|(_, t)| *t > at).count()))
+}

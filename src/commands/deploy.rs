@@ -107,6 +107,7 @@ pub async fn run(
         .sidecar_images
         .iter()
         .filter_map(|i| i.warning())
+        .chain(planned.plan.warnings.iter().cloned())
     {
         printer.warn(&warning);
     }

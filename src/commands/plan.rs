@@ -54,6 +54,9 @@ pub async fn run(
         api_calls: session.clients.calls.counts(),
     };
     let mut human = crate::plan::human::render(plan);
+    for warning in &plan.warnings {
+        human.push_str(&format!("warning: {warning}\n"));
+    }
     if pending {
         human.push_str(&format!(
             "{} changes; deploy would call {}\n",

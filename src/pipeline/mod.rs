@@ -60,6 +60,42 @@ async fn read_if<T>(
     if wanted { read.await } else { Ok(skipped) }
 }
 
+/// The app image the service runs now and how many images of the config's repository were
+/// pushed after it (None when it is not in that repository).
+async fn running_app_image_rank(
+    session: &Session,
+    service: &aws_sdk_ecs::types::Service,
+    latest: Option<&aws_sdk_ecs::types::TaskDefinition>,
+) -> anyhow::Result<Option<(String, usize)>> {
+    let clients = &session.clients;
+    let names = &session.loaded.names;
+    let Some(running) = service.task_definition() else {
+        return Ok(None);
+    };
+    let td = match latest.filter(|td| td.task_definition_arn() == Some(running)) {
+        Some(td) => td.clone(),
+        None => match ecs::describe_task_definition(&clients.ecs, running).await? {
+            Some(td) => td,
+            None => return Ok(None),
+        },
+    };
+    let Some(image) = ecs::container_image(&td, &names.container) else {
+        return Ok(None);
+    };
+    let Some(digest) = shipit_oci::registry::reference::ImageReference::parse(image)
+        .ok()
+        .filter(|r| r.repository == names.repository)
+        .and_then(|r| r.digest)
+    else {
+        return Ok(None);
+    };
+    Ok(
+        crate::ecr::images_pushed_after(&clients.ecr, &names.repository, &digest)
+            .await?
+            .map(|newer| (image.to_string(), newer)),
+    )
+}
+
 /// The registry side of a plan: the repository as ECR describes it, the registry logged in, and
 /// the image the tag names there now.
 pub struct RegistryLookup {
@@ -260,7 +296,16 @@ pub async fn read(
     } else {
         Vec::new()
     };
+    // With keep_last, where the image the service runs now stands in the repository: after
+    // this deploy it is the way back for `shipit rollback`.
+    let rollback_image = match (&session.loaded.config.repository.keep_last, &service, whole) {
+        (Some(_), Some(service), true) => {
+            running_app_image_rank(session, service, latest.as_ref().map(|(td, _)| td)).await?
+        }
+        _ => None,
+    };
     let current = Current {
+        rollback_image,
         autoscaling,
         sidecar_images,
         repository,

@@ -156,6 +156,7 @@ pub async fn conclude(
         } => {
             outcome = Outcome::Failed;
             let mut rolled_back_to = None;
+            let mut not_rolled_back = None;
             // shipit stopped waiting before ECS's own breaker: a deploy rolls back as the
             // config asks (`shipit wait` changes nothing).
             let rollback = loaded.config.service.circuit_breaker.rollback && writes.is_some();
@@ -183,15 +184,35 @@ pub async fn conclude(
                         to: previous.to_string(),
                     },
                 };
-                crate::apply::rollback::apply(clients, &plan)
-                    .await
-                    .map_err(|e| e.context("rolling back failed"))?;
-                rolled_back_to = Some(previous.to_string());
-                outcome = Outcome::RolledBack;
+                // A revision to go back to must be able to run (its images still in ECR and
+                // not archived, the revision ACTIVE); else the service stays where it is and
+                // the report says why. ECS's own rollback needs no revision of ours.
+                let cannot_run = match &plan {
+                    RollbackPlan::Revision { to, .. } => {
+                        super::runnable::problems(clients, &names.repository, to).await?
+                    }
+                    RollbackPlan::StopDeployment { .. } => Vec::new(),
+                };
+                if cannot_run.is_empty() {
+                    crate::apply::rollback::apply(clients, &plan)
+                        .await
+                        .map_err(|e| e.context("rolling back failed"))?;
+                    rolled_back_to = Some(previous.to_string());
+                    outcome = Outcome::RolledBack;
+                } else {
+                    not_rolled_back = Some(format!(
+                        "; not rolled back, since {} cannot run: {}",
+                        short_task_definition(previous),
+                        cannot_run.join("; ")
+                    ));
+                }
             }
             let mut summary = format!("deploy failed: {}", cause.describe());
             if let Some(reason) = ecs_reason {
                 summary.push_str(&format!(" ({reason})"));
+            }
+            if let Some(why) = not_rolled_back {
+                summary.push_str(&why);
             }
             failure = Some(
                 report(

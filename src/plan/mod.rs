@@ -319,6 +319,10 @@ pub struct Current {
     pub autoscaling: Option<autoscaling::ScalingSettings>,
     /// Each sidecar's image as its registry pins it now (see `pipeline::sidecar_images`).
     pub sidecar_images: Vec<SidecarImage>,
+    /// The image the service runs now (where `shipit rollback` would return after this
+    /// deploy) and how many images of the repository were pushed after it; read only with
+    /// `repository.keep_last`.
+    pub rollback_image: Option<(String, usize)>,
 }
 
 impl Plan {
@@ -343,6 +347,8 @@ pub struct Plan {
     pub hooks: Vec<PlannedHook>,
     /// How each sidecar's image was pinned.
     pub sidecar_images: Vec<SidecarImage>,
+    /// What the plan cannot change but should be known before deploying.
+    pub warnings: Vec<String>,
 }
 
 /// A before-deploy hook: a one-off task of the new revision, run before the service update.
@@ -495,6 +501,48 @@ pub fn build(
         autoscaling,
         hooks,
         sidecar_images: current.sidecar_images.clone(),
+        warnings: rollback_image_warning(
+            config.repository.keep_last,
+            current.rollback_image.as_ref(),
+        )
+        .into_iter()
+        .collect(),
+    })
+}
+
+#[cfg(test)]
+mod rollback_image_tests {
+    /// keep_last 5: an image with 3 newer keeps its place after one more push (4 newer);
+    /// with 4 newer it would have 5 newer and be expired: warned, naming keep_last.
+    #[test]
+    fn keep_last_that_would_expire_the_rollback_image_is_warned() {
+        let image = |newer| ("r/app@sha256:aa".to_string(), newer);
+        assert_eq!(
+            super::rollback_image_warning(Some(5), Some(&image(3))),
+            None
+        );
+        let warned = super::rollback_image_warning(Some(5), Some(&image(4))).unwrap();
+        assert!(
+            warned.contains("keep_last (5)") && warned.contains("5 newer"),
+            "{warned}"
+        );
+        assert_eq!(super::rollback_image_warning(None, Some(&image(40))), None);
+    }
+}
+
+/// `repository.keep_last` N keeps the N newest images: after this deploy's push, the image the
+/// service runs now (where `shipit rollback` would return) must still be one of them.
+pub fn rollback_image_warning(
+    keep_last: Option<i64>,
+    rollback_image: Option<&(String, usize)>,
+) -> Option<String> {
+    let keep = keep_last?;
+    let (image, newer) = rollback_image?;
+    let newer_after_push = *newer as i64 + 1;
+    (newer_after_push >= keep).then(|| {
+        format!(
+            "after this deploy, repository.keep_last ({keep}) expires the image the service runs now ({image}, with {newer_after_push} newer), which `shipit rollback` would return to: raise keep_last to keep a way back"
+        )
     })
 }
 
@@ -666,6 +714,7 @@ container:
             task_definition_by_shipit: true,
             task_definition_tags: Default::default(),
             cluster_capacity_providers: None,
+            rollback_image: None,
             autoscaling: None,
             sidecar_images: Vec::new(),
             registry_scanning: None,
@@ -730,6 +779,7 @@ task: { execution_role: 'arn:aws:iam::123456789012:role/exec' }
                 task_definition_by_shipit: by_shipit,
                 task_definition_tags: Default::default(),
                 cluster_capacity_providers: None,
+                rollback_image: None,
                 autoscaling: None,
                 sidecar_images: Vec::new(),
                 registry_scanning: None,

@@ -15,7 +15,7 @@ fn rollback_refuses_a_revision_whose_image_is_gone_unless_forced() {
     }
     let name = unique_name("rbtarget");
     let dir = tempfile::tempdir().unwrap();
-    let deploy = |version: &str| -> serde_json::Value {
+    let write = |version: &str, keep_last: u32| {
         let layout = dir.path().join(format!("layout-{version}"));
         let tars = vec![fs_layer(&[TarEntry::File(
             "app/version",
@@ -25,10 +25,14 @@ fn rollback_refuses_a_revision_whose_image_is_gone_unless_forced() {
         oci_layout_of_tars(&layout, &tars, version, &name);
         let config = Config::new(&name, &format!("oci:{}", layout.display()))
             .tag(version)
+            .repository(&format!("keep_last: {keep_last}"))
             .top(&format!("cluster: {name}"))
             .service("desired_count: 0")
             .container("command: [/app/run]");
         std::fs::write(dir.path().join("deploy.yaml"), config.to_string()).unwrap();
+    };
+    let deploy = |version: &str| -> serde_json::Value {
+        write(version, 10);
         let out = run(shipit_on_stack(dir.path()).args([
             "deploy",
             "--no-preflight",
@@ -90,4 +94,15 @@ fn rollback_refuses_a_revision_whose_image_is_gone_unless_forced() {
     assert_eq!(forced.code, Some(0), "{}", forced.dump());
     let doc: serde_json::Value = serde_json::from_str(&forced.stdout).unwrap();
     assert_eq!(doc["plan"]["to"], first["task_definition"]["arn"], "{doc}");
+
+    // keep_last 1: the next push would expire the image the service runs now, the way back.
+    write("v3", 1);
+    let plan = run(shipit_on_stack(dir.path()).args(["plan", "--no-preflight"]));
+    assert_eq!(plan.code, Some(3), "{}", plan.dump());
+    assert!(
+        plan.stdout
+            .contains("warning: after this deploy, repository.keep_last (1) expires the image the service runs now"),
+        "{}",
+        plan.dump()
+    );
 }
