@@ -38,7 +38,7 @@ pub async fn active_cluster_capacity_providers(
 
 /// A tag shipit writes itself (`managed-by`), never one of the config's.
 pub fn is_shipit_tag(key: &str) -> bool {
-    key == "managed-by"
+    key == crate::config::model::MANAGED_BY_TAG
 }
 
 /// The tag on everything shipit creates in ECS.

@@ -714,6 +714,10 @@ impl PropagateTags {
     }
 }
 
+/// The tag key shipit writes on what it creates in ECS (`managed-by: shipit`): never one of
+/// the config's tags.
+pub const MANAGED_BY_TAG: &str = "managed-by";
+
 /// One entry of a capacity provider strategy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]

@@ -1145,7 +1145,7 @@ fn check_task_tags(c: &mut Checker, tags: &BTreeMap<String, String>) {
             text.chars()
                 .all(|ch| ch.is_alphanumeric() || ch == ' ' || "+-=._:/@".contains(ch))
         };
-        if key.to_ascii_lowercase().starts_with("aws:") || crate::ecs::is_shipit_tag(key) {
+        if key.to_ascii_lowercase().starts_with("aws:") || key == super::model::MANAGED_BY_TAG {
             c.error(
                 "tag-key",
                 &path,
