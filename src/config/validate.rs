@@ -439,6 +439,7 @@ fn check_service(c: &mut Checker, config: &DeployConfig) {
     check_capacity_providers(c, config);
     check_pass_through(c, "service.ecs", crate::ecs_json::Target::Service, &s.ecs);
     check_extra_target_groups(c, config);
+    check_service_connect_ports(c, config);
     if let Some(lb) = &s.load_balancer {
         if !TARGET_GROUP_ARN.is_match(&lb.target_group_arn) {
             c.error(
@@ -461,6 +462,54 @@ fn check_service(c: &mut Checker, config: &DeployConfig) {
                     config.container.port
                 ),
                 "make `service.load_balancer.container_port` equal `container.port`, or remove it",
+            );
+        }
+    }
+}
+
+/// Service Connect (in `service.ecs`) names the ports it serves by the task's port names
+/// (ECS API reference, ServiceConnectService `portName`: "must match one of the portMappings
+/// names in the task definition"): each must be the `port_name` or a `ports[].name` of a
+/// container.
+fn check_service_connect_ports(c: &mut Checker, config: &DeployConfig) {
+    let Some(services) = config
+        .service
+        .ecs
+        .get("serviceConnectConfiguration")
+        .and_then(|sc| sc.get("services"))
+        .and_then(|s| s.as_array())
+    else {
+        return;
+    };
+    let names = super::Names::resolve(config);
+    let ports: Vec<String> = config
+        .container_specs(&names.container)
+        .iter()
+        .flat_map(|spec| {
+            spec.port_name
+                .iter()
+                .cloned()
+                .chain(spec.ports.iter().filter_map(|p| p.name.clone()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for (i, service) in services.iter().enumerate() {
+        let Some(port_name) = service.get("portName").and_then(|p| p.as_str()) else {
+            continue;
+        };
+        if !ports.iter().any(|p| p == port_name) {
+            c.error(
+                "service-connect-port",
+                &format!("service.ecs.serviceConnectConfiguration.services[{i}].portName"),
+                format!(
+                    "Service Connect serves port `{port_name}`, and no container has a port of that name{}",
+                    if ports.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (the task's: {})", ports.join(", "))
+                    }
+                ),
+                "name the container's port with `port_name` (or an entry of `ports` with `name`)",
             );
         }
     }

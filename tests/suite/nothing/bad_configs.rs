@@ -101,6 +101,7 @@ const CASES: &[(&str, usize, &str)] = &[
     ("port-name.yaml", 14, "port-name"),
     ("system-control.yaml", 13, "system-control"),
     ("extra-target-groups-alone.yaml", 10, "extra-target-groups"),
+    ("service-connect-port.yaml", 14, "service-connect-port"),
     ("alias-bytes.yaml", 4, "too-large"),
     ("mutable-tags.yaml", 18, "mutable-tags"),
 ];
