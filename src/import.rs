@@ -315,7 +315,9 @@ fn service_section(
     let carried: Map<String, Value> = s
         .pass_through
         .iter()
-        .filter(|(key, _)| ecs_json_set_only_by_users(key))
+        .filter(|(key, _)| {
+            crate::ecs_json::SERVICE_FIELDS_SET_ONLY_BY_USERS.contains(&key.as_str())
+        })
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     if !carried.is_empty() {
@@ -487,10 +489,6 @@ fn carried_as_ecs(
         }
     }
     ecs
-}
-
-fn ecs_json_set_only_by_users(key: &str) -> bool {
-    crate::ecs_json::SERVICE_FIELDS_SET_ONLY_BY_USERS.contains(&key)
 }
 
 /// `"256"` as 256 (ECS gives task sizes as strings).

@@ -74,13 +74,7 @@ pub async fn run(
     let session = Session::open(loaded, &global.aws.settings(), printer).await?;
     let names = &session.loaded.names;
     let arn = match &args.service_deployment {
-        Some(arn) if arn.contains(":service-deployment/") => arn.clone(),
-        Some(other) => {
-            return Err(BadInput::new(format!(
-                "`{other}` is not a service deployment's ARN (arn:aws:ecs:REGION:ACCOUNT:service-deployment/CLUSTER/SERVICE/ID)"
-            ))
-            .into());
-        }
+        Some(named) => super::service_deployment_arn(named)?,
         None => {
             let service =
                 ecs::describe_service(&session.clients.ecs, &names.cluster, &names.service)

@@ -27,6 +27,17 @@ use crate::printer::{OutputFormat, Printer};
 use crate::session::Session;
 
 /// Loads deploy.yaml and shows its warnings; errors go back to the caller (exit 2).
+/// A service deployment's ARN as `wait` and `continue` take one; anything else is bad input.
+pub fn service_deployment_arn(text: &str) -> Result<String, crate::exit::BadInput> {
+    if text.starts_with("arn:") && text.contains(":service-deployment/") {
+        Ok(text.to_string())
+    } else {
+        Err(crate::exit::BadInput::new(format!(
+            "`{text}` is not a service deployment's ARN (arn:aws:ecs:REGION:ACCOUNT:service-deployment/CLUSTER/SERVICE/ID)"
+        )))
+    }
+}
+
 pub fn load_config(global: &GlobalArgs, printer: &Printer) -> anyhow::Result<LoadedConfig> {
     let loaded = config::load(&global.config)?;
     if !printer.is_json() {

@@ -77,14 +77,8 @@ pub async fn run(
     let loaded = super::load_config(global, printer)?;
     args.watch
         .check_stage(loaded.config.service.deployment.strategy)?;
-    if let Some(named) = &args.deployment
-        && named.starts_with("arn:")
-        && !named.contains(":service-deployment/")
-    {
-        return Err(BadInput::new(format!(
-            "`{named}` is not a service deployment's ARN (arn:aws:ecs:REGION:ACCOUNT:service-deployment/CLUSTER/SERVICE/ID)"
-        ))
-        .into());
+    if let Some(named) = args.deployment.as_deref().filter(|n| n.starts_with("arn:")) {
+        super::service_deployment_arn(named)?;
     }
     let session = Session::open(loaded, &global.aws.settings(), printer).await?;
     let names = &session.loaded.names;

@@ -184,9 +184,9 @@ pub fn validate(
     check_general(&mut c, config);
     check_repository_and_image(&mut c, config, names);
     check_names(&mut c, names);
-    check_service(&mut c, config);
+    check_service(&mut c, config, names);
     check_deployment(&mut c, config);
-    check_task(&mut c, config);
+    check_task(&mut c, config, names);
     check_storage(&mut c, config);
     check_container(&mut c, config);
     check_containers(&mut c, config, names);
@@ -347,7 +347,7 @@ fn check_names(c: &mut Checker, names: &Names) {
     c.ecs_name("container", "container.name", &names.container);
 }
 
-fn check_service(c: &mut Checker, config: &DeployConfig) {
+fn check_service(c: &mut Checker, config: &DeployConfig, names: &Names) {
     let s = &config.service;
     if s.desired_count < 0 {
         c.error(
@@ -432,14 +432,14 @@ fn check_service(c: &mut Checker, config: &DeployConfig) {
             " s",
         );
     }
-    check_platform_version(c, config);
+    check_platform_version(c, config, names);
     if let Some(alarms) = &s.alarms {
         check_deployment_alarms(c, &alarms.names);
     }
     check_capacity_providers(c, config);
     check_pass_through(c, "service.ecs", crate::ecs_json::Target::Service, &s.ecs);
-    check_extra_target_groups(c, config);
-    check_service_connect_ports(c, config);
+    check_extra_target_groups(c, config, names);
+    check_service_connect_ports(c, config, names);
     if let Some(lb) = &s.load_balancer {
         if !TARGET_GROUP_ARN.is_match(&lb.target_group_arn) {
             c.error(
@@ -471,7 +471,7 @@ fn check_service(c: &mut Checker, config: &DeployConfig) {
 /// (ECS API reference, ServiceConnectService `portName`: "must match one of the portMappings
 /// names in the task definition"): each must be the `port_name` or a `ports[].name` of a
 /// container.
-fn check_service_connect_ports(c: &mut Checker, config: &DeployConfig) {
+fn check_service_connect_ports(c: &mut Checker, config: &DeployConfig, names: &Names) {
     let Some(services) = config
         .service
         .ecs
@@ -481,7 +481,6 @@ fn check_service_connect_ports(c: &mut Checker, config: &DeployConfig) {
     else {
         return;
     };
-    let names = super::Names::resolve(config);
     let ports: Vec<String> = config
         .container_specs(&names.container)
         .iter()
@@ -518,7 +517,7 @@ fn check_service_connect_ports(c: &mut Checker, config: &DeployConfig) {
 /// `service.extra_target_groups`: at most 5 target groups per service in all (ECS service
 /// quotas), each once, on a container of the task with a port, beside `load_balancer`, with a
 /// rolling deployment (the traffic-shifting strategies move one target group pair).
-fn check_extra_target_groups(c: &mut Checker, config: &DeployConfig) {
+fn check_extra_target_groups(c: &mut Checker, config: &DeployConfig, names: &Names) {
     let s = &config.service;
     if s.extra_target_groups.is_empty() {
         return;
@@ -553,7 +552,6 @@ fn check_extra_target_groups(c: &mut Checker, config: &DeployConfig) {
             "keep at most 4 here",
         );
     }
-    let names = super::Names::resolve(config);
     let specs = config.container_specs(&names.container);
     let mut seen: std::collections::BTreeSet<&str> = s
         .load_balancer
@@ -599,7 +597,7 @@ fn check_extra_target_groups(c: &mut Checker, config: &DeployConfig) {
 /// `service.platform_version`: `LATEST` or a version, and one that has what the config uses.
 /// EFS volumes, more than the default ephemeral storage and ECS Exec need Fargate platform
 /// version 1.4.0 or later (ECS developer guide, "Fargate Linux platform version history").
-fn check_platform_version(c: &mut Checker, config: &DeployConfig) {
+fn check_platform_version(c: &mut Checker, config: &DeployConfig, names: &Names) {
     const PATH: &str = "service.platform_version";
     let Some(version) = config.service.platform_version.as_deref() else {
         return;
@@ -631,7 +629,7 @@ fn check_platform_version(c: &mut Checker, config: &DeployConfig) {
         (task.pid_mode.is_some(), "`task.pid_mode`"),
         (
             config
-                .container_specs("app")
+                .container_specs(&names.container)
                 .iter()
                 .any(|spec| !spec.environment_files.is_empty()),
             "environment files",
@@ -1045,7 +1043,7 @@ fn percent_in_tenths(c: &mut Checker, path: &str, value: f64, min: f64) {
     }
 }
 
-fn check_task(c: &mut Checker, config: &DeployConfig) {
+fn check_task(c: &mut Checker, config: &DeployConfig, names: &Names) {
     let t = &config.task;
     match fargate_memory_options(t.cpu) {
         None => c.error(
@@ -1098,7 +1096,7 @@ fn check_task(c: &mut Checker, config: &DeployConfig) {
         &t.ecs,
     );
     if !t.operating_system_family.is_linux() {
-        check_windows(c, config);
+        check_windows(c, config, names);
     }
 }
 
@@ -1224,7 +1222,7 @@ fn check_task_tags(c: &mut Checker, tags: &BTreeMap<String, String>) {
 /// Windows on Fargate (ECS developer guide, "Amazon ECS task definition differences for
 /// Windows containers on Fargate"): X86_64 only, at least 1 vCPU, and none of the Linux
 /// process settings, EFS volumes or a shared process namespace.
-fn check_windows(c: &mut Checker, config: &DeployConfig) {
+fn check_windows(c: &mut Checker, config: &DeployConfig, names: &Names) {
     let t = &config.task;
     let family = t.operating_system_family.ecs_name();
     if t.cpu_architecture != crate::config::model::CpuArchitecture::X86_64 {
@@ -1277,7 +1275,6 @@ fn check_windows(c: &mut Checker, config: &DeployConfig) {
             );
         }
     }
-    let names = crate::config::Names::resolve(config);
     for (i, spec) in config.container_specs(&names.container).iter().enumerate() {
         let at = if config.containers.is_empty() {
             "container".to_string()
