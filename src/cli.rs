@@ -53,6 +53,11 @@ pub enum Command {
     /// Continue the service's paused deployment (a lifecycle hook with `pause: true`), or roll
     /// it back from the pause; `--all-steps` goes on through every step of linear and canary.
     Continue(commands::continue_deployment::ContinueArgs),
+    /// A shell or a command in a running task of the service, through ECS Exec, with no
+    /// session-manager-plugin: `shipit exec`, `shipit exec -- rake db:migrate:status`.
+    /// Interactive on a terminal; otherwise streams the output and exits with the command's
+    /// exit code.
+    Exec(commands::exec::ExecArgs),
     /// Create or update the ECR repository and push the image to it.
     Push(commands::push::PushArgs),
     /// The service now: a verdict line, deployments, tasks, events, scan results.
@@ -110,6 +115,7 @@ fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Rollback(args) => block_on(commands::rollback::run(&args, &global, printer)),
         Command::Run(args) => block_on(commands::run::run(&args, &global, printer)),
         Command::Wait(args) => block_on(commands::wait::run(&args, &global, printer)),
+        Command::Exec(args) => block_on(commands::exec::run(&args, &global, printer)),
         Command::Continue(args) => {
             block_on(commands::continue_deployment::run(&args, &global, printer))
         }

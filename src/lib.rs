@@ -22,6 +22,7 @@ pub mod config;
 pub mod ecr;
 pub mod ecs;
 pub mod ecs_json;
+pub mod exec;
 pub mod exit;
 pub mod github;
 pub mod import;

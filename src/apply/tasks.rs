@@ -1,6 +1,8 @@
 //! The hooks phase (and `shipit run`): one-off tasks of a task definition started with
 //! another command (RunTask, tagged so that shipit may stop its own tasks and no other), and
-//! stopped (StopTask) on a timeout or Ctrl-C. Following them is `one_off`'s job.
+//! stopped (StopTask) on a timeout or Ctrl-C. Following them is `one_off`'s job. And `shipit
+//! exec`'s one write: an ECS Exec session in a running task (ExecuteCommand); the session
+//! itself is `exec`'s.
 
 use std::time::Duration;
 
@@ -100,4 +102,31 @@ pub async fn stop(
         .await
         .map_err(|e| AwsError::from_sdk("ECS", "StopTask", &e))?;
     Ok(())
+}
+
+/// Starts an ECS Exec session running `command` in `container` of `task`; the answer carries
+/// the session's stream URL and token (a credential: never printed).
+pub async fn execute_command(
+    clients: &Clients,
+    cluster: &str,
+    task_arn: &str,
+    container: &str,
+    command: &str,
+) -> anyhow::Result<aws_sdk_ecs::operation::execute_command::ExecuteCommandOutput> {
+    clients
+        .ecs
+        .execute_command()
+        .cluster(cluster)
+        .task(task_arn)
+        .container(container)
+        // ECS runs every Exec session in a terminal; it refuses `interactive: false`.
+        .interactive(true)
+        .command(command)
+        .send()
+        .await
+        .map_err(|e| {
+            AwsError::from_sdk("ECS", "ExecuteCommand", &e)
+                .on(task_arn.rsplit('/').next().unwrap_or(task_arn))
+                .into()
+        })
 }

@@ -257,6 +257,9 @@ pub struct Clients {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub autoscaling: aws_sdk_applicationautoscaling::Client,
     pub calls: CallCounter,
+    /// The configuration the clients were made from, for the few signed calls outside them
+    /// (`query_api`).
+    pub sdk: aws_config::SdkConfig,
 }
 
 impl Clients {
@@ -300,6 +303,7 @@ impl Clients {
                 config.build()
             }),
             calls,
+            sdk: sdk.clone(),
         }
     }
 }

@@ -1,5 +1,8 @@
-//! The three read calls `doctor` makes to EC2 and IAM (DescribeSubnets, DescribeSecurityGroups,
-//! GetRole), sent as signed AWS Query requests.
+//! The few calls shipit makes outside ECS, ECR, CloudWatch Logs and Application Auto Scaling:
+//! doctor's reads of EC2 and IAM (DescribeSubnets, DescribeSecurityGroups, GetRole), exec's
+//! IAM SimulatePrincipalPolicy (signed AWS Query requests), exec's KMS GenerateDataKey and
+//! rollback's reads of secret metadata (Secrets Manager DescribeSecret, SSM
+//! DescribeParameters), signed JSON requests.
 //!
 //! Written by hand on purpose: the generated aws-sdk-ec2 and aws-sdk-iam crates took 38% of a
 //! clean release build (978 s and 433 s of 3,698 s on 2 cores) to serve these three calls. The
@@ -49,6 +52,10 @@ pub struct QueryClient {
 pub enum Service {
     Ec2,
     Iam,
+    /// JSON protocol (`json_call`), as are the two below.
+    Kms,
+    SecretsManager,
+    Ssm,
 }
 
 impl Service {
@@ -56,6 +63,9 @@ impl Service {
         match self {
             Service::Ec2 => "ec2",
             Service::Iam => "iam",
+            Service::Kms => "kms",
+            Service::SecretsManager => "secretsmanager",
+            Service::Ssm => "ssm",
         }
     }
 
@@ -63,6 +73,9 @@ impl Service {
         match self {
             Service::Ec2 => "2016-11-15",
             Service::Iam => "2010-05-08",
+            Service::Kms => "2014-11-01",
+            Service::SecretsManager => "2017-10-17",
+            Service::Ssm => "2014-11-06",
         }
     }
 
@@ -83,6 +96,10 @@ impl Service {
                 iam_region.to_string(),
             ),
             Service::Iam => (format!("https://iam.{dns}/"), iam_region.to_string()),
+            Service::Kms | Service::SecretsManager | Service::Ssm => (
+                format!("https://{}.{region}.{dns}/", self.signing_name()),
+                region.to_string(),
+            ),
         }
     }
 }
@@ -108,6 +125,50 @@ impl QueryClient {
         action: &str,
         params: &[(String, String)],
     ) -> anyhow::Result<QueryAnswer> {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .append_pair("Action", action)
+            .append_pair("Version", service.version())
+            .extend_pairs(params)
+            .finish();
+        self.signed_post(
+            service,
+            action,
+            &[(
+                "content-type",
+                "application/x-www-form-urlencoded; charset=utf-8",
+            )],
+            body,
+        )
+        .await
+    }
+
+    /// A JSON-protocol call (`TrentService.GenerateDataKey`), signed with SigV4.
+    pub async fn json_call(
+        &self,
+        service: Service,
+        target: &str,
+        body: &serde_json::Value,
+    ) -> anyhow::Result<QueryAnswer> {
+        let action = target.rsplit('.').next().unwrap_or(target);
+        self.signed_post(
+            service,
+            action,
+            &[
+                ("content-type", "application/x-amz-json-1.1"),
+                ("x-amz-target", target),
+            ],
+            body.to_string(),
+        )
+        .await
+    }
+
+    async fn signed_post(
+        &self,
+        service: Service,
+        action: &str,
+        headers: &[(&str, &str)],
+        body: String,
+    ) -> anyhow::Result<QueryAnswer> {
         let region = self
             .sdk
             .region()
@@ -120,12 +181,6 @@ impl QueryClient {
             Some(url) => (url.to_string(), region.clone()),
             None => (default_endpoint, signing_region),
         };
-        let body = form_urlencoded::Serializer::new(String::new())
-            .append_pair("Action", action)
-            .append_pair("Version", service.version())
-            .extend_pairs(params)
-            .finish();
-
         let credentials = self
             .sdk
             .credentials_provider()
@@ -143,24 +198,22 @@ impl QueryClient {
             .build()
             .context("signing parameters")?
             .into();
-        let content_type = "application/x-www-form-urlencoded; charset=utf-8";
         let signable = SignableRequest::new(
             "POST",
             url.as_str(),
-            [("content-type", content_type)].into_iter(),
+            headers.iter().copied(),
             SignableBody::Bytes(body.as_bytes()),
         )
         .context("the request to sign")?;
         let (instructions, _signature) = sign(signable, &signing_params)
             .context("signing the request")?
             .into_parts();
-        let (headers, _) = instructions.into_parts();
-        let mut request = self
-            .http
-            .post(&url)
-            .header("content-type", content_type)
-            .body(body);
-        for header in headers {
+        let (signed_headers, _) = instructions.into_parts();
+        let mut request = self.http.post(&url).body(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        for header in signed_headers {
             request = request.header(header.name(), header.value());
         }
         let response = request.send().await.map_err(|e| {
@@ -171,7 +224,7 @@ impl QueryClient {
             )
         })?;
         let status = response.status().as_u16();
-        let body = response.text().await.unwrap_or_default();
+        let body = bounded_text(response).await;
         if status >= 500 {
             bail!(
                 "{} {action} failed: HTTP {status}",
@@ -181,6 +234,22 @@ impl QueryClient {
         Ok(QueryAnswer { status, body })
     }
 }
+
+/// The answer's body, at most `MAX_ANSWER` bytes of it: these answers are a few KiB.
+async fn bounded_text(mut response: reqwest::Response) -> String {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        body.extend_from_slice(&chunk);
+        if body.len() > MAX_ANSWER {
+            body.truncate(MAX_ANSWER);
+            break;
+        }
+    }
+    String::from_utf8_lossy(&body).into_owned()
+}
+
+/// The most of an answer these calls read.
+const MAX_ANSWER: usize = 1 << 20;
 
 /// The text of every element named `tag` (by its local name), in document order.
 pub fn texts_of(xml: &str, tag: &str) -> Vec<String> {

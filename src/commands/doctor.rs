@@ -473,5 +473,59 @@ async fn resource_checks(sdk: &aws_config::SdkConfig, loaded: &config::LoadedCon
             ),
         });
     }
+    if c.service.enable_execute_command {
+        checks.extend(exec_checks(&clients.ecs, &query, loaded).await);
+    }
+    checks
+}
+
+/// What `shipit exec` needs beyond the config's switch (which validate checks with the
+/// platform version): the service started its tasks with ECS Exec, and the task role may
+/// open the agent's channels.
+async fn exec_checks(
+    ecs: &aws_sdk_ecs::Client,
+    query: &crate::aws::query_api::QueryClient,
+    loaded: &config::LoadedConfig,
+) -> Vec<Check> {
+    use crate::exec::readiness::{self, RoleCheck};
+    let names = &loaded.names;
+    let mut checks = Vec::new();
+    if let Ok(Some(service)) =
+        crate::ecs::describe_service(ecs, &names.cluster, &names.service).await
+        && let Some(blocker) = readiness::check_service(&service, &names.service)
+    {
+        checks.push(Check::problem(
+            "ecs exec",
+            CheckStatus::Warn,
+            format!("{}: the running tasks cannot be reached", blocker.problem),
+            "`shipit deploy` turns it on for the tasks it starts",
+        ));
+    }
+    let Some(role) = loaded.config.task.task_role.as_deref() else {
+        let blocker = readiness::no_task_role();
+        checks.push(Check::problem(
+            "ecs exec",
+            CheckStatus::Fail,
+            blocker.problem,
+            blocker.fix,
+        ));
+        return checks;
+    };
+    checks.push(match readiness::check_task_role(query, role).await {
+        RoleCheck::Allowed => Check::ok(
+            "ecs exec",
+            "the task role may open the ECS Exec agent's channels (ssmmessages)",
+        ),
+        check @ RoleCheck::Missing { .. } => {
+            let blocker = readiness::role_blocker(role, &check).expect("missing actions");
+            Check::problem("ecs exec", CheckStatus::Fail, blocker.problem, blocker.fix)
+        }
+        RoleCheck::Unknown { why } => Check::problem(
+            "ecs exec",
+            CheckStatus::Warn,
+            format!("cannot check the task role's ssmmessages actions: {why}"),
+            "allow iam:SimulatePrincipalPolicy on the task role (`shipit iam-policy` has it), or check the role by hand",
+        ),
+    });
     checks
 }

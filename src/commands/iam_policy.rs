@@ -232,6 +232,61 @@ pub fn policy(config: &DeployConfig, names: &Names, region: &str, doctor: bool) 
             "Resource": sidecar_repositories
         }));
     }
+    // `shipit rollback` checks that the secrets of the revision it goes back to are still
+    // there: their metadata only (DescribeSecret, DescribeParameters), never a value.
+    let secret_refs: Vec<String> = config
+        .container_specs(&names.container)
+        .iter()
+        .flat_map(|c| c.secrets.values().cloned())
+        .collect();
+    let secret_ids: std::collections::BTreeSet<String> = secret_refs
+        .iter()
+        .filter(|v| v.starts_with("arn:") && v.split(':').nth(2) == Some("secretsmanager"))
+        .filter_map(|v| {
+            let parts: Vec<&str> = v.split(':').collect();
+            // A secret's full ARN ends in a 6-character suffix a partial one lacks.
+            (parts.len() >= 7).then(|| format!("{}*", parts[..7].join(":")))
+        })
+        .collect();
+    if !secret_ids.is_empty() {
+        statements.push(json!({
+            "Sid": "RollbackSecretChecks",
+            "Effect": "Allow",
+            "Action": ["secretsmanager:DescribeSecret"],
+            "Resource": secret_ids.into_iter().collect::<Vec<_>>()
+        }));
+    }
+    if secret_refs
+        .iter()
+        .any(|v| !(v.starts_with("arn:") && v.split(':').nth(2) == Some("secretsmanager")))
+    {
+        // DescribeParameters has no resource-level permissions.
+        statements.push(json!({
+            "Sid": "RollbackParameterChecks",
+            "Effect": "Allow",
+            "Action": ["ssm:DescribeParameters"],
+            "Resource": "*"
+        }));
+    }
+    if config.service.enable_execute_command {
+        // `shipit exec`: ExecuteCommand on the cluster and its tasks (the ECS Exec page of
+        // ECS's developer guide scopes it so), and IAM's simulator to check, before
+        // connecting, that the task role has the ssmmessages actions the agent needs.
+        statements.push(json!({
+            "Sid": "EcsExec",
+            "Effect": "Allow",
+            "Action": ["ecs:ExecuteCommand"],
+            "Resource": [cluster.clone(), arn("ecs", &format!("task/{}/*", names.cluster))]
+        }));
+        if let Some(task_role) = config.task.task_role.as_deref() {
+            statements.push(json!({
+                "Sid": "EcsExecTaskRoleCheck",
+                "Effect": "Allow",
+                "Action": ["iam:SimulatePrincipalPolicy"],
+                "Resource": task_role
+            }));
+        }
+    }
     if doctor {
         // EC2's Describe calls have no resource-level permissions.
         statements.push(json!({

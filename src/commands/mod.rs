@@ -5,6 +5,7 @@ pub mod continue_deployment;
 pub mod cost;
 pub mod deploy;
 pub mod doctor;
+pub mod exec;
 pub mod iam_policy;
 pub mod init;
 pub mod logs;

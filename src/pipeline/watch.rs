@@ -11,6 +11,9 @@ use crate::printer::Printer;
 use crate::rollout::{self, Rules, Snapshot, Target, Verdict, WaitUntil};
 use crate::signals::{self, Interrupt};
 
+/// How often a watch says again that the deployment is still paused.
+const PAUSE_REMINDER: Duration = Duration::from_secs(60);
+
 /// Polls in a row that fail (each after the SDK's own retries) before the watch gives up.
 pub const LOST_CONTACT_AFTER: u32 = 3;
 
@@ -66,6 +69,7 @@ pub async fn watch(
     ));
     let mut said_draining = false;
     let mut failed_polls = 0u32;
+    let mut pause: Option<Pause> = None;
     // Followed while the service-deployment API answers; DescribeServices judges alone after.
     let mut follow = target.service_deployment_arn.clone();
     if follow.is_none() && matches!(until, WaitUntil::Stage(_)) {
@@ -165,6 +169,26 @@ pub async fn watch(
         for line in rollout::changes(last.as_ref(), &snapshot, target) {
             printer.info(&format!("  {line}"));
         }
+        match (rollout::paused_hook(&snapshot), &mut pause) {
+            (Some(hook), Some(seen)) if seen.hook == hook => {
+                if seen.said.elapsed() >= PAUSE_REMINDER {
+                    let now = crate::clock::now_epoch_seconds();
+                    printer.info(&format!(
+                        "  {}",
+                        rollout::still_paused(&snapshot, seen.since, now, until)
+                    ));
+                    seen.said = Instant::now();
+                }
+            }
+            (Some(hook), _) => {
+                pause = Some(Pause {
+                    hook,
+                    since: crate::clock::now_epoch_seconds(),
+                    said: Instant::now(),
+                })
+            }
+            (None, _) => pause = None,
+        }
         let judged = rollout::evaluate(&snapshot, target, rules);
         let ecs_succeeded = matches!(judged, Verdict::Succeeded { .. });
         verdict = rollout::until_reached(judged, &snapshot, target, until);
@@ -192,6 +216,13 @@ pub async fn watch(
             }
         }
     }
+}
+
+/// The pause the watch last saw, since when, and when it last said so.
+struct Pause {
+    hook: String,
+    since: f64,
+    said: Instant,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -46,18 +46,7 @@ pub fn changes(before: Option<&Snapshot>, now: &Snapshot, target: &Target) -> Ve
         if let Some(sd) = &now.service_deployment
             && let Some(hook) = sd.hooks.iter().find(|h| h.is_paused())
         {
-            let until = match (hook.expires_at, hook.timeout_action.as_deref()) {
-                (Some(at), Some(action)) => format!(
-                    "; at {} ECS will {}",
-                    crate::clock::utc_time(at as f64),
-                    if action == "CONTINUE" {
-                        "go on by itself"
-                    } else {
-                        "roll back"
-                    }
-                ),
-                _ => String::new(),
-            };
+            let until = pause_timeout(hook);
             lines.push(format!(
                 "paused at stage {}: `shipit continue` goes on (`--rollback` rolls back){until}",
                 sd.lifecycle_stage.as_deref().unwrap_or("?")
@@ -91,4 +80,51 @@ pub fn changes(before: Option<&Snapshot>, now: &Snapshot, target: &Target) -> Ve
         }
     }
     lines
+}
+
+/// The paused hook's id, when the watched deployment waits at a pause.
+pub fn paused_hook(now: &Snapshot) -> Option<String> {
+    let sd = now.service_deployment.as_ref()?;
+    let hook = sd.hooks.iter().find(|h| h.is_paused())?;
+    Some(hook.hook_id.clone().unwrap_or_default())
+}
+
+/// The reminder a watch repeats while the deployment stays paused, so that a watch waiting
+/// for a later stage (`--wait-until`) is never silent about why nothing moves.
+pub fn still_paused(now: &Snapshot, since: f64, at: f64, until: &super::WaitUntil) -> String {
+    let sd = now.service_deployment.as_ref();
+    let stage = sd
+        .and_then(|sd| sd.lifecycle_stage.as_deref())
+        .unwrap_or("?");
+    let minutes = ((at - since).max(0.0) / 60.0).floor() as u64;
+    let waiting = match until {
+        super::WaitUntil::Stage(later) if later != stage => {
+            format!("; the watch waits for {}, after this pause", until.shown())
+        }
+        _ => String::new(),
+    };
+    let expires = sd
+        .and_then(|sd| sd.hooks.iter().find(|h| h.is_paused()))
+        .map(pause_timeout)
+        .unwrap_or_default();
+    format!(
+        "still paused at stage {stage} since {} ({minutes} min): nothing moves until `shipit continue` (from here or another job){waiting}{expires}",
+        crate::clock::utc_time(since)
+    )
+}
+
+/// What ECS does when a pause times out, and when: `; at TIME ECS will roll back`.
+fn pause_timeout(hook: &super::HookView) -> String {
+    match (hook.expires_at, hook.timeout_action.as_deref()) {
+        (Some(at), Some(action)) => format!(
+            "; at {} ECS will {}",
+            crate::clock::utc_time(at as f64),
+            if action == "CONTINUE" {
+                "go on by itself"
+            } else {
+                "roll back"
+            }
+        ),
+        _ => String::new(),
+    }
 }

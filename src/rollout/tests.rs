@@ -291,10 +291,8 @@ fn new_deployment_in_progress_with(sd: ServiceDeploymentView) -> Snapshot {
     )
 }
 
-/// A pause says what it waits for: the stage, the command that continues it, and when ECS
-/// acts by itself.
-#[test]
-fn a_paused_deployment_says_how_to_continue_it() {
+/// A deployment paused (hook `hook-7`) after its test traffic shift, rolling back at its timeout.
+fn paused_before_production() -> Snapshot {
     let mut sd = at_stage("IN_PROGRESS", "POST_TEST_TRAFFIC_SHIFT");
     sd.hooks = vec![HookView {
         target_type: "PAUSE".into(),
@@ -304,7 +302,14 @@ fn a_paused_deployment_says_how_to_continue_it() {
         expires_at: Some(1_780_000_000),
         timeout_action: Some("ROLLBACK".into()),
     }];
-    let s = new_deployment_in_progress_with(sd);
+    new_deployment_in_progress_with(sd)
+}
+
+/// A pause says what it waits for: the stage, the command that continues it, and when ECS
+/// acts by itself.
+#[test]
+fn a_paused_deployment_says_how_to_continue_it() {
+    let s = paused_before_production();
     let lines = changes(None, &s, &target());
     let paused = lines
         .iter()
@@ -314,6 +319,40 @@ fn a_paused_deployment_says_how_to_continue_it() {
     assert!(
         paused.contains("2026-05-28T") && paused.contains("roll back"),
         "{paused}"
+    );
+}
+
+/// A watch waiting for a later stage repeats why nothing moves: paused since when, the
+/// command that continues it, and what ECS does at the hook's timeout.
+#[test]
+fn a_long_pause_is_repeated_with_its_age_and_the_stage_waited_for() {
+    let s = paused_before_production();
+    assert_eq!(paused_hook(&s).as_deref(), Some("hook-7"));
+    let line = still_paused(
+        &s,
+        1_779_990_000.0,
+        1_779_990_000.0 + 185.0,
+        &WaitUntil::Stage("BAKE_TIME".into()),
+    );
+    assert!(
+        line.starts_with("still paused at stage POST_TEST_TRAFFIC_SHIFT since 2026-05-28T"),
+        "{line}"
+    );
+    assert!(
+        line.contains("(3 min)") && line.contains("`shipit continue`"),
+        "{line}"
+    );
+    assert!(
+        line.contains("waits for bake-time, after this pause"),
+        "{line}"
+    );
+    assert!(line.contains("ECS will roll back"), "{line}");
+    assert_eq!(
+        paused_hook(&new_deployment_in_progress_with(at_stage(
+            "IN_PROGRESS",
+            "BAKE_TIME"
+        ))),
+        None
     );
 }
 

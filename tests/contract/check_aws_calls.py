@@ -291,6 +291,14 @@ def requirements(record, arn):
                 )
                 for t in params["tasks"]
             ]
+        if operation == "ExecuteCommand":
+            task = params["task"]
+            resource = task if task.startswith("arn:") else arn("ecs", f"task/{cluster_name}/{task}")
+            # ECS authorizes Exec on the task and on its cluster.
+            return [
+                Requirement(action, resource, {"ecs:cluster": cluster}, why),
+                Requirement(action, cluster, why=why),
+            ]
         if operation == "RunTask":
             task_definition = params["taskDefinition"]
             if not task_definition.startswith("arn:"):

@@ -2,6 +2,7 @@
 //! and rollouts ECS would show, replayed.
 
 mod continue_paused;
+mod exec_session;
 mod hostile;
 mod registry_edges;
 mod watch_script;

@@ -1,20 +1,54 @@
 //! A rollback that can run: before `shipit rollback` moves the service, it checks the revision
 //! it would go to. Here the previous revision's image was deleted from ECR (as a lifecycle
-//! policy expires old images): rollback refuses, naming the image, and changes nothing;
-//! `--force` goes anyway. Two deploys of an OCI layout to a service of 0 tasks (no engine).
+//! policy expires old images) and the Secrets Manager secret its container reads was deleted:
+//! rollback refuses, naming both, and changes nothing; `--force` goes anyway. Two deploys of
+//! an OCI layout to a service of 0 tasks (no engine).
 
 use crate::common;
 use crate::common::config::Config;
 use crate::common::images::{TarEntry, fs_layer, oci_layout_of_tars};
 use crate::common::{require_stack, run, shipit_on_stack, unique_name};
 
+/// One Secrets Manager call on the stack (the tests have no Secrets Manager SDK).
+fn secrets_manager(
+    runtime: &tokio::runtime::Runtime,
+    operation: &str,
+    body: serde_json::Value,
+) -> serde_json::Value {
+    let answer = runtime.block_on(async {
+        reqwest::Client::new()
+            .post(common::endpoint())
+            .header("content-type", "application/x-amz-json-1.1")
+            .header("x-amz-target", format!("secretsmanager.{operation}"))
+            .header(
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=test/20261206/us-east-1/secretsmanager/aws4_request, SignedHeaders=host, Signature=0",
+            )
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    });
+    serde_json::from_str(&answer).unwrap()
+}
+
 #[test]
-fn rollback_refuses_a_revision_whose_image_is_gone_unless_forced() {
+fn rollback_refuses_a_revision_whose_image_or_secret_is_gone_unless_forced() {
     if !require_stack() {
         return;
     }
     let name = unique_name("rbtarget");
     let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let secret = secrets_manager(
+        &runtime,
+        "CreateSecret",
+        serde_json::json!({ "Name": format!("{name}-db"), "SecretString": "not read by shipit" }),
+    );
+    let secret_arn = secret["ARN"].as_str().unwrap().to_string();
     let write = |version: &str, keep_last: u32| {
         let layout = dir.path().join(format!("layout-{version}"));
         let tars = vec![fs_layer(&[TarEntry::File(
@@ -28,7 +62,9 @@ fn rollback_refuses_a_revision_whose_image_is_gone_unless_forced() {
             .repository(&format!("keep_last: {keep_last}"))
             .top(&format!("cluster: {name}"))
             .service("desired_count: 0")
-            .container("command: [/app/run]");
+            .container(&format!(
+                "command: [/app/run]\nsecrets: {{ DB_PASSWORD: '{secret_arn}' }}"
+            ));
         std::fs::write(dir.path().join("deploy.yaml"), config.to_string()).unwrap();
     };
     let deploy = |version: &str| -> serde_json::Value {
@@ -47,8 +83,7 @@ fn rollback_refuses_a_revision_whose_image_is_gone_unless_forced() {
     let first = deploy("v1");
     deploy("v2");
 
-    // The first revision's image, gone from the repository.
-    let runtime = tokio::runtime::Runtime::new().unwrap();
+    // The first revision's image, gone from the repository, and its secret deleted.
     let digest = first["push"]["digest"].as_str().unwrap().to_string();
     runtime
         .block_on(
@@ -64,6 +99,12 @@ fn rollback_refuses_a_revision_whose_image_is_gone_unless_forced() {
         )
         .unwrap();
 
+    secrets_manager(
+        &runtime,
+        "DeleteSecret",
+        serde_json::json!({ "SecretId": secret_arn, "ForceDeleteWithoutRecovery": true }),
+    );
+
     let before = common::describe_service(&name, &name)
         .task_definition()
         .unwrap()
@@ -72,6 +113,9 @@ fn rollback_refuses_a_revision_whose_image_is_gone_unless_forced() {
     assert_eq!(refused.code, Some(1), "{}", refused.dump());
     assert!(
         refused.stderr.contains("is no longer in repository")
+            && refused.stderr.contains(&format!(
+                "container {name}'s secret DB_PASSWORD ({secret_arn}) no longer exists in Secrets Manager"
+            ))
             && refused.stderr.contains("no earlier revision can run")
             && refused.stderr.contains("--force"),
         "{}",
