@@ -40,7 +40,7 @@ pub enum Command {
     /// Push the image, register the task definition, update the service, watch the rollout.
     Deploy(commands::deploy::DeployArgs),
     /// Show every change a deploy would make; change nothing (exit 3 when there are changes).
-    Plan(commands::push::PushArgs),
+    Plan(commands::plan::PlanArgs),
     /// Return the service to the task definition it ran before the last successful deploy.
     Rollback(commands::rollback::RollbackArgs),
     /// Run a one-off task of the service's task definition with another command (a migration):
@@ -105,9 +105,14 @@ fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Doctor => block_on(commands::doctor::run(&global, printer)),
         Command::Push(args) => block_on(commands::push::run(&args, &global, printer)),
         // `deploy --dry-run` is `plan` with deploy's flags.
-        Command::Deploy(args) if args.dry_run => {
-            block_on(commands::plan::run(&args.push, &global, printer))
-        }
+        Command::Deploy(args) if args.dry_run => block_on(commands::plan::run(
+            &commands::plan::PlanArgs {
+                push: args.push.clone(),
+                matrix: false,
+            },
+            &global,
+            printer,
+        )),
         Command::Deploy(args) => block_on(commands::deploy::run(&args, &global, printer)),
         Command::Plan(args) => block_on(commands::plan::run(&args, &global, printer)),
         Command::Logs(args) => block_on(commands::logs::run(&args, &global, printer)),

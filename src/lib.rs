@@ -24,6 +24,7 @@ pub mod ecs;
 pub mod ecs_json;
 pub mod exec;
 pub mod exit;
+pub mod fleet;
 pub mod github;
 pub mod import;
 pub mod logs;

@@ -22,7 +22,15 @@ pub struct Printer {
     pub format: OutputFormat,
     /// -2 (-qq) to 3 (-vvv).
     verbosity: i8,
+    /// Put before each line on stderr: `[api] ` while a fleet deploys several services.
+    prefix: Option<std::sync::Arc<str>>,
+    /// With JSON output for a fleet: each service's result is kept here, for the fleet's one
+    /// document, instead of printed.
+    captured: Option<Captured>,
 }
+
+/// Results kept by a capturing printer.
+pub type Captured = std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>;
 
 const ERROR: Style = AnsiColor::Red.on_default().bold();
 const WARNING: Style = AnsiColor::Yellow.on_default().bold();
@@ -33,6 +41,45 @@ impl Printer {
         Printer {
             format,
             verbosity: (verbose.min(3) as i8) - (quiet.min(2) as i8),
+            prefix: None,
+            captured: None,
+        }
+    }
+
+    /// The same printer, keeping JSON results (see `captured`) instead of printing them.
+    pub fn capturing(&self) -> (Printer, Captured) {
+        let captured = Captured::default();
+        (
+            Printer {
+                captured: Some(captured.clone()),
+                ..self.clone()
+            },
+            captured,
+        )
+    }
+
+    /// The `[label] ` lines on stderr are led by, if any.
+    pub fn prefix(&self) -> &str {
+        self.prefix.as_deref().unwrap_or("")
+    }
+
+    /// The same printer, each line on stderr led by `[label] `.
+    pub fn with_prefix(&self, label: &str) -> Printer {
+        Printer {
+            prefix: Some(format!("[{label}] ").into()),
+            ..self.clone()
+        }
+    }
+
+    fn led(&self, line: &str) -> String {
+        let line = crate::redact::printable(line, usize::MAX);
+        match &self.prefix {
+            Some(prefix) => line
+                .lines()
+                .map(|l| format!("{prefix}{l}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            None => line,
         }
     }
 
@@ -47,6 +94,14 @@ impl Printer {
 
     /// Prints a command's result: `human` as given, or `value` as one JSON document.
     pub fn result<T: Serialize>(&self, value: &T, human: &str) -> io::Result<()> {
+        if let (Some(captured), OutputFormat::Json) = (&self.captured, self.format) {
+            let value = serde_json::to_value(value).map_err(io::Error::other)?;
+            captured
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(value);
+            return Ok(());
+        }
         let text = match self.format {
             OutputFormat::Json => {
                 let mut json = serde_json::to_string_pretty(value).map_err(io::Error::other)?;
@@ -68,15 +123,16 @@ impl Printer {
     /// A progress or status line on stderr (hidden by -q).
     pub fn info(&self, line: &str) {
         if self.verbosity >= 0 {
-            eprintln!("{}", crate::redact::printable(line, usize::MAX));
+            eprintln!("{}", self.led(line));
         }
     }
 
     /// A warning on stderr (hidden by -qq), also raised as a GitHub annotation in Actions.
     pub fn warn(&self, line: &str) {
         if self.verbosity >= -1 {
+            let prefix = self.prefix.as_deref().unwrap_or("");
             let line = crate::redact::printable(line, usize::MAX);
-            eprintln!("{WARNING}warning{WARNING:#}: {line}");
+            eprintln!("{prefix}{WARNING}warning{WARNING:#}: {line}");
         }
         if let Some(gh) = crate::github::GitHub::detect() {
             self.workflow_command(&gh.warning(line));
@@ -92,12 +148,12 @@ impl Printer {
     /// A line of progress that the caller already decided to show (`progress`'s plain lines in
     /// CI), on stderr.
     pub fn progress_line(&self, line: &str) {
-        eprintln!("{}", crate::redact::printable(line, usize::MAX));
+        eprintln!("{}", self.led(line));
     }
 
     pub fn success(&self, line: &str) {
         if self.verbosity >= 0 {
-            let line = crate::redact::printable(line, usize::MAX);
+            let line = self.led(line);
             eprintln!("{GOOD}{line}{GOOD:#}");
         }
     }

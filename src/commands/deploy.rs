@@ -35,6 +35,14 @@ pub struct DeployArgs {
     /// stops before any change when there are some.
     #[arg(long)]
     pub allow_removals: bool,
+    /// With several services: go on deploying the others after one fails (those that
+    /// depend on it are still left out).
+    #[arg(long)]
+    pub keep_going: bool,
+    /// With several services: how many deploy at once (default: the config's `concurrency`,
+    /// else 4).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=50))]
+    pub concurrency: Option<u16>,
     #[command(flatten)]
     pub watch: WatchArgs,
 }
@@ -78,30 +86,56 @@ pub async fn run(
     global: &GlobalArgs,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    let loaded = super::load_config(global, printer)?;
-    args.watch
-        .check_stage(loaded.config.service.deployment.strategy)?;
-    let inputs = args.push.resolve(&loaded, &global.aws.settings())?;
-    let session = Session::open(loaded, &global.aws.settings(), printer).await?;
-    let names = &session.loaded.names;
-    printer.info(&format!(
-        "deploying {} to service {} in cluster {}",
-        session.loaded.config.app, names.service, names.cluster
-    ));
-    // The image is read and checked before anything in AWS changes.
-    session.group(Some("read and check the image"));
-    let (prepared, registry) =
-        pipeline::read_image_and_registry(&session, &inputs, Preflight::Enforce).await?;
-    session.group(None);
-    session.group(Some("plan"));
-    let planned = pipeline::plan(
-        &session,
-        &inputs,
-        &prepared,
-        pipeline::Scope::Deploy,
-        Some(registry),
+    let (members, concurrency) = super::load_fleet(global, printer)?;
+    for member in &members {
+        args.watch
+            .check_stage(member.loaded.config.service.deployment.strategy)?;
+    }
+    if let [member] = members.as_slice() {
+        let settings = global.aws.settings();
+        let loaded = member.loaded.clone();
+        let inputs = args.push.resolve(&loaded, &settings)?;
+        let session = Session::open(loaded, &settings, printer).await?;
+        let names = &session.loaded.names;
+        printer.info(&format!(
+            "deploying {} to service {} in cluster {}",
+            session.loaded.config.app, names.service, names.cluster
+        ));
+        // The image is read and checked before anything in AWS changes.
+        session.group(Some("read and check the image"));
+        let (prepared, registry) =
+            pipeline::read_image_and_registry(&session, &inputs, Preflight::Enforce).await?;
+        session.group(None);
+        let result = deploy_one(args, &session, &inputs, &prepared, Some(registry)).await?;
+        if let Some(gh) = &session.github {
+            report_to_github(gh, &result, names, printer)?;
+        }
+        printer.result(&result, &result.text(names))?;
+        return Ok(result.result.exit_status());
+    }
+    deploy_fleet(
+        args,
+        global,
+        &members,
+        args.concurrency.map_or(concurrency, usize::from),
+        printer,
     )
-    .await?;
+    .await
+}
+
+/// Plans, checks the removals, and deploys one service whose image was read (and, in a
+/// fleet, pushed) already.
+async fn deploy_one(
+    args: &DeployArgs,
+    session: &Session,
+    inputs: &pipeline::image::PushInputs,
+    prepared: &pipeline::image::PreparedImage,
+    registry: Option<pipeline::RegistryLookup>,
+) -> anyhow::Result<DeployResult> {
+    let printer = &session.printer;
+    session.group(Some("plan"));
+    let planned =
+        pipeline::plan(session, inputs, prepared, pipeline::Scope::Deploy, registry).await?;
     for warning in planned
         .plan
         .sidecar_images
@@ -149,12 +183,119 @@ pub async fn run(
         },
         skip_hooks: args.skip_hooks,
     };
-    let result = pipeline::deploy(&session, &inputs, &prepared, planned, options).await?;
-    if let Some(gh) = &session.github {
-        report_to_github(gh, &result, names, printer)?;
+    pipeline::deploy(session, inputs, prepared, planned, options).await
+}
+
+/// A fleet: each distinct image read and pushed once per registry (region and repository),
+/// then the services deployed in the fleet's order, each line led by its service's name, and
+/// one report with a row per service.
+async fn deploy_fleet(
+    args: &DeployArgs,
+    global: &GlobalArgs,
+    members: &[crate::config::FleetMember],
+    concurrency: usize,
+    printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
+    let started = std::time::Instant::now();
+    let settings = global.aws.settings();
+    printer.info(&format!(
+        "deploying {} service(s): {} (at most {concurrency} at once)",
+        members.len(),
+        members
+            .iter()
+            .map(crate::fleet::label)
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    // One read and one push per image and registry, before any service changes.
+    let mut inputs = Vec::new();
+    for member in members {
+        inputs.push(args.push.resolve(&member.loaded, &settings)?);
     }
-    printer.result(&result, &result.text(names))?;
-    Ok(result.result.exit_status())
+    let key = |i: usize| {
+        let m = &members[i];
+        (
+            m.region.clone(),
+            m.loaded.names.repository.clone(),
+            format!("{:?}", inputs[i].source),
+            inputs[i].tag.clone(),
+        )
+    };
+    let mut images: Vec<(usize, pipeline::image::PreparedImage)> = Vec::new();
+    for i in 0..members.len() {
+        if images.iter().any(|(first, _)| key(*first) == key(i)) {
+            continue;
+        }
+        let printer = printer.with_prefix(&crate::fleet::label(&members[i]));
+        let mut session = Session::open(members[i].loaded.clone(), &settings, &printer).await?;
+        session.github = None;
+        let (prepared, registry) =
+            pipeline::read_image_and_registry(&session, &inputs[i], Preflight::Enforce).await?;
+        let planned = pipeline::plan(
+            &session,
+            &inputs[i],
+            &prepared,
+            pipeline::Scope::Image,
+            Some(registry),
+        )
+        .await?;
+        let pushed = pipeline::push(&session, &inputs[i], &prepared, &planned).await?;
+        printer.info(&format!(
+            "{} {}",
+            if pushed.report.unchanged {
+                "already there:"
+            } else {
+                "pushed"
+            },
+            pushed.image
+        ));
+        images.push((i, prepared));
+    }
+    let turns = crate::fleet::run_in_order(members, concurrency, args.keep_going, |i| {
+        let printer = printer.with_prefix(&crate::fleet::label(&members[i]));
+        let settings = settings.clone();
+        let prepared = &images
+            .iter()
+            .find(|(first, _)| key(*first) == key(i))
+            .expect("read above")
+            .1;
+        let inputs = &inputs[i];
+        async move {
+            let deployed = async {
+                let mut session =
+                    Session::open(members[i].loaded.clone(), &settings, &printer).await?;
+                session.github = None;
+                deploy_one(args, &session, inputs, prepared, None).await
+            }
+            .await;
+            match deployed {
+                Ok(result) => {
+                    let ok = result.ok;
+                    (Ok(result), ok)
+                }
+                Err(err) => {
+                    printer.warn(&format!("{err:#}"));
+                    (Err(format!("{err:#}")), false)
+                }
+            }
+        }
+    })
+    .await;
+    let report =
+        crate::fleet::report::FleetReport::new(members, turns, started.elapsed().as_secs_f64());
+    if let Some(gh) = crate::github::GitHub::detect() {
+        gh.summary(&format!("## shipit deploy\n\n```\n{}```\n", report.text()))?;
+        gh.outputs(&[(
+            "result",
+            if report.ok { "deployed" } else { "failed" }.to_string(),
+        )])?;
+    }
+    printer.result(&report, &report.text())?;
+    Ok(if report.ok {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
 }
 
 /// Step outputs, the step summary, and an error annotation when the deploy failed.

@@ -62,7 +62,34 @@ pub async fn run(
     global: &GlobalArgs,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    let loaded = super::load_config(global, printer)?;
+    let (members, _) = super::load_fleet(global, printer)?;
+    if let [member] = members.as_slice() {
+        return logs_of(args, global, member.loaded.clone(), printer).await;
+    }
+    if !args.follow {
+        return super::for_each_member(&members, printer, |loaded, printer| async move {
+            logs_of(args, global, loaded, &printer).await
+        })
+        .await;
+    }
+    // Following a fleet: every service at once, each line led by its service's name.
+    let followed = futures_util::future::join_all(members.iter().map(|member| {
+        let printer = printer.with_prefix(&crate::fleet::label(member));
+        async move { logs_of(args, global, member.loaded.clone(), &printer).await }
+    }))
+    .await;
+    for result in followed {
+        result?;
+    }
+    Ok(ExitStatus::Success)
+}
+
+async fn logs_of(
+    args: &LogsArgs,
+    global: &GlobalArgs,
+    loaded: crate::config::LoadedConfig,
+    printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
     let now_ms = (crate::clock::now_epoch_seconds() * 1000.0) as i64;
     let since = parse_since(&args.since, now_ms)?;
     let session = Session::open(loaded, &global.aws.settings(), printer).await?;

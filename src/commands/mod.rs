@@ -40,17 +40,140 @@ pub fn service_deployment_arn(text: &str) -> Result<String, crate::exit::BadInpu
 }
 
 pub fn load_config(global: &GlobalArgs, printer: &Printer) -> anyhow::Result<LoadedConfig> {
-    let loaded = config::load(&global.config)?;
-    if !printer.is_json() {
-        printer.diagnostics(&loaded.warnings, Some(&loaded.source_text));
+    let mut members = load_fleet(global, printer)?;
+    if members.0.len() > 1 {
+        let names: Vec<String> = members.0.iter().map(crate::fleet::label).collect();
+        return Err(crate::exit::BadInput::new(format!(
+            "{} describes {} services ({}); this command works on one: pass --service NAME{}",
+            global.config.display(),
+            members.0.len(),
+            names.join(", "),
+            if members.0.iter().any(|m| m.region.is_some()) {
+                " and --region REGION"
+            } else {
+                ""
+            }
+        ))
+        .into());
     }
-    Ok(loaded)
+    Ok(members.0.remove(0).loaded)
+}
+
+/// The services the command works on: every service (and region) of a fleet config, less
+/// those `--service` and `--region` leave out; a one-service config is a fleet of one.
+/// Shows the config's warnings once. Also returns how many may deploy at once.
+pub fn load_fleet(
+    global: &GlobalArgs,
+    printer: &Printer,
+) -> anyhow::Result<(Vec<config::FleetMember>, usize)> {
+    let (members, warnings, source, concurrency) = match config::load_any(&global.config)? {
+        config::Loaded::One(loaded) => {
+            let loaded = *loaded;
+            let warnings = loaded.warnings.clone();
+            let source = loaded.source_text.clone();
+            let member = config::FleetMember {
+                service: loaded.names.service.clone(),
+                region: None,
+                wave: 0,
+                depends_on: Vec::new(),
+                loaded,
+            };
+            (vec![member], warnings, source, 1)
+        }
+        config::Loaded::Fleet(fleet) => (
+            fleet.members,
+            fleet.warnings,
+            fleet.source_text,
+            fleet.concurrency,
+        ),
+    };
+    if !printer.is_json() {
+        printer.diagnostics(&warnings, Some(&source));
+    }
+    let all: Vec<String> = members.iter().map(|m| m.service.clone()).collect();
+    let region = global.aws.region.as_deref();
+    let chosen: Vec<config::FleetMember> = members
+        .into_iter()
+        .filter(|m| global.service.as_deref().is_none_or(|s| m.service == s))
+        .filter(|m| m.region.is_none() || region.is_none_or(|r| m.region.as_deref() == Some(r)))
+        .collect();
+    if chosen.is_empty() {
+        return Err(crate::exit::BadInput::new(format!(
+            "{} has no service {}{}: it has {}",
+            global.config.display(),
+            global.service.as_deref().unwrap_or("?"),
+            region.map(|r| format!(" in {r}")).unwrap_or_default(),
+            all.join(", ")
+        ))
+        .into());
+    }
+    Ok((chosen, concurrency))
 }
 
 /// Loads deploy.yaml (showing its warnings) and opens the session every AWS command works in.
 pub async fn open_session(global: &GlobalArgs, printer: &Printer) -> anyhow::Result<Session> {
     let loaded = load_config(global, printer)?;
     Session::open(loaded, &global.aws.settings(), printer).await
+}
+
+/// Runs `one` for each service of a fleet in turn, each with its own printer (lines led by its
+/// name), then prints the fleet's one JSON document (`services`: each one's result and exit
+/// code) with `--output json`. Exits with the worst: a failure over pending changes over
+/// success; an interrupt ends the run.
+pub async fn for_each_member<F, Fut>(
+    members: &[config::FleetMember],
+    printer: &Printer,
+    one: F,
+) -> anyhow::Result<crate::exit::ExitStatus>
+where
+    F: Fn(LoadedConfig, Printer) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<crate::exit::ExitStatus>>,
+{
+    use crate::exit::ExitStatus;
+    let mut rows = Vec::new();
+    let mut worst = ExitStatus::Success;
+    for member in members {
+        let label = crate::fleet::label(member);
+        if !printer.is_json() {
+            printer.raw(&format!("== {label}\n"))?;
+        }
+        let (member_printer, captured) = printer.with_prefix(&label).capturing();
+        let status = match one(member.loaded.clone(), member_printer).await {
+            Ok(status) => status,
+            Err(err) => {
+                printer.with_prefix(&label).warn(&format!("{err:#}"));
+                ExitStatus::Failure
+            }
+        };
+        let result = captured
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop()
+            .unwrap_or(serde_json::Value::Null);
+        rows.push(serde_json::json!({
+            "service": member.service,
+            "region": member.region,
+            "exit_code": status.code(),
+            "result": result,
+        }));
+        worst = match (worst, status) {
+            (_, ExitStatus::Interrupted) => return Ok(ExitStatus::Interrupted),
+            (ExitStatus::Failure, _) | (_, ExitStatus::Failure) => ExitStatus::Failure,
+            (_, ExitStatus::BadInput) | (ExitStatus::BadInput, _) => ExitStatus::BadInput,
+            (_, ExitStatus::Code(_)) | (ExitStatus::Code(_), _) => ExitStatus::Failure,
+            (ExitStatus::ChangesPending, _) | (_, ExitStatus::ChangesPending) => {
+                ExitStatus::ChangesPending
+            }
+            _ => ExitStatus::Success,
+        };
+    }
+    if printer.is_json() {
+        printer.result(
+            &serde_json::json!({ "ok": worst == ExitStatus::Success, "services": rows }),
+            "",
+        )?;
+    }
+    Ok(worst)
 }
 
 /// The flags every command takes, before or after its name: resolved here, below the
@@ -67,6 +190,10 @@ pub struct GlobalArgs {
         value_name = "PATH"
     )]
     pub config: PathBuf,
+    /// With a config that lists several `services`: the one this command works on (deploy,
+    /// plan, status and rollback take all of them without it).
+    #[arg(long, global = true, env = "SHIPIT_SERVICE", value_name = "NAME")]
+    pub service: Option<String>,
     #[command(flatten)]
     pub aws: AwsArgs,
     /// Output format: `human` (text, progress on a terminal) or `json` (one document on stdout).

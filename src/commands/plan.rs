@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use clap::Args;
 use serde::Serialize;
 
 use super::GlobalArgs;
@@ -29,12 +30,81 @@ struct PlanResult<'a> {
     api_calls: BTreeMap<String, u32>,
 }
 
+#[derive(Debug, Clone, Default, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub push: PushArgs,
+    /// Print a GitHub Actions matrix of the config's services and regions instead (one entry
+    /// per service and region with its wave, and each wave's own matrix): no AWS call.
+    #[arg(long)]
+    pub matrix: bool,
+}
+
 pub async fn run(
-    args: &PushArgs,
+    args: &PlanArgs,
     global: &GlobalArgs,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    let loaded = super::load_config(global, printer)?;
+    let (members, _) = super::load_fleet(global, printer)?;
+    if args.matrix {
+        let matrix = crate::fleet::matrix(&members);
+        printer.raw(&format!("{}\n", serde_json::to_string(&matrix)?))?;
+        return Ok(ExitStatus::Success);
+    }
+    if let [member] = members.as_slice() {
+        return plan_one(&args.push, global, member.loaded.clone(), printer).await;
+    }
+    // A fleet: each service's plan under its name; exit 3 when any has changes.
+    let mut documents = Vec::new();
+    let mut pending_any = false;
+    for member in &members {
+        let label = crate::fleet::label(member);
+        if !printer.is_json() {
+            printer.raw(&format!("== {label}\n"))?;
+        }
+        let member_printer = printer.with_prefix(&label);
+        let (status, document) =
+            plan_member(&args.push, global, member.loaded.clone(), &member_printer).await?;
+        pending_any |= status == ExitStatus::ChangesPending;
+        documents.push(serde_json::json!({
+            "service": member.service,
+            "region": member.region,
+            "plan": document,
+        }));
+    }
+    if printer.is_json() {
+        printer.result(
+            &serde_json::json!({ "ok": true, "changes_pending": pending_any, "services": documents }),
+            "",
+        )?;
+    }
+    Ok(if pending_any {
+        ExitStatus::ChangesPending
+    } else {
+        ExitStatus::Success
+    })
+}
+
+async fn plan_one(
+    args: &PushArgs,
+    global: &GlobalArgs,
+    loaded: crate::config::LoadedConfig,
+    printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
+    let (status, document) = plan_member(args, global, loaded, printer).await?;
+    if printer.is_json() {
+        printer.raw(&format!("{}\n", serde_json::to_string_pretty(&document)?))?;
+    }
+    Ok(status)
+}
+
+/// One service's plan, printed as text (human output) and returned as its JSON document.
+async fn plan_member(
+    args: &PushArgs,
+    global: &GlobalArgs,
+    loaded: crate::config::LoadedConfig,
+    printer: &Printer,
+) -> anyhow::Result<(ExitStatus, serde_json::Value)> {
     let inputs = args.resolve(&loaded, &global.aws.settings())?;
     let session = Session::open(loaded, &global.aws.settings(), printer).await?;
     // The same image checks as deploy, refused as deploy refuses them: plan and --dry-run say
@@ -73,10 +143,16 @@ pub async fn run(
             session.loaded.names.service
         ));
     }
-    printer.result(&result, &human)?;
-    Ok(if pending {
-        ExitStatus::ChangesPending
-    } else {
-        ExitStatus::Success
-    })
+    if !printer.is_json() {
+        printer.result(&result, &human)?;
+    }
+    let document = serde_json::to_value(&result)?;
+    Ok((
+        if pending {
+            ExitStatus::ChangesPending
+        } else {
+            ExitStatus::Success
+        },
+        document,
+    ))
 }

@@ -70,8 +70,39 @@ pub async fn run(
     global: &GlobalArgs,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
+    let (mut members, _) = super::load_fleet(global, printer)?;
+    if let [member] = members.as_slice() {
+        return rollback_one(rollback, global, member.loaded.clone(), printer).await;
+    }
+    // A fleet goes back in the reverse of its order: later waves first, and a service before
+    // those it depends on.
+    let matrix = crate::fleet::matrix(&members);
+    let steps: Vec<u64> = matrix["include"]
+        .as_array()
+        .map(|entries| {
+            entries
+                .iter()
+                .map(|e| e["wave"].as_u64().unwrap_or(0))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut ordered: Vec<(u64, crate::config::FleetMember)> =
+        steps.into_iter().zip(members.drain(..)).collect();
+    ordered.sort_by_key(|(step, _)| std::cmp::Reverse(*step));
+    let members: Vec<crate::config::FleetMember> = ordered.into_iter().map(|(_, m)| m).collect();
+    super::for_each_member(&members, printer, |loaded, printer| async move {
+        rollback_one(rollback, global, loaded, &printer).await
+    })
+    .await
+}
+
+async fn rollback_one(
+    rollback: &RollbackArgs,
+    global: &GlobalArgs,
+    loaded: crate::config::LoadedConfig,
+    printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
     let args = &rollback.watch;
-    let loaded = super::load_config(global, printer)?;
     args.check_stage(loaded.config.service.deployment.strategy)?;
     let session = Session::open(loaded, &global.aws.settings(), printer).await?;
     let clients = &session.clients;

@@ -17,6 +17,7 @@ use crate::ecs::{self, short_task_definition};
 use crate::exit::ExitStatus;
 use crate::printer::Printer;
 use crate::rollout::{ServiceDeploymentView, Snapshot, TaskView, classify, traffic_split};
+use crate::session::Session;
 use crate::signals::Interrupt;
 
 #[derive(Debug, Args)]
@@ -108,7 +109,29 @@ pub async fn run(
     global: &GlobalArgs,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    let session = super::open_session(global, printer).await?;
+    let (members, _) = super::load_fleet(global, printer)?;
+    if let [member] = members.as_slice() {
+        return status_of(args, global, member.loaded.clone(), printer).await;
+    }
+    if args.watch {
+        return Err(crate::exit::BadInput::new(
+            "--watch follows one service: pass --service NAME (and --region) with it",
+        )
+        .into());
+    }
+    super::for_each_member(&members, printer, |loaded, printer| async move {
+        status_of(args, global, loaded, &printer).await
+    })
+    .await
+}
+
+async fn status_of(
+    args: &StatusArgs,
+    global: &GlobalArgs,
+    loaded: crate::config::LoadedConfig,
+    printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
+    let session = Session::open(loaded, &global.aws.settings(), printer).await?;
     let clients = &session.clients;
     let names = &session.loaded.names;
     let redraw = args.watch && !printer.is_json() && std::io::stdout().is_terminal();

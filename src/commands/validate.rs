@@ -19,7 +19,42 @@ struct Validated<'a> {
 }
 
 pub fn run(global: &GlobalArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
-    let loaded = super::load_config(global, printer)?;
+    let (members, _) = super::load_fleet(global, printer)?;
+    if let [member] = members.as_slice() {
+        return validated(global, member.loaded.clone(), printer);
+    }
+    // A fleet: what each service resolves to, under its name; then the order it deploys in.
+    let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+    let status = runtime.block_on(super::for_each_member(
+        &members,
+        printer,
+        |loaded, printer| async move { validated(global, loaded, &printer) },
+    ))?;
+    if !printer.is_json() {
+        let matrix = crate::fleet::matrix(&members);
+        let mut order = String::from("deploy order:");
+        for wave in 0..matrix["waves"].as_u64().unwrap_or(0) {
+            let names: Vec<String> = matrix[format!("wave{wave}")]["include"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|e| match e["region"].as_str() {
+                    Some(region) => format!("{}@{region}", e["service"].as_str().unwrap_or("")),
+                    None => e["service"].as_str().unwrap_or("").to_string(),
+                })
+                .collect();
+            order.push_str(&format!(" [{}]", names.join(", ")));
+        }
+        printer.raw(&format!("{order}\n"))?;
+    }
+    Ok(status)
+}
+
+fn validated(
+    global: &GlobalArgs,
+    loaded: config::LoadedConfig,
+    printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
     // A missing tag is not a config error: CI sets GITHUB_SHA, a checkout has a commit.
     let tag = config::resolve_tag(&loaded, &|name| std::env::var(name).ok());
     let c = &loaded.config;

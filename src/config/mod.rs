@@ -5,6 +5,7 @@
 
 pub mod diagnostic;
 pub mod emit;
+pub mod fleet;
 pub mod interpolate;
 pub mod model;
 pub mod source_map;
@@ -316,6 +317,194 @@ pub fn load_bytes(
         return Err(fail(interpolation));
     }
 
+    if fleet::is_fleet(&root) {
+        return Err(fail(vec![fleet_needs_a_service(&root, file)]));
+    }
+    read_tree(root, text, file).map_err(fail)
+}
+
+/// A fleet config read where one service is wanted.
+fn fleet_needs_a_service(root: &yaml::Node, file: &str) -> Diagnostic {
+    let (at, names) = match &root.value {
+        yaml::Value::Map(entries) => entries
+            .iter()
+            .find(|e| e.key == "services")
+            .map(|e| {
+                let names: Vec<String> = match &e.value.value {
+                    yaml::Value::Seq(items) => items
+                        .iter()
+                        .filter_map(|i| match &i.value {
+                            yaml::Value::Map(m) => m.iter().find(|e| e.key == "name"),
+                            _ => None,
+                        })
+                        .filter_map(|e| match &e.value.value {
+                            yaml::Value::String(n) => Some(n.clone()),
+                            _ => None,
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                (e.key_location, names)
+            })
+            .unwrap_or((root.location, Vec::new())),
+        _ => (root.location, Vec::new()),
+    };
+    Diagnostic::error(
+        "fleet-needs-service",
+        file,
+        at,
+        format!(
+            "this config describes {} services ({}); this command works on one",
+            names.len(),
+            names.join(", ")
+        ),
+    )
+    .with_fix("pass `--service NAME` (and `--region` when the config lists regions)")
+}
+
+/// A config, or a fleet of them.
+#[derive(Debug, Clone)]
+pub enum Loaded {
+    One(Box<LoadedConfig>),
+    Fleet(LoadedFleet),
+}
+
+/// One service of a fleet in one region, read like a one-service config.
+#[derive(Debug, Clone)]
+pub struct FleetMember {
+    pub service: String,
+    /// None: the config's own region (the config lists no `regions`).
+    pub region: Option<String>,
+    /// The region's wave (0 without `regions`).
+    pub wave: usize,
+    pub depends_on: Vec<String>,
+    pub loaded: LoadedConfig,
+}
+
+/// Every service of a fleet config, in each of its regions.
+#[derive(Debug, Clone)]
+pub struct LoadedFleet {
+    pub path: PathBuf,
+    pub members: Vec<FleetMember>,
+    pub concurrency: usize,
+    /// Each warning once (a shared setting's warning holds for every service).
+    pub warnings: Vec<Diagnostic>,
+    pub source_text: Arc<str>,
+}
+
+/// Reads a config that may describe several services (`services:`).
+pub fn load_any(path: &Path) -> Result<Loaded, ConfigError> {
+    match load(path) {
+        Ok(loaded) => Ok(Loaded::One(Box::new(loaded))),
+        Err(err)
+            if err
+                .diagnostics
+                .iter()
+                .any(|d| d.rule == "fleet-needs-service") =>
+        {
+            let bytes = read_config_file(path).map_err(|e| {
+                ConfigError::single(
+                    &path.display().to_string(),
+                    None,
+                    Diagnostic::error(
+                        "unreadable",
+                        &path.display().to_string(),
+                        Location { line: 1, column: 1 },
+                        format!("cannot read the config: {e}"),
+                    ),
+                )
+            })?;
+            let mut fleet = load_fleet_bytes(&bytes, &path.display().to_string(), &|name| {
+                std::env::var(name).ok()
+            })?;
+            fleet.path = path.to_path_buf();
+            for member in &mut fleet.members {
+                member.loaded.path = path.to_path_buf();
+            }
+            Ok(Loaded::Fleet(fleet))
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// A fleet config's services, each read and checked like a config of its own.
+pub fn load_fleet_bytes(
+    bytes: &[u8],
+    file: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<LoadedFleet, ConfigError> {
+    let text = std::str::from_utf8(bytes).unwrap_or_default();
+    let fail = |diagnostics: Vec<Diagnostic>| ConfigError {
+        file: file.to_string(),
+        source_text: Some(text.to_string()),
+        diagnostics,
+    };
+    let mut root = yaml::parse(text, file).map_err(|d| fail(vec![*d]))?;
+    let interpolation = interpolate::interpolate_tree(&mut root, file, env);
+    if !interpolation.is_empty() {
+        return Err(fail(interpolation));
+    }
+    let (settings, trees) = fleet::split(&root, file).map_err(&fail)?;
+    let mut members = Vec::new();
+    let mut problems: Vec<Diagnostic> = Vec::new();
+    let mut warnings: Vec<Diagnostic> = Vec::new();
+    let regions: Vec<(usize, Option<String>)> = if settings.waves.is_empty() {
+        vec![(0, None)]
+    } else {
+        settings
+            .waves
+            .iter()
+            .enumerate()
+            .flat_map(|(wave, regions)| regions.iter().map(move |r| (wave, Some(r.clone()))))
+            .collect()
+    };
+    for member in trees {
+        for (wave, region) in &regions {
+            let tree = match region {
+                Some(region) => fleet::in_region(&member.tree, region, member.name_location),
+                None => member.tree.clone(),
+            };
+            match read_tree(tree, text, file) {
+                Ok(loaded) => {
+                    for warning in &loaded.warnings {
+                        if !warnings.contains(warning) {
+                            warnings.push(warning.clone());
+                        }
+                    }
+                    members.push(FleetMember {
+                        service: member.name.clone(),
+                        region: region.clone(),
+                        wave: *wave,
+                        depends_on: member.depends_on.clone(),
+                        loaded,
+                    });
+                }
+                Err(found) => {
+                    for problem in found {
+                        if !problems.contains(&problem) {
+                            problems.push(problem);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if !problems.is_empty() {
+        problems.sort_by_key(|d| d.location);
+        return Err(fail(problems));
+    }
+    warnings.sort_by_key(|d| d.location);
+    Ok(LoadedFleet {
+        path: PathBuf::from(file),
+        members,
+        concurrency: settings.concurrency,
+        warnings,
+        source_text: Arc::from(text),
+    })
+}
+
+/// One service's tree, typed and validated: the config, or every problem.
+fn read_tree(root: yaml::Node, text: &str, file: &str) -> Result<LoadedConfig, Vec<Diagnostic>> {
     let (mut json, map) = source_map::to_json(&root);
     let mut unknown = Vec::new();
     // An interpolated value stays text; where a field wants a number or a boolean instead,
@@ -344,14 +533,14 @@ pub fn load_bytes(
         Err((err, path)) => {
             diagnostics.push(type_error(&err.to_string(), &path, file, &map));
             diagnostics.sort_by_key(|d| d.location);
-            return Err(fail(diagnostics));
+            return Err(diagnostics);
         }
     };
     let names = Names::resolve(&config);
     diagnostics.extend(validate::validate(&config, &names, file, &map));
     diagnostics.sort_by_key(|d| d.location);
     if diagnostics.iter().any(Diagnostic::is_error) {
-        return Err(fail(diagnostics));
+        return Err(diagnostics);
     }
     // With `containers`, `container` stands for the app's entry: what reads the app container
     // (the image preflight, the load balancer's default port, validate's summary) reads it.

@@ -52,6 +52,11 @@ regex!(
     r"^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$"
 );
 regex!(ECS_NAME, r"^[A-Za-z0-9_-]{1,255}$");
+
+/// An ECS name (service, cluster, task family): 1-255 letters, digits, `-` and `_`.
+pub fn is_resource_name(name: &str) -> bool {
+    ECS_NAME.is_match(name)
+}
 regex!(IMAGE_TAG, r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$");
 regex!(SUBNET, r"^subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})$");
 regex!(SECURITY_GROUP, r"^sg-(?:[0-9a-f]{8}|[0-9a-f]{17})$");

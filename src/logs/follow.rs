@@ -334,9 +334,12 @@ impl Output<'_> {
                     .task_colors
                     .entry(task.to_string())
                     .or_insert(PALETTE[next]);
-                format!("\x1b[{color}m{short}\x1b[0m {shown}\n")
+                format!(
+                    "{}\x1b[{color}m{short}\x1b[0m {shown}\n",
+                    self.printer.prefix()
+                )
             } else {
-                format!("{short} {shown}\n")
+                format!("{}{short} {shown}\n", self.printer.prefix())
             }
         };
         self.printer.raw(&text)?;

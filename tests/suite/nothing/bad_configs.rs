@@ -104,6 +104,10 @@ const CASES: &[(&str, usize, &str)] = &[
     ("service-connect-port.yaml", 14, "service-connect-port"),
     ("alias-bytes.yaml", 4, "too-large"),
     ("mutable-tags.yaml", 18, "mutable-tags"),
+    ("fleet-depends-on.yaml", 14, "fleet-depends-on"),
+    ("fleet-circle.yaml", 12, "fleet-depends-on"),
+    ("fleet-waves.yaml", 12, "fleet-waves"),
+    ("fleet-entry-key.yaml", 14, "unknown-key"),
 ];
 
 #[test]

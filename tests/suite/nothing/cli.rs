@@ -473,7 +473,7 @@ fn the_config_reference_names_every_key_of_the_schema() {
                 || (row.contains(&format!("`.{leaf}`")) && row.contains(&format!("`{parent}.")))
         })
     };
-    let documented = |path: &str, is_mapping: bool| -> bool {
+    let top_documented = |path: &str, is_mapping: bool| -> bool {
         if named(path) {
             return true;
         }
@@ -492,6 +492,17 @@ fn the_config_reference_names_every_key_of_the_schema() {
             return as_container && named(&format!("container.{rest}"));
         }
         false
+    };
+    // A fleet's entry takes the top-level keys (the `services[].<key>` row): each is
+    // documented where the top-level key is.
+    let documented = |path: &str, is_mapping: bool| -> bool {
+        match path.strip_prefix("services[].") {
+            Some(rest) if rest != "name" && rest != "depends_on" => {
+                rows.iter().any(|row| row.contains("`services[].<key>`"))
+                    && top_documented(rest, is_mapping)
+            }
+            _ => top_documented(path, is_mapping),
+        }
     };
     let missing: Vec<&str> = paths
         .iter()

@@ -8,6 +8,7 @@ mod crashes;
 mod deploy;
 mod faults;
 mod first_run;
+mod fleet;
 mod guardrails;
 mod local_stack;
 mod logs;
