@@ -227,17 +227,6 @@ pub async fn snapshot(
     let service = out.services().first().with_context(|| {
         format!("service `{service_name}` disappeared from cluster `{cluster}`")
     })?;
-    let deployments = deployments_of(service);
-    let events = service
-        .events()
-        .iter()
-        .filter(|e| epoch(e.created_at()).is_none_or(|t| t >= since - 1.0))
-        .map(|e| EventView {
-            id: e.id().unwrap_or_default().to_string(),
-            message: e.message().unwrap_or_default().to_string(),
-            created_at: epoch(e.created_at()),
-        })
-        .collect();
 
     let mut arns = Vec::new();
     for status in [
@@ -264,16 +253,31 @@ pub async fn snapshot(
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("ECS", "DescribeTasks", &e))?;
-        for t in described.tasks() {
-            let stopped_at = epoch(t.stopped_at());
-            // Stopped before this watch began: an earlier deployment's business.
-            if stopped_at.is_some_and(|s| s < since - 1.0) {
-                continue;
-            }
-            tasks.push(task_view(t));
-        }
+        tasks.extend(described.tasks().iter().cloned());
     }
-    Ok(Snapshot {
+    Ok(snapshot_of(service, &tasks, since))
+}
+
+/// The watch's view of a service and its tasks (running, and stopped since `since`).
+pub fn snapshot_of(service: &Service, tasks: &[aws_sdk_ecs::types::Task], since: f64) -> Snapshot {
+    let deployments = deployments_of(service);
+    let events = service
+        .events()
+        .iter()
+        .filter(|e| epoch(e.created_at()).is_none_or(|t| t >= since - 1.0))
+        .map(|e| EventView {
+            id: e.id().unwrap_or_default().to_string(),
+            message: e.message().unwrap_or_default().to_string(),
+            created_at: epoch(e.created_at()),
+        })
+        .collect();
+    let tasks = tasks
+        .iter()
+        // Stopped before this watch began: an earlier deployment's business.
+        .filter(|t| !epoch(t.stopped_at()).is_some_and(|s| s < since - 1.0))
+        .map(task_view)
+        .collect();
+    Snapshot {
         desired: service.desired_count(),
         running: service.running_count(),
         pending: service.pending_count(),
@@ -281,7 +285,7 @@ pub async fn snapshot(
         tasks,
         events,
         service_deployment: None,
-    })
+    }
 }
 
 /// Why the service-deployment API gave no answer this time.

@@ -17,6 +17,7 @@ pub mod autoscaling;
 pub mod aws;
 pub mod cli;
 pub mod clock;
+pub mod cluster_reads;
 pub mod commands;
 pub mod config;
 pub mod ecr;

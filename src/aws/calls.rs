@@ -260,9 +260,40 @@ pub struct Clients {
     /// The configuration the clients were made from, for the few signed calls outside them
     /// (`query_api`).
     pub sdk: aws_config::SdkConfig,
+    /// Watches read through `cluster_reads` (a fleet): one look at a cluster serves all.
+    pub shared_cluster_reads: bool,
 }
 
 impl Clients {
+    /// For one service of a fleet, whose services run at once in one account and region:
+    /// watches share their reads of each cluster (`cluster_reads`), and ECS calls share one
+    /// client-side rate limiter per region. That limiter is the SDK's adaptive retry mode,
+    /// which AWS recommends where clients share a throttling scope: after a throttled answer
+    /// it slows every ECS client of this region in the process down to the rate ECS accepts,
+    /// and the standard retries resend the throttled call, so a throttle does not surface as
+    /// a failed deploy. ECS throttles per account and region ("Request throttling for the
+    /// Amazon ECS API" in ECS's API reference: a token bucket per group of actions).
+    pub fn share_for_fleet(&mut self) {
+        use aws_sdk_ecs::config::retry::{RetryConfig, RetryPartition};
+        let config = self.ecs.config();
+        let region = config.region().map(|r| r.to_string()).unwrap_or_default();
+        let standard = config
+            .retry_config()
+            .cloned()
+            .unwrap_or_else(RetryConfig::standard);
+        let adaptive = RetryConfig::adaptive()
+            .with_max_attempts(standard.max_attempts())
+            .with_max_backoff(standard.max_backoff());
+        self.ecs = aws_sdk_ecs::Client::from_conf(
+            config
+                .to_builder()
+                .retry_config(adaptive)
+                .retry_partition(RetryPartition::new(format!("shipit-ecs-{region}")))
+                .build(),
+        );
+        self.shared_cluster_reads = true;
+    }
+
     pub fn new(sdk: &aws_config::SdkConfig) -> Clients {
         // The registry's requests go in the same record (the images crate knows no record).
         shipit_oci::registry::observe_requests(record_registry);
@@ -304,6 +335,7 @@ impl Clients {
             }),
             calls,
             sdk: sdk.clone(),
+            shared_cluster_reads: false,
         }
     }
 }

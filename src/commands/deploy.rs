@@ -265,6 +265,7 @@ async fn deploy_fleet(
                 let mut session =
                     Session::open(members[i].loaded.clone(), &settings, &printer).await?;
                 session.github = None;
+                session.clients.share_for_fleet();
                 deploy_one(args, &session, inputs, prepared, None).await
             }
             .await;

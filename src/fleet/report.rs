@@ -31,6 +31,14 @@ pub struct FleetReport {
     pub ok: bool,
     pub services: Vec<Row>,
     pub seconds: f64,
+    /// The watches' shared reads: how many looks at the clusters, and the ECS calls they took.
+    pub watch_reads: WatchReads,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WatchReads {
+    pub looks: u32,
+    pub calls: u32,
 }
 
 /// What a member's deploy came to: its result, or the error that ended it.
@@ -82,10 +90,12 @@ impl FleetReport {
         let ok = services
             .iter()
             .all(|r| r.deploy.as_ref().is_some_and(|d| d.ok));
+        let (looks, calls) = crate::cluster_reads::totals();
         FleetReport {
             ok,
             services,
             seconds,
+            watch_reads: WatchReads { looks, calls },
         }
     }
 
@@ -119,6 +129,12 @@ impl FleetReport {
             .iter()
             .filter(|r| !r.deploy.as_ref().is_some_and(|d| d.ok))
             .count();
+        if self.watch_reads.looks > 0 {
+            out.push_str(&format!(
+                "the watches shared {} look(s) at their clusters, {} ECS calls in all\n",
+                self.watch_reads.looks, self.watch_reads.calls
+            ));
+        }
         out.push_str(&if failed == 0 {
             format!(
                 "{} service(s) deployed in {:.1}s\n",

@@ -160,6 +160,8 @@ pub struct RolloutOutcome {
     #[serde(flatten)]
     pub verdict: Verdict,
     pub seconds: f64,
+    /// How many times the watch read the service.
+    pub polls: u32,
     pub timed_out: bool,
     pub interrupted: bool,
 }

@@ -52,6 +52,7 @@ pub async fn conclude(
         seconds,
         timed_out,
         interrupted,
+        polls,
         ..
     } = watched;
     let mut failure = None;
@@ -67,6 +68,7 @@ pub async fn conclude(
                     rollout: RolloutOutcome {
                         verdict,
                         seconds,
+                        polls,
                         timed_out,
                         interrupted,
                     },
@@ -277,6 +279,7 @@ pub async fn conclude(
         rollout: RolloutOutcome {
             verdict,
             seconds,
+            polls,
             timed_out,
             interrupted,
         },

@@ -93,7 +93,13 @@ pub async fn watch(
     };
     loop {
         let read = async {
-            let snapshot = ecs::snapshot(&clients.ecs, &names.cluster, &names.service, since).await;
+            let snapshot = if clients.shared_cluster_reads {
+                crate::cluster_reads::for_cluster(&clients.ecs, &names.cluster)
+                    .snapshot(&names.service, since)
+                    .await
+            } else {
+                ecs::snapshot(&clients.ecs, &names.cluster, &names.service, since).await
+            };
             let deployment = match (&snapshot, follow.as_deref()) {
                 (Ok(_), Some(arn)) => Some(ecs::service_deployment(&clients.ecs, arn).await),
                 _ => None,

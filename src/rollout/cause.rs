@@ -115,7 +115,7 @@ impl Cause {
                 "tasks usually stay PENDING while the image is pulled: check the network path to ECR and the image size"
             }
             Cause::LifecycleHookFailed { .. } => {
-                "read the hook function's own logs (CloudWatch Logs group /aws/lambda/NAME): it decides whether the new revision may go on; a pause hook that timed out waited for ContinueServiceDeployment"
+                "read the hook function's own logs (CloudWatch Logs group /aws/lambda/NAME): it decides whether the new revision may go on; a pause that timed out waited for `shipit continue` (ContinueServiceDeployment) before its timeout"
             }
             Cause::Other { .. } => "read the service events and the task's stopped reason below",
         }

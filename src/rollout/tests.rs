@@ -356,6 +356,36 @@ fn a_long_pause_is_repeated_with_its_age_and_the_stage_waited_for() {
     );
 }
 
+/// A pause nobody continued times out into ECS's rollback: the verdict says so, and the fix
+/// names the command that would have continued it.
+#[test]
+fn a_pause_that_times_out_is_the_rollbacks_cause() {
+    let mut sd = at_stage("ROLLBACK_IN_PROGRESS", "POST_TEST_TRAFFIC_SHIFT");
+    sd.hooks = vec![HookView {
+        target_type: "PAUSE".into(),
+        target_arn: None,
+        status: "TIMED_OUT".into(),
+        hook_id: Some("hook-7".into()),
+        expires_at: Some(1_780_000_000),
+        timeout_action: Some("ROLLBACK".into()),
+    }];
+    let s = new_deployment_in_progress_with(sd);
+    assert_eq!(paused_hook(&s), None, "no longer paused");
+    match evaluate(&s, &target(), &Rules::default()) {
+        Verdict::RolledBack {
+            cause: Some(cause), ..
+        } => {
+            let said = cause.describe();
+            assert!(
+                said.contains("timed out at stage POST_TEST_TRAFFIC_SHIFT"),
+                "{said}"
+            );
+            assert!(cause.fix().contains("`shipit continue`"));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
 /// A lifecycle hook that answered FAILED is the rollback's cause, with its fix.
 #[test]
 fn a_failed_lifecycle_hook_is_named_as_the_cause() {

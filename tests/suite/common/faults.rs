@@ -32,6 +32,10 @@ pub enum Fault {
     Delay(Duration),
     /// The real response, cut off halfway through its body.
     Truncate,
+    /// ECS's own throttling, as a token bucket: matching requests beyond `burst` at once, or
+    /// more than `per_second` over time, get AWS's throttling answer (`skip` and `times` do not
+    /// apply).
+    RateLimit { per_second: f64, burst: f64 },
 }
 
 #[derive(Debug, Clone)]
@@ -51,16 +55,24 @@ pub struct FaultProxy {
     _server: LoopbackServer,
 }
 
+/// The proxy's token bucket for `Fault::RateLimit`: tokens, and when they were counted.
+type Bucket = Arc<std::sync::Mutex<(f64, std::time::Instant)>>;
+
 impl FaultProxy {
     pub fn start(upstream: SocketAddr, rule: Rule) -> FaultProxy {
         let matched = Arc::new(AtomicUsize::new(0));
         let injected = Arc::new(AtomicUsize::new(0));
         let (m, i) = (matched.clone(), injected.clone());
+        let burst = match rule.fault {
+            Fault::RateLimit { burst, .. } => burst,
+            _ => 0.0,
+        };
+        let bucket: Bucket = Arc::new(std::sync::Mutex::new((burst, std::time::Instant::now())));
         let rule = Arc::new(rule);
         let server = LoopbackServer::start(move |client| {
-            let (m, i, rule) = (m.clone(), i.clone(), rule.clone());
+            let (m, i, rule, bucket) = (m.clone(), i.clone(), rule.clone(), bucket.clone());
             async move {
-                let _ = handle(client, upstream, &rule, &m, &i).await;
+                let _ = handle(client, upstream, &rule, &m, &i, &bucket).await;
             }
         });
         FaultProxy {
@@ -78,6 +90,7 @@ async fn handle(
     rule: &Rule,
     matched: &AtomicUsize,
     injected: &AtomicUsize,
+    bucket: &Bucket,
 ) -> std::io::Result<()> {
     let mut buf = Vec::new();
     let head_end = loop {
@@ -95,7 +108,19 @@ async fn handle(
     let mut fault = None;
     if rule.matches.iter().all(|m| head.contains(m)) {
         let n = matched.fetch_add(1, Ordering::SeqCst);
-        if n >= rule.skip && n < rule.skip.saturating_add(rule.times) {
+        if let Fault::RateLimit { per_second, burst } = rule.fault {
+            let mut bucket = bucket.lock().unwrap();
+            let now = std::time::Instant::now();
+            bucket.0 =
+                (bucket.0 + now.duration_since(bucket.1).as_secs_f64() * per_second).min(burst);
+            bucket.1 = now;
+            if bucket.0 >= 1.0 {
+                bucket.0 -= 1.0;
+            } else {
+                injected.fetch_add(1, Ordering::SeqCst);
+                fault = Some(Fault::Throttle);
+            }
+        } else if n >= rule.skip && n < rule.skip.saturating_add(rule.times) {
             injected.fetch_add(1, Ordering::SeqCst);
             fault = Some(rule.fault);
         }
@@ -114,7 +139,7 @@ async fn handle(
             return answer(client, if registry { 429 } else { 400 }, registry).await;
         }
         Some(Fault::Delay(pause)) => tokio::time::sleep(pause).await,
-        Some(Fault::Truncate) | None => {}
+        Some(Fault::Truncate) | Some(Fault::RateLimit { .. }) | None => {}
     }
 
     let mut server = TcpStream::connect(upstream).await?;

@@ -204,3 +204,57 @@ fn regions_deploy_in_waves() {
         unnamed.dump()
     );
 }
+
+/// A throttling storm: a proxy in front of the stack answers ECS as ECS does when an account
+/// goes over its request rate (a token bucket, here 6 a second). Eight services deployed at
+/// once all finish, and no row reports throttling: the watches share their reads of the
+/// cluster, and the ECS clients share a rate limiter that backs off for all of them.
+#[test]
+fn a_throttling_storm_does_not_fail_a_fleet() {
+    if !require_stack() {
+        return;
+    }
+    let name = unique_name("storm");
+    let dir = tempfile::tempdir().unwrap();
+    let services: String = (1..=8)
+        .map(|n| format!("  - name: {name}-s{n}\n"))
+        .collect();
+    write_fleet(
+        dir.path(),
+        &name,
+        &format!("concurrency: 8\nservices:\n{services}"),
+    );
+    let proxy = common::faults::FaultProxy::start(
+        common::endpoint_addr(),
+        common::faults::Rule {
+            matches: vec!["AmazonEC2ContainerServiceV20141113"],
+            fault: common::faults::Fault::RateLimit {
+                per_second: 6.0,
+                burst: 10.0,
+            },
+            skip: 0,
+            times: 0,
+        },
+    );
+    let out = run(shipit_on_stack(dir.path())
+        .env("AWS_ENDPOINT_URL", &proxy.url)
+        .args([
+            "deploy",
+            "--no-preflight",
+            "--timeout",
+            "3m",
+            "--output",
+            "json",
+        ]));
+    let throttled = proxy.injected.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(out.code, Some(0), "{throttled} throttled\n{}", out.dump());
+    assert!(throttled > 0, "the storm happened: {}", out.dump());
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let rows = doc["services"].as_array().unwrap();
+    assert_eq!(rows.len(), 8);
+    for row in rows {
+        assert_eq!(row["result"], "deployed", "{row}");
+        assert!(row["cause"].is_null(), "{row}");
+    }
+    assert!(!out.stdout.contains("Throttling"), "{}", out.dump());
+}
