@@ -291,3 +291,51 @@ pub async fn images_pushed_after(
     };
     Ok(Some(pushed.iter().filter(|(_, t)| *t > at).count()))
 }
+
+/// The regions this account's registry replicates `repository` to (ECR's replication rules,
+/// DescribeRegistry): its own account's destinations whose rule has no filter or a prefix the
+/// name starts with. Empty when there is no rule or it cannot be read.
+pub async fn replicated_to(client: &Client, repository: &str) -> Vec<String> {
+    let registry = match client.describe_registry().send().await {
+        Ok(out) => out,
+        Err(err) => {
+            tracing::debug!(
+                "DescribeRegistry: {}: pushing to each region",
+                crate::aws::error_chain(&err)
+            );
+            return Vec::new();
+        }
+    };
+    let own = registry.registry_id().unwrap_or_default();
+    let mut regions = Vec::new();
+    for rule in registry
+        .replication_configuration()
+        .map(|c| c.rules())
+        .unwrap_or_default()
+    {
+        let filters = rule.repository_filters();
+        let covered = filters.is_empty()
+            || filters.iter().any(|f| {
+                f.filter_type().as_str() == "PREFIX_MATCH" && repository.starts_with(f.filter())
+            });
+        if !covered {
+            continue;
+        }
+        for destination in rule.destinations() {
+            if destination.registry_id() == own
+                && !regions.contains(&destination.region().to_string())
+            {
+                regions.push(destination.region().to_string());
+            }
+        }
+    }
+    regions
+}
+
+/// Whether the image `digest` is in `repository` (a replica that arrived).
+pub async fn has_image(client: &Client, repository: &str, digest: &str) -> anyhow::Result<bool> {
+    Ok(matches!(
+        image_state(client, repository, Some(digest), None).await?,
+        ImageState::Present | ImageState::Archived
+    ))
+}

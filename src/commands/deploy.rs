@@ -221,14 +221,41 @@ async fn deploy_fleet(
             inputs[i].tag.clone(),
         )
     };
-    let mut images: Vec<(usize, pipeline::image::PreparedImage)> = Vec::new();
-    for i in 0..members.len() {
+    // The image of a member, whatever its region.
+    let image_of = |i: usize| {
+        let k = key(i);
+        (k.1, k.2, k.3)
+    };
+    // Each image read, with the first member of its region that needs it.
+    let mut images: Vec<(usize, std::sync::Arc<pipeline::image::PreparedImage>)> = Vec::new();
+    // Each push: its member, the image's digest, and the regions ECR replicates it to.
+    let mut pushed: Vec<(usize, String, Vec<String>)> = Vec::new();
+    let mut order: Vec<usize> = (0..members.len()).collect();
+    order.sort_by_key(|i| members[*i].wave);
+    for i in order {
         if images.iter().any(|(first, _)| key(*first) == key(i)) {
             continue;
         }
         let printer = printer.with_prefix(&crate::fleet::label(&members[i]));
         let mut session = Session::open(members[i].loaded.clone(), &settings, &printer).await?;
         session.github = None;
+        let region = session.aws.region();
+        let repository = members[i].loaded.names.repository.clone();
+        // Pushed already to a region whose registry replicates it here: wait for the replica.
+        let replica = pushed
+            .iter()
+            .find(|(first, _, to)| image_of(*first) == image_of(i) && to.contains(&region));
+        if let Some((first, digest, _)) = replica {
+            wait_for_replica(&session, &repository, digest, args.watch.timeout).await?;
+            let image = images
+                .iter()
+                .find(|(member, _)| member == first)
+                .expect("pushed images were read")
+                .1
+                .clone();
+            images.push((i, image));
+            continue;
+        }
         let (prepared, registry) =
             pipeline::read_image_and_registry(&session, &inputs[i], Preflight::Enforce).await?;
         let planned = pipeline::plan(
@@ -239,22 +266,31 @@ async fn deploy_fleet(
             Some(registry),
         )
         .await?;
-        let pushed = pipeline::push(&session, &inputs[i], &prepared, &planned).await?;
+        let result = pipeline::push(&session, &inputs[i], &prepared, &planned).await?;
         printer.info(&format!(
             "{} {}",
-            if pushed.report.unchanged {
+            if result.report.unchanged {
                 "already there:"
             } else {
                 "pushed"
             },
-            pushed.image
+            result.image
         ));
-        images.push((i, prepared));
+        let several_regions = members
+            .iter()
+            .any(|m| m.region.is_some() && m.region != members[i].region);
+        let replicated = if several_regions {
+            crate::ecr::replicated_to(&session.clients.ecr, &repository).await
+        } else {
+            Vec::new()
+        };
+        pushed.push((i, result.report.digest.to_string(), replicated));
+        images.push((i, std::sync::Arc::new(prepared)));
     }
     let turns = crate::fleet::run_in_order(members, concurrency, args.keep_going, |i| {
         let printer = printer.with_prefix(&crate::fleet::label(&members[i]));
         let settings = settings.clone();
-        let prepared = &images
+        let prepared: &pipeline::image::PreparedImage = &images
             .iter()
             .find(|(first, _)| key(*first) == key(i))
             .expect("read above")
@@ -326,4 +362,37 @@ fn report_to_github(
         printer.workflow_command(&gh.error("shipit deploy failed", &failure.annotation()));
     }
     Ok(())
+}
+
+/// How often a fleet looks for an image ECR is replicating.
+const REPLICA_POLL: Duration = Duration::from_secs(2);
+
+/// Waits (at most `timeout`) until ECR's replication brought the image `digest` into this
+/// session's region, instead of pushing it a second time.
+async fn wait_for_replica(
+    session: &Session,
+    repository: &str,
+    digest: &str,
+    timeout: Duration,
+) -> anyhow::Result<()> {
+    let region = session.aws.region();
+    session.printer.info(&format!(
+        "the registry replicates {repository}@{digest} to {region}: waiting for the replica instead of pushing it again"
+    ));
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if crate::ecr::has_image(&session.clients.ecr, repository, digest).await? {
+            session
+                .printer
+                .info(&format!("the replica arrived in {region}"));
+            return Ok(());
+        }
+        if std::time::Instant::now() >= deadline {
+            anyhow::bail!(
+                "ECR did not replicate {repository}@{digest} to {region} within {}s: check the registry's replication rule (aws ecr describe-registry), or push it there with `shipit push --service NAME --region {region}`",
+                timeout.as_secs()
+            );
+        }
+        tokio::time::sleep(REPLICA_POLL).await;
+    }
 }

@@ -88,7 +88,9 @@ pub fn policy(config: &DeployConfig, names: &Names, region: &str, doctor: bool) 
             // Whether the registry's scanning rules scan this repository on push (plan, doctor).
             "Sid": "EcrRegistryScanningRead",
             "Effect": "Allow",
-            "Action": ["ecr:GetRegistryScanningConfiguration"],
+            // The registry's scanning rules, and its replication rules (a fleet in several
+            // regions waits for a replica instead of pushing twice).
+            "Action": ["ecr:GetRegistryScanningConfiguration", "ecr:DescribeRegistry"],
             "Resource": "*"
         }),
         json!({

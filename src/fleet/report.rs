@@ -104,7 +104,7 @@ impl FleetReport {
         let width = self
             .services
             .iter()
-            .map(|r| label(r).len())
+            .map(|r| row_name(r).len())
             .max()
             .unwrap_or(7)
             .max(7);
@@ -115,7 +115,7 @@ impl FleetReport {
         for row in &self.services {
             out.push_str(&format!(
                 "{:<width$}  {:<12}  {:<24}  {:>7}  {}\n",
-                label(row),
+                row_name(row),
                 row.result,
                 row.revision.as_deref().unwrap_or("-"),
                 row.seconds
@@ -152,7 +152,8 @@ impl FleetReport {
     }
 }
 
-fn label(row: &Row) -> String {
+/// `api`, or `api@eu-west-1`: how the table names a row.
+fn row_name(row: &Row) -> String {
     match &row.region {
         Some(region) => format!("{}@{region}", row.service),
         None => row.service.clone(),

@@ -202,7 +202,11 @@ def requirements(record, arn):
         return [Requirement(f"{prefix}:TagResource", resource, context, f"{action} with tags")]
 
     if prefix == "ecr":
-        if operation in ("GetAuthorizationToken", "GetRegistryScanningConfiguration"):
+        if operation in (
+            "GetAuthorizationToken",
+            "GetRegistryScanningConfiguration",
+            "DescribeRegistry",
+        ):
             return [Requirement(action, "*", why=why)]
         names = params.get("repositoryNames") or [params.get("repositoryName")]
         if names == [None]:

@@ -36,6 +36,8 @@ pub enum Fault {
     /// more than `per_second` over time, get AWS's throttling answer (`skip` and `times` do not
     /// apply).
     RateLimit { per_second: f64, burst: f64 },
+    /// A 200 answer with this AWS JSON body (a setting the stack does not model).
+    Json(&'static str),
 }
 
 #[derive(Debug, Clone)]
@@ -139,6 +141,14 @@ async fn handle(
             return answer(client, if registry { 429 } else { 400 }, registry).await;
         }
         Some(Fault::Delay(pause)) => tokio::time::sleep(pause).await,
+        Some(Fault::Json(body)) => {
+            let response = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            client.write_all(response.as_bytes()).await?;
+            return client.shutdown().await;
+        }
         Some(Fault::Truncate) | Some(Fault::RateLimit { .. }) | None => {}
     }
 

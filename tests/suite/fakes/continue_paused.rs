@@ -26,13 +26,7 @@ struct FakeEcs {
 
 impl wiremock::Respond for FakeEcs {
     fn respond(&self, request: &wiremock::Request) -> wiremock::ResponseTemplate {
-        let operation = request
-            .headers
-            .get("x-amz-target")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|t| t.rsplit('.').next())
-            .unwrap_or_default()
-            .to_string();
+        let operation = super::operation(request);
         let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
         let mut state = self.state.lock().unwrap();
         let answer = match operation.as_str() {

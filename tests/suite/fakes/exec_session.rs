@@ -442,13 +442,8 @@ struct FakeAws {
 
 impl wiremock::Respond for FakeAws {
     fn respond(&self, request: &wiremock::Request) -> wiremock::ResponseTemplate {
-        let target = request
-            .headers
-            .get("x-amz-target")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
-        if target.is_empty() {
+        let operation = super::operation(request);
+        if operation.is_empty() {
             // IAM's Query protocol: the policy simulator.
             let form: std::collections::HashMap<String, String> =
                 url::form_urlencoded::parse(&request.body)
@@ -470,9 +465,8 @@ impl wiremock::Respond for FakeAws {
             ));
         }
         let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
-        let operation = target.rsplit('.').next().unwrap_or_default();
         let mut seen = self.seen.lock().unwrap();
-        let answer = match operation {
+        let answer = match operation.as_str() {
             "DescribeServices" => json!({ "services": [{
                 "serviceArn": "arn:aws:ecs:us-east-1:000000000000:service/demo-cluster/demo-service",
                 "serviceName": "demo-service", "status": "ACTIVE",

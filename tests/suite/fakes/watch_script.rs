@@ -54,13 +54,7 @@ struct Scripted {
 
 impl wiremock::Respond for Scripted {
     fn respond(&self, request: &wiremock::Request) -> wiremock::ResponseTemplate {
-        let operation = request
-            .headers
-            .get("x-amz-target")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.rsplit('.').next())
-            .unwrap_or_default()
-            .to_string();
+        let operation = super::operation(request);
         *self
             .calls
             .lock()
@@ -663,4 +657,49 @@ fn rollback_during_a_canary_deployment_stops_it_and_waits_for_the_rollback() {
     );
     assert_eq!(fake.count("StopServiceDeployment"), 1);
     assert_eq!(fake.count("UpdateService"), 0);
+}
+
+/// A pause before the production shift that nobody continues: two polls AWAITING_ACTION (a
+/// watch waiting for a later stage keeps going), then the hook TIMED_OUT and ECS rolls back.
+/// The verdict is the rollback, caused by the pause's timeout.
+#[test]
+fn a_pause_that_times_out_rolls_back_and_is_named() {
+    let mut script = blue_green_script("SUCCESSFUL");
+    script.truncate(5); // up to POST_TEST_TRAFFIC_SHIFT
+    let mut paused = shifting("IN_PROGRESS", "POST_TEST_TRAFFIC_SHIFT", 0.0);
+    paused["lifecycleHookDetails"] = json!([{
+        "hookId": "h-pause", "targetType": "PAUSE", "status": "AWAITING_ACTION",
+        "timeoutAction": "ROLLBACK", "expiresAt": 1_780_000_000,
+    }]);
+    script.push(both_revisions_running(paused.clone()));
+    script.push(both_revisions_running(paused));
+    let mut timed_out = shifting("ROLLBACK_IN_PROGRESS", "POST_TEST_TRAFFIC_SHIFT", 0.0);
+    timed_out["lifecycleHookDetails"] = json!([{
+        "hookId": "h-pause", "targetType": "PAUSE", "status": "TIMED_OUT",
+        "timeoutAction": "ROLLBACK",
+    }]);
+    script.push(both_revisions_running(timed_out));
+    let fake = FakeEcs::start(script);
+    let until = WaitUntil::parse("bake-time").unwrap();
+    match watch_until(&fake, &target(3, 1), Rules::default(), &until) {
+        Verdict::RolledBack {
+            cause: Some(cause @ Cause::LifecycleHookFailed { .. }),
+            ..
+        } => {
+            assert!(
+                cause
+                    .describe()
+                    .contains("timed out at stage POST_TEST_TRAFFIC_SHIFT"),
+                "{}",
+                cause.describe()
+            );
+            assert!(cause.fix().contains("`shipit continue`"));
+        }
+        other => panic!("expected a rollback caused by the pause, got {other:?}"),
+    }
+    assert_eq!(
+        fake.count("DescribeServices"),
+        8,
+        "it watched through the pause"
+    );
 }

@@ -258,3 +258,86 @@ fn a_throttling_storm_does_not_fail_a_fleet() {
     }
     assert!(!out.stdout.contains("Throttling"), "{}", out.dump());
 }
+
+/// Where the registry replicates to the next region (ECR's replication rule, which the local
+/// stack does not model: a proxy answers DescribeRegistry with one), the fleet pushes once
+/// and waits in the second region for the replica instead of pushing again. The test plays
+/// ECR's replication by pushing to the second region once shipit waits.
+#[test]
+fn a_replicating_registry_is_waited_for_not_pushed_to_twice() {
+    if !require_stack() {
+        return;
+    }
+    let name = unique_name("replica");
+    let dir = tempfile::tempdir().unwrap();
+    write_fleet(
+        dir.path(),
+        &name,
+        &format!(
+            "regions: [us-east-1, us-west-2]\nwaves: [[us-east-1], [us-west-2]]\nservices:\n  - name: {name}-api\n"
+        ),
+    );
+    let proxy = common::faults::FaultProxy::start(
+        common::endpoint_addr(),
+        common::faults::Rule {
+            matches: vec!["AmazonEC2ContainerRegistry_V20150921.DescribeRegistry"],
+            fault: common::faults::Fault::Json(
+                r#"{"registryId":"000000000000","replicationConfiguration":{"rules":[{"destinations":[{"region":"us-west-2","registryId":"000000000000"}]}]}}"#,
+            ),
+            skip: 0,
+            times: usize::MAX,
+        },
+    );
+    let mut child = shipit_on_stack(dir.path())
+        .env("AWS_ENDPOINT_URL", &proxy.url)
+        .args(["deploy", "--no-preflight", "--timeout", "2m"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = common::OutputReader::new(child.stderr.take().unwrap());
+    let waiting = stderr.read_until(
+        "waiting for the replica",
+        std::time::Duration::from_secs(60),
+    );
+    assert!(waiting.contains("waiting for the replica"), "{waiting}");
+    // ECR's replication, played here: the image's manifest, read in the first region, put
+    // into a repository of the same name in the second.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sdk = common::sdk_config(&runtime);
+    let east = common::ecr_client(&runtime);
+    let west = aws_sdk_ecr::Client::from_conf(
+        aws_sdk_ecr::config::Builder::from(&sdk)
+            .region(aws_sdk_ecr::config::Region::new("us-west-2"))
+            .build(),
+    );
+    runtime.block_on(async {
+        let image = east
+            .batch_get_image()
+            .repository_name(&name)
+            .image_ids(
+                aws_sdk_ecr::types::ImageIdentifier::builder()
+                    .image_tag("v1")
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let manifest = image.images()[0].image_manifest().unwrap().to_string();
+        let _ = west.create_repository().repository_name(&name).send().await;
+        west.put_image()
+            .repository_name(&name)
+            .image_manifest(manifest)
+            .image_tag("v1")
+            .send()
+            .await
+            .unwrap();
+    });
+    let rest = stderr.rest(std::time::Duration::from_secs(60));
+    let status = child.wait().unwrap();
+    let all = format!("{waiting}{rest}");
+    assert_eq!(status.code(), Some(0), "{all}");
+    assert!(all.contains("the replica arrived in us-west-2"), "{all}");
+    assert_eq!(all.matches("] pushed ").count(), 1, "one push: {all}");
+    assert!(!all.contains("@us-west-2] already there"), "{all}");
+}
