@@ -16,11 +16,17 @@ use aws_sdk_ecs::Client;
 use aws_sdk_ecs::types::{DesiredStatus, Service, Task};
 
 use crate::aws::error::AwsError;
+use crate::aws::rate::{self, ApiSet};
 use crate::rollout::Snapshot;
 
 /// A look at the cluster younger than this serves a watch's poll (the watch polls each second
 /// or two).
 const FRESH: Duration = Duration::from_millis(900);
+/// A watch's first poll may join a look this old: its service is described at once, and the
+/// cluster's tasks it takes from the look are at most this old (its next poll reads afresh).
+/// Services a fleet paces start seconds apart; without this each first poll would take a
+/// look of its own.
+const JOIN_WITHIN: Duration = Duration::from_secs(5);
 /// DescribeServices takes at most 10 services, DescribeTasks 100 tasks.
 const SERVICES_PER_CALL: usize = 10;
 const TASKS_PER_CALL: usize = 100;
@@ -28,6 +34,7 @@ const TASKS_PER_CALL: usize = 100;
 /// The shared reads of one cluster in one region.
 pub struct ClusterReads {
     client: Client,
+    region: String,
     cluster: String,
     state: tokio::sync::Mutex<State>,
 }
@@ -73,10 +80,11 @@ pub fn for_cluster(client: &Client, cluster: &str) -> Arc<ClusterReads> {
         .map(|r| r.to_string())
         .unwrap_or_default();
     let mut all = READS.lock().unwrap_or_else(|e| e.into_inner());
-    all.entry((region, cluster.to_string()))
+    all.entry((region.clone(), cluster.to_string()))
         .or_insert_with(|| {
             Arc::new(ClusterReads {
                 client: client.clone(),
+                region: region.clone(),
                 cluster: cluster.to_string(),
                 state: Default::default(),
             })
@@ -96,7 +104,9 @@ impl ClusterReads {
                 }
                 // A watch that joins after the look: its service is described on its own (with
                 // any other newcomer) and added; the cluster's tasks are the look's.
-                Some((at, look)) if at.elapsed() < FRESH => {
+                Some((at, look))
+                    if at.elapsed() < JOIN_WITHIN && !look.services.contains_key(service) =>
+                {
                     let newcomers: Vec<String> = state
                         .watched
                         .iter()
@@ -150,6 +160,7 @@ impl ClusterReads {
         let mut described = Vec::new();
         for chunk in fresh.chunks(TASKS_PER_CALL) {
             CALLS.fetch_add(1, Ordering::Relaxed);
+            rate::acquire(&self.region, ApiSet::WatchReads).await;
             let out = self
                 .client
                 .describe_tasks()
@@ -199,6 +210,7 @@ impl ClusterReads {
         let mut services = BTreeMap::new();
         for chunk in names.chunks(SERVICES_PER_CALL) {
             CALLS.fetch_add(1, Ordering::Relaxed);
+            rate::acquire(&self.region, ApiSet::WatchReads).await;
             let out = self
                 .client
                 .describe_services()
@@ -222,6 +234,7 @@ impl ClusterReads {
         let mut next: Option<String> = None;
         loop {
             CALLS.fetch_add(1, Ordering::Relaxed);
+            rate::acquire(&self.region, ApiSet::WatchReads).await;
             let out = self
                 .client
                 .list_tasks()

@@ -20,6 +20,9 @@ pub async fn task_definition(
     if let (false, Some(arn)) = (plan.registers(), &plan.current_arn) {
         return Ok((arn.clone(), false));
     }
+    clients
+        .pace(crate::aws::rate::ApiSet::TaskDefinitionWrites)
+        .await;
     let out = plan
         .wanted
         .register_request()
@@ -50,6 +53,9 @@ pub async fn service(
     task_definition_arn: &str,
 ) -> anyhow::Result<ServiceApplied> {
     let wanted = &plan.wanted;
+    if plan.create || plan.writes_service() {
+        clients.pace(crate::aws::rate::ApiSet::ServiceWrites).await;
+    }
     if plan.create {
         let lbs = wanted.load_balancers();
         let mut create = clients

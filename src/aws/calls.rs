@@ -260,8 +260,9 @@ pub struct Clients {
     /// The configuration the clients were made from, for the few signed calls outside them
     /// (`query_api`).
     pub sdk: aws_config::SdkConfig,
-    /// Watches read through `cluster_reads` (a fleet): one look at a cluster serves all.
-    pub shared_cluster_reads: bool,
+    /// One service of a fleet: watches read through `cluster_reads` (one look at a cluster
+    /// serves all), and the calls a fleet multiplies are paced (`aws::rate`) in this region.
+    pub fleet_region: Option<String>,
 }
 
 impl Clients {
@@ -291,7 +292,14 @@ impl Clients {
                 .retry_partition(RetryPartition::new(format!("shipit-ecs-{region}")))
                 .build(),
         );
-        self.shared_cluster_reads = true;
+        self.fleet_region = Some(region);
+    }
+
+    /// In a fleet, waits until one call of `set` may go (see `aws::rate`); else at once.
+    pub async fn pace(&self, set: crate::aws::rate::ApiSet) {
+        if let Some(region) = &self.fleet_region {
+            crate::aws::rate::acquire(region, set).await;
+        }
     }
 
     pub fn new(sdk: &aws_config::SdkConfig) -> Clients {
@@ -335,7 +343,7 @@ impl Clients {
             }),
             calls,
             sdk: sdk.clone(),
-            shared_cluster_reads: false,
+            fleet_region: None,
         }
     }
 }

@@ -5,6 +5,7 @@
 pub mod calls;
 pub mod error;
 pub mod query_api;
+pub mod rate;
 
 use std::time::Duration;
 

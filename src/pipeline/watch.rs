@@ -93,7 +93,7 @@ pub async fn watch(
     };
     loop {
         let read = async {
-            let snapshot = if clients.shared_cluster_reads {
+            let snapshot = if clients.fleet_region.is_some() {
                 crate::cluster_reads::for_cluster(&clients.ecs, &names.cluster)
                     .snapshot(&names.service, since)
                     .await
