@@ -329,7 +329,7 @@ pub async fn run(
             "",
         )?;
     }
-    if status == ExitStatus::Interrupted || stopping.is_some() {
+    if stopping.is_some() {
         return Ok(ExitStatus::Interrupted);
     }
     Ok(status)

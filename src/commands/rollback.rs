@@ -76,17 +76,8 @@ pub async fn run(
     }
     // A fleet goes back in the reverse of its order: later waves first, and a service before
     // those it depends on.
-    let matrix = crate::fleet::matrix(&members);
-    let steps: Vec<u64> = matrix["include"]
-        .as_array()
-        .map(|entries| {
-            entries
-                .iter()
-                .map(|e| e["wave"].as_u64().unwrap_or(0))
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut ordered: Vec<(u64, crate::config::FleetMember)> =
+    let steps = crate::fleet::steps(&members);
+    let mut ordered: Vec<(usize, crate::config::FleetMember)> =
         steps.into_iter().zip(members.drain(..)).collect();
     ordered.sort_by_key(|(step, _)| std::cmp::Reverse(*step));
     let members: Vec<crate::config::FleetMember> = ordered.into_iter().map(|(_, m)| m).collect();

@@ -31,17 +31,14 @@ pub fn run(global: &GlobalArgs, printer: &Printer) -> anyhow::Result<ExitStatus>
         |loaded, printer| async move { validated(global, loaded, &printer) },
     ))?;
     if !printer.is_json() {
-        let matrix = crate::fleet::matrix(&members);
+        let steps = crate::fleet::steps(&members);
         let mut order = String::from("deploy order:");
-        for wave in 0..matrix["waves"].as_u64().unwrap_or(0) {
-            let names: Vec<String> = matrix[format!("wave{wave}")]["include"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|e| match e["region"].as_str() {
-                    Some(region) => format!("{}@{region}", e["service"].as_str().unwrap_or("")),
-                    None => e["service"].as_str().unwrap_or("").to_string(),
-                })
+        for step in 0..steps.iter().max().map_or(0, |last| last + 1) {
+            let names: Vec<String> = members
+                .iter()
+                .zip(&steps)
+                .filter(|(_, s)| **s == step)
+                .map(|(m, _)| crate::fleet::label(m))
                 .collect();
             order.push_str(&format!(" [{}]", names.join(", ")));
         }

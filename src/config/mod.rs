@@ -158,7 +158,16 @@ impl std::error::Error for ConfigError {}
 /// Reads and checks a config file, interpolating from the process environment.
 pub fn load(path: &Path) -> Result<LoadedConfig, ConfigError> {
     let file = path.display().to_string();
-    let bytes = read_config_file(path).map_err(|err| {
+    let bytes = read_file(path)?;
+    let mut loaded = load_bytes(&bytes, &file, &|name| std::env::var(name).ok())?;
+    loaded.path = path.to_path_buf();
+    Ok(loaded)
+}
+
+/// The config file's bytes, or why they cannot be read, with the fix.
+fn read_file(path: &Path) -> Result<Vec<u8>, ConfigError> {
+    let file = path.display().to_string();
+    read_config_file(path).map_err(|err| {
         let (rule, fix) = match err.kind() {
             std::io::ErrorKind::NotFound => (
                 "no-config",
@@ -177,10 +186,7 @@ pub fn load(path: &Path) -> Result<LoadedConfig, ConfigError> {
             )
             .with_fix(fix),
         )
-    })?;
-    let mut loaded = load_bytes(&bytes, &file, &|name| std::env::var(name).ok())?;
-    loaded.path = path.to_path_buf();
-    Ok(loaded)
+    })
 }
 
 /// Where the character after `before` (the file's text up to it) stands.
@@ -236,6 +242,33 @@ pub fn load_bytes(
     file: &str,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<LoadedConfig, ConfigError> {
+    let (root, text) = parse_root(bytes, file, env)?;
+    if fleet::is_fleet(&root) {
+        return Err(failure(
+            file,
+            text,
+            vec![fleet_needs_a_service(&root, file)],
+        ));
+    }
+    read_tree(root, text, file).map_err(|found| failure(file, text, found))
+}
+
+/// A config's problems, with the text they quote.
+fn failure(file: &str, text: &str, diagnostics: Vec<Diagnostic>) -> ConfigError {
+    ConfigError {
+        file: file.to_string(),
+        source_text: Some(text.to_string()),
+        diagnostics,
+    }
+}
+
+/// The file's text as a tree of settings, interpolated: refused when it is too large, not
+/// UTF-8, not text, not YAML or not a mapping, or names a variable that is not set.
+fn parse_root<'a>(
+    bytes: &'a [u8],
+    file: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(yaml::Node, &'a str), ConfigError> {
     let top = Location { line: 1, column: 1 };
     if bytes.len() > MAX_FILE_BYTES {
         return Err(ConfigError::single(
@@ -291,12 +324,7 @@ pub fn load_bytes(
             .with_fix("point -c at your deploy.yaml; a config is plain UTF-8 text"),
         ));
     }
-    let fail = |diagnostics: Vec<Diagnostic>| ConfigError {
-        file: file.to_string(),
-        source_text: Some(text.to_string()),
-        diagnostics,
-    };
-
+    let fail = |diagnostics: Vec<Diagnostic>| failure(file, text, diagnostics);
     let mut root = yaml::parse(text, file).map_err(|d| fail(vec![*d]))?;
     if !matches!(root.value, yaml::Value::Map(_)) {
         return Err(fail(vec![
@@ -316,11 +344,7 @@ pub fn load_bytes(
     if !interpolation.is_empty() {
         return Err(fail(interpolation));
     }
-
-    if fleet::is_fleet(&root) {
-        return Err(fail(vec![fleet_needs_a_service(&root, file)]));
-    }
-    read_tree(root, text, file).map_err(fail)
+    Ok((root, text))
 }
 
 /// A fleet config read where one service is wanted.
@@ -394,57 +418,27 @@ pub struct LoadedFleet {
 
 /// Reads a config that may describe several services (`services:`).
 pub fn load_any(path: &Path) -> Result<Loaded, ConfigError> {
-    match load(path) {
-        Ok(loaded) => Ok(Loaded::One(Box::new(loaded))),
-        Err(err)
-            if err
-                .diagnostics
-                .iter()
-                .any(|d| d.rule == "fleet-needs-service") =>
-        {
-            let bytes = read_config_file(path).map_err(|e| {
-                ConfigError::single(
-                    &path.display().to_string(),
-                    None,
-                    Diagnostic::error(
-                        "unreadable",
-                        &path.display().to_string(),
-                        Location { line: 1, column: 1 },
-                        format!("cannot read the config: {e}"),
-                    ),
-                )
-            })?;
-            let mut fleet = load_fleet_bytes(&bytes, &path.display().to_string(), &|name| {
-                std::env::var(name).ok()
-            })?;
-            fleet.path = path.to_path_buf();
-            for member in &mut fleet.members {
-                member.loaded.path = path.to_path_buf();
-            }
-            Ok(Loaded::Fleet(fleet))
-        }
-        Err(err) => Err(err),
+    let file = path.display().to_string();
+    let bytes = read_file(path)?;
+    let (root, text) = parse_root(&bytes, &file, &|name| std::env::var(name).ok())?;
+    if !fleet::is_fleet(&root) {
+        let mut loaded =
+            read_tree(root, text, &file).map_err(|found| failure(&file, text, found))?;
+        loaded.path = path.to_path_buf();
+        return Ok(Loaded::One(Box::new(loaded)));
     }
+    let mut fleet = fleet_of(&root, text, &file)?;
+    fleet.path = path.to_path_buf();
+    for member in &mut fleet.members {
+        member.loaded.path = path.to_path_buf();
+    }
+    Ok(Loaded::Fleet(fleet))
 }
 
 /// A fleet config's services, each read and checked like a config of its own.
-pub fn load_fleet_bytes(
-    bytes: &[u8],
-    file: &str,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<LoadedFleet, ConfigError> {
-    let text = std::str::from_utf8(bytes).unwrap_or_default();
-    let fail = |diagnostics: Vec<Diagnostic>| ConfigError {
-        file: file.to_string(),
-        source_text: Some(text.to_string()),
-        diagnostics,
-    };
-    let mut root = yaml::parse(text, file).map_err(|d| fail(vec![*d]))?;
-    let interpolation = interpolate::interpolate_tree(&mut root, file, env);
-    if !interpolation.is_empty() {
-        return Err(fail(interpolation));
-    }
-    let (settings, trees) = fleet::split(&root, file).map_err(&fail)?;
+fn fleet_of(root: &yaml::Node, text: &str, file: &str) -> Result<LoadedFleet, ConfigError> {
+    let fail = |diagnostics: Vec<Diagnostic>| failure(file, text, diagnostics);
+    let (settings, trees) = fleet::split(root, file).map_err(fail)?;
     let mut members = Vec::new();
     let mut problems: Vec<Diagnostic> = Vec::new();
     let mut warnings: Vec<Diagnostic> = Vec::new();

@@ -41,9 +41,14 @@ enum State {
 
 /// A member's name as the report and the prefixes show it: `api`, or `api@eu-west-1`.
 pub fn label(member: &FleetMember) -> String {
-    match &member.region {
-        Some(region) => format!("{}@{region}", member.service),
-        None => member.service.clone(),
+    label_of(&member.service, member.region.as_deref())
+}
+
+/// `service`, or `service@region`.
+pub fn label_of(service: &str, region: Option<&str>) -> String {
+    match region {
+        Some(region) => format!("{service}@{region}"),
+        None => service.to_string(),
     }
 }
 
@@ -167,37 +172,51 @@ where
         .collect()
 }
 
-/// The GitHub Actions matrix of a fleet (`shipit plan --matrix`): one entry per service and
-/// region with its `wave`, the step of the order it belongs to (the region's wave, then the
-/// depth of its depends_on), and each wave's own matrix (`wave0`, `wave1`, …) for a job per
-/// wave: `strategy.matrix: ${{ fromJSON(needs.plan.outputs.matrix).wave1 }}`.
-pub fn matrix(members: &[FleetMember]) -> serde_json::Value {
-    let depth_of = |name: &str| -> usize {
-        fn depth(name: &str, members: &[FleetMember], seen: usize) -> usize {
-            let Some(member) = members.iter().find(|m| m.service == name) else {
-                return 0;
-            };
-            if seen > members.len() {
-                return 0; // a circle, which the config refuses; never loop
-            }
-            member
-                .depends_on
-                .iter()
-                .map(|d| 1 + depth(d, members, seen + 1))
-                .max()
-                .unwrap_or(0)
+/// Each member's step in the fleet's order, numbered from 0 without gaps: its region's wave
+/// first, then the depth of its `depends_on` (a service after every one it depends on).
+pub fn steps(members: &[FleetMember]) -> Vec<usize> {
+    fn depth(name: &str, members: &[FleetMember], seen: usize) -> usize {
+        let Some(member) = members.iter().find(|m| m.service == name) else {
+            return 0;
+        };
+        if seen > members.len() {
+            return 0; // a circle, which the config refuses; never loop
         }
-        depth(name, members, 0)
-    };
-    let deepest = members
+        member
+            .depends_on
+            .iter()
+            .map(|d| 1 + depth(d, members, seen + 1))
+            .max()
+            .unwrap_or(0)
+    }
+    let depths: Vec<usize> = members
         .iter()
-        .map(|m| depth_of(&m.service))
-        .max()
-        .unwrap_or(0);
+        .map(|m| depth(&m.service, members, 0))
+        .collect();
+    let deepest = depths.iter().copied().max().unwrap_or(0);
+    let raw: Vec<usize> = members
+        .iter()
+        .zip(&depths)
+        .map(|(m, d)| m.wave * (deepest + 1) + d)
+        .collect();
+    let mut distinct = raw.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    raw.iter()
+        .map(|r| distinct.iter().position(|d| d == r).unwrap_or(0))
+        .collect()
+}
+
+/// The GitHub Actions matrix of a fleet (`shipit plan --matrix`): one entry per service and
+/// region with its `wave`, its step in the fleet's order (`steps`), and each wave's own
+/// matrix (`wave0`, `wave1`, …) for a job per wave:
+/// `strategy.matrix: ${{ fromJSON(needs.plan.outputs.matrix).wave1 }}`.
+pub fn matrix(members: &[FleetMember]) -> serde_json::Value {
+    let steps = steps(members);
     let entries: Vec<(usize, serde_json::Value)> = members
         .iter()
-        .map(|m| {
-            let wave = m.wave * (deepest + 1) + depth_of(&m.service);
+        .zip(&steps)
+        .map(|(m, wave)| {
             let mut entry = serde_json::json!({
                 "service": m.service,
                 "wave": wave,
@@ -206,34 +225,22 @@ pub fn matrix(members: &[FleetMember]) -> serde_json::Value {
             if let Some(region) = &m.region {
                 entry["region"] = serde_json::Value::from(region.clone());
             }
-            (wave, entry)
+            (*wave, entry)
         })
         .collect();
     let mut matrix = serde_json::json!({
         "include": entries.iter().map(|(_, e)| e.clone()).collect::<Vec<_>>(),
     });
-    let mut waves: Vec<usize> = entries.iter().map(|(w, _)| *w).collect();
-    waves.sort_unstable();
-    waves.dedup();
-    // Numbered without gaps, so that a workflow's jobs wave0, wave1, … each have entries.
-    for (n, wave) in waves.iter().enumerate() {
-        let include: Vec<serde_json::Value> = entries
+    let waves = steps.iter().max().map_or(0, |last| last + 1);
+    for wave in 0..waves {
+        let include: Vec<&serde_json::Value> = entries
             .iter()
-            .filter(|(w, _)| w == wave)
-            .map(|(_, e)| {
-                let mut e = e.clone();
-                e["wave"] = serde_json::Value::from(n);
-                e
-            })
+            .filter(|(w, _)| *w == wave)
+            .map(|(_, e)| e)
             .collect();
-        matrix[format!("wave{n}")] = serde_json::json!({ "include": include });
+        matrix[format!("wave{wave}")] = serde_json::json!({ "include": include });
     }
-    for entry in matrix["include"].as_array_mut().expect("a list") {
-        let wave = entry["wave"].as_u64().unwrap_or(0) as usize;
-        let n = waves.iter().position(|w| *w == wave).unwrap_or(0);
-        entry["wave"] = serde_json::Value::from(n);
-    }
-    matrix["waves"] = serde_json::Value::from(waves.len());
+    matrix["waves"] = serde_json::Value::from(waves);
     matrix
 }
 

@@ -104,7 +104,7 @@ impl FleetReport {
         let width = self
             .services
             .iter()
-            .map(|r| row_name(r).len())
+            .map(|r| super::label_of(&r.service, r.region.as_deref()).len())
             .max()
             .unwrap_or(7)
             .max(7);
@@ -115,7 +115,7 @@ impl FleetReport {
         for row in &self.services {
             out.push_str(&format!(
                 "{:<width$}  {:<12}  {:<24}  {:>7}  {}\n",
-                row_name(row),
+                super::label_of(&row.service, row.region.as_deref()),
                 row.result,
                 row.revision.as_deref().unwrap_or("-"),
                 row.seconds
@@ -149,13 +149,5 @@ impl FleetReport {
             )
         });
         out
-    }
-}
-
-/// `api`, or `api@eu-west-1`: how the table names a row.
-fn row_name(row: &Row) -> String {
-    match &row.region {
-        Some(region) => format!("{}@{region}", row.service),
-        None => row.service.clone(),
     }
 }

@@ -511,14 +511,10 @@ impl wiremock::Respond for FakeAws {
                 })
             }
             other => {
-                return wiremock::ResponseTemplate::new(400).set_body_json(json!({
-                    "__type": "ClientException", "message": format!("not faked: {other}")
-                }));
+                return super::not_faked(other);
             }
         };
-        wiremock::ResponseTemplate::new(200)
-            .insert_header("content-type", "application/x-amz-json-1.1")
-            .set_body_json(answer)
+        super::answer(answer)
     }
 }
 

@@ -19,3 +19,17 @@ pub fn operation(request: &wiremock::Request) -> String {
         .unwrap_or_default()
         .to_string()
 }
+
+/// AWS JSON's answer: 200 with `body`.
+pub fn answer(body: serde_json::Value) -> wiremock::ResponseTemplate {
+    wiremock::ResponseTemplate::new(200)
+        .insert_header("content-type", "application/x-amz-json-1.1")
+        .set_body_json(body)
+}
+
+/// The answer to an operation a fake does not play: a client error that names it.
+pub fn not_faked(operation: &str) -> wiremock::ResponseTemplate {
+    wiremock::ResponseTemplate::new(400).set_body_json(serde_json::json!({
+        "__type": "ClientException", "message": format!("not faked: {operation}")
+    }))
+}
