@@ -215,7 +215,11 @@ impl Target {
                 ("systemControls", "`system_controls`"),
                 ("environmentFiles", "`environment_files`"),
                 ("healthCheck", "`health_check`"),
-                ("logConfiguration", "`logs:`"),
+                ("logConfiguration", "`logs:`, or `firelens`"),
+                (
+                    "firelensConfiguration",
+                    "`log_router` (on an entry of `containers:`)",
+                ),
                 ("dependsOn", "`depends_on`"),
                 ("cpu", "`cpu`"),
                 ("memory", "`memory`"),
@@ -247,7 +251,16 @@ impl Target {
                     "healthCheckGracePeriodSeconds",
                     "`service.health_check_grace_period`",
                 ),
-                ("loadBalancers", "`service.load_balancer`"),
+                (
+                    "loadBalancers",
+                    "`service.load_balancer` and `extra_target_groups`",
+                ),
+                ("serviceConnectConfiguration", "`service.service_connect`"),
+                ("serviceRegistries", "`service.service_registry`"),
+                (
+                    "volumeConfigurations",
+                    "an `ebs` volume under `task.volumes`",
+                ),
                 ("tags", "nothing: shipit tags the service it makes"),
                 ("enableECSManagedTags", "`service.ecs_managed_tags`"),
                 ("propagateTags", "`service.propagate_tags`"),
@@ -261,9 +274,10 @@ impl Target {
     }
 }
 
-/// The service fields `service.ecs` takes: those CreateService and UpdateService both have and
-/// no key covers. A field a newer SDK adds is neither here nor owned nor refused, and the test
-/// `every_service_field_is_placed` fails until it is placed.
+/// The service fields shipit sends and reads back as ECS's JSON: those of typed keys
+/// (`service_connect`, `service_registry`, `ebs` volumes; see `TYPED_SERVICE_FIELDS`) and
+/// those `service.ecs` takes (`SERVICE_PASS_THROUGH_FIELDS`). All are on CreateService and
+/// UpdateService.
 pub const SERVICE_FIELDS: [&str; 6] = [
     "serviceRegistries",
     "serviceConnectConfiguration",
@@ -272,6 +286,38 @@ pub const SERVICE_FIELDS: [&str; 6] = [
     "gatewayConnectors",
     "monitoring",
 ];
+
+/// The service fields `service.ecs` takes: no key covers them. A field a newer SDK adds is
+/// neither here nor owned nor refused, and the test `every_service_field_is_placed` fails
+/// until it is placed.
+pub const SERVICE_PASS_THROUGH_FIELDS: [&str; 3] = [
+    "vpcLatticeConfigurations",
+    "gatewayConnectors",
+    "monitoring",
+];
+
+/// The service fields of typed keys, each with the name the plan shows it by.
+pub const TYPED_SERVICE_FIELDS: [(&str, &str); 3] = [
+    ("serviceConnectConfiguration", "service_connect"),
+    ("serviceRegistries", "service_registry"),
+    ("volumeConfigurations", "ebs_volumes"),
+];
+
+/// The plan's name for a service field held as JSON: a typed key's, or `ecs.FIELD`.
+pub fn service_field_label(field: &str) -> String {
+    TYPED_SERVICE_FIELDS
+        .iter()
+        .find(|(f, _)| *f == field)
+        .map_or_else(|| format!("ecs.{field}"), |(_, label)| label.to_string())
+}
+
+/// The ECS field behind a plan name `service_field_label` gave.
+pub fn service_field_of_label(label: &str) -> &str {
+    TYPED_SERVICE_FIELDS
+        .iter()
+        .find(|(_, l)| *l == label)
+        .map_or_else(|| label.trim_start_matches("ecs."), |(field, _)| field)
+}
 
 /// The service fields ECS holds only when someone set them: read back (and a removal when the
 /// config does not name them) even when the config is silent.
@@ -352,7 +398,7 @@ service_field_setters!(
 /// Fargate).
 pub fn is_pass_through_field(target: Target, key: &str) -> bool {
     if target == Target::Service {
-        return SERVICE_FIELDS.contains(&key);
+        return SERVICE_PASS_THROUGH_FIELDS.contains(&key);
     }
     target.owned().iter().all(|(k, _)| *k != key)
         && target.refused_on_fargate().iter().all(|(k, _)| *k != key)
@@ -399,11 +445,14 @@ pub fn check(target: Target, key: &str, value: &Value) -> Result<(), Refusal> {
             },
         ));
     }
-    if target == Target::Service && !SERVICE_FIELDS.contains(&key) {
+    if target == Target::Service && !SERVICE_PASS_THROUGH_FIELDS.contains(&key) {
         return Err((
             "ecs-unknown-field",
             format!("`{key}` is not a field service.ecs takes"),
-            format!("service.ecs takes {}", SERVICE_FIELDS.join(", ")),
+            format!(
+                "service.ecs takes {}",
+                SERVICE_PASS_THROUGH_FIELDS.join(", ")
+            ),
         ));
     }
     let mut alone = Map::new();
@@ -685,7 +734,7 @@ mod tests {
     fn every_service_field_is_placed() {
         let create = member_names(Target::Service.schema());
         let placed = |key: &str| {
-            SERVICE_FIELDS.contains(&key)
+            SERVICE_PASS_THROUGH_FIELDS.contains(&key)
                 || Target::Service.owned().iter().any(|(k, _)| *k == key)
                 || Target::Service
                     .refused_on_fargate()
@@ -709,11 +758,20 @@ mod tests {
                 "{key} is not on CreateService"
             );
         }
+        for (field, _) in TYPED_SERVICE_FIELDS {
+            assert!(SERVICE_FIELDS.contains(&field), "{field}");
+            assert_eq!(service_field_of_label(&service_field_label(field)), field);
+            assert_eq!(
+                check(Target::Service, field, &json!([])).unwrap_err().0,
+                "ecs-owned",
+                "{field} has a typed key"
+            );
+        }
         assert!(
             check(
                 Target::Service,
-                "serviceRegistries",
-                &json!([{ "registryArn": "arn:aws:servicediscovery:us-east-1:1:service/srv-1" }])
+                "monitoring",
+                &json!({ "metricConfigurations": [] })
             )
             .is_ok()
         );

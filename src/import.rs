@@ -10,9 +10,10 @@ use serde_json::{Map, Value, json};
 
 use crate::exit::BadInput;
 use crate::plan::RepositoryState;
+use crate::plan::discovery::{self, LogDefaults};
 use crate::plan::service::ServiceSettings;
+use crate::plan::storage::{self, FARGATE_DEFAULT_STORAGE_GIB, VOLUME_CONFIGURATIONS, VolumeDef};
 use crate::plan::task_definition::{ContainerDef, TaskDef};
-use crate::plan::{storage::FARGATE_DEFAULT_STORAGE_GIB, storage::VolumeDef};
 
 /// What AWS holds for the service, read by the command.
 pub struct Running<'a> {
@@ -120,19 +121,54 @@ pub fn import(running: &Running) -> Imported {
         }),
     );
     config.insert("cluster".into(), json!(running.cluster));
+    // Where the proxy's logs go when Service Connect names no group of its own: the group
+    // the imported config's `logs:` resolves to.
+    let log_group = awslogs_container(app_def, &td.containers)
+        .and_then(|c| c.log_options.get("awslogs-group").cloned())
+        .unwrap_or_else(|| format!("/ecs/{}", td.family));
+    let log_defaults = LogDefaults {
+        group: &log_group,
+        region: running.region,
+    };
     config.insert(
         "service".into(),
-        service_section(&service, &service_name, app, &mut not_carried),
+        service_section(
+            &service,
+            &service_name,
+            app,
+            &log_defaults,
+            &mut not_carried,
+        ),
     );
+    let (ebs_volumes, lost) = service
+        .ecs_fields
+        .get(VOLUME_CONFIGURATIONS)
+        .map(storage::ebs_volumes_of)
+        .unwrap_or_default();
+    not_carried.extend(lost);
     config.insert(
         "task".into(),
-        task_section(&td, running.task_definition_tags, &mut not_carried),
+        task_section(
+            &td,
+            running.task_definition_tags,
+            &ebs_volumes,
+            &mut not_carried,
+        ),
     );
-    let (key, containers) = containers_section(&td, app, &mut not_carried);
+    // Volumes configured at launch with no EBS configuration on the service cannot be
+    // written; neither can their mount points.
+    let unwritten: Vec<String> = td
+        .storage
+        .volumes
+        .iter()
+        .filter(|(name, v)| **v == VolumeDef::AtLaunch && !ebs_volumes.contains_key(*name))
+        .map(|(name, _)| name.clone())
+        .collect();
+    let (key, containers) = containers_section(&td, app, &unwritten, &mut not_carried);
     config.insert(key.into(), containers);
     config.insert(
         "logs".into(),
-        logs_section(app_def, running, &mut not_carried),
+        logs_section(app_def, &td.containers, running, &mut not_carried),
     );
     let task_ecs = carried_as_ecs(
         crate::ecs_json::Target::TaskDefinition,
@@ -210,6 +246,7 @@ fn service_section(
     s: &ServiceSettings,
     name: &str,
     app: &str,
+    logs: &LogDefaults,
     not_carried: &mut Vec<String>,
 ) -> Value {
     let mut out = Map::new();
@@ -312,11 +349,26 @@ fn service_section(
     if !extras.is_empty() {
         out.insert("extra_target_groups".into(), Value::Array(extras));
     }
+    if let Some(value) = s.ecs_fields.get(discovery::SERVICE_CONNECT) {
+        let (connect, lost) = discovery::service_connect_config(value, logs);
+        not_carried.extend(lost);
+        out.insert("service_connect".into(), typed(&connect));
+    }
+    if let Some((registry, lost)) = s
+        .ecs_fields
+        .get(discovery::SERVICE_REGISTRIES)
+        .and_then(|v| discovery::service_registry_config(v, app))
+    {
+        not_carried.extend(lost);
+        out.insert("service_registry".into(), typed(&registry));
+    }
+    // Fields of typed keys are carried above (EBS volumes under `task.volumes`).
     let carried: Map<String, Value> = s
-        .pass_through
+        .ecs_fields
         .iter()
         .filter(|(key, _)| {
             crate::ecs_json::SERVICE_FIELDS_SET_ONLY_BY_USERS.contains(&key.as_str())
+                && crate::ecs_json::SERVICE_PASS_THROUGH_FIELDS.contains(&key.as_str())
         })
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
@@ -383,9 +435,15 @@ fn service_section(
     Value::Object(out)
 }
 
+/// A typed key's value as the config tree writes it (its serde names, defaults left out).
+fn typed<T: serde::Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
 fn task_section(
     td: &TaskDef,
     tags: &BTreeMap<String, String>,
+    ebs_volumes: &BTreeMap<String, crate::config::model::VolumeConfig>,
     not_carried: &mut Vec<String>,
 ) -> Value {
     let mut out = Map::new();
@@ -419,6 +477,15 @@ fn task_section(
     for (name, volume) in &td.storage.volumes {
         let value = match volume {
             VolumeDef::Task => json!({}),
+            VolumeDef::AtLaunch => match ebs_volumes.get(name) {
+                Some(volume) => typed(volume),
+                None => {
+                    not_carried.push(format!(
+                        "volume {name} is configured at launch, and the service configures no EBS volume for it"
+                    ));
+                    continue;
+                }
+            },
             VolumeDef::Efs {
                 file_system_id,
                 root_directory,
@@ -501,6 +568,7 @@ fn number(text: &str) -> Value {
 fn containers_section(
     td: &TaskDef,
     app: &str,
+    unwritten_volumes: &[String],
     not_carried: &mut Vec<String>,
 ) -> (&'static str, Value) {
     let single = td.containers.len() == 1
@@ -515,7 +583,7 @@ fn containers_section(
     let entries: Vec<Value> = td
         .containers
         .iter()
-        .map(|c| container(c, c.name == app, single, not_carried))
+        .map(|c| container(c, c.name == app, single, unwritten_volumes, not_carried))
         .collect();
     if single {
         ("container", entries.into_iter().next().unwrap_or_default())
@@ -524,7 +592,13 @@ fn containers_section(
     }
 }
 
-fn container(c: &ContainerDef, is_app: bool, single: bool, not_carried: &mut Vec<String>) -> Value {
+fn container(
+    c: &ContainerDef,
+    is_app: bool,
+    single: bool,
+    unwritten_volumes: &[String],
+    not_carried: &mut Vec<String>,
+) -> Value {
     let mut out = Map::new();
     out.insert("name".into(), json!(c.name));
     if !is_app {
@@ -631,6 +705,16 @@ fn container(c: &ContainerDef, is_app: bool, single: bool, not_carried: &mut Vec
         let mounts: Vec<Value> = p
             .mount_points
             .iter()
+            .filter(|(path, (volume, _))| {
+                let unwritten = unwritten_volumes.contains(volume);
+                if unwritten {
+                    not_carried.push(format!(
+                        "container {}: its mount of volume {volume} at {path}",
+                        c.name
+                    ));
+                }
+                !unwritten
+            })
             .map(|(path, (volume, read_only))| {
                 let mut mount = Map::new();
                 mount.insert("volume".into(), json!(volume));
@@ -641,7 +725,9 @@ fn container(c: &ContainerDef, is_app: bool, single: bool, not_carried: &mut Vec
                 Value::Object(mount)
             })
             .collect();
-        out.insert("mount_points".into(), Value::Array(mounts));
+        if !mounts.is_empty() {
+            out.insert("mount_points".into(), Value::Array(mounts));
+        }
     }
     if let Some(h) = &c.health_check {
         let command = match h.command.as_slice() {
@@ -671,6 +757,48 @@ fn container(c: &ContainerDef, is_app: bool, single: bool, not_carried: &mut Vec
     if let Some(reservation) = c.memory_reservation {
         out.insert("memory_reservation".into(), json!(reservation));
     }
+    match c.log_driver.as_deref() {
+        Some("awsfirelens") => {
+            let firelens = crate::config::model::FirelensConfig {
+                options: c.log_options.clone(),
+                secret_options: c.log_secret_options.clone(),
+            };
+            out.insert("firelens".into(), typed(&firelens));
+        }
+        Some("awslogs") => {}
+        other => not_carried.push(format!(
+            "container {}: logging through {} (deploy writes awslogs, or FireLens with `firelens`)",
+            c.name,
+            other.unwrap_or("no driver")
+        )),
+    }
+    if let Some(router) = &c.log_router {
+        let mut r = Map::new();
+        r.insert("type".into(), json!(router.router));
+        for (key, value) in &router.options {
+            match key.as_str() {
+                "enable-ecs-log-metadata" => {
+                    r.insert("ecs_log_metadata".into(), json!(value == "true"));
+                }
+                "config-file-value" => {
+                    r.insert("config_file".into(), json!(value));
+                }
+                "config-file-type" if value == "file" => {}
+                _ => not_carried.push(format!(
+                    "container {}: log router option {key}: {value}",
+                    c.name
+                )),
+            }
+        }
+        if is_app {
+            not_carried.push(format!(
+                "container {}: the log router is the app container (deploy.yaml takes it on a sidecar)",
+                c.name
+            ));
+        } else {
+            out.insert("log_router".into(), Value::Object(r));
+        }
+    }
     let ecs = carried_as_ecs(
         crate::ecs_json::Target::Container,
         &c.raw,
@@ -684,21 +812,36 @@ fn container(c: &ContainerDef, is_app: bool, single: bool, not_carried: &mut Vec
     Value::Object(out)
 }
 
+/// The container whose awslogs options become `logs:`: the app's, or (its logs going through
+/// FireLens) the first that logs to CloudWatch itself, such as the log router.
+fn awslogs_container<'a>(
+    app: Option<&'a ContainerDef>,
+    containers: &'a [ContainerDef],
+) -> Option<&'a ContainerDef> {
+    let awslogs = |c: &&ContainerDef| c.log_driver.as_deref() == Some("awslogs");
+    app.filter(awslogs)
+        .or_else(|| containers.iter().find(awslogs))
+}
+
 /// The app container's awslogs options as `logs:`; shipit writes the same options into every
 /// container, so a container logging elsewhere is listed as not carried over.
 fn logs_section(
     app: Option<&ContainerDef>,
+    running_containers: &[ContainerDef],
     running: &Running,
     not_carried: &mut Vec<String>,
 ) -> Value {
     let mut out = Map::new();
-    let Some(app) = app.filter(|c| c.log_driver.as_deref() == Some("awslogs")) else {
-        not_carried.push(
-            "the app container's logging (not the awslogs driver; deploy writes awslogs)".into(),
-        );
+    let Some(logging) = awslogs_container(app, running_containers) else {
+        if app.is_some_and(|c| c.log_driver.as_deref() != Some("awsfirelens")) {
+            not_carried.push(
+                "the app container's logging (not the awslogs driver; deploy writes awslogs)"
+                    .into(),
+            );
+        }
         return Value::Object(out);
     };
-    let options = &app.log_options;
+    let options = &logging.log_options;
     if let Some(group) = options.get("awslogs-group") {
         out.insert("group".into(), json!(group));
     }

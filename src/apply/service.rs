@@ -91,9 +91,10 @@ pub async fn service(
             .set_enable_ecs_managed_tags(wanted.ecs_managed_tags.then_some(true))
             .set_availability_zone_rebalancing(wanted.az_rebalancing.map(az_rebalancing))
             .tags(ecs::managed_by_shipit());
-        for (key, value) in &wanted.pass_through {
-            create = crate::ecs_json::on_create_service(create, key, value)
-                .map_err(|e| anyhow::anyhow!("service.ecs.{key}: {e}"))?;
+        for (key, value) in &wanted.ecs_fields {
+            create = crate::ecs_json::on_create_service(create, key, value).map_err(|e| {
+                anyhow::anyhow!("{}: {e}", crate::ecs_json::service_field_label(key))
+            })?;
         }
         let out = create
             .send()
@@ -177,16 +178,16 @@ pub async fn service(
         .iter()
         .filter(|c| c.operation == Operation::UpdateService && c.argument == "ecs")
     {
-        let key = change.field.trim_start_matches("ecs.");
+        let key = crate::ecs_json::service_field_of_label(&change.field);
         // A dropped field is sent cleared: ECS keeps what an update leaves out.
         let value = wanted
-            .pass_through
+            .ecs_fields
             .get(key)
             .cloned()
             .or_else(|| crate::ecs_json::service_field_cleared(key))
-            .with_context(|| format!("service.ecs.{key} cannot be cleared by an update"))?;
+            .with_context(|| format!("{} cannot be cleared by an update", change.field))?;
         request = crate::ecs_json::on_update_service(request, key, &value)
-            .map_err(|e| anyhow::anyhow!("service.ecs.{key}: {e}"))?;
+            .map_err(|e| anyhow::anyhow!("{}: {e}", change.field))?;
     }
     if plan.updates("loadBalancers") {
         // `[]` detaches: ECS keeps the load balancers an update leaves out.

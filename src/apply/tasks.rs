@@ -24,6 +24,8 @@ pub struct OneOff<'a> {
     pub stream_prefix: &'a str,
     /// Stop the task (and report a timeout) after this long.
     pub timeout: Duration,
+    /// The EBS volumes the task definition leaves to launch (`storage::run_task_volume_configurations`).
+    pub volumes: Vec<aws_sdk_ecs::types::TaskVolumeConfiguration>,
 }
 
 /// The tag every one-off task carries (value: the task family), so that the policy
@@ -48,6 +50,7 @@ pub async fn start(clients: &Clients, job: &OneOff<'_>) -> anyhow::Result<String
         .task_definition(job.task_definition)
         .launch_type(aws_sdk_ecs::types::LaunchType::Fargate)
         .network_configuration(job.network.clone())
+        .set_volume_configurations((!job.volumes.is_empty()).then(|| job.volumes.clone()))
         .started_by(job.started_by)
         .tags(
             aws_sdk_ecs::types::Tag::builder()

@@ -434,6 +434,27 @@ pub fn policy(config: &DeployConfig, names: &Names, region: &str, doctor: bool) 
         .flat_map(crate::ecs_json::role_arns)
         .collect();
     ecs_roles.extend(named.iter().map(String::as_str));
+    // And those the typed keys name: each EBS volume's infrastructure role, each Service
+    // Connect endpoint's TLS role. Cloud Map itself needs nothing of the caller: ECS's
+    // service-linked role registers the tasks, and AWS's authorization table lists no
+    // dependent action for ecs:CreateService or ecs:UpdateService.
+    ecs_roles.extend(
+        config
+            .task
+            .volumes
+            .values()
+            .filter_map(|v| v.ebs.as_ref())
+            .map(|ebs| ebs.role.as_str()),
+    );
+    ecs_roles.extend(
+        config
+            .service
+            .service_connect
+            .iter()
+            .flat_map(|sc| &sc.services)
+            .filter_map(|s| s.tls.as_ref())
+            .map(|tls| tls.role.as_str()),
+    );
     ecs_roles.sort();
     ecs_roles.dedup();
     if !ecs_roles.is_empty() {
@@ -533,7 +554,8 @@ task:
 
     /// The plan looks up sidecar tags in private ECR: DescribeImages on those repositories,
     /// in their own account and region; none for images pinned in the config or elsewhere.
-    /// A role a pass-through field names (an EBS volume ECS manages) is passed to ECS only.
+    /// A role a pass-through field or a typed key names (VPC Lattice's, an EBS volume's
+    /// infrastructure role, Service Connect's TLS role) is passed to ECS only.
     #[test]
     fn roles_in_pass_through_fields_may_be_passed_to_ecs() {
         let text = "\
@@ -542,10 +564,18 @@ image: { source: 'docker://shop:1', tag: v1 }
 service:
   subnets: [subnet-0123456789abcdef0]
   ecs:
-    volumeConfigurations:
-      - name: data
-        managedEBSVolume: { roleArn: 'arn:aws:iam::123456789012:role/ecs-ebs', sizeInGiB: 20 }
-task: { execution_role: 'arn:aws:iam::123456789012:role/exec' }
+    vpcLatticeConfigurations:
+      - { roleArn: 'arn:aws:iam::123456789012:role/lattice', targetGroupArn: 'arn:aws:vpc-lattice:us-east-1:123456789012:targetgroup/tg-0123456789abcdef0', portName: http }
+  service_connect:
+    namespace: internal
+    services:
+      - port_name: http
+        alias: { port: 80 }
+        tls: { certificate_authority: 'arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/0123abcd-0123-0123-0123-0123456789ab', role: 'arn:aws:iam::123456789012:role/sc-tls' }
+task:
+  execution_role: 'arn:aws:iam::123456789012:role/exec'
+  volumes: { data: { ebs: { role: 'arn:aws:iam::123456789012:role/ecs-ebs', size: 20 } } }
+container: { port_name: http, app_protocol: http, mount_points: [{ volume: data, path: /data }] }
 ";
         let loaded = crate::config::load_bytes(text.as_bytes(), "d.yaml", &|_| None)
             .unwrap_or_else(|e| panic!("{}", e.render()));
@@ -559,7 +589,11 @@ task: { execution_role: 'arn:aws:iam::123456789012:role/exec' }
             .clone();
         assert_eq!(
             statement["Resource"],
-            json!(["arn:aws:iam::123456789012:role/ecs-ebs"])
+            json!([
+                "arn:aws:iam::123456789012:role/ecs-ebs",
+                "arn:aws:iam::123456789012:role/lattice",
+                "arn:aws:iam::123456789012:role/sc-tls"
+            ])
         );
         assert_eq!(
             statement["Condition"]["StringEquals"]["iam:PassedToService"],

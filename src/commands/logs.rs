@@ -110,8 +110,22 @@ async fn logs_of(
         since,
         printer,
     );
+    // A container whose logs go through FireLens writes none to the service's log group.
+    let routed = loaded
+        .config
+        .container_specs(&loaded.names.container)
+        .into_iter()
+        .find(|spec| spec.name == container)
+        .and_then(|spec| spec.firelens);
+    if let Some(firelens) = &routed {
+        printer.warn(&firelens_note(
+            &container,
+            &loaded.names.log_group,
+            firelens,
+        ));
+    }
     // Where lines may be missing from: the driver's delivery mode, said once when following.
-    if args.follow && !printer.is_json() {
+    if args.follow && !printer.is_json() && routed.is_none() {
         printer.info(&loaded.config.logs.delivery_note());
     }
     if !args.follow {
@@ -125,6 +139,31 @@ async fn logs_of(
         _ = interrupt.recv() => {}
     }
     Ok(ExitStatus::Success)
+}
+
+/// Where a FireLens container's lines go instead of `group`, as its output's options say.
+fn firelens_note(
+    container: &str,
+    group: &str,
+    firelens: &crate::config::model::FirelensConfig,
+) -> String {
+    let output = firelens
+        .options
+        .get("Name")
+        .map(|name| {
+            let destination = firelens
+                .options
+                .get("log_group_name")
+                .or_else(|| firelens.options.get("delivery_stream"))
+                .or_else(|| firelens.options.get("stream"))
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default();
+            format!("the `{name}` output{destination}")
+        })
+        .unwrap_or_else(|| "the log router's own configuration".to_string());
+    format!(
+        "container {container} sends its logs through FireLens to {output}, not to {group}: shipit logs shows only what reaches {group} (the router's own lines, and those the router sends there)"
+    )
 }
 
 #[cfg(test)]

@@ -74,7 +74,7 @@ pub async fn run(
         .task_definition()
         .context("DescribeServices gave the service no task definition")?
         .to_string();
-    let network = ServiceSettings::render(&loaded.config, names).network();
+    let network = ServiceSettings::render(&loaded.config, names, &session.aws.region()).network();
     let job = OneOff {
         cluster: &names.cluster,
         task_definition: &task_definition,
@@ -85,6 +85,7 @@ pub async fn run(
         log_group: &names.log_group,
         stream_prefix: &loaded.config.logs.stream_prefix,
         timeout: args.timeout,
+        volumes: crate::plan::storage::run_task_volume_configurations(&loaded.config.task),
     };
     let end = one_off::run(
         clients,

@@ -565,6 +565,7 @@ fn read_tree(root: yaml::Node, text: &str, file: &str) -> Result<LoadedConfig, V
             system_controls: app.system_controls,
             environment_files: app.environment_files,
             health_check: app.health_check,
+            firelens: app.firelens,
             ecs: app.ecs,
         };
     }

@@ -367,10 +367,17 @@ pub struct ServiceConfig {
     /// CloudWatch alarms ECS watches during each deployment: one in ALARM fails it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alarms: Option<DeploymentAlarmsConfig>,
-    /// ECS's own service fields no key covers, in ECS's JSON names: `serviceRegistries`,
-    /// `serviceConnectConfiguration`, `volumeConfigurations`, `vpcLatticeConfigurations`,
-    /// `gatewayConnectors`, `monitoring`. Checked against ECS's model, sent with CreateService
-    /// and UpdateService, planned and diffed like every key.
+    /// Service Connect: the service joins a Cloud Map namespace, reaches the others there by
+    /// name through ECS's proxy, and (with `services`) is reached by them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_connect: Option<ServiceConnectConfig>,
+    /// Cloud Map service discovery: ECS registers each task's IP (and port, for SRV records)
+    /// with this Cloud Map service. ECS takes one registry per service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_registry: Option<ServiceRegistryConfig>,
+    /// ECS's own service fields no key covers, in ECS's JSON names:
+    /// `vpcLatticeConfigurations`, `gatewayConnectors`, `monitoring`. Checked against ECS's
+    /// model, sent with CreateService and UpdateService, planned and diffed like every key.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub ecs: BTreeMap<String, serde_json::Value>,
     /// Where the tasks run: FARGATE and FARGATE_SPOT with a base and a weight each. Empty
@@ -771,6 +778,129 @@ pub struct DeploymentAlarmsConfig {
     pub rollback: bool,
 }
 
+/// Service Connect (ECS's `serviceConnectConfiguration`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct ServiceConnectConfig {
+    /// The Cloud Map namespace: its name or ARN, in the service's region.
+    pub namespace: String,
+    /// What other services reach this one by: one entry per named port. None: a client only,
+    /// which reaches the others and is reached by none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<ServiceConnectServiceConfig>,
+    /// The proxy's own logs (awslogs). None: not kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logs: Option<ServiceConnectLogsConfig>,
+}
+
+/// One endpoint of the service in its Service Connect namespace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct ServiceConnectServiceConfig {
+    /// A port's `name` (`port_name`, or a name under `ports`) of a container of the task.
+    pub port_name: String,
+    /// The Cloud Map service ECS creates for it. Default: the port name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discovery_name: Option<String>,
+    /// The name and port clients connect to (ECS takes one alias per endpoint).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<ServiceConnectAliasConfig>,
+    /// The port the proxy listens on. Default: the container's port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub ingress_port_override: Option<i64>,
+    /// Seconds a connection may stay idle (0: no limit). Default: ECS's, 5 minutes for
+    /// HTTP, HTTP/2 and gRPC, an hour for TCP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 2_147_483_647))]
+    pub idle_timeout: Option<i64>,
+    /// Seconds the proxy waits for a whole response (0: no limit); not for a TCP port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 2_147_483_647))]
+    pub request_timeout: Option<i64>,
+    /// TLS between the proxies, with certificates from AWS Private CA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<ServiceConnectTlsConfig>,
+}
+
+/// The name and port Service Connect clients use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct ServiceConnectAliasConfig {
+    /// The port clients connect to.
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: i64,
+    /// The name clients connect to. Default: `discovery_name.namespace`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_name: Option<String>,
+}
+
+/// Service Connect TLS.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct ServiceConnectTlsConfig {
+    /// ARN of the AWS Private CA that signs the certificates.
+    pub certificate_authority: String,
+    /// ARN of the role ECS uses for the certificates (AmazonECSInfrastructureRolePolicyForServiceConnectTransportLayerSecurity).
+    pub role: String,
+    /// The KMS key that encrypts the private keys. Default: an AWS owned key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_key: Option<String>,
+}
+
+/// Where the Service Connect proxy writes its logs (the awslogs driver).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct ServiceConnectLogsConfig {
+    /// Log group. Default: the service's (`logs.group`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// Stream names begin with it. Default: `service-connect`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_prefix: Option<String>,
+    /// Access logs of every request, `text` or `json`. Default: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_logs: Option<AccessLogFormat>,
+    /// Access logs include query strings. Default: false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub query_parameters: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AccessLogFormat {
+    Text,
+    Json,
+}
+
+impl AccessLogFormat {
+    pub fn ecs_name(self) -> &'static str {
+        match self {
+            AccessLogFormat::Text => "TEXT",
+            AccessLogFormat::Json => "JSON",
+        }
+    }
+}
+
+/// The Cloud Map service the tasks are registered with (ECS's `serviceRegistries`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct ServiceRegistryConfig {
+    /// ARN of the Cloud Map service (`arn:aws:servicediscovery:REGION:ACCOUNT:service/srv-...`).
+    pub arn: String,
+    /// For SRV records: the port to register. Not with `container_port`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: Option<i64>,
+    /// For SRV records: the container whose port is registered. Default: the app container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    /// For SRV records: that container's port. Not with `port`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub container_port: Option<i64>,
+}
+
 /// One more target group of the service.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
@@ -926,12 +1056,107 @@ impl Default for TaskConfig {
     }
 }
 
-/// A volume of the task: an EFS file system, or (without `efs`) storage of the task itself.
+/// A volume of the task: an EFS file system, an EBS volume per task, or (with neither)
+/// storage of the task itself.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct VolumeConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub efs: Option<EfsConfig>,
+    /// An EBS volume ECS creates for each task of the service and deletes with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ebs: Option<EbsConfig>,
+}
+
+/// An EBS volume ECS creates for each task (the volume is `configuredAtLaunch` in the task
+/// definition, and the service's `volumeConfigurations` says how to make it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct EbsConfig {
+    /// ARN of the ECS infrastructure role that creates and attaches the volumes
+    /// (AmazonECSInfrastructureRolePolicyForVolumes).
+    pub role: String,
+    /// GiB. Needed unless `snapshot` is given (then at least the snapshot's size).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<i64>,
+    /// gp3, gp2, io1, io2, st1 or sc1. Default: ECS's, gp3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type")]
+    pub volume_type: Option<EbsVolumeType>,
+    /// Provisioned IOPS: gp3, io1 and io2 only (io1 and io2 need it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iops: Option<i64>,
+    /// Provisioned throughput in MiB/s: gp3 only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throughput: Option<i64>,
+    /// Encrypt the volume. Default: ECS's, on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encrypted: Option<bool>,
+    /// The KMS key that encrypts it. Default: EBS's default key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_key: Option<String>,
+    /// Start each volume from this snapshot (`snap-...`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<String>,
+    /// MiB/s at which a volume made from `snapshot` is filled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initialization_rate: Option<i64>,
+    /// ext3, ext4 or xfs (Linux), ntfs (Windows). Default: ECS's, xfs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filesystem: Option<EbsFilesystem>,
+    /// Tags on each volume.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+    /// Copy the service's or the task definition's tags onto each volume. Default: none.
+    #[serde(default, skip_serializing_if = "PropagateTags::is_none")]
+    pub propagate_tags: PropagateTags,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum EbsVolumeType {
+    Gp3,
+    Gp2,
+    Io1,
+    Io2,
+    St1,
+    Sc1,
+    /// Magnetic: ECS does not take it on Fargate; named so that validate can say so.
+    Standard,
+}
+
+impl EbsVolumeType {
+    pub fn ecs_name(self) -> &'static str {
+        match self {
+            EbsVolumeType::Gp3 => "gp3",
+            EbsVolumeType::Gp2 => "gp2",
+            EbsVolumeType::Io1 => "io1",
+            EbsVolumeType::Io2 => "io2",
+            EbsVolumeType::St1 => "st1",
+            EbsVolumeType::Sc1 => "sc1",
+            EbsVolumeType::Standard => "standard",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum EbsFilesystem {
+    Ext3,
+    Ext4,
+    Xfs,
+    Ntfs,
+}
+
+impl EbsFilesystem {
+    pub fn ecs_name(self) -> &'static str {
+        match self {
+            EbsFilesystem::Ext3 => "ext3",
+            EbsFilesystem::Ext4 => "ext4",
+            EbsFilesystem::Xfs => "xfs",
+            EbsFilesystem::Ntfs => "ntfs",
+        }
+    }
 }
 
 /// An EFS file system mounted as a volume.
@@ -1066,11 +1291,63 @@ pub struct ContainerConfig {
     pub environment_files: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_check: Option<HealthCheckConfig>,
+    /// Send this container's logs through the task's FireLens log router (a container of
+    /// `containers:` with `log_router`) instead of straight to CloudWatch Logs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firelens: Option<FirelensConfig>,
     /// ECS's own container fields that no key above covers, in ECS's JSON names
-    /// (`hostname`, `linuxParameters`, `firelensConfiguration`, ...): checked against ECS's
+    /// (`hostname`, `linuxParameters`, `startTimeout`, ...): checked against ECS's
     /// model, merged into the container definition, planned and diffed like every key.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub ecs: BTreeMap<String, serde_json::Value>,
+}
+
+/// A container's logs through FireLens (ECS's `awsfirelens` log driver): the options are the
+/// router's output plugin's (Fluent Bit's `Name`, `region`, `log_group_name`...).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct FirelensConfig {
+    /// The output's options: name -> value. None: the router's own configuration decides.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
+    /// Options whose values come from Secrets Manager or SSM Parameter Store: name -> ARN
+    /// (the execution role reads them).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub secret_options: BTreeMap<String, String>,
+}
+
+/// The task's FireLens log router (ECS's `firelensConfiguration`): a Fluent Bit or Fluentd
+/// container that takes the logs of the containers with `firelens`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct LogRouterConfig {
+    /// `fluentbit` or `fluentd`.
+    #[serde(rename = "type")]
+    pub router: LogRouterType,
+    /// A configuration file inside the router's image, added to the one ECS generates (an
+    /// absolute path: Fargate takes no configuration file from S3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_file: Option<String>,
+    /// Add the task's ECS metadata (cluster, task ARN, family) to each line. Default: ECS's,
+    /// on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ecs_log_metadata: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LogRouterType {
+    Fluentbit,
+    Fluentd,
+}
+
+impl LogRouterType {
+    pub fn ecs_name(self) -> &'static str {
+        match self {
+            LogRouterType::Fluentbit => "fluentbit",
+            LogRouterType::Fluentd => "fluentd",
+        }
+    }
 }
 
 impl Default for ContainerConfig {
@@ -1096,6 +1373,7 @@ impl Default for ContainerConfig {
             system_controls: BTreeMap::new(),
             environment_files: Vec::new(),
             health_check: None,
+            firelens: None,
             ecs: BTreeMap::new(),
         }
     }
@@ -1304,8 +1582,14 @@ pub struct ContainerSpec {
     /// Memory in MiB reserved for it, within the task's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_reservation: Option<i64>,
+    /// Send this container's logs through the task's FireLens log router.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firelens: Option<FirelensConfig>,
+    /// This container is the task's FireLens log router (one per task).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_router: Option<LogRouterConfig>,
     /// ECS's own container fields that no key above covers, in ECS's JSON names
-    /// (`hostname`, `linuxParameters`, `firelensConfiguration`, ...): checked against ECS's
+    /// (`hostname`, `linuxParameters`, `startTimeout`, ...): checked against ECS's
     /// model, merged into the container definition, planned and diffed like every key.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub ecs: BTreeMap<String, serde_json::Value>,
@@ -1364,6 +1648,8 @@ impl DeployConfig {
                 cpu: None,
                 memory: None,
                 memory_reservation: None,
+                firelens: c.firelens.clone(),
+                log_router: None,
                 ecs: c.ecs.clone(),
             }];
         }

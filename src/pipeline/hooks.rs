@@ -54,6 +54,7 @@ pub async fn run_all(
             log_group: &names.log_group,
             stream_prefix: &loaded.config.logs.stream_prefix,
             timeout: std::time::Duration::from_secs(hook.timeout_seconds),
+            volumes: crate::plan::storage::run_task_volume_configurations(&loaded.config.task),
         };
         let end = one_off::run(
             &session.clients,

@@ -12,6 +12,7 @@
 
 pub mod autoscaling;
 pub mod cluster;
+pub mod discovery;
 pub mod human;
 pub mod log_group;
 pub mod process;
@@ -452,7 +453,7 @@ pub fn build(
         autoscaling::ScalingSettings::render(config),
         current.autoscaling.clone(),
     );
-    let mut settings = ServiceSettings::render(config, names);
+    let mut settings = ServiceSettings::render(config, names, region);
     if let Some(range) = &config.service.autoscaling {
         // A new service starts within the range; after that the count is not shipit's.
         settings.desired_count = settings
@@ -683,7 +684,7 @@ container:
                 .image("fluent-bit:3")
                 .build(),
         );
-        let mut settings = ServiceSettings::render(&loaded.config, &loaded.names);
+        let mut settings = ServiceSettings::render(&loaded.config, &loaded.names, "us-east-1");
         settings.health_check_grace_period = 60;
         settings.load_balancers = vec![service::LoadBalancerDef {
             target_group_arn:

@@ -39,9 +39,11 @@ pub struct ServiceSettings {
     pub az_rebalancing: Option<bool>,
     /// (provider, base, weight), sorted by provider; empty: the FARGATE launch type.
     pub capacity_providers: Vec<(String, i32, i32)>,
-    /// `service.ecs` (`ecs_json::SERVICE_FIELDS`) as ECS takes them; read back from the
-    /// service and its PRIMARY deployment (Service Connect and volumes live there).
-    pub pass_through: BTreeMap<String, serde_json::Value>,
+    /// The fields ECS holds as JSON (`ecs_json::SERVICE_FIELDS`): the typed keys' (Service
+    /// Connect, the service registry, EBS volumes) and `service.ecs`, as ECS takes them;
+    /// read back from the service and its PRIMARY deployment (Service Connect and volumes
+    /// live there).
+    pub ecs_fields: BTreeMap<String, serde_json::Value>,
     pub load_balancers: Vec<LoadBalancerDef>,
     pub deployment: DeploymentSettings,
 }
@@ -368,7 +370,7 @@ impl DeploymentSettings {
 }
 
 impl ServiceSettings {
-    pub fn render(config: &DeployConfig, names: &Names) -> ServiceSettings {
+    pub fn render(config: &DeployConfig, names: &Names, region: &str) -> ServiceSettings {
         let s = &config.service;
         let mut subnets = s.subnets.clone();
         subnets.sort();
@@ -404,7 +406,21 @@ impl ServiceSettings {
                 items.sort();
                 items
             },
-            pass_through: ecs_json::all_as_sent(ecs_json::Target::Service, &s.ecs),
+            ecs_fields: {
+                let mut fields = ecs_json::all_as_sent(ecs_json::Target::Service, &s.ecs);
+                fields.extend(super::discovery::render(
+                    s,
+                    &names.container,
+                    &super::discovery::LogDefaults {
+                        group: &names.log_group,
+                        region,
+                    },
+                ));
+                if let Some(volumes) = super::storage::volume_configurations(&config.task) {
+                    fields.insert(super::storage::VOLUME_CONFIGURATIONS.to_string(), volumes);
+                }
+                fields
+            },
             load_balancers: s
                 .load_balancer
                 .iter()
@@ -502,7 +518,7 @@ impl ServiceSettings {
                 items.sort();
                 items
             },
-            pass_through: pass_through_of(service),
+            ecs_fields: ecs_fields_of(service),
             load_balancers: service
                 .load_balancers()
                 .iter()
@@ -605,9 +621,9 @@ impl ServiceSettings {
                 "capacityProviderStrategy",
             ));
         }
-        for (key, value) in &self.pass_through {
+        for (key, value) in &self.ecs_fields {
             out.push(Field::new(
-                format!("ecs.{key}"),
+                ecs_json::service_field_label(key),
                 ecs_json::canonical(value),
                 "ecs",
             ));
@@ -813,9 +829,9 @@ impl ServiceSettings {
     }
 }
 
-/// The service's pass-through fields as ECS answers them: on the service, else on its PRIMARY
+/// The service's fields held as JSON as ECS answers them: on the service, else on its PRIMARY
 /// deployment; a field that holds nothing is not set.
-fn pass_through_of(service: &aws_sdk_ecs::types::Service) -> BTreeMap<String, serde_json::Value> {
+fn ecs_fields_of(service: &aws_sdk_ecs::types::Service) -> BTreeMap<String, serde_json::Value> {
     let raw = ecs_json::to_json(service);
     let primary = service
         .deployments()
@@ -906,8 +922,8 @@ impl ServicePlan {
                     have.az_rebalancing = None;
                 }
                 // Monitoring may be answered with ECS's own defaults: compared only when named.
-                have.pass_through.retain(|key, _| {
-                    wanted.pass_through.contains_key(key)
+                have.ecs_fields.retain(|key, _| {
+                    wanted.ecs_fields.contains_key(key)
                         || ecs_json::SERVICE_FIELDS_SET_ONLY_BY_USERS.contains(&key.as_str())
                 });
                 let mut fields = have.fields();
@@ -1073,13 +1089,23 @@ mod tests {
             .build()
     }
 
-    /// The service as ECS reports it with `settings`' pass-through fields on it.
-    fn with_pass_through(settings: &ServiceSettings) -> aws_sdk_ecs::types::Service {
+    /// The service as ECS reports it with `settings`' JSON fields on it: the registries on the
+    /// service, the others (Service Connect, volumes, VPC Lattice) on its PRIMARY deployment.
+    fn with_ecs_fields(settings: &ServiceSettings) -> aws_sdk_ecs::types::Service {
         let mut json = ecs_json::to_json(&service(settings));
+        let (on_deployment, on_service): (Vec<_>, Vec<_>) = settings
+            .ecs_fields
+            .clone()
+            .into_iter()
+            .partition(|(k, _)| k != "serviceRegistries");
         ecs_json::merge(
             &mut json,
-            &serde_json::Value::Object(settings.pass_through.clone().into_iter().collect()),
+            &serde_json::Value::Object(on_service.into_iter().collect()),
         );
+        let mut primary: serde_json::Map<String, serde_json::Value> =
+            on_deployment.into_iter().collect();
+        primary.insert("status".into(), "PRIMARY".into());
+        json["deployments"] = serde_json::json!([primary]);
         ecs_json::from_json(&json, aws_sdk_ecs::types::Service::deserialize).unwrap()
     }
 
@@ -1089,7 +1115,7 @@ mod tests {
     fn extra_target_groups_follow_the_load_balancer() {
         let extra = "  load_balancer: { target_group_arn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/0123456789abcdef' }\n  extra_target_groups:\n    - { target_group_arn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/internal/0123456789abcdef' }\n    - { target_group_arn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/metrics/0123456789abcdef', container_port: 9090 }\n";
         let l = loaded(extra);
-        let settings = ServiceSettings::render(&l.config, &l.names);
+        let settings = ServiceSettings::render(&l.config, &l.names, "us-east-1");
         let ports: Vec<(String, i32)> = settings
             .load_balancers
             .iter()
@@ -1105,25 +1131,94 @@ mod tests {
         assert!(fewer.updates("loadBalancers"));
     }
 
-    /// `service.ecs`: compared with what the service holds, a dropped field sent cleared
-    /// (`[]`), and a field an adopted service holds without the config naming it is a removal.
+    /// `service.ecs`: compared with what the service holds, a dropped field sent cleared, and
+    /// a field an adopted service holds without the config naming it is a removal.
     #[test]
     fn service_pass_through_fields_are_compared_and_cleared() {
-        let ecs = "  ecs:\n    serviceRegistries: [{ registryArn: 'arn:aws:servicediscovery:us-east-1:123456789012:service/srv-0123456789abcdef' }]\n";
+        let ecs = "  ecs:\n    vpcLatticeConfigurations: [{ roleArn: 'arn:aws:iam::123456789012:role/lattice', targetGroupArn: 'arn:aws:vpc-lattice:us-east-1:123456789012:targetgroup/tg-0123456789abcdef0', portName: http }]\n";
         let l = loaded(ecs);
-        let settings = ServiceSettings::render(&l.config, &l.names);
-        let made = with_pass_through(&settings);
+        let settings = ServiceSettings::render(&l.config, &l.names, "us-east-1");
+        let made = with_ecs_fields(&settings);
         assert_eq!(plan(ecs, &made).changes, Vec::new());
         let dropped = plan("", &made);
         assert_eq!(dropped.changes.len(), 1, "{:?}", dropped.changes);
         let change = &dropped.changes[0];
         assert_eq!(
             (change.field.as_str(), change.argument, change.is_removal()),
-            ("ecs.serviceRegistries", "ecs", true)
+            ("ecs.vpcLatticeConfigurations", "ecs", true)
         );
         assert_eq!(
-            ecs_json::service_field_cleared("serviceRegistries"),
+            ecs_json::service_field_cleared("vpcLatticeConfigurations"),
             Some(serde_json::json!([]))
+        );
+    }
+
+    /// Service Connect, the service registry and an EBS volume: each set plans under its own
+    /// name, plans clean on the service ECS reports, and a change or a drop plans exactly
+    /// that field (dropped: sent cleared, Service Connect switched off).
+    #[test]
+    fn typed_discovery_and_ebs_keys_are_planned_and_cleared() {
+        let connect = "  service_connect:\n    namespace: internal\n    services: [{ port_name: http, discovery_name: api, alias: { port: 80 }, request_timeout: 15 }]\n    logs: { access_logs: json }\n";
+        let registry = "  service_registry: { arn: 'arn:aws:servicediscovery:us-east-1:123456789012:service/srv-0123456789abcdef', container_port: 5000 }\n";
+        let all = format!("{connect}{registry}");
+        let text = |service: &str, volume: &str| {
+            format!(
+                "app: demo\nimage: {{ source: 'docker://demo:1', tag: v1 }}\nservice:\n  subnets: [subnet-0123456789abcdef0]\n{service}task:\n  execution_role: 'arn:aws:iam::123456789012:role/exec'\n  volumes:\n    data:\n      ebs: {{ role: 'arn:aws:iam::123456789012:role/ebs', size: {volume} }}\ncontainer:\n  port_name: http\n  app_protocol: http\n  mount_points: [{{ volume: data, path: /data }}]\n"
+            )
+        };
+        let load = |service: &str, volume: &str| {
+            config::load_bytes(text(service, volume).as_bytes(), "d.yaml", &|_| None).unwrap()
+        };
+        let plan_of = |l: &config::LoadedConfig, current: &aws_sdk_ecs::types::Service| {
+            ServicePlan::new(
+                ServiceSettings::render(&l.config, &l.names, "us-east-1"),
+                &l.names,
+                TaskDefinitionRef::Existing(TD.to_string()),
+                Some(current),
+                false,
+            )
+        };
+        let l = load(&all, "20");
+        let settings = ServiceSettings::render(&l.config, &l.names, "us-east-1");
+        let labels: Vec<String> = settings
+            .fields()
+            .into_iter()
+            .filter(|f| f.argument == "ecs")
+            .map(|f| f.name)
+            .collect();
+        assert_eq!(
+            labels,
+            ["service_connect", "service_registry", "ebs_volumes"]
+        );
+        let connect_json = &settings.ecs_fields["serviceConnectConfiguration"];
+        assert_eq!(
+            connect_json["logConfiguration"]["options"]["awslogs-group"],
+            "/ecs/demo"
+        );
+        let made = with_ecs_fields(&settings);
+        let updates = |p: &ServicePlan| -> Vec<(String, bool)> {
+            p.changes
+                .iter()
+                .filter(|c| c.operation == Operation::UpdateService)
+                .map(|c| (c.field.clone(), c.is_removal()))
+                .collect()
+        };
+        assert_eq!(updates(&plan_of(&l, &made)), []);
+        let bigger = plan_of(&load(&all, "40"), &made);
+        assert_eq!(updates(&bigger), [("ebs_volumes".to_string(), false)]);
+        let no_registry = plan_of(&load(connect, "20"), &made);
+        assert_eq!(
+            updates(&no_registry),
+            [("service_registry".to_string(), true)]
+        );
+        let no_connect = plan_of(&load(registry, "20"), &made);
+        assert_eq!(
+            updates(&no_connect),
+            [("service_connect".to_string(), true)]
+        );
+        assert_eq!(
+            ecs_json::service_field_cleared(ecs_json::service_field_of_label("service_connect")),
+            Some(serde_json::json!({ "enabled": false }))
         );
     }
 
@@ -1134,7 +1229,7 @@ mod tests {
     fn the_service_settings_of_adoption_are_planned_and_dropped_to_ecs_defaults() {
         let all = "  platform_version: 1.4.0\n  propagate_tags: service\n  ecs_managed_tags: true\n  availability_zone_rebalancing: false\n  alarms: { names: [latency-high, errors-5xx], rollback: false }\n";
         let l = loaded(all);
-        let made = service(&ServiceSettings::render(&l.config, &l.names));
+        let made = service(&ServiceSettings::render(&l.config, &l.names, "us-east-1"));
         assert_eq!(plan(all, &made).changes, Vec::new());
 
         let fields = |p: &ServicePlan| -> Vec<(String, Option<String>)> {
@@ -1186,7 +1281,7 @@ mod tests {
     fn a_capacity_provider_strategy_is_compared_whatever_its_order() {
         let spot = "  capacity_provider_strategy:\n    - { provider: FARGATE_SPOT, weight: 3 }\n    - { provider: FARGATE, base: 1, weight: 1 }\n";
         let l = loaded(spot);
-        let settings = ServiceSettings::render(&l.config, &l.names);
+        let settings = ServiceSettings::render(&l.config, &l.names, "us-east-1");
         assert_eq!(
             settings
                 .fields()
@@ -1213,7 +1308,7 @@ mod tests {
     #[test]
     fn availability_zone_rebalancing_unnamed_is_ecs_default() {
         let l = loaded("");
-        let settings = ServiceSettings::render(&l.config, &l.names);
+        let settings = ServiceSettings::render(&l.config, &l.names, "us-east-1");
         let on = service(&settings);
         assert_eq!(plan("", &on).changes, Vec::new());
         let off = service(&ServiceSettings {
@@ -1243,7 +1338,7 @@ mod tests {
     fn plan(extra: &str, current: &aws_sdk_ecs::types::Service) -> ServicePlan {
         let l = loaded(extra);
         ServicePlan::new(
-            ServiceSettings::render(&l.config, &l.names),
+            ServiceSettings::render(&l.config, &l.names, "us-east-1"),
             &l.names,
             TaskDefinitionRef::Existing(TD.into()),
             Some(current),
@@ -1260,7 +1355,7 @@ mod tests {
             "  load_balancer: { target_group_arn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/0123456789abcdef' }\n",
         ] {
             let l = loaded(extra);
-            let settings = ServiceSettings::render(&l.config, &l.names);
+            let settings = ServiceSettings::render(&l.config, &l.names, "us-east-1");
             assert_eq!(
                 plan(extra, &service(&settings)).changes,
                 Vec::new(),
@@ -1288,7 +1383,7 @@ mod tests {
             ),
         ] {
             let l = loaded(&extra);
-            let settings = ServiceSettings::render(&l.config, &l.names);
+            let settings = ServiceSettings::render(&l.config, &l.names, "us-east-1");
             assert_eq!(
                 plan(&extra, &service(&settings)).changes,
                 Vec::new(),
@@ -1298,7 +1393,7 @@ mod tests {
         let l = loaded(&format!(
             "{LB_BLUE_GREEN}  deployment: {{ strategy: canary, bake_time: 10m }}\n"
         ));
-        let d = ServiceSettings::render(&l.config, &l.names)
+        let d = ServiceSettings::render(&l.config, &l.names, "us-east-1")
             .deployment_configuration(Dropped::default());
         let canary = d
             .canary_configuration()
@@ -1316,7 +1411,7 @@ mod tests {
             "{LB_BLUE_GREEN}  deployment:\n    strategy: blue_green\n    bake_time: 5m\n    lifecycle_hooks:\n      - {{ stages: [post_scale_up], pause: true }}\n"
         );
         let l = loaded(&extra);
-        let before = service(&ServiceSettings::render(&l.config, &l.names));
+        let before = service(&ServiceSettings::render(&l.config, &l.names, "us-east-1"));
         let rolling = "  load_balancer: { target_group_arn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/blue/0123456789abcdef' }\n";
         let p = plan(rolling, &before);
         let fields: Vec<_> = p.changes.iter().map(|c| c.field.as_str()).collect();
@@ -1360,7 +1455,7 @@ mod tests {
     fn rolling_to_blue_green_with_a_new_load_balancer_configuration_takes_two_steps() {
         let rolling = "  load_balancer: { target_group_arn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/blue/0123456789abcdef' }\n  deployment: { early_success: { healthy_percent: 100 } }\n";
         let l = loaded(rolling);
-        let before = service(&ServiceSettings::render(&l.config, &l.names));
+        let before = service(&ServiceSettings::render(&l.config, &l.names, "us-east-1"));
         let blue_green =
             format!("{LB_BLUE_GREEN}  deployment: {{ strategy: blue_green, bake_time: 5m }}\n");
         let p = plan(&blue_green, &before);
@@ -1377,7 +1472,7 @@ mod tests {
         );
         // Once the load balancer has its configuration, the switch is one step.
         let l = loaded(&blue_green);
-        let mut settings = ServiceSettings::render(&l.config, &l.names);
+        let mut settings = ServiceSettings::render(&l.config, &l.names, "us-east-1");
         settings.deployment.strategy = "ROLLING".into();
         let p = plan(&blue_green, &service(&settings));
         assert!(!p.switches_strategy_after_rollout());
@@ -1391,7 +1486,7 @@ mod tests {
         let canary =
             format!("{LB_BLUE_GREEN}  deployment: {{ strategy: canary, bake_time: 5m }}\n");
         let l = loaded(&canary);
-        let before = service(&ServiceSettings::render(&l.config, &l.names));
+        let before = service(&ServiceSettings::render(&l.config, &l.names, "us-east-1"));
         let linear =
             format!("{LB_BLUE_GREEN}  deployment: {{ strategy: linear, bake_time: 5m }}\n");
         let p = plan(&linear, &before);
@@ -1413,7 +1508,7 @@ mod tests {
     fn dropping_early_success_sends_it_switched_off() {
         let extra = "  deployment: { early_success: { healthy_percent: 100 } }\n";
         let l = loaded(extra);
-        let before = service(&ServiceSettings::render(&l.config, &l.names));
+        let before = service(&ServiceSettings::render(&l.config, &l.names, "us-east-1"));
         let p = plan("", &before);
         assert_eq!(
             p.dropped(),
@@ -1441,7 +1536,7 @@ mod tests {
         let l = loaded(
             "  health_check_grace_period: 60\n  load_balancer: { target_group_arn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/0123456789abcdef' }\n",
         );
-        let before = service(&ServiceSettings::render(&l.config, &l.names));
+        let before = service(&ServiceSettings::render(&l.config, &l.names, "us-east-1"));
         let p = plan("", &before);
         let fields: Vec<_> = p
             .changes
@@ -1467,7 +1562,7 @@ mod tests {
     #[test]
     fn a_scaled_count_is_never_written() {
         let l = loaded("");
-        let mut settings = ServiceSettings::render(&l.config, &l.names);
+        let mut settings = ServiceSettings::render(&l.config, &l.names, "us-east-1");
         let current = service(&settings);
         settings.desired_count = 7;
         let p = ServicePlan::new(
@@ -1483,7 +1578,7 @@ mod tests {
     #[test]
     fn desired_count_is_written_only_when_it_differs() {
         let l = loaded("");
-        let mut settings = ServiceSettings::render(&l.config, &l.names);
+        let mut settings = ServiceSettings::render(&l.config, &l.names, "us-east-1");
         assert!(!plan("", &service(&settings)).updates("desiredCount"));
         settings.desired_count = 5;
         let p = plan("", &service(&settings));
@@ -1494,7 +1589,7 @@ mod tests {
     #[test]
     fn a_new_revision_changes_the_task_definition_and_the_recorded_tag() {
         let l = loaded("");
-        let settings = ServiceSettings::render(&l.config, &l.names);
+        let settings = ServiceSettings::render(&l.config, &l.names, "us-east-1");
         let p = ServicePlan::new(
             settings.clone(),
             &l.names,

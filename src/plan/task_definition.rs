@@ -85,9 +85,14 @@ pub struct ContainerDef {
     pub secrets: BTreeMap<String, String>,
     pub command: Option<Vec<String>>,
     pub health_check: Option<HealthCheckDef>,
-    /// The awslogs driver's options (group, region, stream prefix, and any others).
+    /// `awslogs` (options: group, region, stream prefix, delivery mode) or `awsfirelens`
+    /// (options: the FireLens output's, `firelens`).
     pub log_driver: Option<String>,
     pub log_options: BTreeMap<String, String>,
+    /// Log options read from secrets: name -> ARN (`firelens.secret_options`).
+    pub log_secret_options: BTreeMap<String, String>,
+    /// This container is the task's FireLens log router (`log_router`).
+    pub log_router: Option<LogRouterDef>,
     /// container -> START, HEALTHY, COMPLETE or SUCCESS.
     pub depends_on: BTreeMap<String, String>,
     /// CPU units reserved (None: ECS's 0, a share of the task's).
@@ -105,6 +110,43 @@ pub struct ContainerDef {
     pub raw: serde_json::Value,
     #[serde(skip)]
     pub unmanaged: Vec<Field>,
+}
+
+/// ECS's `firelensConfiguration`: the router's type and its options.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogRouterDef {
+    /// fluentbit or fluentd.
+    pub router: String,
+    /// `enable-ecs-log-metadata`, `config-file-type`, `config-file-value`, as sent.
+    pub options: BTreeMap<String, String>,
+}
+
+impl LogRouterDef {
+    fn render(config: &crate::config::model::LogRouterConfig) -> LogRouterDef {
+        let mut options = BTreeMap::new();
+        if let Some(on) = config.ecs_log_metadata {
+            options.insert("enable-ecs-log-metadata".to_string(), on.to_string());
+        }
+        if let Some(path) = &config.config_file {
+            // Fargate reads a configuration file from the image only (ECS API reference,
+            // FirelensConfiguration: "Tasks hosted on Fargate only support the file
+            // configuration file type").
+            options.insert("config-file-type".to_string(), "file".to_string());
+            options.insert("config-file-value".to_string(), path.clone());
+        }
+        LogRouterDef {
+            router: config.router.ecs_name().to_string(),
+            options,
+        }
+    }
+
+    fn shown(&self) -> String {
+        let mut out = self.router.clone();
+        for (k, v) in &self.options {
+            out.push_str(&format!(", {k}={v}"));
+        }
+        out
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -184,8 +226,25 @@ impl TaskDef {
                     retries: h.retries as i32,
                     start_period: h.start_period as i32,
                 }),
-                log_driver: Some("awslogs".to_string()),
-                log_options: log_options.clone(),
+                // Through the task's FireLens router, or straight to CloudWatch Logs.
+                log_driver: Some(
+                    if c.firelens.is_some() {
+                        "awsfirelens"
+                    } else {
+                        "awslogs"
+                    }
+                    .to_string(),
+                ),
+                log_options: match &c.firelens {
+                    Some(f) => f.options.clone(),
+                    None => log_options.clone(),
+                },
+                log_secret_options: c
+                    .firelens
+                    .as_ref()
+                    .map(|f| f.secret_options.clone())
+                    .unwrap_or_default(),
+                log_router: c.log_router.as_ref().map(LogRouterDef::render),
                 depends_on: c
                     .depends_on
                     .iter()
@@ -460,6 +519,16 @@ impl ContainerDef {
         for (k, v) in &self.log_options {
             out.push(Field::new(p(&format!("log_options.{k}")), v, CONTAINERS));
         }
+        for (k, v) in &self.log_secret_options {
+            out.push(Field::new(
+                p(&format!("log_secret_options.{k}")),
+                v,
+                CONTAINERS,
+            ));
+        }
+        if let Some(router) = &self.log_router {
+            out.push(Field::new(p("log_router"), router.shown(), CONTAINERS));
+        }
         for (k, v) in &self.depends_on {
             out.push(Field::new(p(&format!("depends_on.{k}")), v, CONTAINERS));
         }
@@ -519,12 +588,38 @@ impl ContainerDef {
             );
         }
         if let Some(driver) = &self.log_driver {
+            let secret_options: Vec<Secret> = self
+                .log_secret_options
+                .iter()
+                .map(|(name, from)| {
+                    Secret::builder()
+                        .name(name)
+                        .value_from(from)
+                        .build()
+                        .expect("name and valueFrom are set")
+                })
+                .collect();
             container = container.log_configuration(
                 LogConfiguration::builder()
                     .log_driver(LogDriver::from(driver.as_str()))
                     .set_options(Some(self.log_options.clone().into_iter().collect()))
+                    .set_secret_options((!secret_options.is_empty()).then_some(secret_options))
                     .build()
                     .expect("log driver is set"),
+            );
+        }
+        if let Some(router) = &self.log_router {
+            container = container.firelens_configuration(
+                aws_sdk_ecs::types::FirelensConfiguration::builder()
+                    .r#type(aws_sdk_ecs::types::FirelensConfigurationType::from(
+                        router.router.as_str(),
+                    ))
+                    .set_options(
+                        (!router.options.is_empty())
+                            .then(|| router.options.clone().into_iter().collect()),
+                    )
+                    .build()
+                    .expect("the router's type is set"),
             );
         }
         for (name, value) in &self.environment {
@@ -657,7 +752,7 @@ fn container_from_ecs(c: &aws_sdk_ecs::types::ContainerDefinition) -> ContainerD
     let mut extra = |name: &str, value: String| {
         unmanaged.push(Field::new(name, value, "containerDefinitions").unmanaged());
     };
-    let options: [(&str, Option<String>); 7] = [
+    let options: [(&str, Option<String>); 6] = [
         ("start_timeout", c.start_timeout().map(|t| t.to_string())),
         ("hostname", c.hostname().map(str::to_string)),
         (
@@ -670,10 +765,6 @@ fn container_from_ecs(c: &aws_sdk_ecs::types::ContainerDefinition) -> ContainerD
             c.linux_parameters()
                 .filter(|l| !only_init_process(l))
                 .map(|_| "set".to_string()),
-        ),
-        (
-            "firelens_configuration",
-            c.firelens_configuration().map(|_| "set".to_string()),
         ),
         (
             "restart_policy",
@@ -740,6 +831,21 @@ fn container_from_ecs(c: &aws_sdk_ecs::types::ContainerDefinition) -> ContainerD
             .and_then(|l| l.options())
             .map(|o| o.clone().into_iter().collect())
             .unwrap_or_default(),
+        log_secret_options: logs
+            .map(|l| {
+                l.secret_options()
+                    .iter()
+                    .map(|s| (s.name().to_string(), s.value_from().to_string()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        log_router: c.firelens_configuration().map(|f| LogRouterDef {
+            router: f.r#type().as_str().to_string(),
+            options: f
+                .options()
+                .map(|o| o.clone().into_iter().collect())
+                .unwrap_or_default(),
+        }),
         depends_on: c
             .depends_on()
             .iter()
@@ -1080,6 +1186,101 @@ container:
     /// `ecs:` on the task and a container: sent merged with the typed keys (`init_process`
     /// and `linuxParameters` are one object), read back from the revision and compared there;
     /// a field named in `ecs:` is no longer an unmanaged removal, and one dropped is again.
+    /// FireLens: the router's `firelensConfiguration` and a routed container's awsfirelens
+    /// driver (options and secret options) are sent, read back equal, and a changed option
+    /// or a dropped router plans exactly that.
+    #[test]
+    fn firelens_router_and_routed_logs_are_sent_and_read_back() {
+        let routed = "    firelens:\n      options: { Name: cloudwatch_logs, region: us-east-1, log_group_name: /demo/app }\n      secret_options: { apikey: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:key-AbCdEf' }\n";
+        let text = |router: &str| {
+            format!(
+                "\
+app: demo
+image: {{ source: 'docker://demo:1', tag: v1 }}
+service: {{ subnets: [subnet-0123456789abcdef0] }}
+task: {{ execution_role: 'arn:aws:iam::123456789012:role/exec' }}
+containers:
+  - name: api
+    port: 8080
+    depends_on: {{ log-router: START }}
+{}  - name: log-router
+    image: 'public.ecr.aws/aws-observability/aws-for-fluent-bit:2.32.4'
+{router}",
+                if router.is_empty() { "" } else { routed }
+            )
+        };
+        let render = |router: &str| {
+            let l = config::load_bytes(text(router).as_bytes(), "d.yaml", &|_| None)
+                .unwrap_or_else(|e| panic!("{}", e.render()));
+            TaskDef::render(&l.config, &l.names, "r/demo@sha256:abc", "us-east-1")
+        };
+        let router = "    log_router: { type: fluentbit, config_file: /fluent-bit/etc/extra.conf, ecs_log_metadata: false }\n";
+        let td = render(router);
+        let request = td.register_request().build().unwrap();
+        let sent = |name: &str| {
+            request
+                .container_definitions()
+                .iter()
+                .find(|c| c.name() == Some(name))
+                .unwrap()
+                .clone()
+        };
+        let api = sent("api");
+        let logs = api.log_configuration().unwrap();
+        assert_eq!(logs.log_driver().as_str(), "awsfirelens");
+        assert_eq!(logs.options().unwrap()["Name"], "cloudwatch_logs");
+        assert_eq!(logs.secret_options()[0].name(), "apikey");
+        let router_sent = sent("log-router");
+        let firelens = router_sent.firelens_configuration().unwrap();
+        assert_eq!(firelens.r#type().as_str(), "fluentbit");
+        let options = firelens.options().unwrap();
+        assert_eq!(options["config-file-type"], "file");
+        assert_eq!(options["enable-ecs-log-metadata"], "false");
+        // The router itself logs to CloudWatch Logs.
+        assert_eq!(
+            router_sent
+                .log_configuration()
+                .unwrap()
+                .log_driver()
+                .as_str(),
+            "awslogs"
+        );
+        let registered = registered(&td);
+        let none = BTreeMap::new();
+        assert_eq!(
+            TaskDefinitionPlan::new(td.clone(), Some(&registered), &none).changes,
+            Vec::new()
+        );
+        let changed = render(&router.replace("ecs_log_metadata: false", "ecs_log_metadata: true"));
+        let changes = TaskDefinitionPlan::new(changed, Some(&registered), &none).changes;
+        let shown: Vec<_> = changes.iter().map(|c| c.field.as_str()).collect();
+        assert_eq!(shown, ["containers.log-router.log_router"]);
+        let dropped = render("");
+        let changes = TaskDefinitionPlan::new(dropped, Some(&registered), &none).changes;
+        let shown: Vec<_> = changes
+            .iter()
+            .map(|c| (c.field.as_str(), c.is_removal()))
+            .collect();
+        let mut shown = shown;
+        shown.sort();
+        assert_eq!(
+            shown,
+            [
+                ("containers.api.log_driver", false),
+                ("containers.api.log_options.Name", true),
+                ("containers.api.log_options.awslogs-group", false),
+                ("containers.api.log_options.awslogs-region", false),
+                ("containers.api.log_options.awslogs-stream-prefix", false),
+                ("containers.api.log_options.log_group_name", true),
+                ("containers.api.log_options.max-buffer-size", false),
+                ("containers.api.log_options.mode", false),
+                ("containers.api.log_options.region", true),
+                ("containers.api.log_secret_options.apikey", true),
+                ("containers.log-router.log_router", true),
+            ]
+        );
+    }
+
     #[test]
     fn pass_through_fields_are_sent_read_back_and_compared() {
         let text = |ecs: &str| {

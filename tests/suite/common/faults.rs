@@ -94,19 +94,9 @@ async fn handle(
     injected: &AtomicUsize,
     bucket: &Bucket,
 ) -> std::io::Result<()> {
-    let mut buf = Vec::new();
-    let head_end = loop {
-        if let Some(end) = find(&buf, b"\r\n\r\n") {
-            break end + 4;
-        }
-        let mut chunk = [0u8; 8192];
-        let n = client.read(&mut chunk).await?;
-        if n == 0 {
-            return Ok(());
-        }
-        buf.extend_from_slice(&chunk[..n]);
+    let Some((head, buf, head_end)) = super::loopback::read_head(&mut client).await? else {
+        return Ok(());
     };
-    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
     let mut fault = None;
     if rule.matches.iter().all(|m| head.contains(m)) {
         let n = matched.fetch_add(1, Ordering::SeqCst);

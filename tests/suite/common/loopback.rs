@@ -5,7 +5,33 @@
 
 use std::future::Future;
 
+use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
+
+/// Reads a request's head from `client`: the head as text, the bytes read (the head and what
+/// of the body came with it) and where the head ends in them; None when the client closed
+/// first.
+pub async fn read_head(
+    client: &mut TcpStream,
+) -> std::io::Result<Option<(String, Vec<u8>, usize)>> {
+    let mut buf = Vec::new();
+    let head_end = loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break end + 4;
+        }
+        let mut chunk = [0u8; 8192];
+        let n = client.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(None);
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    Ok(Some((
+        String::from_utf8_lossy(&buf[..head_end]).into_owned(),
+        buf,
+        head_end,
+    )))
+}
 
 /// A running proxy; it stops when dropped (its runtime goes with it).
 pub struct LoopbackServer {

@@ -179,6 +179,7 @@ task:
 ";
 
 pub mod config;
+pub mod deployment_echo;
 pub mod faults;
 pub mod images;
 pub mod loopback;
@@ -247,9 +248,14 @@ pub fn unique_name(prefix: &str) -> String {
 
 /// The SDK configuration for checking what shipit did, on the same endpoint.
 pub fn sdk_config(runtime: &tokio::runtime::Runtime) -> aws_config::SdkConfig {
+    sdk_config_at(runtime, &endpoint())
+}
+
+/// The same configuration on another endpoint (a proxy in front of the stack).
+pub fn sdk_config_at(runtime: &tokio::runtime::Runtime, url: &str) -> aws_config::SdkConfig {
     runtime.block_on(async {
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(endpoint())
+            .endpoint_url(url)
             .region(aws_config::Region::new(
                 std::env::var("SHIPIT_TEST_REGION").unwrap_or_else(|_| "us-east-1".to_string()),
             ));

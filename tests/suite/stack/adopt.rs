@@ -238,15 +238,21 @@ fn settings_a_config_does_not_name_are_dropped_only_when_allowed() {
 /// A service with the settings real services use, made with the SDK: an ECR repository with
 /// its own settings, a log group with a retention, a revision with tags, an ARM64 platform, a
 /// volume, awslogs delivery options, a secret-looking environment value and a secret
-/// reference, on a service with Fargate Spot, a platform version, ECS Exec, propagated tags and
-/// deployment alarms. Returns the image reference the revision runs.
-fn service_with_everything(runtime: &tokio::runtime::Runtime, name: &str) -> String {
+/// reference, a FireLens log router and a sidecar logging through it, on a service with Fargate
+/// Spot, a platform version, ECS Exec, propagated tags, deployment alarms, Service Connect, a
+/// Cloud Map registry and an EBS volume per task (made through `endpoint`, the proxy that keeps
+/// what the stack does not). Returns the image reference the revision runs.
+fn service_with_everything(
+    runtime: &tokio::runtime::Runtime,
+    name: &str,
+    endpoint: &str,
+) -> String {
     use aws_sdk_ecs::types::{
         CapacityProviderStrategyItem, DeploymentAlarms, DeploymentCircuitBreaker,
         DeploymentConfiguration, HealthCheck, KeyValuePair, LogConfiguration, LogDriver,
         PortMapping, PropagateTags, RuntimePlatform, Secret, Tag,
     };
-    let ecs = common::ecs_client(runtime);
+    let ecs = aws_sdk_ecs::Client::new(&common::sdk_config_at(runtime, endpoint));
     let ecr = common::ecr_client(runtime);
     let sdk = common::sdk_config(runtime);
     let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
@@ -288,6 +294,18 @@ fn service_with_everything(runtime: &tokio::runtime::Runtime, name: &str) -> Str
             .await
             .unwrap();
         let image = format!("{uri}:v0");
+        // The app's and the log router's: straight to CloudWatch Logs.
+        let awslogs = || {
+            LogConfiguration::builder()
+                .log_driver(LogDriver::Awslogs)
+                .options("awslogs-group", &group)
+                .options("awslogs-region", "us-east-1")
+                .options("awslogs-stream-prefix", "web")
+                .options("mode", "non-blocking")
+                .options("max-buffer-size", "25m")
+                .build()
+                .unwrap()
+        };
         let registered = ecs
             .register_task_definition()
             .family(name)
@@ -304,13 +322,20 @@ fn service_with_everything(runtime: &tokio::runtime::Runtime, name: &str) -> Str
                     .build(),
             )
             .volumes(Volume::builder().name("data").build())
+            .volumes(Volume::builder().name("scratch").configured_at_launch(true).build())
             .tags(Tag::builder().key("team").value("payments").build())
             .container_definitions(
                 ContainerDefinition::builder()
                     .name("web")
                     .image(&image)
                     .essential(true)
-                    .port_mappings(PortMapping::builder().container_port(8080).build())
+                    .port_mappings(
+                        PortMapping::builder()
+                            .container_port(8080)
+                            .name("http")
+                            .app_protocol(aws_sdk_ecs::types::ApplicationProtocol::Http)
+                            .build(),
+                    )
                     .environment(
                         KeyValuePair::builder()
                             .name("APP_ENV")
@@ -352,6 +377,12 @@ fn service_with_everything(runtime: &tokio::runtime::Runtime, name: &str) -> Str
                             .container_path("/data")
                             .build(),
                     )
+                    .mount_points(
+                        MountPoint::builder()
+                            .source_volume("scratch")
+                            .container_path("/scratch")
+                            .build(),
+                    )
                     .health_check(
                         HealthCheck::builder()
                             .command("CMD-SHELL")
@@ -363,14 +394,46 @@ fn service_with_everything(runtime: &tokio::runtime::Runtime, name: &str) -> Str
                             .build()
                             .unwrap(),
                     )
+                    .log_configuration(awslogs())
+                    .build(),
+            )
+            // The FireLens router logs to CloudWatch as the app does.
+            .container_definitions(
+                ContainerDefinition::builder()
+                    .name("log-router")
+                    .image("public.ecr.aws/aws-observability/aws-for-fluent-bit:2.32.4")
+                    .essential(true)
+                    .firelens_configuration(
+                        aws_sdk_ecs::types::FirelensConfiguration::builder()
+                            .r#type(aws_sdk_ecs::types::FirelensConfigurationType::Fluentbit)
+                            .options("enable-ecs-log-metadata", "false")
+                            .options("config-file-type", "file")
+                            .options("config-file-value", "/fluent-bit/etc/extra.conf")
+                            .build()
+                            .unwrap(),
+                    )
+                    .log_configuration(awslogs())
+                    .build(),
+            )
+            // A sidecar whose logs go through the router.
+            .container_definitions(
+                ContainerDefinition::builder()
+                    .name("metrics")
+                    .image("public.ecr.aws/docker/library/busybox:1.36")
+                    .essential(false)
+                    .depends_on(
+                        aws_sdk_ecs::types::ContainerDependency::builder()
+                            .container_name("log-router")
+                            .condition(aws_sdk_ecs::types::ContainerCondition::Start)
+                            .build()
+                            .unwrap(),
+                    )
                     .log_configuration(
                         LogConfiguration::builder()
-                            .log_driver(LogDriver::Awslogs)
-                            .options("awslogs-group", &group)
-                            .options("awslogs-region", "us-east-1")
-                            .options("awslogs-stream-prefix", "web")
-                            .options("mode", "non-blocking")
-                            .options("max-buffer-size", "25m")
+                            .log_driver(LogDriver::Awsfirelens)
+                            .options("Name", "cloudwatch_logs")
+                            .options("region", "us-east-1")
+                            .options("log_group_name", format!("/metrics/{name}"))
                             .build()
                             .unwrap(),
                     )
@@ -394,7 +457,50 @@ fn service_with_everything(runtime: &tokio::runtime::Runtime, name: &str) -> Str
             )
             .platform_version("1.4.0")
             .enable_execute_command(true)
-            // No typed key: carried as service.ecs.
+            .service_connect_configuration(
+                aws_sdk_ecs::types::ServiceConnectConfiguration::builder()
+                    .enabled(true)
+                    .namespace("internal")
+                    .services(
+                        aws_sdk_ecs::types::ServiceConnectService::builder()
+                            .port_name("http")
+                            .discovery_name("web")
+                            .client_aliases(
+                                aws_sdk_ecs::types::ServiceConnectClientAlias::builder()
+                                    .port(80)
+                                    .dns_name("web.internal")
+                                    .build()
+                                    .unwrap(),
+                            )
+                            .build()
+                            .unwrap(),
+                    )
+                    .log_configuration(
+                        LogConfiguration::builder()
+                            .log_driver(LogDriver::Awslogs)
+                            .options("awslogs-group", format!("/ecs/{name}"))
+                            .options("awslogs-region", "us-east-1")
+                            .options("awslogs-stream-prefix", "service-connect")
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            )
+            .volume_configurations(
+                aws_sdk_ecs::types::ServiceVolumeConfiguration::builder()
+                    .name("scratch")
+                    .managed_ebs_volume(
+                        aws_sdk_ecs::types::ServiceManagedEbsVolumeConfiguration::builder()
+                            .role_arn("arn:aws:iam::000000000000:role/ecsInfrastructureRole")
+                            .size_in_gib(30)
+                            .volume_type("gp3")
+                            .filesystem_type(aws_sdk_ecs::types::TaskFilesystemType::Ext4)
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+                    .unwrap(),
+            )
             .service_registries(
                 aws_sdk_ecs::types::ServiceRegistry::builder()
                     .registry_arn(
@@ -441,13 +547,12 @@ fn init_from_service_takes_a_service_over_with_nothing_lost() {
     }
     let name = unique_name("import");
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    service_with_everything(&runtime, &name);
+    let echo = common::deployment_echo::DeploymentEcho::start(common::endpoint_addr());
+    service_with_everything(&runtime, &name, &echo.url);
     let dir = tempfile::tempdir().unwrap();
-    let imported = run(shipit_on_stack(dir.path()).args([
-        "init",
-        "--from-service",
-        &format!("{name}/{name}"),
-    ]));
+    let imported = run(shipit_on_stack(dir.path())
+        .env("AWS_ENDPOINT_URL", &echo.url)
+        .args(["init", "--from-service", &format!("{name}/{name}")]));
     assert_eq!(imported.code, Some(0), "{}", imported.dump());
     let path = dir.path().join("deploy.yaml");
     let text = std::fs::read_to_string(&path).unwrap();
@@ -464,8 +569,12 @@ fn init_from_service_takes_a_service_over_with_nothing_lost() {
         "    DB_PASSWORD: \"${DB_PASSWORD}\"\n",
         "  retention_days: 14\n",
         "  stream_prefix: web\n",
-        "  ecs:\n    serviceRegistries:\n      - registryArn: arn:aws:servicediscovery:us-east-1:000000000000:service/srv-0123456789abcdef\n",
-        "  ecs:\n    startTimeout: 45\n    linuxParameters:\n      capabilities:\n        add:\n          - SYS_PTRACE\n",
+        "  service_connect:\n    namespace: internal\n    services:\n      - port_name: http\n        discovery_name: web\n        alias:\n          port: 80\n          dns_name: web.internal\n    logs: {}\n",
+        "  service_registry:\n    arn: arn:aws:servicediscovery:us-east-1:000000000000:service/srv-0123456789abcdef\n",
+        "    scratch:\n      ebs:\n        role: arn:aws:iam::000000000000:role/ecsInfrastructureRole\n        size: 30\n        type: gp3\n        filesystem: ext4\n",
+        "    log_router:\n      type: fluentbit\n      config_file: /fluent-bit/etc/extra.conf\n      ecs_log_metadata: false\n",
+        "    firelens:\n      options:\n        Name: cloudwatch_logs\n",
+        "    ecs:\n      startTimeout: 45\n      linuxParameters:\n        capabilities:\n          add:\n            - SYS_PTRACE\n",
     ] {
         assert!(text.contains(line), "{line:?} missing from:\n{text}");
     }
@@ -494,7 +603,9 @@ fn init_from_service_takes_a_service_over_with_nothing_lost() {
     std::fs::write(&path, &text).unwrap();
     let shipit = || {
         let mut command = shipit_on_stack(dir.path());
-        command.env("DB_PASSWORD", "hunter2-not-for-files");
+        command
+            .env("DB_PASSWORD", "hunter2-not-for-files")
+            .env("AWS_ENDPOINT_URL", &echo.url);
         command
     };
     let plan = run(shipit().args(["plan", "--output", "json"]));
@@ -561,4 +672,51 @@ fn init_from_service_takes_a_service_over_with_nothing_lost() {
             .any(|e| e.name() == Some("DB_PASSWORD") && e.value() == Some("hunter2-not-for-files"))
     );
     assert!(td.tags().iter().any(|t| t.key() == Some("team")));
+    // The EBS volume, the log router and the routed sidecar are on the new revision, and the
+    // service was never sent Service Connect or its volumes again (nothing changed there).
+    let revision = td.task_definition().unwrap();
+    assert!(
+        revision
+            .volumes()
+            .iter()
+            .any(|v| v.name() == Some("scratch") && v.configured_at_launch() == Some(true))
+    );
+    let container = |wanted: &str| {
+        revision
+            .container_definitions()
+            .iter()
+            .find(|c| c.name() == Some(wanted))
+            .unwrap_or_else(|| panic!("no container {wanted}"))
+            .clone()
+    };
+    let router = container("log-router");
+    let firelens = router.firelens_configuration().unwrap();
+    assert_eq!(
+        firelens.options().unwrap()["config-file-value"],
+        "/fluent-bit/etc/extra.conf"
+    );
+    let metrics = container("metrics");
+    let routed = metrics.log_configuration().unwrap();
+    assert_eq!(routed.log_driver().as_str(), "awsfirelens");
+    assert_eq!(routed.options().unwrap()["Name"], "cloudwatch_logs");
+    let connect = echo
+        .last_sent(&name, "serviceConnectConfiguration")
+        .unwrap();
+    assert_eq!(connect["enabled"], true, "{connect}");
+    assert_eq!(connect["services"][0]["discoveryName"], "web");
+    let volumes = echo.last_sent(&name, "volumeConfigurations").unwrap();
+    assert_eq!(volumes[0]["managedEBSVolume"]["sizeInGiB"], 30, "{volumes}");
+    // After the deploy, nothing is left to change but the record, which follows a watched
+    // rollout (this deploy did not wait).
+    let after = run(shipit().args(["plan", "--output", "json"]));
+    let doc: serde_json::Value =
+        serde_json::from_str(&after.stdout).unwrap_or_else(|e| panic!("{e}: {}", after.dump()));
+    let left: Vec<&str> = doc["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["resource"] != "image")
+        .filter_map(|c| c["field"].as_str())
+        .collect();
+    assert_eq!(left, [record.as_str()], "{}", after.dump());
 }

@@ -78,6 +78,10 @@ fn image(name: &str, version: &str) -> String {
 }
 
 fn config(name: &str, image: &str) -> String {
+    base(name, image).to_string()
+}
+
+fn base(name: &str, image: &str) -> Config {
     Config::new(name, &format!("docker://{image}"))
         .tag(image.rsplit(':').next().unwrap())
         .repository("keep_last: 5")
@@ -87,7 +91,6 @@ fn config(name: &str, image: &str) -> String {
             "task_role: arn:aws:iam::000000000000:role/{name}-app"
         ))
         .logs("retention_days: 7")
-        .to_string()
 }
 
 #[test]
@@ -101,11 +104,18 @@ fn every_request_shipit_makes_is_valid_and_allowed_by_the_policy_it_prints() {
     let (dir, calls) = (&run_dir.dir, &run_dir.calls);
     let shipit = |args: &[&str]| run_dir.shipit(args);
     // With service settings the stack does not keep (it answers no Availability Zone
-    // rebalancing): their requests are checked here, not their read-back.
+    // rebalancing, Service Connect or EBS volume): their requests are checked here (an EBS
+    // volume's with CreateService and with the one-off tasks' RunTask), not their read-back.
     let write = |image: &str| {
-        let text = config(&name, image).replace(
+        let text = base(&name, image)
+            .task("volumes: { scratch: { ebs: { role: 'arn:aws:iam::000000000000:role/ecsInfrastructureRole', size: 20, type: gp3, throughput: 250 } } }")
+            .container("port_name: http")
+            .container("app_protocol: http")
+            .container("mount_points: [{ volume: scratch, path: /scratch }]")
+            .to_string()
+            .replace(
             "  desired_count: 1\n",
-            "  desired_count: 1\n  propagate_tags: service\n  ecs_managed_tags: true\n  availability_zone_rebalancing: false\n  platform_version: LATEST\n  alarms: { names: [errors-5xx] }\n  capacity_provider_strategy: [{ provider: FARGATE, base: 1, weight: 1 }, { provider: FARGATE_SPOT, weight: 2 }]\n  ecs:\n    serviceRegistries: [{ registryArn: 'arn:aws:servicediscovery:us-east-1:000000000000:service/srv-0123456789abcdef' }]\n",
+            "  desired_count: 1\n  propagate_tags: service\n  ecs_managed_tags: true\n  availability_zone_rebalancing: false\n  platform_version: LATEST\n  alarms: { names: [errors-5xx] }\n  capacity_provider_strategy: [{ provider: FARGATE, base: 1, weight: 1 }, { provider: FARGATE_SPOT, weight: 2 }]\n  service_registry: { arn: 'arn:aws:servicediscovery:us-east-1:000000000000:service/srv-0123456789abcdef' }\n  service_connect: { namespace: internal, services: [{ port_name: http, alias: { port: 80 }, request_timeout: 15 }], logs: { access_logs: json } }\n",
         );
         std::fs::write(dir.path().join("deploy.yaml"), text)
     };

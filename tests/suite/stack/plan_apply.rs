@@ -34,6 +34,8 @@ struct Keys {
     service: &'static str,
     task: &'static str,
     container: &'static str,
+    /// When set, the whole `containers:` section, in place of `container:`.
+    containers: &'static str,
     logs: &'static str,
 }
 
@@ -53,9 +55,7 @@ service:
 {service}task:
   family: {name}-task
   execution_role: arn:aws:iam::000000000000:role/ecsTaskExecutionRole
-{task}container:
-  name: web
-{container}logs:
+{task}{containers}logs:
   stream_prefix: ecs
 {logs}",
         repository = keys.repository,
@@ -65,13 +65,37 @@ service:
             format!("  desired_count: 0\n{}", keys.service)
         },
         task = keys.task,
-        container = keys.container,
+        containers = if keys.containers.is_empty() {
+            format!("container:\n  name: web\n{}", keys.container)
+        } else {
+            keys.containers.to_string()
+        },
         logs = keys.logs,
     )
 }
 
+/// The proxy in front of the stack that answers the Service Connect and volume
+/// configurations a service was given, as ECS does (the stack keeps neither).
+fn echo() -> &'static common::deployment_echo::DeploymentEcho {
+    static ECHO: std::sync::OnceLock<common::deployment_echo::DeploymentEcho> =
+        std::sync::OnceLock::new();
+    ECHO.get_or_init(|| common::deployment_echo::DeploymentEcho::start(common::endpoint_addr()))
+}
+
 fn shipit_json(dir: &Path, cache: &Path, args: &[&str]) -> (Run, serde_json::Value) {
+    shipit_json_at(dir, cache, args, &common::endpoint())
+}
+
+/// `shipit_json` against `endpoint` (the matrix's: the echoing proxy, whose address is also
+/// the registry's there, so every run of one test goes the same way).
+fn shipit_json_at(
+    dir: &Path,
+    cache: &Path,
+    args: &[&str],
+    endpoint: &str,
+) -> (Run, serde_json::Value) {
     let out = run(shipit_on_stack(dir)
+        .env("AWS_ENDPOINT_URL", endpoint)
         .env("SHIPIT_CACHE_DIR", cache)
         .args(args)
         .args(["--output", "json"]));
@@ -119,7 +143,7 @@ struct Step {
 /// writes plan listed, then plans again and expects nothing.
 fn step(dir: &Path, cache: &Path, name: &str, image: &str, step: &Step) {
     std::fs::write(dir.join("deploy.yaml"), config(name, image, &step.keys)).unwrap();
-    let (out, plan) = shipit_json(dir, cache, &["plan"]);
+    let (out, plan) = shipit_json_at(dir, cache, &["plan"], &echo().url);
     let listed: BTreeSet<(String, String)> = plan["changes"]
         .as_array()
         .unwrap_or_else(|| panic!("{}: {}", step.what, out.dump()))
@@ -151,7 +175,7 @@ fn step(dir: &Path, cache: &Path, name: &str, image: &str, step: &Step) {
         .map(|w| w.as_str().unwrap().to_string())
         .collect();
 
-    let (out, doc) = shipit_json(dir, cache, &["deploy", "--timeout", "3m"]);
+    let (out, doc) = shipit_json_at(dir, cache, &["deploy", "--timeout", "3m"], &echo().url);
     assert_eq!(out.code, Some(0), "{}: deploy\n{}", step.what, out.dump());
     assert_eq!(
         common::write_calls(&doc),
@@ -169,7 +193,7 @@ fn step(dir: &Path, cache: &Path, name: &str, image: &str, step: &Step) {
         assert_eq!(count, 1, "{}: each write once\n{}", step.what, out.dump());
     }
 
-    let (out, plan) = shipit_json(dir, cache, &["plan"]);
+    let (out, plan) = shipit_json_at(dir, cache, &["plan"], &echo().url);
     assert_eq!(
         (out.code, plan["changes"].clone()),
         (Some(0), serde_json::json!([])),
@@ -178,6 +202,73 @@ fn step(dir: &Path, cache: &Path, name: &str, image: &str, step: &Step) {
         out.dump()
     );
 }
+
+/// The app, a FireLens log router and a sidecar whose logs go through it.
+const FIRELENS: &str = "containers:
+  - name: web
+    port: 5000
+  - name: log-router
+    image: public.ecr.aws/aws-observability/aws-for-fluent-bit:2.32.4
+    log_router: { type: fluentbit, ecs_log_metadata: false }
+  - name: metrics
+    image: public.ecr.aws/docker/library/busybox:1.36
+    essential: false
+    depends_on: { log-router: START }
+    firelens:
+      options: { Name: cloudwatch_logs, region: us-east-1, log_group_name: /metrics/a }
+";
+/// What adding or removing `FIRELENS` plans: the two sidecars whole, a new revision.
+const FIRELENS_FIELDS: &[(&str, &str)] = &[
+    ("task-definition", "containers.log-router.image"),
+    ("task-definition", "containers.log-router.essential"),
+    ("task-definition", "containers.log-router.log_router"),
+    ("task-definition", "containers.log-router.log_driver"),
+    (
+        "task-definition",
+        "containers.log-router.log_options.awslogs-group",
+    ),
+    (
+        "task-definition",
+        "containers.log-router.log_options.awslogs-region",
+    ),
+    (
+        "task-definition",
+        "containers.log-router.log_options.awslogs-stream-prefix",
+    ),
+    ("task-definition", "containers.log-router.log_options.mode"),
+    (
+        "task-definition",
+        "containers.log-router.log_options.max-buffer-size",
+    ),
+    ("task-definition", "containers.metrics.image"),
+    ("task-definition", "containers.metrics.essential"),
+    (
+        "task-definition",
+        "containers.metrics.depends_on.log-router",
+    ),
+    ("task-definition", "containers.metrics.log_driver"),
+    ("task-definition", "containers.metrics.log_options.Name"),
+    (
+        "task-definition",
+        "containers.metrics.log_options.log_group_name",
+    ),
+    ("task-definition", "containers.metrics.log_options.region"),
+    ("service", "task_definition"),
+    ("service", "tags.shipit:task-definition"),
+];
+const FIRELENS_CHANGED: &str = "containers:
+  - name: web
+    port: 5000
+  - name: log-router
+    image: public.ecr.aws/aws-observability/aws-for-fluent-bit:2.32.4
+    log_router: { type: fluentbit, ecs_log_metadata: true }
+  - name: metrics
+    image: public.ecr.aws/docker/library/busybox:1.36
+    essential: false
+    depends_on: { log-router: START }
+    firelens:
+      options: { Name: cloudwatch_logs, region: us-east-1, log_group_name: /metrics/b }
+";
 
 #[test]
 fn every_managed_key_set_changed_and_removed_plans_exactly_what_deploy_applies() {
@@ -676,6 +767,132 @@ fn every_managed_key_set_changed_and_removed_plans_exactly_what_deploy_applies()
                 "containers.web.linux_parameters",
                 "containers.web.start_timeout"
             ),
+        },
+        Step {
+            what: "Service Connect joined",
+            keys: Keys {
+                service: "  platform_version: 1.4.0\n  service_connect:\n    namespace: internal\n    services: [{ port_name: http, discovery_name: web, alias: { port: 80 } }]\n    logs: {}\n",
+                container: "  port_name: http\n  app_protocol: http\n",
+                ..base.clone()
+            },
+            fields: &[
+                ("task-definition", "containers.web.port_name"),
+                ("task-definition", "containers.web.app_protocol"),
+                ("service", "platform_version"),
+                ("service", "service_connect"),
+                NEW_REVISION[0],
+                NEW_REVISION[1],
+            ],
+        },
+        Step {
+            what: "Service Connect changed",
+            keys: Keys {
+                service: "  platform_version: 1.4.0\n  service_connect:\n    namespace: internal\n    services: [{ port_name: http, discovery_name: web, alias: { port: 8080, dns_name: web.internal }, request_timeout: 15 }]\n",
+                container: "  port_name: http\n  app_protocol: http\n",
+                ..base.clone()
+            },
+            fields: &[("service", "service_connect")],
+        },
+        Step {
+            what: "Service Connect left for a Cloud Map registry",
+            keys: Keys {
+                service: "  platform_version: 1.4.0\n  service_registry: { arn: 'arn:aws:servicediscovery:us-east-1:000000000000:service/srv-0123456789abcdef', container_port: 5000 }\n",
+                container: "  port_name: http\n  app_protocol: http\n",
+                ..base.clone()
+            },
+            fields: &[
+                ("service", "service_connect"),
+                ("service", "service_registry"),
+            ],
+        },
+        Step {
+            what: "the registry changed",
+            keys: Keys {
+                service: "  platform_version: 1.4.0\n  service_registry: { arn: 'arn:aws:servicediscovery:us-east-1:000000000000:service/srv-0123456789abcdef', port: 5000 }\n",
+                container: "  port_name: http\n  app_protocol: http\n",
+                ..base.clone()
+            },
+            fields: &[("service", "service_registry")],
+        },
+        Step {
+            what: "the registry and the port names removed",
+            keys: base.clone(),
+            fields: &[
+                ("task-definition", "containers.web.port_name"),
+                ("task-definition", "containers.web.app_protocol"),
+                ("service", "platform_version"),
+                ("service", "service_registry"),
+                NEW_REVISION[0],
+                NEW_REVISION[1],
+            ],
+        },
+        Step {
+            what: "an EBS volume per task",
+            keys: Keys {
+                service: "  platform_version: 1.4.0\n",
+                task: "  volumes:\n    scratch:\n      ebs: { role: 'arn:aws:iam::000000000000:role/ecsInfrastructureRole', size: 20, filesystem: ext4 }\n",
+                container: "  mount_points: [{ volume: scratch, path: /scratch }]\n",
+                ..base.clone()
+            },
+            fields: &[
+                ("task-definition", "volumes.scratch"),
+                ("task-definition", "containers.web.mount_points./scratch"),
+                ("service", "platform_version"),
+                ("service", "ebs_volumes"),
+                NEW_REVISION[0],
+                NEW_REVISION[1],
+            ],
+        },
+        Step {
+            what: "the EBS volume larger",
+            keys: Keys {
+                service: "  platform_version: 1.4.0\n",
+                task: "  volumes:\n    scratch:\n      ebs: { role: 'arn:aws:iam::000000000000:role/ecsInfrastructureRole', size: 40, filesystem: ext4 }\n",
+                container: "  mount_points: [{ volume: scratch, path: /scratch }]\n",
+                ..base.clone()
+            },
+            fields: &[("service", "ebs_volumes")],
+        },
+        Step {
+            what: "the EBS volume removed",
+            keys: base.clone(),
+            fields: &[
+                ("task-definition", "volumes.scratch"),
+                ("task-definition", "containers.web.mount_points./scratch"),
+                ("service", "platform_version"),
+                ("service", "ebs_volumes"),
+                NEW_REVISION[0],
+                NEW_REVISION[1],
+            ],
+        },
+        Step {
+            what: "a FireLens log router and a sidecar logging through it",
+            keys: Keys {
+                containers: FIRELENS,
+                ..base.clone()
+            },
+            fields: FIRELENS_FIELDS,
+        },
+        Step {
+            what: "the FireLens router's metadata and the sidecar's output changed",
+            keys: Keys {
+                containers: FIRELENS_CHANGED,
+                ..base.clone()
+            },
+            fields: &[
+                ("task-definition", "containers.log-router.log_router"),
+                (
+                    "task-definition",
+                    "containers.metrics.log_options.log_group_name",
+                ),
+                NEW_REVISION[0],
+                NEW_REVISION[1],
+            ],
+        },
+        Step {
+            what: "FireLens removed",
+            keys: base.clone(),
+            fields: FIRELENS_FIELDS,
         },
         Step {
             what: "log delivery blocking",

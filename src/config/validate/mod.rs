@@ -42,9 +42,15 @@ const MOVING_TAGS: &[&str] = &[
 
 macro_rules! regex {
     ($name:ident, $pattern:expr) => {
-        static $name: LazyLock<Regex> = LazyLock::new(|| Regex::new($pattern).expect("valid"));
+        static $name: std::sync::LazyLock<regex::Regex> =
+            std::sync::LazyLock::new(|| regex::Regex::new($pattern).expect("valid"));
     };
 }
+use regex;
+
+mod discovery;
+mod log_routing;
+mod storage;
 
 regex!(MUTABLE_TAG_FILTER, r"^[0-9a-zA-Z._*-]{1,128}$");
 regex!(
@@ -192,7 +198,8 @@ pub fn validate(
     check_service(&mut c, config, names);
     check_deployment(&mut c, config);
     check_task(&mut c, config, names);
-    check_storage(&mut c, config);
+    storage::check_storage(&mut c, config);
+    log_routing::check_log_routing(&mut c, config, names);
     check_container(&mut c, config);
     check_containers(&mut c, config, names);
     check_logs(&mut c, config, names);
@@ -444,7 +451,8 @@ fn check_service(c: &mut Checker, config: &DeployConfig, names: &Names) {
     check_capacity_providers(c, config);
     check_pass_through(c, "service.ecs", crate::ecs_json::Target::Service, &s.ecs);
     check_extra_target_groups(c, config, names);
-    check_service_connect_ports(c, config, names);
+    discovery::check_service_connect(c, config, names);
+    discovery::check_service_registry(c, config, names);
     if let Some(lb) = &s.load_balancer {
         if !TARGET_GROUP_ARN.is_match(&lb.target_group_arn) {
             c.error(
@@ -467,53 +475,6 @@ fn check_service(c: &mut Checker, config: &DeployConfig, names: &Names) {
                     config.container.port
                 ),
                 "make `service.load_balancer.container_port` equal `container.port`, or remove it",
-            );
-        }
-    }
-}
-
-/// Service Connect (in `service.ecs`) names the ports it serves by the task's port names
-/// (ECS API reference, ServiceConnectService `portName`: "must match one of the portMappings
-/// names in the task definition"): each must be the `port_name` or a `ports[].name` of a
-/// container.
-fn check_service_connect_ports(c: &mut Checker, config: &DeployConfig, names: &Names) {
-    let Some(services) = config
-        .service
-        .ecs
-        .get("serviceConnectConfiguration")
-        .and_then(|sc| sc.get("services"))
-        .and_then(|s| s.as_array())
-    else {
-        return;
-    };
-    let ports: Vec<String> = config
-        .container_specs(&names.container)
-        .iter()
-        .flat_map(|spec| {
-            spec.port_name
-                .iter()
-                .cloned()
-                .chain(spec.ports.iter().filter_map(|p| p.name.clone()))
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    for (i, service) in services.iter().enumerate() {
-        let Some(port_name) = service.get("portName").and_then(|p| p.as_str()) else {
-            continue;
-        };
-        if !ports.iter().any(|p| p == port_name) {
-            c.error(
-                "service-connect-port",
-                &format!("service.ecs.serviceConnectConfiguration.services[{i}].portName"),
-                format!(
-                    "Service Connect serves port `{port_name}`, and no container has a port of that name{}",
-                    if ports.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" (the task's: {})", ports.join(", "))
-                    }
-                ),
-                "name the container's port with `port_name` (or an entry of `ports` with `name`)",
             );
         }
     }
@@ -629,6 +590,12 @@ fn check_platform_version(c: &mut Checker, config: &DeployConfig, names: &Names)
             task.volumes.values().any(|v| v.efs.is_some()),
             "EFS volumes",
         ),
+        // ECS developer guide: Service Connect and EBS volumes on Fargate need 1.4.0.
+        (
+            task.volumes.values().any(|v| v.ebs.is_some()),
+            "EBS volumes",
+        ),
+        (config.service.service_connect.is_some(), "Service Connect"),
         (task.ephemeral_storage.is_some(), "`task.ephemeral_storage`"),
         (config.service.enable_execute_command, "ECS Exec"),
         (task.pid_mode.is_some(), "`task.pid_mode`"),
@@ -1093,7 +1060,13 @@ fn check_task(c: &mut Checker, config: &DeployConfig, names: &Names) {
     if let Some(arn) = &t.task_role {
         role_arn(c, "task.task_role", arn);
     }
-    check_task_tags(c, &t.tags);
+    check_tags(
+        c,
+        "task.tags",
+        &t.tags,
+        49,
+        "ECS takes 50 per task definition, and shipit writes one",
+    );
     check_pass_through(
         c,
         "task.ecs",
@@ -1176,23 +1149,26 @@ fn check_pass_through(
     }
 }
 
-/// ECS's tag rules ("Tagging your Amazon ECS resources"): at most 50 per resource (one is
-/// shipit's `managed-by`), keys of 1-128 and values of at most 256 characters from letters,
+/// ECS's tag rules ("Tagging your Amazon ECS resources", and EC2's for EBS volumes): at most
+/// 50 per resource (on a task definition, one is shipit's `managed-by`), keys of 1-128 and values of at most 256 characters from letters,
 /// digits, spaces and `+ - = . _ : / @`, and no key starting with `aws:`.
-fn check_task_tags(c: &mut Checker, tags: &BTreeMap<String, String>) {
-    if tags.len() > 49 {
+fn check_tags(
+    c: &mut Checker,
+    at: &str,
+    tags: &BTreeMap<String, String>,
+    most: usize,
+    limit: &str,
+) {
+    if tags.len() > most {
         c.error(
             "too-many",
-            "task.tags",
-            format!(
-                "{} tags; ECS takes 50 per task definition, and shipit writes one",
-                tags.len()
-            ),
-            "keep at most 49 tags",
+            at,
+            format!("{} tags; {limit}", tags.len()),
+            format!("keep at most {most} tags"),
         );
     }
     for (key, value) in tags {
-        let path = format!("task.tags.{key}");
+        let path = format!("{at}.{key}");
         let allowed = |text: &str| {
             text.chars()
                 .all(|ch| ch.is_alphanumeric() || ch == ' ' || "+-=._:/@".contains(ch))
@@ -1305,6 +1281,37 @@ fn check_windows(c: &mut Checker, config: &DeployConfig, names: &Names) {
     }
 }
 
+/// A Secrets Manager secret's or SSM parameter's ARN, or an SSM parameter's name: where ECS
+/// reads a secret from.
+fn is_secret_reference(from: &str) -> bool {
+    if from.starts_with("arn:") {
+        SECRET_ARN.is_match(from)
+    } else {
+        SSM_PARAMETER_NAME.is_match(from)
+    }
+}
+
+/// Every container with the path its keys are written under: `container` for the one
+/// container, `containers[i]` for each entry of `containers:`.
+fn container_paths(
+    config: &DeployConfig,
+    names: &Names,
+) -> Vec<(String, super::model::ContainerSpec)> {
+    if config.containers.is_empty() {
+        return config
+            .container_specs(&names.container)
+            .into_iter()
+            .map(|spec| ("container".to_string(), spec))
+            .collect();
+    }
+    config
+        .containers
+        .iter()
+        .enumerate()
+        .map(|(i, spec)| (format!("containers[{i}]"), spec.clone()))
+        .collect()
+}
+
 fn role_arn(c: &mut Checker, path: &str, arn: &str) {
     if !ROLE_ARN.is_match(arn) {
         c.error(
@@ -1313,72 +1320,6 @@ fn role_arn(c: &mut Checker, path: &str, arn: &str) {
             format!("`{arn}` is not an IAM role ARN"),
             "write `arn:aws:iam::ACCOUNT:role/NAME` (12-digit account id)",
         );
-    }
-}
-
-/// ECS's volume names: "up to 255 letters (uppercase and lowercase), numbers, underscores,
-/// and hyphens" (Volume.name).
-static VOLUME_NAME: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[A-Za-z0-9_-]{1,255}$").expect("valid"));
-static EFS_ID: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^fs-[0-9a-f]{8,40}$").expect("valid"));
-static EFS_ACCESS_POINT: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^fsap-[0-9a-f]{8,40}$").expect("valid"));
-
-fn check_storage(c: &mut Checker, config: &DeployConfig) {
-    let t = &config.task;
-    // Fargate's ephemeral storage: 21-200 GiB (task definition parameters for Fargate).
-    if let Some(gib) = t.ephemeral_storage {
-        c.range("task.ephemeral_storage", gib, 21, 200, " GiB");
-    }
-    for (name, volume) in &t.volumes {
-        let at = format!("task.volumes.{name}");
-        if !VOLUME_NAME.is_match(name) {
-            c.error(
-                "volume-name",
-                &at,
-                format!("`{name}` is not a volume name ECS takes"),
-                "use letters, digits, `_` and `-` (at most 255)",
-            );
-        }
-        let Some(efs) = &volume.efs else { continue };
-        if !EFS_ID.is_match(&efs.file_system_id) {
-            c.error(
-                "efs-id",
-                &format!("{at}.efs.file_system_id"),
-                format!("`{}` is not an EFS file system id", efs.file_system_id),
-                "write it as `fs-` and its hex digits, e.g. `fs-0123456789abcdef0`",
-            );
-        }
-        if let Some(ap) = &efs.access_point
-            && !EFS_ACCESS_POINT.is_match(ap)
-        {
-            c.error(
-                "efs-id",
-                &format!("{at}.efs.access_point"),
-                format!("`{ap}` is not an EFS access point id"),
-                "write it as `fsap-` and its hex digits",
-            );
-        }
-        // EfsVolumeConfiguration: an access point or IAM authorization needs transit
-        // encryption, and with an access point the root directory is the access point's.
-        if efs.transit_encryption == Some(false) && (efs.access_point.is_some() || efs.iam) {
-            c.error(
-                "efs-transit-encryption",
-                &format!("{at}.efs.transit_encryption"),
-                "an access point or IAM authorization needs transit encryption, and it is off"
-                    .into(),
-                "remove `transit_encryption: false` (it is on by default with them)",
-            );
-        }
-        if efs.access_point.is_some() && efs.root_directory.as_deref().is_some_and(|d| d != "/") {
-            c.error(
-                "efs-root-directory",
-                &format!("{at}.efs.root_directory"),
-                "with an access point, the root directory is the access point's".into(),
-                "remove `root_directory` and set the directory on the access point",
-            );
-        }
     }
 }
 
@@ -1638,12 +1579,7 @@ fn check_container_parts(
                 "use letters, digits and `_`, not starting with a digit",
             );
         }
-        let valid = if from.starts_with("arn:") {
-            SECRET_ARN.is_match(from)
-        } else {
-            SSM_PARAMETER_NAME.is_match(from)
-        };
-        if !valid {
+        if !is_secret_reference(from) {
             c.error(
                 "arn",
                 &path,

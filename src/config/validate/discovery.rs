@@ -1,0 +1,261 @@
+//! The rules of `service.service_connect` and `service.service_registry`, from ECS's API
+//! reference (ServiceConnectConfiguration, ServiceConnectService, ServiceConnectClientAlias,
+//! TimeoutConfiguration, ServiceRegistry).
+
+use super::{Checker, LOG_GROUP, container_paths};
+use crate::config::Names;
+use crate::config::model::{AppProtocol, ContainerSpec, DeployConfig};
+
+super::regex!(
+    NAMESPACE_ARN,
+    r"^arn:aws(?:-cn|-us-gov)?:servicediscovery:[a-z0-9-]+:\d{12}:namespace/ns-[a-z0-9]+$"
+);
+super::regex!(
+    REGISTRY_ARN,
+    r"^arn:aws(?:-cn|-us-gov)?:servicediscovery:[a-z0-9-]+:\d{12}:service/srv-[a-z0-9]+$"
+);
+super::regex!(
+    PRIVATE_CA_ARN,
+    r"^arn:aws(?:-cn|-us-gov)?:acm-pca:[a-z0-9-]+:\d{12}:certificate-authority/[0-9a-f-]+$"
+);
+// ServiceConnectService.discoveryName: "up to 64 characters ... lowercase letters, numbers,
+// underscores (_), and hyphens (-). The name can't start with a hyphen."
+super::regex!(DISCOVERY_NAME, r"^[a-z0-9_][a-z0-9_-]{0,63}$");
+// ServiceConnectClientAlias.dnsName: "up to 127 characters ... lowercase letters, numbers,
+// underscores (_), hyphens (-), and periods (.). The name can't start with a hyphen."
+super::regex!(DNS_NAME, r"^[a-z0-9_.][a-z0-9_.-]{0,126}$");
+
+/// A container's named ports: name -> application protocol.
+fn named_ports(spec: &ContainerSpec) -> Vec<(String, Option<AppProtocol>)> {
+    spec.port_name
+        .iter()
+        .map(|name| (name.clone(), spec.app_protocol))
+        .chain(
+            spec.ports
+                .iter()
+                .filter_map(|p| p.name.clone().map(|name| (name, p.app_protocol))),
+        )
+        .collect()
+}
+
+pub(super) fn check_service_connect(c: &mut Checker, config: &DeployConfig, names: &Names) {
+    let Some(sc) = &config.service.service_connect else {
+        return;
+    };
+    const AT: &str = "service.service_connect";
+    let namespace = &sc.namespace;
+    if namespace.starts_with("arn:") {
+        if !NAMESPACE_ARN.is_match(namespace) {
+            c.error(
+                "arn",
+                &format!("{AT}.namespace"),
+                format!("`{namespace}` is not a Cloud Map namespace ARN"),
+                "write the namespace's name, or `arn:aws:servicediscovery:REGION:ACCOUNT:namespace/ns-ID`",
+            );
+        }
+    } else if namespace.is_empty() || namespace.len() > 1024 {
+        c.error(
+            "service-connect-namespace",
+            &format!("{AT}.namespace"),
+            "the namespace is empty or longer than Cloud Map takes (1024)".into(),
+            "write the Cloud Map namespace's name or ARN",
+        );
+    }
+    let ports: Vec<(String, Option<AppProtocol>)> = config
+        .container_specs(&names.container)
+        .iter()
+        .flat_map(named_ports)
+        .collect();
+    let mut discovery_names = std::collections::BTreeSet::new();
+    for (i, s) in sc.services.iter().enumerate() {
+        let at = |key: &str| format!("{AT}.services[{i}].{key}");
+        // ServiceConnectService.portName: "must match the name of one of the portMappings
+        // from all the containers in the task definition".
+        let port = ports.iter().find(|(name, _)| *name == s.port_name);
+        if port.is_none() {
+            c.error(
+                "service-connect-port",
+                &at("port_name"),
+                format!(
+                    "Service Connect serves port `{}`, and no container has a port of that name{}",
+                    s.port_name,
+                    if ports.is_empty() {
+                        String::new()
+                    } else {
+                        let names: Vec<&str> = ports.iter().map(|(n, _)| n.as_str()).collect();
+                        format!(" (the task's: {})", names.join(", "))
+                    }
+                ),
+                "name the container's port with `port_name` (or an entry of `ports` with `name`)",
+            );
+        }
+        let discovery = s.discovery_name.as_deref().unwrap_or(&s.port_name);
+        if let Some(name) = &s.discovery_name
+            && !DISCOVERY_NAME.is_match(name)
+        {
+            c.error(
+                "service-connect-name",
+                &at("discovery_name"),
+                format!("`{name}` is not a Cloud Map service name ECS takes"),
+                "use up to 64 lowercase letters, digits, `_` and `-`, not starting with `-`",
+            );
+        }
+        if !discovery_names.insert(discovery.to_string()) {
+            c.error(
+                "duplicate",
+                &at(if s.discovery_name.is_some() {
+                    "discovery_name"
+                } else {
+                    "port_name"
+                }),
+                format!("two endpoints are named `{discovery}` in the namespace"),
+                "give each endpoint its own `discovery_name` (it must be unique in the namespace)",
+            );
+        }
+        if let Some(alias) = &s.alias {
+            c.range(&at("alias.port"), alias.port, 1, 65535, "");
+            if let Some(dns) = &alias.dns_name
+                && !DNS_NAME.is_match(dns)
+            {
+                c.error(
+                    "service-connect-name",
+                    &at("alias.dns_name"),
+                    format!("`{dns}` is not a DNS name Service Connect takes"),
+                    "use up to 127 lowercase letters, digits, `_`, `-` and `.`, not starting with `-`",
+                );
+            }
+        }
+        if let Some(port) = s.ingress_port_override {
+            c.range(&at("ingress_port_override"), port, 1, 65535, "");
+        }
+        for (key, value) in [
+            ("idle_timeout", s.idle_timeout),
+            ("request_timeout", s.request_timeout),
+        ] {
+            if let Some(seconds) = value {
+                c.range(&at(key), seconds, 0, 2_147_483_647, " s");
+            }
+        }
+        // TimeoutConfiguration: "perRequestTimeout can only be set if Service Connect
+        // appProtocol isn't TCP"; a port without an application protocol is served as TCP.
+        if s.request_timeout.is_some()
+            && let Some((_, protocol)) = port
+            && protocol.is_none()
+        {
+            c.error(
+                "service-connect-timeout",
+                &at("request_timeout"),
+                format!(
+                    "port `{}` has no application protocol, so Service Connect serves it as TCP, which has no per-request timeout",
+                    s.port_name
+                ),
+                "give the port `app_protocol: http` (or http2, grpc), or use `idle_timeout`",
+            );
+        }
+        if let Some(tls) = &s.tls {
+            if !PRIVATE_CA_ARN.is_match(&tls.certificate_authority) {
+                c.error(
+                    "arn",
+                    &at("tls.certificate_authority"),
+                    format!(
+                        "`{}` is not an AWS Private CA ARN",
+                        tls.certificate_authority
+                    ),
+                    "write `arn:aws:acm-pca:REGION:ACCOUNT:certificate-authority/ID`",
+                );
+            }
+            super::role_arn(c, &at("tls.role"), &tls.role);
+        }
+    }
+    if let Some(logs) = &sc.logs {
+        if let Some(group) = &logs.group
+            && (group.len() > 512 || !LOG_GROUP.is_match(group))
+        {
+            c.error(
+                "log-group",
+                &format!("{AT}.logs.group"),
+                format!("`{group}` is not a valid log group name"),
+                "use 1-512 letters, digits and `.`, `-`, `_`, `/`, `#`",
+            );
+        }
+        if let Some(prefix) = &logs.stream_prefix
+            && (prefix.is_empty() || prefix.contains([':', '*']))
+        {
+            c.error(
+                "log-stream-prefix",
+                &format!("{AT}.logs.stream_prefix"),
+                format!("`{prefix}` is not a valid stream prefix"),
+                "use a non-empty prefix without `:` or `*`",
+            );
+        }
+        if logs.query_parameters && logs.access_logs.is_none() {
+            c.error(
+                "service-connect-access-logs",
+                &format!("{AT}.logs.query_parameters"),
+                "query parameters go into access logs, and `access_logs` is not set".into(),
+                "set `access_logs: text` (or json), or remove `query_parameters`",
+            );
+        }
+    }
+}
+
+pub(super) fn check_service_registry(c: &mut Checker, config: &DeployConfig, names: &Names) {
+    let Some(r) = &config.service.service_registry else {
+        return;
+    };
+    const AT: &str = "service.service_registry";
+    if !REGISTRY_ARN.is_match(&r.arn) {
+        c.error(
+            "arn",
+            &format!("{AT}.arn"),
+            format!("`{}` is not a Cloud Map service ARN", r.arn),
+            "write `arn:aws:servicediscovery:REGION:ACCOUNT:service/srv-ID`",
+        );
+    }
+    if let Some(port) = r.port {
+        c.range(&format!("{AT}.port"), port, 1, 65535, "");
+    }
+    // ServiceRegistry: with awsvpc networking and an SRV record, "either a containerName and
+    // containerPort combination or a port value. However, you can't specify both."
+    if r.port.is_some() && (r.container_port.is_some() || r.container.is_some()) {
+        c.error(
+            "service-registry-port",
+            &format!("{AT}.port"),
+            "`port` and a container's port are both set; ECS takes one of them".into(),
+            "keep `port`, or `container_port` (with `container`)",
+        );
+    }
+    if r.container.is_some() && r.container_port.is_none() {
+        c.error(
+            "service-registry-port",
+            &format!("{AT}.container"),
+            "`container` names whose port is registered, and `container_port` is missing".into(),
+            "add `container_port`, or remove `container`",
+        );
+    }
+    let Some(port) = r.container_port else {
+        return;
+    };
+    let container = r.container.as_deref().unwrap_or(&names.container);
+    let Some((_, spec)) = container_paths(config, names)
+        .into_iter()
+        .find(|(_, spec)| spec.name == container)
+    else {
+        c.error(
+            "unknown-container",
+            &format!("{AT}.container"),
+            format!("the task has no container `{container}`"),
+            "name a container of `containers:`",
+        );
+        return;
+    };
+    let has_port = spec.port == Some(port) || spec.ports.iter().any(|p| p.port == port);
+    if !has_port {
+        c.error(
+            "service-registry-port",
+            &format!("{AT}.container_port"),
+            format!("container `{container}` does not listen on port {port}"),
+            "register a port the container has (`port` or an entry of `ports`)",
+        );
+    }
+}
