@@ -829,6 +829,63 @@ task: { execution_role: 'arn:aws:iam::123456789012:role/exec' }
             shown.contains("removals that deploy.yaml does not ask for"),
             "{shown}"
         );
+        // A service made elsewhere with Service Connect, a Cloud Map registry and an EBS
+        // volume (on a revision that declares it): a config silent on them removes each, and
+        // each removal is guarded.
+        let mut with_ebs = td.clone();
+        with_ebs.volumes.get_or_insert_default().push(
+            aws_sdk_ecs::types::Volume::builder()
+                .name("scratch")
+                .configured_at_launch(true)
+                .build(),
+        );
+        let service = crate::ecs_json::from_json(
+            &serde_json::json!({
+                "serviceArn": "arn:aws:ecs:us-east-1:123456789012:service/default/web",
+                "serviceName": "web",
+                "taskDefinition": "arn:aws:ecs:us-east-1:123456789012:task-definition/web:3",
+                "desiredCount": 2,
+                "serviceRegistries": [{ "registryArn": "arn:aws:servicediscovery:us-east-1:123456789012:service/srv-0123456789abcdef" }],
+                "deployments": [{
+                    "status": "PRIMARY",
+                    "serviceConnectConfiguration": { "enabled": true, "namespace": "internal" },
+                    "volumeConfigurations": [{ "name": "scratch", "managedEBSVolume": {
+                        "roleArn": "arn:aws:iam::123456789012:role/ebs", "sizeInGiB": 20 } }]
+                }]
+            }),
+            aws_sdk_ecs::types::Service::deserialize,
+        )
+        .unwrap();
+        let current = Current {
+            task_definition_by_shipit: false,
+            task_definition_tags: Default::default(),
+            cluster_capacity_providers: None,
+            rollback_image: None,
+            autoscaling: None,
+            sidecar_images: Vec::new(),
+            registry_scanning: None,
+            repository: None,
+            cluster_active: true,
+            log_group: None,
+            task_definition: Some(with_ebs),
+            service: Some(service),
+        };
+        let image_plan = ImagePlan::new(
+            "web",
+            image.clone(),
+            format!("sha256:{}", "1".repeat(64)),
+            "v1".into(),
+        );
+        let adopted = build(&loaded, &current, image_plan, "us-east-1").unwrap();
+        let fields = guarded(&adopted);
+        for field in [
+            "service_connect",
+            "service_registry",
+            "ebs_volumes",
+            "volumes.scratch",
+        ] {
+            assert!(fields.contains(&field.to_string()), "{field}: {fields:?}");
+        }
         assert!(
             shown.contains("  task definition web: - containers.web.hostname: web-1 (ECS RegisterTaskDefinition)"),
             "{shown}"

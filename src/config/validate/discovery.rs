@@ -259,3 +259,127 @@ pub(super) fn check_service_registry(c: &mut Checker, config: &DeployConfig, nam
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{broken_rules, with_parts};
+
+    const TASK: &str = "task: { execution_role: 'arn:aws:iam::123456789012:role/exec' }\ncontainer: { port: 8080, port_name: http, app_protocol: http, ports: [{ port: 9000, name: raw }] }\n";
+
+    fn rules(service: &str) -> Vec<(&'static str, String)> {
+        broken_rules(&with_parts(service, TASK))
+    }
+
+    #[test]
+    fn service_connect_follows_ecs_rules() {
+        let connect = |endpoint: &str| {
+            format!("  service_connect:\n    namespace: internal\n    services: [{endpoint}]\n")
+        };
+        assert_eq!(
+            rules(&connect(
+                "{ port_name: http, alias: { port: 80 }, request_timeout: 15 }"
+            )),
+            []
+        );
+        let at = |key: &str| format!("service.service_connect.services[0].{key}");
+        for (endpoint, rule, path) in [
+            (
+                "{ port_name: web }",
+                "service-connect-port",
+                at("port_name"),
+            ),
+            (
+                "{ port_name: http, discovery_name: -api }",
+                "service-connect-name",
+                at("discovery_name"),
+            ),
+            (
+                "{ port_name: http, alias: { port: 80, dns_name: API.internal } }",
+                "service-connect-name",
+                at("alias.dns_name"),
+            ),
+            (
+                "{ port_name: raw, request_timeout: 5 }",
+                "service-connect-timeout",
+                at("request_timeout"),
+            ),
+            (
+                "{ port_name: http, ingress_port_override: 0 }",
+                "out-of-range",
+                at("ingress_port_override"),
+            ),
+            (
+                "{ port_name: http, tls: { certificate_authority: 'arn:aws:acm:us-east-1:123456789012:certificate/x', role: 'arn:aws:iam::123456789012:role/tls' } }",
+                "arn",
+                at("tls.certificate_authority"),
+            ),
+        ] {
+            assert_eq!(rules(&connect(endpoint)), [(rule, path)], "{endpoint}");
+        }
+        assert_eq!(
+            rules(&connect(
+                "{ port_name: http }, { port_name: raw, discovery_name: http }"
+            )),
+            [(
+                "duplicate",
+                "service.service_connect.services[1].discovery_name".to_string()
+            )]
+        );
+        assert_eq!(
+            rules(
+                "  service_connect: { namespace: 'arn:aws:servicediscovery:us-east-1:123456789012:ns-1' }\n"
+            ),
+            [("arn", "service.service_connect.namespace".to_string())]
+        );
+        assert_eq!(
+            rules("  service_connect: { namespace: internal, logs: { query_parameters: true } }\n"),
+            [(
+                "service-connect-access-logs",
+                "service.service_connect.logs.query_parameters".to_string()
+            )]
+        );
+    }
+
+    #[test]
+    fn a_registry_takes_a_port_or_a_containers_port() {
+        let registry = |rest: &str| {
+            format!(
+                "  service_registry: {{ arn: 'arn:aws:servicediscovery:us-east-1:123456789012:service/srv-0123456789abcdef'{rest} }}\n"
+            )
+        };
+        assert_eq!(rules(&registry("")), []);
+        assert_eq!(rules(&registry(", port: 53")), []);
+        assert_eq!(rules(&registry(", container_port: 9000")), []);
+        let at = |key: &str| format!("service.service_registry.{key}");
+        for (rest, rule, path) in [
+            (
+                ", port: 53, container_port: 8080",
+                "service-registry-port",
+                at("port"),
+            ),
+            (
+                ", container: demo",
+                "service-registry-port",
+                at("container"),
+            ),
+            (
+                ", container_port: 7000",
+                "service-registry-port",
+                at("container_port"),
+            ),
+            (
+                ", container: sidecar, container_port: 8080",
+                "unknown-container",
+                at("container"),
+            ),
+        ] {
+            assert_eq!(rules(&registry(rest)), [(rule, path)], "{rest}");
+        }
+        assert_eq!(
+            rules(
+                "  service_registry: { arn: 'arn:aws:servicediscovery:us-east-1:123456789012:namespace/ns-1' }\n"
+            ),
+            [("arn", at("arn"))]
+        );
+    }
+}

@@ -113,3 +113,76 @@ pub(super) fn check_log_routing(c: &mut Checker, config: &DeployConfig, names: &
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{broken_rules, with_parts};
+
+    fn rules(containers: &str) -> Vec<(&'static str, String)> {
+        broken_rules(&with_parts(
+            "",
+            &format!(
+                "task: {{ execution_role: 'arn:aws:iam::123456789012:role/exec' }}\ncontainers:\n{containers}"
+            ),
+        ))
+    }
+
+    const ROUTER: &str = "  - name: router\n    image: 'public.ecr.aws/aws-observability/aws-for-fluent-bit:stable'\n    log_router: { type: fluentbit, config_file: /fluent-bit/etc/extra.conf }\n";
+
+    #[test]
+    fn one_router_takes_the_logs_of_the_containers_that_send_them() {
+        let app = |extra: &str| format!("  - name: api\n    port: 8080\n{extra}");
+        let routed = "    firelens: { options: { Name: cloudwatch_logs }, secret_options: { apikey: 'arn:aws:ssm:us-east-1:123456789012:parameter/key' } }\n";
+        let ordered = "    depends_on: { router: START }\n";
+        assert_eq!(
+            rules(&format!("{}{ROUTER}", app(&format!("{routed}{ordered}")))),
+            []
+        );
+        // Without the order, a warning: the first lines may be lost.
+        assert_eq!(
+            rules(&format!("{}{ROUTER}", app(routed))),
+            [("log-router-order", "containers[0].firelens".to_string())]
+        );
+        assert_eq!(
+            rules(&app(routed)),
+            [("log-router", "containers[0].firelens".to_string())]
+        );
+        let second = ROUTER.replace("name: router", "name: router2");
+        assert_eq!(
+            rules(&format!("{}{ROUTER}{second}", app(""))),
+            [("log-router", "containers[2].log_router".to_string())]
+        );
+        assert_eq!(
+            rules(&format!(
+                "{}{ROUTER}",
+                app("    log_router: { type: fluentd }\n")
+            )),
+            [
+                ("log-router", "containers[0].log_router".to_string()),
+                ("log-router", "containers[1].log_router".to_string())
+            ]
+        );
+        let relative = ROUTER.replace("/fluent-bit/etc/extra.conf", "extra.conf");
+        assert_eq!(
+            rules(&format!("{}{relative}", app(""))),
+            [(
+                "log-router-config",
+                "containers[1].log_router.config_file".to_string()
+            )]
+        );
+        let bad_secret = routed.replace(
+            "arn:aws:ssm:us-east-1:123456789012:parameter/key",
+            "arn:aws:s3:::bucket/key",
+        );
+        assert_eq!(
+            rules(&format!(
+                "{}{ROUTER}",
+                app(&format!("{bad_secret}{ordered}"))
+            )),
+            [(
+                "arn",
+                "containers[0].firelens.secret_options.apikey".to_string()
+            )]
+        );
+    }
+}

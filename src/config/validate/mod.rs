@@ -2072,6 +2072,31 @@ fn check_logs(c: &mut Checker, config: &DeployConfig, names: &Names) {
     }
 }
 
+/// The rules a config breaks, with the paths they name: what the rule tests below compare.
+#[cfg(test)]
+fn broken_rules(text: &str) -> Vec<(&'static str, String)> {
+    match crate::config::load_bytes(text.as_bytes(), "d.yaml", &|_| None) {
+        Ok(loaded) => loaded
+            .warnings
+            .iter()
+            .map(|d| (d.rule, d.path.clone().unwrap_or_default()))
+            .collect(),
+        Err(e) => e
+            .diagnostics
+            .iter()
+            .map(|d| (d.rule, d.path.clone().unwrap_or_default()))
+            .collect(),
+    }
+}
+
+/// A config with `service` lines after its service's subnets, then `rest` (task, containers).
+#[cfg(test)]
+fn with_parts(service: &str, rest: &str) -> String {
+    format!(
+        "app: demo\nimage: {{ source: 'docker://demo:1', tag: v1 }}\nservice:\n  subnets: [subnet-0123456789abcdef0]\n{service}{rest}"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

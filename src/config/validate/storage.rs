@@ -230,3 +230,84 @@ fn check_ebs(c: &mut Checker, config: &DeployConfig, at: &str, ebs: &EbsConfig) 
     }
     super::check_tags(c, &path("tags"), &ebs.tags, 50, "EBS takes 50 per volume");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{broken_rules, with_parts};
+
+    fn ebs(volume: &str, os: &str) -> Vec<(&'static str, String)> {
+        broken_rules(&with_parts(
+            "",
+            &format!(
+                "task:\n  execution_role: 'arn:aws:iam::123456789012:role/exec'\n  cpu: 1024\n  memory: 2048\n{os}  volumes:\n    data:\n      ebs: {{ role: 'arn:aws:iam::123456789012:role/ebs', {volume} }}\n"
+            ),
+        ))
+    }
+
+    #[test]
+    fn ebs_volumes_follow_the_documented_values_of_each_type() {
+        assert_eq!(ebs("size: 20", ""), []);
+        assert_eq!(ebs("size: 100, type: io2, iops: 64000", ""), []);
+        assert_eq!(
+            ebs(
+                "snapshot: snap-0123456789abcdef0, initialization_rate: 200",
+                ""
+            ),
+            []
+        );
+        let at = |key: &str| format!("task.volumes.data.ebs{key}");
+        for (volume, rule, path) in [
+            ("type: gp3", "required", at("")),
+            ("size: 0", "out-of-range", at(".size")),
+            ("size: 100, type: st1", "out-of-range", at(".size")),
+            ("size: 20, iops: 2000", "out-of-range", at(".iops")),
+            ("size: 20, type: io1", "ebs-iops", at("")),
+            ("size: 20, type: gp2, iops: 3000", "ebs-iops", at(".iops")),
+            (
+                "size: 20, type: io2, iops: 1000, throughput: 200",
+                "ebs-throughput",
+                at(".throughput"),
+            ),
+            (
+                "size: 20, throughput: 2000",
+                "out-of-range",
+                at(".throughput"),
+            ),
+            ("size: 20, type: standard", "ebs-volume-type", at(".type")),
+            (
+                "size: 20, initialization_rate: 100",
+                "ebs-initialization-rate",
+                at(".initialization_rate"),
+            ),
+            (
+                "size: 20, snapshot: snapshot-1",
+                "ebs-snapshot",
+                at(".snapshot"),
+            ),
+            (
+                "size: 20, encrypted: false, kms_key: alias/ebs",
+                "ebs-encryption",
+                at(".kms_key"),
+            ),
+            (
+                "size: 20, filesystem: ntfs",
+                "ebs-filesystem",
+                at(".filesystem"),
+            ),
+            (
+                "size: 20, tags: { 'aws:x': y }",
+                "tag-key",
+                at(".tags.aws:x"),
+            ),
+        ] {
+            assert_eq!(ebs(volume, ""), [(rule, path)], "{volume}");
+        }
+        // Windows formats its volume NTFS.
+        let windows = "  operating_system_family: windows_server_2022_core\n";
+        assert_eq!(ebs("size: 20, filesystem: ntfs", windows), []);
+        assert_eq!(
+            ebs("size: 20, filesystem: xfs", windows),
+            [("ebs-filesystem", at(".filesystem"))]
+        );
+    }
+}
