@@ -833,6 +833,19 @@ pub struct ServiceConnectAliasConfig {
     /// The name clients connect to. Default: `discovery_name.namespace`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dns_name: Option<String>,
+    /// During a blue/green deployment, requests with this header reach the new revision
+    /// first (ECS's test traffic rules).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_traffic_header: Option<TestTrafficHeaderConfig>,
+}
+
+/// A request header that marks test traffic: its name and the value it must have.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct TestTrafficHeaderConfig {
+    pub name: String,
+    /// The header's exact value.
+    pub value: String,
 }
 
 /// Service Connect TLS.

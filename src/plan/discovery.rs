@@ -12,6 +12,7 @@ use serde_json::{Map, Value, json};
 use crate::config::model::{
     AccessLogFormat, ServiceConnectAliasConfig, ServiceConnectConfig, ServiceConnectLogsConfig,
     ServiceConnectServiceConfig, ServiceConnectTlsConfig, ServiceRegistryConfig,
+    TestTrafficHeaderConfig,
 };
 use crate::ecs_json;
 
@@ -78,6 +79,12 @@ fn endpoint_json(s: &ServiceConnectServiceConfig) -> Value {
         a.insert("port".into(), json!(alias.port));
         if let Some(dns) = &alias.dns_name {
             a.insert("dnsName".into(), json!(dns));
+        }
+        if let Some(header) = &alias.test_traffic_header {
+            a.insert(
+                "testTrafficRules".into(),
+                json!({ "header": { "name": header.name, "value": { "exact": header.value } } }),
+            );
         }
         out.insert("clientAliases".into(), json!([Value::Object(a)]));
     }
@@ -272,7 +279,17 @@ fn endpoint_config(value: &Value, lost: &mut Vec<String>) -> ServiceConnectServi
         ));
     }
     let alias = aliases.first().map(|a| {
-        if let Some(rules) = a.get("testTrafficRules").filter(|r| !ecs_json::is_unset(r)) {
+        let rules = a.get("testTrafficRules").filter(|r| !ecs_json::is_unset(r));
+        let header = rules.and_then(|r| r.get("header"));
+        let test_traffic_header = header.and_then(|h| {
+            Some(TestTrafficHeaderConfig {
+                name: text(h, "name")?,
+                value: h.get("value").and_then(|v| text(v, "exact"))?,
+            })
+        });
+        if let Some(rules) = rules
+            && (test_traffic_header.is_none() || !others(rules, &["header"]).is_empty())
+        {
             lost.push(format!(
                 "Service Connect {port_name}: test traffic rules {}",
                 ecs_json::canonical(rules)
@@ -281,6 +298,7 @@ fn endpoint_config(value: &Value, lost: &mut Vec<String>) -> ServiceConnectServi
         ServiceConnectAliasConfig {
             port: int(a, "port").unwrap_or_default(),
             dns_name: text(a, "dnsName"),
+            test_traffic_header,
         }
     });
     let timeout = value.get("timeout");
@@ -345,6 +363,10 @@ mod tests {
                 alias: Some(ServiceConnectAliasConfig {
                     port: 80,
                     dns_name: Some("api.internal".into()),
+                    test_traffic_header: Some(TestTrafficHeaderConfig {
+                        name: "x-canary".into(),
+                        value: "1".into(),
+                    }),
                 }),
                 ingress_port_override: Some(15000),
                 idle_timeout: Some(300),
@@ -388,7 +410,7 @@ mod tests {
     fn what_the_key_cannot_hold_is_named() {
         let mut written = service_connect_json(&full(), &LOGS);
         written["services"][0]["clientAliases"][0]["testTrafficRules"] =
-            json!({ "header": { "name": "x-canary", "value": { "exact": "1" } } });
+            json!({ "header": { "name": "x-canary" } });
         written["logConfiguration"]["options"]["awslogs-datetime-format"] = json!("%Y");
         let (_, lost) = service_connect_config(&written, &LOGS);
         assert_eq!(lost.len(), 2, "{lost:?}");

@@ -114,6 +114,9 @@ pub(super) fn check_service_connect(c: &mut Checker, config: &DeployConfig, name
         }
         if let Some(alias) = &s.alias {
             c.range(&at("alias.port"), alias.port, 1, 65535, "");
+            if let Some(header) = &alias.test_traffic_header {
+                check_test_traffic_header(c, config, &at("alias.test_traffic_header"), header);
+            }
             if let Some(dns) = &alias.dns_name
                 && !DNS_NAME.is_match(dns)
             {
@@ -196,6 +199,42 @@ pub(super) fn check_service_connect(c: &mut Checker, config: &DeployConfig, name
                 "set `access_logs: text` (or json), or remove `query_parameters`",
             );
         }
+    }
+}
+
+/// A header that marks test traffic: an HTTP header name (RFC 9110's token characters) and a
+/// value; ECS routes by it only while a deployment shifts traffic (ServiceConnectClientAlias
+/// `testTrafficRules`: "used during blue/green deployments").
+fn check_test_traffic_header(
+    c: &mut Checker,
+    config: &DeployConfig,
+    at: &str,
+    header: &crate::config::model::TestTrafficHeaderConfig,
+) {
+    let token = |ch: char| ch.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(ch);
+    if header.name.is_empty() || !header.name.chars().all(token) {
+        c.error(
+            "service-connect-header",
+            &format!("{at}.name"),
+            format!("`{}` is not an HTTP header name", header.name),
+            "use letters, digits and `-` (e.g. `x-test-traffic`)",
+        );
+    }
+    if header.value.is_empty() {
+        c.error(
+            "service-connect-header",
+            &format!("{at}.value"),
+            "the header's value is empty".into(),
+            "write the value that marks test traffic",
+        );
+    }
+    if !config.service.deployment.strategy.shifts_traffic() {
+        c.warn(
+            "service-connect-header",
+            at,
+            "test traffic is routed only while a blue/green, linear or canary deployment shifts traffic, and this service deploys rolling".into(),
+            "set `service.deployment.strategy`, or remove `test_traffic_header`",
+        );
     }
 }
 

@@ -787,7 +787,7 @@ fn every_managed_key_set_changed_and_removed_plans_exactly_what_deploy_applies()
         Step {
             what: "Service Connect changed",
             keys: Keys {
-                service: "  platform_version: 1.4.0\n  service_connect:\n    namespace: internal\n    services: [{ port_name: http, discovery_name: web, alias: { port: 8080, dns_name: web.internal }, request_timeout: 15 }]\n",
+                service: "  platform_version: 1.4.0\n  service_connect:\n    namespace: internal\n    services: [{ port_name: http, discovery_name: web, alias: { port: 8080, dns_name: web.internal, test_traffic_header: { name: x-canary, value: '1' } }, request_timeout: 15 }]\n",
                 container: "  port_name: http\n  app_protocol: http\n",
                 ..base.clone()
             },
@@ -1025,7 +1025,7 @@ fn every_managed_key_set_changed_and_removed_plans_exactly_what_deploy_applies()
 
     // Nothing changed: a second deploy makes no write call at all.
     std::fs::write(dir.path().join("deploy.yaml"), config(&name, &image, &base)).unwrap();
-    let (out, doc) = shipit_json(dir.path(), cache.path(), &["deploy"]);
+    let (out, doc) = shipit_json_at(dir.path(), cache.path(), &["deploy"], &echo().url);
     assert_eq!(out.code, Some(0), "{}", out.dump());
     assert_eq!(doc["result"], "unchanged", "{}", out.dump());
     assert_eq!(common::write_calls(&doc), BTreeSet::new(), "{}", out.dump());
