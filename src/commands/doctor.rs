@@ -352,10 +352,31 @@ async fn resource_checks(sdk: &aws_config::SdkConfig, loaded: &config::LoadedCon
             return checks;
         }
     };
-    for (label, role) in [
-        ("execution role", &c.task.execution_role),
-        ("task role", &c.task.task_role),
-    ] {
+    // The task's two roles, then the roles ECS assumes for the typed keys (EBS volumes,
+    // Service Connect TLS), each with how to make it.
+    let task_roles = [
+        (
+            "execution role",
+            c.task.execution_role.as_deref(),
+            "create it with the AmazonECSTaskExecutionRolePolicy managed policy and a trust policy for ecs-tasks.amazonaws.com".to_string(),
+        ),
+        (
+            "task role",
+            c.task.task_role.as_deref(),
+            "create it with a trust policy for ecs-tasks.amazonaws.com, or remove task.task_role".to_string(),
+        ),
+    ];
+    let infrastructure = c.infrastructure_roles().into_iter().map(|r| {
+        (
+            r.purpose,
+            Some(r.arn),
+            format!(
+                "create it (it serves {}) with the {} managed policy and a trust policy for ecs.amazonaws.com",
+                r.serves, r.managed_policy
+            ),
+        )
+    });
+    for (label, role, fix) in task_roles.into_iter().chain(infrastructure) {
         let Some(arn) = role else { continue };
         let role_name = arn.rsplit('/').next().unwrap_or(arn);
         let answer = query
@@ -371,11 +392,7 @@ async fn resource_checks(sdk: &aws_config::SdkConfig, loaded: &config::LoadedCon
                 label,
                 CheckStatus::Fail,
                 format!("{arn} does not exist"),
-                if label == "execution role" {
-                    "create it with the AmazonECSTaskExecutionRolePolicy managed policy and a trust policy for ecs-tasks.amazonaws.com"
-                } else {
-                    "create it with a trust policy for ecs-tasks.amazonaws.com, or remove task.task_role"
-                },
+                fix,
             ),
             Ok(a) => Check::problem(
                 label,

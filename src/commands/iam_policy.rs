@@ -297,12 +297,17 @@ pub fn policy(config: &DeployConfig, names: &Names, region: &str, doctor: bool) 
             "Action": ["ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"],
             "Resource": "*"
         }));
-        if !roles.is_empty() {
+        // doctor also looks up the infrastructure roles the typed keys name.
+        let mut read: Vec<&str> = roles.clone();
+        read.extend(config.infrastructure_roles().iter().map(|r| r.arn));
+        read.sort();
+        read.dedup();
+        if !read.is_empty() {
             statements.push(json!({
                 "Sid": "DoctorRoleReads",
                 "Effect": "Allow",
                 "Action": ["iam:GetRole"],
-                "Resource": roles.clone()
+                "Resource": read
             }));
         }
     }
@@ -438,23 +443,7 @@ pub fn policy(config: &DeployConfig, names: &Names, region: &str, doctor: bool) 
     // Connect endpoint's TLS role. Cloud Map itself needs nothing of the caller: ECS's
     // service-linked role registers the tasks, and AWS's authorization table lists no
     // dependent action for ecs:CreateService or ecs:UpdateService.
-    ecs_roles.extend(
-        config
-            .task
-            .volumes
-            .values()
-            .filter_map(|v| v.ebs.as_ref())
-            .map(|ebs| ebs.role.as_str()),
-    );
-    ecs_roles.extend(
-        config
-            .service
-            .service_connect
-            .iter()
-            .flat_map(|sc| &sc.services)
-            .filter_map(|s| s.tls.as_ref())
-            .map(|tls| tls.role.as_str()),
-    );
+    ecs_roles.extend(config.infrastructure_roles().iter().map(|r| r.arn));
     ecs_roles.sort();
     ecs_roles.dedup();
     if !ecs_roles.is_empty() {
@@ -598,6 +587,23 @@ container: { port_name: http, app_protocol: http, mount_points: [{ volume: data,
         assert_eq!(
             statement["Condition"]["StringEquals"]["iam:PassedToService"],
             "ecs.amazonaws.com"
+        );
+        // doctor looks up the typed keys' infrastructure roles too.
+        let with_doctor = policy(&loaded.config, &loaded.names, "us-east-1", true);
+        let reads = with_doctor["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["Sid"] == "DoctorRoleReads")
+            .unwrap()
+            .clone();
+        assert_eq!(
+            reads["Resource"],
+            json!([
+                "arn:aws:iam::123456789012:role/ecs-ebs",
+                "arn:aws:iam::123456789012:role/exec",
+                "arn:aws:iam::123456789012:role/sc-tls"
+            ])
         );
     }
 

@@ -361,6 +361,47 @@ impl DeployConfig {
     }
 }
 
+/// A role ECS assumes for a typed key: what it is for, the role, and the managed policy AWS
+/// gives it.
+pub struct InfrastructureRole<'a> {
+    /// `EBS role` or `Service Connect TLS role`.
+    pub purpose: &'static str,
+    /// What it serves: `volume data`, `endpoint http`.
+    pub serves: String,
+    pub arn: &'a str,
+    pub managed_policy: &'static str,
+}
+
+impl DeployConfig {
+    /// The infrastructure roles the typed keys name: each EBS volume's, each Service Connect
+    /// endpoint's TLS role (ECS developer guide, "Amazon ECS infrastructure IAM role").
+    pub fn infrastructure_roles(&self) -> Vec<InfrastructureRole<'_>> {
+        let volumes = self.task.volumes.iter().filter_map(|(name, v)| {
+            v.ebs.as_ref().map(|ebs| InfrastructureRole {
+                purpose: "EBS role",
+                serves: format!("volume {name}"),
+                arn: &ebs.role,
+                managed_policy: "AmazonECSInfrastructureRolePolicyForVolumes",
+            })
+        });
+        let tls = self
+            .service
+            .service_connect
+            .iter()
+            .flat_map(|sc| &sc.services)
+            .filter_map(|s| {
+                s.tls.as_ref().map(|tls| InfrastructureRole {
+                    purpose: "Service Connect TLS role",
+                    serves: format!("endpoint {}", s.port_name),
+                    arn: &tls.role,
+                    managed_policy:
+                        "AmazonECSInfrastructureRolePolicyForServiceConnectTransportLayerSecurity",
+                })
+            });
+        volumes.chain(tls).collect()
+    }
+}
+
 impl DeployConfig {
     /// The config as `validate --output json` shows it: environment values that look secret
     /// (by name or by shape, `redact::is_secret`) replaced by the mask.

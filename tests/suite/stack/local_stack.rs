@@ -167,8 +167,11 @@ fn doctor_names_missing_roles_and_subnets_with_the_fix() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    // GOOD_CONFIG's subnet and role exist nowhere.
-    std::fs::write(dir.path().join("deploy.yaml"), GOOD_CONFIG).unwrap();
+    // GOOD_CONFIG's subnet and roles exist nowhere, the EBS volume's role neither.
+    let with_ebs = format!(
+        "{GOOD_CONFIG}  volumes:\n    data:\n      ebs: {{ role: 'arn:aws:iam::123456789012:role/ecsInfrastructureRole', size: 20 }}\n"
+    );
+    std::fs::write(dir.path().join("deploy.yaml"), with_ebs).unwrap();
     let out = run(shipit_on_stack(dir.path()).arg("doctor"));
     assert_eq!(out.code, Some(1), "{}", out.dump());
     assert!(
@@ -178,6 +181,19 @@ fn doctor_names_missing_roles_and_subnets_with_the_fix() {
     );
     assert!(
         out.stdout.contains("AmazonECSTaskExecutionRolePolicy"),
+        "{}",
+        out.dump()
+    );
+    assert!(
+        out.stdout.lines().any(|l| l.starts_with("FAIL  EBS role")
+            && l.ends_with("arn:aws:iam::123456789012:role/ecsInfrastructureRole does not exist")),
+        "{}",
+        out.dump()
+    );
+    assert!(
+        out.stdout.contains(
+            "create it (it serves volume data) with the AmazonECSInfrastructureRolePolicyForVolumes"
+        ),
         "{}",
         out.dump()
     );
