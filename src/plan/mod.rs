@@ -775,7 +775,10 @@ task: { execution_role: 'arn:aws:iam::123456789012:role/exec' }
                 .image("fluent-bit:3")
                 .build(),
         );
-        let plan_with = |by_shipit: bool| {
+        // The plan against a revision (and a service) made by shipit or elsewhere.
+        let plan_against = |td: &aws_sdk_ecs::types::TaskDefinition,
+                            service: Option<aws_sdk_ecs::types::Service>,
+                            by_shipit: bool| {
             let current = Current {
                 task_definition_by_shipit: by_shipit,
                 task_definition_tags: Default::default(),
@@ -788,7 +791,7 @@ task: { execution_role: 'arn:aws:iam::123456789012:role/exec' }
                 cluster_active: true,
                 log_group: None,
                 task_definition: Some(td.clone()),
-                service: None,
+                service,
             };
             let image_plan = ImagePlan::new(
                 "web",
@@ -798,6 +801,7 @@ task: { execution_role: 'arn:aws:iam::123456789012:role/exec' }
             );
             build(&loaded, &current, image_plan, "us-east-1").unwrap()
         };
+        let plan_with = |by_shipit: bool| plan_against(&td, None, by_shipit);
         let guarded = |plan: &Plan| -> Vec<String> {
             plan.guarded_removals()
                 .iter()
@@ -856,27 +860,7 @@ task: { execution_role: 'arn:aws:iam::123456789012:role/exec' }
             aws_sdk_ecs::types::Service::deserialize,
         )
         .unwrap();
-        let current = Current {
-            task_definition_by_shipit: false,
-            task_definition_tags: Default::default(),
-            cluster_capacity_providers: None,
-            rollback_image: None,
-            autoscaling: None,
-            sidecar_images: Vec::new(),
-            registry_scanning: None,
-            repository: None,
-            cluster_active: true,
-            log_group: None,
-            task_definition: Some(with_ebs),
-            service: Some(service),
-        };
-        let image_plan = ImagePlan::new(
-            "web",
-            image.clone(),
-            format!("sha256:{}", "1".repeat(64)),
-            "v1".into(),
-        );
-        let adopted = build(&loaded, &current, image_plan, "us-east-1").unwrap();
+        let adopted = plan_against(&with_ebs, Some(service), false);
         let fields = guarded(&adopted);
         for field in [
             "service_connect",

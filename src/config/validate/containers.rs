@@ -221,14 +221,7 @@ pub(super) fn check_container_parts(
     }
     for (name, value) in environment {
         let path = format!("{base}.environment.{name}");
-        if !ENV_NAME.is_match(name) {
-            c.error(
-                "env-name",
-                &path,
-                format!("`{name}` is not a valid environment variable name"),
-                "use letters, digits and `_`, not starting with a digit",
-            );
-        }
+        env_name(c, &path, name);
         if crate::redact::is_secret(name, &value.to_string()) {
             c.warn(
                 "secret-in-environment",
@@ -252,14 +245,7 @@ pub(super) fn check_container_parts(
     }
     for (name, from) in secrets {
         let path = format!("{base}.secrets.{name}");
-        if !ENV_NAME.is_match(name) {
-            c.error(
-                "env-name",
-                &path,
-                format!("`{name}` is not a valid environment variable name"),
-                "use letters, digits and `_`, not starting with a digit",
-            );
-        }
+        env_name(c, &path, name);
         if !is_secret_reference(from) {
             c.error(
                 "arn",
@@ -515,5 +501,17 @@ pub(super) fn check_containers(c: &mut Checker, config: &DeployConfig, names: &N
             ),
             _ => {}
         }
+    }
+}
+
+/// An environment variable's name (an `environment` or a `secrets` entry).
+fn env_name(c: &mut Checker, path: &str, name: &str) {
+    if !ENV_NAME.is_match(name) {
+        c.error(
+            "env-name",
+            path,
+            format!("`{name}` is not a valid environment variable name"),
+            "use letters, digits and `_`, not starting with a digit",
+        );
     }
 }
